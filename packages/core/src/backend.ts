@@ -1,0 +1,94 @@
+/**
+ * Chooses where tensors run. Default on Node: the wasm backend (made training-capable by the
+ * kernels in ./kernels), `cpu` as the reference, tfjs-node(-gpu) when installed and loadable.
+ * PRETRAIN_BACKEND=wasm|cpu|tensorflow overrides. The choice is logged once.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
+
+export interface BackendInfo {
+  name: BackendName;
+  threads: number;
+  detail: string;
+}
+
+export interface InitBackendOptions {
+  backend?: BackendName;
+  /** Print the "using backend ..." line (default true, once per process). */
+  log?: boolean;
+  logger?: (line: string) => void;
+}
+
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+let logged = false;
+
+/** Initialises (once) and returns the active backend. Safe to call from every entry point. */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const wanted = options.backend ?? backendFromEnv();
+  if (current && (!wanted || wanted === current.name)) return Promise.resolve(current);
+  if (pending && !wanted) return pending;
+  pending = selectBackend(wanted).then((info) => {
+    current = info;
+    if (options.log !== false && !logged) {
+      logged = true;
+      (options.logger ?? ((line: string) => process.stderr.write(`${line}\n`)))(`[pretrain] backend: ${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}; ${info.detail})`);
+    }
+    return info;
+  });
+  return pending;
+}
+
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+function backendFromEnv(): BackendName | undefined {
+  const value = process.env.PRETRAIN_BACKEND;
+  if (!value) return undefined;
+  if (value === 'wasm' || value === 'cpu' || value === 'tensorflow') return value;
+  throw new Error(`PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow; got "${value}"`);
+}
+
+async function selectBackend(wanted: BackendName | undefined): Promise<BackendInfo> {
+  silenceTfjsNodeBanner();
+  if (wanted === 'tensorflow' || wanted === undefined) {
+    const native = await tryTensorflowNode();
+    if (native) return native;
+    if (wanted === 'tensorflow') throw new Error('PRETRAIN_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded');
+  }
+  if (wanted === 'cpu') return useCpu();
+  return useWasm();
+}
+
+async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require(pkg);
+    } catch {
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) return { name: 'tensorflow', threads: 0, detail: pkg };
+  }
+  return undefined;
+}
+
+async function useCpu(): Promise<BackendInfo> {
+  require('@tensorflow/tfjs-backend-cpu');
+  const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
+  registerCpuKernels();
+  if (!(await tf.setBackend('cpu'))) throw new Error('could not initialise the cpu backend');
+  return { name: 'cpu', threads: 1, detail: 'pure JS reference' };
+}
+
+async function useWasm(): Promise<BackendInfo> {
+  const { setupWasmBackend } = require('./kernels/wasm') as typeof import('./kernels/wasm');
+  return setupWasmBackend();
+}
+
+/** tfjs-core prints an "install tfjs-node" hint on Node; it is noise for our users. */
+function silenceTfjsNodeBanner(): void {
+  const env = tf.env();
+  if (env.getFlags().IS_NODE !== undefined) env.set('IS_TEST', true);
+}

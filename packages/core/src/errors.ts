@@ -1,0 +1,21 @@
+/**
+ * Errors users are meant to read: one message naming the file, line or config path at fault.
+ * The CLI prints `message` alone (stack traces only with --verbose).
+ */
+export class PretrainError extends Error {
+  constructor(
+    message: string,
+    readonly details: { file?: string; line?: number; path?: string; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'PretrainError';
+  }
+}
+
+/** Config validation failure; `issues` holds one `path: problem` line per problem. */
+export class ConfigError extends PretrainError {
+  constructor(readonly issues: string[], file?: string) {
+    super(`${file ? `Invalid config ${file}:\n  ` : 'Invalid config:\n  '}${issues.join('\n  ')}`, { file });
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,9 @@
+// tfjs-core's CommonJS build registers no gradients by itself; every user of core gets them.
+import './gradients';
+
+export * from './contract';
+export * from './errors';
+export * from './rng';
+export * from './registry';
+export * from './config';
+export * from './backend';

@@ -7,3 +7,6 @@ export * from './rng';
 export * from './registry';
 export * from './config';
 export * from './backend';
+export * from './batch';
+/** Plugins define their option schemas with core's zod, so every package validates the same way. */
+export { z } from 'zod';

@@ -8,5 +8,7 @@ export * from './registry';
 export * from './config';
 export * from './backend';
 export * from './batch';
+export * from './atomic';
+export * from './safetensors';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

@@ -1,0 +1,48 @@
+/**
+ * Atomic file writes: a crash or a full disk leaves either the old file or the new one, never a
+ * half-written checkpoint. Data goes to a temp file in the same directory (rename is only atomic
+ * within one filesystem), is fsynced, then renamed over the target.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+
+export function writeFileAtomic(filePath: string, data: string | Uint8Array): void {
+  const dir = path.dirname(path.resolve(filePath));
+  fs.mkdirSync(dir, { recursive: true });
+  const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tempPath, 'wx', 0o644);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    while (written < bytes.byteLength) written += fs.writeSync(fd, bytes, written, bytes.byteLength - written);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tempPath, filePath);
+  } catch (error) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tempPath, { force: true });
+    throw error;
+  }
+  syncDirectory(dir);
+}
+
+/** JSON with 2-space indentation and a trailing newline, written atomically. */
+export function writeJsonAtomic(filePath: string, value: unknown, indent = 2): void {
+  writeFileAtomic(filePath, `${JSON.stringify(value, null, indent)}\n`);
+}
+
+/** Makes the rename itself durable; not supported on every platform (Windows), so best effort. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Directory fsync is unavailable here; the rename has still happened.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

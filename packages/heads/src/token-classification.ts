@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { architecturePrefix, LinearHead } from './linear-head';
+import { crossEntropy, labelField } from './losses';
+
+export const tokenClassificationOptionsSchema = z
+  .object({
+    numLabels: z.number().int().min(2),
+    /** Tag names by id (HF id2label), e.g. ["O", "B-PER", "I-PER", ...]. */
+    labels: z.array(z.string()).optional(),
+    dropout: z.number().min(0).max(1).optional(),
+    /** Batch field holding per-token labels (-100 = ignored). */
+    labelField: z.string().default('labels'),
+  })
+  .strict()
+  .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
+export type TokenClassificationOptions = z.input<typeof tokenClassificationOptionsSchema>;
+
+/** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
+export class TokenClassificationHead extends LinearHead implements TaskHeadPlugin {
+  readonly task: TaskKind = 'token-classification';
+  readonly numLabels: number;
+  private readonly options: z.output<typeof tokenClassificationOptionsSchema>;
+  private modelType = 'bert';
+
+  constructor(options: TokenClassificationOptions) {
+    const parsed = tokenClassificationOptionsSchema.parse(options);
+    super('classifier', parsed.numLabels, parsed.dropout);
+    this.options = parsed;
+    this.numLabels = parsed.numLabels;
+  }
+
+  protected override afterInit({ backbone }: TaskHeadContext): void {
+    this.modelType = backbone.info.modelType;
+  }
+
+  /** [batch, seq, numLabels] logits. */
+  forward(output: BackboneOutput, options: { training: boolean; dropoutSeed?: number }): tf.Tensor3D {
+    return tf.tidy(() => this.project(output.sequenceOutput, options) as tf.Tensor3D);
+  }
+
+  /** Mean cross-entropy over tokens whose label is not -100 (HF CrossEntropyLoss semantics). */
+  loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
+    const labels = labelField(batch, this.options.labelField, 'token-classification');
+    const [b, s, l] = logits.shape;
+    if (labels.length !== b * s) throw new Error(`token-classification head: labels "${this.options.labelField}" hold ${labels.length} values for a [${b}, ${s}] batch; they must be per-token`);
+    return tf.tidy(() => crossEntropy(tf.reshape(logits, [b * s, l]) as tf.Tensor2D, Int32Array.from(labels)));
+  }
+
+  /** Tag names by id (LABEL_i where none were given). */
+  labelNames(): string[] {
+    return this.options.labels ?? Array.from({ length: this.numLabels }, (_, i) => `LABEL_${i}`);
+  }
+
+  configJSON(): Record<string, unknown> {
+    const names = this.labelNames();
+    return {
+      architectures: [`${architecturePrefix(this.modelType)}ForTokenClassification`],
+      id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
+      label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+      ...(this.options.dropout !== undefined ? { classifier_dropout: this.options.dropout } : {}),
+    };
+  }
+}
+
+/**
+ * Word labels → token labels: the first sub-token of each word gets the word's label, every other
+ * token (later sub-tokens, special tokens, padding: wordIds null) gets -100 (HF run_ner default).
+ * With `labelAllSubTokens`, later sub-tokens repeat the word's label instead.
+ */
+export function alignLabelsToTokens(wordIds: readonly (number | null)[], wordLabels: ArrayLike<number>, options: { labelAllSubTokens?: boolean } = {}): Int32Array {
+  const out = new Int32Array(wordIds.length).fill(-100);
+  let previous: number | null = null;
+  wordIds.forEach((word, i) => {
+    if (word === null) {
+      previous = null;
+      return;
+    }
+    if (word >= wordLabels.length) throw new Error(`alignLabelsToTokens: token ${i} belongs to word ${word}, but only ${wordLabels.length} word labels were given`);
+    if (word !== previous || options.labelAllSubTokens) out[i] = wordLabels[word];
+    previous = word;
+  });
+  return out;
+}
+
+/**
+ * Token predictions → one tag per word (the first sub-token's prediction), for seqeval.
+ * `predictions` are label ids per token; words never seen (truncated away) get `fallback`.
+ */
+export function wordPredictions(wordIds: readonly (number | null)[], predictions: ArrayLike<number>, numWords: number, fallback = 0): number[] {
+  const out = new Array<number>(numWords).fill(fallback);
+  const seen = new Set<number>();
+  wordIds.forEach((word, i) => {
+    if (word === null || seen.has(word) || word >= numWords) return;
+    seen.add(word);
+    out[word] = predictions[i];
+  });
+  return out;
+}
+
+export const tokenClassificationPlugin = definePlugin({
+  kind: 'head',
+  name: 'token-classification',
+  description: 'per-token dropout → linear (HF classifier.*), cross-entropy over labels ≠ -100',
+  options: tokenClassificationOptionsSchema,
+  create: (options) => new TokenClassificationHead(options),
+});

@@ -1,1 +1,4 @@
-export {};
+export * from './nn';
+export * from './config';
+export * from './model';
+export * from './checkpoint';

@@ -1,0 +1,100 @@
+/**
+ * BERT's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
+ * written back unchanged on the way out (keys this package does not use are preserved).
+ */
+import { PretrainError, z } from '@pretrain/core';
+import { ACTIVATIONS, type Activation } from './nn';
+
+/** The HF config fields BERT reads, with HF's names and defaults. */
+export interface BertConfig {
+  model_type: 'bert';
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: Activation;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  initializer_range: number;
+  layer_norm_eps: number;
+  pad_token_id: number;
+  position_embedding_type: 'absolute';
+  /** Any other HF keys (architectures, id2label, torch_dtype, ...), kept for the round trip. */
+  [key: string]: unknown;
+}
+
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+const bertConfigSchema = z.looseObject({
+  model_type: z.literal('bert').default('bert'),
+  vocab_size: positiveInt.default(30522),
+  hidden_size: positiveInt.default(768),
+  num_hidden_layers: positiveInt.default(12),
+  num_attention_heads: positiveInt.default(12),
+  intermediate_size: positiveInt.default(3072),
+  hidden_act: z.enum(ACTIVATIONS as [Activation, ...Activation[]]).default('gelu'),
+  hidden_dropout_prob: probability.default(0.1),
+  attention_probs_dropout_prob: probability.default(0.1),
+  max_position_embeddings: positiveInt.default(512),
+  type_vocab_size: positiveInt.default(2),
+  initializer_range: z.number().positive().default(0.02),
+  layer_norm_eps: z.number().positive().default(1e-12),
+  pad_token_id: z.number().int().nonnegative().default(0),
+  position_embedding_type: z.literal('absolute').default('absolute'),
+});
+
+/**
+ * Validates an HF BERT config (defaults filled as HF's BertConfig does). `source` names the file
+ * or option block in error messages.
+ */
+export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfig {
+  const parsed = bertConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new PretrainError(`${source}: invalid BERT config:\n  ${lines.join('\n  ')}`, { file: source });
+  }
+  const config = parsed.data as BertConfig;
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new PretrainError(
+      `${source}: hidden_size (${config.hidden_size}) is not a multiple of num_attention_heads (${config.num_attention_heads})`,
+      { file: source, path: 'hidden_size' },
+    );
+  }
+  if (config.pad_token_id >= config.vocab_size) {
+    throw new PretrainError(`${source}: pad_token_id (${config.pad_token_id}) must be below vocab_size (${config.vocab_size})`, { file: source, path: 'pad_token_id' });
+  }
+  return config;
+}
+
+/** HF snake_case keys ↔ the camelCase option names used in Pretrain experiment configs. */
+export const BERT_OPTION_KEYS = {
+  vocabSize: 'vocab_size',
+  hiddenSize: 'hidden_size',
+  numHiddenLayers: 'num_hidden_layers',
+  numAttentionHeads: 'num_attention_heads',
+  intermediateSize: 'intermediate_size',
+  hiddenAct: 'hidden_act',
+  hiddenDropoutProb: 'hidden_dropout_prob',
+  attentionProbsDropoutProb: 'attention_probs_dropout_prob',
+  maxPositionEmbeddings: 'max_position_embeddings',
+  typeVocabSize: 'type_vocab_size',
+  initializerRange: 'initializer_range',
+  layerNormEps: 'layer_norm_eps',
+  padTokenId: 'pad_token_id',
+} as const;
+
+export type BertConfigOptions = { -readonly [K in keyof typeof BERT_OPTION_KEYS]?: K extends 'hiddenAct' ? Activation : number };
+
+/** camelCase options → HF config object (only the keys that were given). */
+export function bertOptionsToConfig(options: BertConfigOptions): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const [camel, snake] of Object.entries(BERT_OPTION_KEYS)) {
+    const value = (options as Record<string, unknown>)[camel];
+    if (value !== undefined) config[snake] = value;
+  }
+  return config;
+}

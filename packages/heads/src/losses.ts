@@ -12,7 +12,8 @@ export function crossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar
   let counted = 0;
   for (const label of labels) if (label >= 0 && label < classes) counted++;
   return tf.tidy(() => {
-    const logProbs = tf.logSoftmax(logits);
+    // x − logsumexp(x) rather than tf.logSoftmax, whose wasm kernel leaks a buffer per call.
+    const logProbs = tf.sub(logits, tf.logSumExp(logits, -1, true));
     const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
     const picked = tf.sum(tf.mul(logProbs, oneHot));
     // torch returns NaN when every label is ignored; a zero loss keeps accumulation finite instead.

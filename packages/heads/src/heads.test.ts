@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type TaskHeadPlugin } from '@pretrain/core';
+import { QuestionAnsweringHead, splitQaLogits } from './question-answering';
+import { RegressionHead, SequenceClassificationHead } from './sequence-classification';
+import { TokenClassificationHead } from './token-classification';
+import { batchWithFields, fakeBackbone, loadHeadFixture, maxAbsDiff, testRng, type HeadFixture } from './test-utils/fixture';
+import { pretrainPlugins } from './index';
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+
+/**
+ * Each HF fixture gives the backbone's last hidden state, so the head alone can be checked against
+ * HF: logits, loss, and d(loss)/d(head parameters). Full-model parity (with @pretrain/model-bert)
+ * lives in tools/integration.
+ */
+function checkHead(fx: HeadFixture, head: TaskHeadPlugin, prefix: string, fields: any, expectedLogits: tf.Tensor, toLogits: (out: tf.Tensor) => tf.Tensor = (x) => x): void {
+  head.init({ backbone: fakeBackbone(fx.json.config), rng: testRng() });
+  const report = head.loadStateDict(fx.weights);
+  expect(report.missing).toEqual([]);
+  const batch = batchWithFields(fx.json, fields);
+  const logits = head.forward(fx.backboneOutput, { training: false });
+  const comparable = toLogits(logits);
+  expect(maxAbsDiff(comparable, expectedLogits)).toBeLessThan(1e-4);
+  const loss = head.loss(logits, batch);
+  expect(Math.abs(loss.dataSync()[0] - fx.outputs.get('loss')!.dataSync()[0])).toBeLessThan(1e-4);
+  const variables = head.variables();
+  const { grads, value } = tf.variableGrads(() => head.loss(head.forward(fx.backboneOutput, { training: false }), batch), [...variables.values()]);
+  // Internal weights are [in, out]; HF gradients are [out, in].
+  const weightGrad = tf.transpose(grads[variables.get(`${prefix}.weight`)!.name]);
+  expect(maxAbsDiff(weightGrad, fx.grads.get(`${prefix}.weight`)!)).toBeLessThan(1e-4);
+  expect(maxAbsDiff(grads[variables.get(`${prefix}.bias`)!.name], fx.grads.get(`${prefix}.bias`)!)).toBeLessThan(1e-4);
+  // stateDict round-trips in HF layout.
+  const state = head.stateDict();
+  expect(maxAbsDiff(state.get(`${prefix}.weight`)!, fx.weights.get(`${prefix}.weight`)!)).toBe(0);
+  tf.dispose([logits, comparable, loss, weightGrad, value, ...Object.values(grads), ...state.values()]);
+  head.dispose();
+}
+
+describe('heads vs HF fixtures (given HF hidden states)', () => {
+  it('sequence classification: logits, cross-entropy loss and classifier gradients (bert-seqcls)', () => {
+    const fx = loadHeadFixture('bert-seqcls');
+    const head = new SequenceClassificationHead({ numLabels: 3 });
+    checkHead(fx, head, 'classifier', { labels: Int32Array.from(fx.json.labels.labels) }, fx.outputs.get('logits')!);
+    fx.dispose();
+  });
+
+  it('regression: scores, MSE loss and gradients (bert-regression)', () => {
+    const fx = loadHeadFixture('bert-regression');
+    const head = new RegressionHead();
+    checkHead(fx, head, 'classifier', { labels: Float32Array.from(fx.json.labels.labels) }, fx.outputs.get('logits')!);
+    expect(head.configJSON()).toMatchObject({ problem_type: 'regression', id2label: { '0': 'LABEL_0' } });
+    fx.dispose();
+  });
+
+  it('token classification: per-token logits, loss ignoring -100 and gradients (bert-tokcls)', () => {
+    const fx = loadHeadFixture('bert-tokcls');
+    const head = new TokenClassificationHead({ numLabels: 5 });
+    checkHead(fx, head, 'classifier', { labels: Int32Array.from(fx.json.labels.labels.flat()) }, fx.outputs.get('logits')!);
+    fx.dispose();
+  });
+
+  it('question answering: start/end logits, averaged loss and gradients (bert-qa)', () => {
+    const fx = loadHeadFixture('bert-qa');
+    const head = new QuestionAnsweringHead();
+    const fields = { start_positions: Int32Array.from(fx.json.labels.start_positions), end_positions: Int32Array.from(fx.json.labels.end_positions) };
+    const expected = tf.stack([fx.outputs.get('start_logits')!, fx.outputs.get('end_logits')!], 2);
+    checkHead(fx, head, 'qa_outputs', fields, expected);
+    // splitQaLogits gives HF's start_logits / end_logits.
+    head.init({ backbone: fakeBackbone(fx.json.config), rng: testRng() });
+    head.loadStateDict(fx.weights);
+    const logits = head.forward(fx.backboneOutput, { training: false }) as tf.Tensor3D;
+    const { start, end } = splitQaLogits(logits);
+    expect(maxAbsDiff(start, fx.outputs.get('start_logits')!)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(end, fx.outputs.get('end_logits')!)).toBeLessThan(1e-4);
+    tf.dispose([logits, start, end, expected]);
+    head.dispose();
+    fx.dispose();
+  });
+});
+
+describe('head behaviour', () => {
+  it('initialises classifier weights N(0, initializer_range) with zero bias, and names them as HF does', () => {
+    const head = new SequenceClassificationHead({ numLabels: 2 });
+    const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 256, initializer_range: 0.02, hidden_dropout_prob: 0.1, num_hidden_layers: 1 });
+    head.init({ backbone, rng: testRng() });
+    const state = head.stateDict();
+    expect([...state.keys()]).toEqual(['classifier.weight', 'classifier.bias']);
+    expect(state.get('classifier.weight')!.shape).toEqual([2, 256]);
+    const w = state.get('classifier.weight')!.dataSync();
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
+    expect(Math.abs(mean)).toBeLessThan(0.004);
+    expect(std).toBeGreaterThan(0.017);
+    expect(std).toBeLessThan(0.023);
+    expect(Array.from(state.get('classifier.bias')!.dataSync())).toEqual([0, 0]);
+    expect(head.configJSON()).toMatchObject({ architectures: ['BertForSequenceClassification'], id2label: { '0': 'LABEL_0', '1': 'LABEL_1' } });
+    tf.dispose([...state.values()]);
+    head.dispose();
+  });
+
+  it('applies dropout only in training, reproducibly for a seed', () => {
+    const head = new SequenceClassificationHead({ numLabels: 2, dropout: 0.5 });
+    head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 8, initializer_range: 0.5, hidden_dropout_prob: 0.1 }), rng: testRng() });
+    const pooledOutput = tf.ones([4, 8]) as tf.Tensor2D;
+    const out = { sequenceOutput: tf.ones([4, 3, 8]) as tf.Tensor3D, pooledOutput };
+    const evalA = head.forward(out, { training: false }).arraySync();
+    const evalB = head.forward(out, { training: false }).arraySync();
+    const trainA = head.forward(out, { training: true, dropoutSeed: 5 }).arraySync();
+    const trainB = head.forward(out, { training: true, dropoutSeed: 5 }).arraySync();
+    expect(evalA).toEqual(evalB);
+    expect(trainA).toEqual(trainB);
+    expect(trainA).not.toEqual(evalA);
+    head.dispose();
+  });
+
+  it('rejects a checkpoint with a different number of labels, naming the tensor', () => {
+    const head = new SequenceClassificationHead({ numLabels: 2 });
+    head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
+    const wrong = new Map([['classifier.weight', tf.zeros([3, 4])]]);
+    expect(() => head.loadStateDict(wrong)).toThrow(/classifier\.weight: checkpoint has shape \[3,4\], the head expects \[2,4\]/);
+    head.dispose();
+  });
+
+  it('says which label field is missing', () => {
+    const head = new SequenceClassificationHead({ numLabels: 2 });
+    head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
+    const logits = tf.zeros([1, 2]);
+    const batch = batchWithFields({ inputs: { input_ids: [[1]], attention_mask: [[1]], token_type_ids: [[0]] } }, { other: new Int32Array(1) });
+    expect(() => head.loss(logits, batch)).toThrow(/no "labels" labels \(fields present: other\)/);
+    head.dispose();
+  });
+
+  it('exports the four heads as plugins with validated options', () => {
+    expect(pretrainPlugins.map((p) => `${p.kind}:${p.name}`)).toEqual(['head:sequence-classification', 'head:regression', 'head:token-classification', 'head:question-answering']);
+    const tokcls = pretrainPlugins.find((p) => p.name === 'token-classification')!;
+    expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X'] }).success).toBe(false);
+    expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X', 'I-X'] }).success).toBe(true);
+  });
+});

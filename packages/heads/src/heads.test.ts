@@ -88,7 +88,7 @@ describe('head behaviour', () => {
     const state = head.stateDict();
     expect([...state.keys()]).toEqual(['classifier.weight', 'classifier.bias']);
     expect(state.get('classifier.weight')!.shape).toEqual([2, 256]);
-    const w = state.get('classifier.weight')!.dataSync();
+    const w = Array.from(state.get('classifier.weight')!.dataSync() as Float32Array);
     const mean = w.reduce((a, b) => a + b, 0) / w.length;
     const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
     expect(Math.abs(mean)).toBeLessThan(0.004);

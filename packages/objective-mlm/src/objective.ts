@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type {
+  BackboneOutput,
+  BackbonePlugin,
+  Batch,
+  BatchTensors,
+  ExampleBuilder,
+  LoadReport,
+  LossOutput,
+  NamedVariables,
+  ObjectiveContext,
+  ObjectivePlugin,
+  Rng,
+} from '@pretrain/core';
+import { FullSentenceBuilder } from './builder';
+import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
+import { activation, crossEntropyWithAccuracy, dense, gatherRows, layerNorm } from './nn';
+import { mlmOptions, type MlmOptions } from './options';
+import { normalTensor, ParameterSet } from './params';
+
+/** HF BertForPreTraining / BertForMaskedLM names of the prediction head. */
+export const MLM_PARAMETER_NAMES = {
+  denseWeight: 'cls.predictions.transform.dense.weight',
+  denseBias: 'cls.predictions.transform.dense.bias',
+  layerNormWeight: 'cls.predictions.transform.LayerNorm.weight',
+  layerNormBias: 'cls.predictions.transform.LayerNorm.bias',
+  bias: 'cls.predictions.bias',
+} as const;
+
+/**
+ * Masked language modelling (BERT). transformBatch corrupts tokens and writes labels; the head
+ * (dense → activation → LayerNorm → decoder tied to the input embeddings + bias) runs only at
+ * the selected positions.
+ */
+export class MaskedLanguageModeling implements ObjectivePlugin {
+  readonly name = 'mlm';
+  readonly requiresAttention = 'bidirectional' as const;
+  readonly exampleBuilder?: ExampleBuilder;
+  readonly options: MlmOptions;
+  private readonly parameters = new ParameterSet(
+    ['cls.predictions.'],
+    // HF ties decoder.bias to cls.predictions.bias and decoder.weight to the word embeddings.
+    { 'cls.predictions.decoder.bias': MLM_PARAMETER_NAMES.bias },
+    ['cls.predictions.decoder.weight'],
+  );
+  private backbone?: BackbonePlugin;
+  private vocabulary?: MaskingVocabulary;
+  private act?: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(options: Partial<MlmOptions> = {}) {
+    this.options = mlmOptions(options);
+    if (this.options.buildExamples) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
+  }
+
+  init(context: ObjectiveContext): void {
+    const { backbone, tokenizer, rng } = context;
+    if (backbone.info.attention !== 'bidirectional') {
+      throw new Error(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`);
+    }
+    const special = tokenizer.specialTokenIds();
+    if (special.mask === undefined) throw new Error('mlm: the tokenizer has no mask token ([MASK] / <mask>)');
+    this.backbone = backbone;
+    this.act = activation(backbone.info.hiddenAct);
+    this.vocabulary = {
+      maskId: special.mask,
+      vocabSize: backbone.info.vocabSize,
+      specialIds: new Set(Object.values(special).filter((id): id is number => id !== undefined)),
+      isContinuation: (id) => tokenizer.isContinuation(id),
+    };
+    const hidden = backbone.info.hiddenSize;
+    const std = backbone.info.initializerRange;
+    this.parameters.dispose();
+    this.parameters.add(MLM_PARAMETER_NAMES.denseWeight, normalTensor([hidden, hidden], std, rng), 'linear');
+    this.parameters.add(MLM_PARAMETER_NAMES.denseBias, tf.zeros([hidden]));
+    this.parameters.add(MLM_PARAMETER_NAMES.layerNormWeight, tf.ones([hidden]));
+    this.parameters.add(MLM_PARAMETER_NAMES.layerNormBias, tf.zeros([hidden]));
+    this.parameters.add(MLM_PARAMETER_NAMES.bias, tf.zeros([backbone.info.vocabSize]));
+  }
+
+  transformBatch(batch: Batch, rng: Rng): Batch {
+    if (!this.vocabulary) throw new Error('mlm: transformBatch before init()');
+    const staticSeed = this.options.masking === 'static' ? this.options.staticSeed : undefined;
+    return maskBatch(batch, rng, this.vocabulary, { ...this.options, staticSeed });
+  }
+
+  /** Flat (row * seqLen + col) indices and labels of the positions to predict. */
+  targets(batch: Batch): { positions: Int32Array; labels: Int32Array } {
+    const labels = batch.fields[this.options.labelField];
+    if (!labels) throw new Error(`mlm: the batch has no "${this.options.labelField}" field (transformBatch did not run, or labels were not collated)`);
+    let positions = batch.fields[this.options.positionsField] as Int32Array | undefined;
+    if (!positions) {
+      const found: number[] = [];
+      labels.forEach((label, i) => label !== IGNORE_INDEX && found.push(i));
+      positions = Int32Array.from(found);
+    }
+    return { positions, labels: Int32Array.from(positions, (i) => labels[i]) };
+  }
+
+  /** Vocabulary logits [positions, vocab] at flat positions of a [batch, seq, hidden] output. */
+  logitsAt(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
+    const backbone = this.requireBackbone();
+    const [batch, seq, hidden] = sequenceOutput.shape;
+    const selected = gatherRows(tf.reshape(sequenceOutput, [batch * seq, hidden]), positions);
+    const p = this.parameters;
+    const transformed = layerNorm(
+      this.act!(dense(selected, p.get(MLM_PARAMETER_NAMES.denseWeight) as tf.Tensor2D, p.get(MLM_PARAMETER_NAMES.denseBias) as tf.Tensor1D)) as tf.Tensor2D,
+      p.get(MLM_PARAMETER_NAMES.layerNormWeight) as tf.Tensor1D,
+      p.get(MLM_PARAMETER_NAMES.layerNormBias) as tf.Tensor1D,
+      backbone.info.layerNormEps,
+    );
+    const decoded = tf.matMul(transformed, backbone.inputEmbeddings() as tf.Tensor2D, false, true);
+    return tf.add(decoded, p.get(MLM_PARAMETER_NAMES.bias));
+  }
+
+  loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
+    const { positions, labels } = this.targets(batch.host);
+    if (positions.length === 0) {
+      // Nothing selected (e.g. a batch of very short sequences): contribute no loss.
+      return { loss: tf.scalar(0), metrics: { maskedAccuracy: tf.scalar(0) } };
+    }
+    const { loss, accuracy } = crossEntropyWithAccuracy(this.logitsAt(output.sequenceOutput, positions), labels);
+    return { loss, metrics: { maskedAccuracy: accuracy } };
+  }
+
+  variables(): NamedVariables {
+    return this.parameters.variables();
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    return this.parameters.stateDict();
+  }
+
+  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    return this.parameters.loadStateDict(tensors);
+  }
+
+  dispose(): void {
+    this.parameters.dispose();
+  }
+
+  private requireBackbone(): BackbonePlugin {
+    if (!this.backbone) throw new Error('mlm: used before init()');
+    return this.backbone;
+  }
+}

@@ -1,1 +1,5 @@
-export {};
+export * from './nn';
+export * from './config';
+export * from './model';
+export * from './checkpoint';
+export * from './generate';

@@ -1,0 +1,352 @@
+/**
+ * GPT-2 (Radford et al. 2019) as HF transformers' GPT2Model computes it, in TF.js: token +
+ * position embeddings → pre-LN blocks with causal self-attention → final LayerNorm. Parameters are
+ * tf.Variables keyed by HF names without the `transformer.` prefix, in HF's Conv1D layout
+ * ([in, out]), which is already the layout of a plain x·W matmul.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  PretrainError,
+  Rng,
+  type BackboneInfo,
+  type BackboneInputs,
+  type BackboneOutput,
+  type BackbonePlugin,
+  type ForwardOptions,
+  type LoadReport,
+  type NamedVariables,
+} from '@pretrain/core';
+import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
+import { FLOAT32_MIN, activate, dense, dropout, layerNorm, normalValues, paddingBias } from './nn';
+import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
+import { generate, type GenerateOptions } from './generate';
+
+export const GPT2_BASE_PREFIX = 'transformer';
+
+/** HF buffers that may appear in checkpoints but are not parameters (HF ignores them too). */
+const IGNORED_CHECKPOINT_KEYS = [/^h\.\d+\.attn\.(bias|masked_bias)$/];
+
+export type ParameterKind = 'weight' | 'projection' | 'bias' | 'embedding' | 'norm-weight' | 'norm-bias';
+
+export interface ParameterSpec {
+  name: string;
+  /** Shape in HF layout (also the internal layout for GPT-2). */
+  shape: number[];
+  kind: ParameterKind;
+}
+
+/** Every parameter GPT2Model has, in HF's state-dict order. */
+export function gpt2ParameterSpecs(config: Gpt2Config): ParameterSpec[] {
+  const h = config.n_embd;
+  const inner = innerSize(config);
+  const norm = (name: string): ParameterSpec[] => [
+    { name: `${name}.weight`, shape: [h], kind: 'norm-weight' },
+    { name: `${name}.bias`, shape: [h], kind: 'norm-bias' },
+  ];
+  const conv1d = (name: string, inSize: number, outSize: number, kind: ParameterKind = 'weight'): ParameterSpec[] => [
+    { name: `${name}.weight`, shape: [inSize, outSize], kind },
+    { name: `${name}.bias`, shape: [outSize], kind: 'bias' },
+  ];
+  const specs: ParameterSpec[] = [
+    { name: 'wte.weight', shape: [config.vocab_size, h], kind: 'embedding' },
+    { name: 'wpe.weight', shape: [config.n_positions, h], kind: 'embedding' },
+  ];
+  for (let i = 0; i < config.n_layer; i++) {
+    specs.push(
+      ...norm(`h.${i}.ln_1`),
+      ...conv1d(`h.${i}.attn.c_attn`, h, 3 * h),
+      ...conv1d(`h.${i}.attn.c_proj`, h, h, 'projection'),
+      ...norm(`h.${i}.ln_2`),
+      ...conv1d(`h.${i}.mlp.c_fc`, h, inner),
+      ...conv1d(`h.${i}.mlp.c_proj`, inner, h, 'projection'),
+    );
+  }
+  specs.push(...norm('ln_f'));
+  return specs;
+}
+
+/**
+ * Keys and values of the positions seen so far, per layer: keys already transposed to
+ * [batch, heads, headSize, length] (what the score matmul consumes), values [batch, heads, length, headSize].
+ */
+export interface KVCache {
+  length: number;
+  layers: { keyT: tf.Tensor4D; value: tf.Tensor4D }[];
+}
+
+export function disposeCache(cache: KVCache | undefined): void {
+  if (!cache) return;
+  for (const layer of cache.layers) {
+    layer.keyT.dispose();
+    layer.value.dispose();
+  }
+}
+
+export interface Gpt2ModelOptions {
+  /** Seeds the random initialisation (HF's init, including the 1/sqrt(2·n_layer) scaled projections). */
+  seed?: number;
+}
+
+interface RunOptions {
+  training: boolean;
+  dropoutSeed?: number;
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+  attentionMask?: tf.Tensor2D;
+  cache?: KVCache;
+  keepCache: boolean;
+}
+
+export class Gpt2Model implements BackbonePlugin {
+  readonly config: Gpt2Config;
+  readonly info: BackboneInfo;
+  /** What fromPretrained found missing or unexpected in the checkpoint (HF logs the same). */
+  loadReport?: LoadReport;
+  private readonly params: NamedVariables = new Map();
+  private readonly specs: Map<string, ParameterSpec>;
+  private readonly headSize: number;
+  private readonly dropoutSeeds: Rng;
+  private disposed = false;
+
+  constructor(config: Gpt2Config | Record<string, unknown>, options: Gpt2ModelOptions = {}) {
+    this.config = parseGpt2Config(config);
+    const c = this.config;
+    this.headSize = c.n_embd / c.n_head;
+    this.info = {
+      modelType: 'gpt2',
+      basePrefix: GPT2_BASE_PREFIX,
+      attention: 'causal',
+      vocabSize: c.vocab_size,
+      hiddenSize: c.n_embd,
+      numLayers: c.n_layer,
+      maxPositions: c.n_positions,
+      hiddenAct: c.activation_function,
+      layerNormEps: c.layer_norm_epsilon,
+      initializerRange: c.initializer_range,
+      hiddenDropoutProb: c.resid_pdrop,
+    };
+    const rng = new Rng(options.seed ?? 0);
+    this.dropoutSeeds = rng.fork();
+    this.specs = new Map(gpt2ParameterSpecs(c).map((spec) => [spec.name, spec]));
+    for (const spec of this.specs.values()) this.params.set(spec.name, tf.variable(this.initialValue(spec, rng), true));
+  }
+
+  /** Loads `config.json` + `model.safetensors` written by HF transformers or by savePretrained. */
+  static fromPretrained(dir: string, options: LoadOptions = {}): Gpt2Model {
+    return loadGpt2Pretrained(dir, options);
+  }
+
+  /** Writes an HF checkpoint; with `heads` (or `lmHead: true`), a GPT2LMHeadModel checkpoint. */
+  savePretrained(dir: string, options: SaveOptions = {}): void {
+    saveGpt2Pretrained(this, dir, options);
+  }
+
+  private initialValue(spec: ParameterSpec, rng: Rng): tf.Tensor {
+    const c = this.config;
+    if (spec.kind === 'bias' || spec.kind === 'norm-bias') return tf.zeros(spec.shape);
+    if (spec.kind === 'norm-weight') return tf.ones(spec.shape);
+    const std = spec.kind === 'projection' ? c.initializer_range / Math.sqrt(2 * c.n_layer) : c.initializer_range;
+    return tf.tensor(normalValues(spec.shape.reduce((a, b) => a * b, 1), std, rng), spec.shape);
+  }
+
+  private p<R extends tf.Rank>(name: string): tf.Variable<R> {
+    const v = this.params.get(name);
+    if (!v) throw new PretrainError(`GPT-2 has no parameter "${name}"`);
+    return v as tf.Variable<R>;
+  }
+
+  forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
+    return this.run(inputs.inputIds, { ...options, attentionMask: inputs.attentionMask, keepCache: false }).output;
+  }
+
+  /**
+   * Eval-mode forward over new tokens only, attending to the cached positions: the final hidden
+   * states [batch, new, hidden] and a new cache (the old one stays valid; dispose it yourself).
+   */
+  forwardWithCache(inputIds: tf.Tensor2D, cache?: KVCache): { hidden: tf.Tensor3D; cache: KVCache } {
+    const { output, cache: next } = this.run(inputIds, { training: false, cache, keepCache: true });
+    return { hidden: output.sequenceOutput, cache: next! };
+  }
+
+  /** Logits of the LM head tied to the token embeddings: hidden [rows, n_embd] → [rows, vocab]. */
+  lmLogits(hidden: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(hidden, this.p<tf.Rank.R2>('wte.weight'), false, true);
+  }
+
+  /** Autoregressive generation (greedy or sampled, KV-cached by default); returns the new tokens per row. */
+  generate(prompt: number[] | number[][], options: GenerateOptions = {}): number[][] {
+    return generate(this, prompt, options);
+  }
+
+  private run(inputIds: tf.Tensor2D, options: RunOptions): { output: BackboneOutput; cache?: KVCache } {
+    if (this.disposed) throw new PretrainError('Gpt2Model.forward: the model was disposed');
+    const c = this.config;
+    const [batch, seq] = inputIds.shape;
+    const past = options.cache?.length ?? 0;
+    if (past + seq > c.n_positions) {
+      throw new PretrainError(`GPT-2 input reaches position ${past + seq} but n_positions is ${c.n_positions}`);
+    }
+    const training = options.training && (c.resid_pdrop > 0 || c.embd_pdrop > 0 || c.attn_pdrop > 0);
+    const rng = training ? new Rng(options.dropoutSeed ?? this.dropoutSeeds.nextUint32()) : undefined;
+    const as3d = (x: tf.Tensor2D) => tf.reshape(x, [batch, seq, c.n_embd]) as tf.Tensor3D;
+    const hiddenStates: tf.Tensor3D[] = [];
+    const attentions: tf.Tensor4D[] = [];
+    const nextCache: KVCache = { length: past + seq, layers: [] };
+
+    let hidden = this.embed(inputIds, past, rng);
+    const bias = attentionBias(seq, past, options.attentionMask);
+    for (let i = 0; i < c.n_layer; i++) {
+      if (options.outputHiddenStates) hiddenStates.push(as3d(hidden));
+      const block = this.block(i, hidden, batch, seq, bias, rng, options.cache?.layers[i]);
+      hidden = block.output;
+      if (options.outputAttentions) attentions.push(block.probs);
+      if (options.keepCache) nextCache.layers.push(block.kv);
+    }
+    const sequenceOutput = as3d(this.norm(hidden, 'ln_f'));
+    if (options.outputHiddenStates) hiddenStates.push(sequenceOutput);
+    const output: BackboneOutput = { sequenceOutput };
+    if (options.outputHiddenStates) output.hiddenStates = hiddenStates;
+    if (options.outputAttentions) output.attentions = attentions;
+    return { output, cache: options.keepCache ? nextCache : undefined };
+  }
+
+  /** Token + position embeddings → dropout, as [batch*seq, hidden]. */
+  private embed(inputIds: tf.Tensor2D, past: number, rng: Rng | undefined): tf.Tensor2D {
+    const c = this.config;
+    const [batch, seq] = inputIds.shape;
+    const tokens = tf.reshape(tf.gather(this.p<tf.Rank.R2>('wte.weight'), tf.reshape(inputIds, [-1])), [batch, seq, c.n_embd]);
+    const positions = tf.slice(this.p<tf.Rank.R2>('wpe.weight'), [past, 0], [seq, c.n_embd]);
+    const summed = tf.reshape(tf.add(tokens, positions), [batch * seq, c.n_embd]) as tf.Tensor2D;
+    return rng ? dropout(summed, c.embd_pdrop, rng) : summed;
+  }
+
+  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return dense(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
+  }
+
+  private norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layer_norm_epsilon);
+  }
+
+  /** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
+  private block(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined, past?: KVCache['layers'][number]) {
+    const c = this.config;
+    const p = `h.${index}`;
+    const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng, past);
+    let attended = this.linear(attention.context, `${p}.attn.c_proj`);
+    if (rng) attended = dropout(attended, c.resid_pdrop, rng);
+    const afterAttention = tf.add(x, attended);
+    let mlp = this.linear(activate(this.linear(this.norm(afterAttention, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
+    if (rng) mlp = dropout(mlp, c.resid_pdrop, rng);
+    return { output: tf.add(afterAttention, mlp), probs: attention.probs, kv: attention.kv };
+  }
+
+  /**
+   * Causal multi-head attention. One matmul makes q|k|v (HF's c_attn); keys go straight to
+   * [batch, heads, headSize, seq] so the score matmul is a plain batched matmul; the scale is
+   * applied to the queries (fewer elements than the scores).
+   */
+  private attention(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined, past?: KVCache['layers'][number]) {
+    const c = this.config;
+    const heads = c.n_head;
+    const d = this.headSize;
+    const [q, k, v] = tf.split(this.linear(x, `h.${index}.attn.c_attn`), 3, 1);
+    const split = (t: tf.Tensor) => tf.reshape(t, [batch, seq, heads, d]);
+    let scale = c.scale_attn_weights ? 1 / Math.sqrt(d) : 1;
+    if (c.scale_attn_by_inverse_layer_idx) scale /= index + 1;
+    const query = tf.transpose(split(scale === 1 ? q : tf.mul(q, scale)), [0, 2, 1, 3]);
+    let keyT = tf.transpose(split(k), [0, 2, 3, 1]) as tf.Tensor4D;
+    let value = tf.transpose(split(v), [0, 2, 1, 3]) as tf.Tensor4D;
+    if (past) {
+      keyT = tf.concat([past.keyT, keyT], 3);
+      value = tf.concat([past.value, value], 2);
+    }
+    let scores = tf.matMul(query, keyT) as tf.Tensor4D;
+    if (bias) scores = tf.add(scores, bias);
+    const probs = tf.softmax(scores) as tf.Tensor4D;
+    const dropped = rng ? dropout(probs, c.attn_pdrop, rng) : probs;
+    const context = tf.reshape(tf.transpose(tf.matMul(dropped, value), [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
+    return { context, probs, kv: { keyT, value } };
+  }
+
+  inputEmbeddings(): tf.Variable {
+    return this.p('wte.weight');
+  }
+
+  configJSON(): Record<string, unknown> {
+    return { ...this.config };
+  }
+
+  layerIndexOf(parameterName: string): number {
+    const name = stripPrefix(parameterName, GPT2_BASE_PREFIX);
+    if (name.startsWith('wte.') || name.startsWith('wpe.')) return 0;
+    const match = /^h\.(\d+)\./.exec(name);
+    if (match) return Number(match[1]) + 1;
+    return this.config.n_layer + 1;
+  }
+
+  variables(): NamedVariables {
+    return new Map(this.params);
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    return new Map([...this.params].map(([name, variable]) => [name, tf.clone(variable)]));
+  }
+
+  /** Accepts names with or without the `transformer.` prefix; a shape mismatch is an error naming the tensor. */
+  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    const seen = new Set<string>();
+    const unexpected: string[] = [];
+    for (const [fullName, tensor] of tensors) {
+      const name = stripPrefix(fullName, GPT2_BASE_PREFIX);
+      const spec = this.specs.get(name);
+      if (!spec) {
+        if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
+        continue;
+      }
+      if (!sameShape(tensor.shape, spec.shape)) {
+        throw new PretrainError(`tensor "${fullName}" has shape [${tensor.shape}] but this GPT-2 config expects [${spec.shape}]`);
+      }
+      tf.tidy(() => this.p(name).assign(tf.cast(tensor, 'float32')));
+      seen.add(name);
+    }
+    return { missing: [...this.specs.keys()].filter((name) => !seen.has(name)), unexpected };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const variable of this.params.values()) variable.dispose();
+    this.params.clear();
+  }
+}
+
+/**
+ * Additive bias for queries at positions [past, past+seq) over keys [0, past+seq): float32 min
+ * above the diagonal and on padded keys, clamped so causal + padding never reaches -Infinity.
+ * Null for a single new token without padding (it may attend to everything).
+ */
+function attentionBias(seq: number, past: number, attentionMask: tf.Tensor2D | undefined): tf.Tensor | undefined {
+  const total = past + seq;
+  let causal: tf.Tensor | undefined;
+  if (seq > 1) {
+    const values = new Float32Array(seq * total);
+    for (let i = 0; i < seq; i++) values.fill(FLOAT32_MIN, i * total + past + i + 1, (i + 1) * total);
+    causal = tf.tensor4d(values, [1, 1, seq, total]);
+  }
+  if (!attentionMask) return causal;
+  if (attentionMask.shape[1] !== total) {
+    throw new PretrainError(`GPT-2 attention mask covers ${attentionMask.shape[1]} positions but the input reaches ${total}`);
+  }
+  const padding = paddingBias(attentionMask);
+  return causal ? tf.maximum(tf.add(causal, padding), FLOAT32_MIN) : padding;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** `transformer.h.0...` → `h.0...`; names without the prefix pass through. */
+export function stripPrefix(name: string, prefix: string): string {
+  return name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
+}

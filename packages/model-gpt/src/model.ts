@@ -69,10 +69,11 @@ export function gpt2ParameterSpecs(config: Gpt2Config): ParameterSpec[] {
  * Keys and values of the positions seen so far, per layer: keys already transposed to
  * [batch, heads, headSize, length] (what the score matmul consumes), values [batch, heads, length, headSize].
  */
-export interface KVCache {
+// A type alias (not an interface) so a cache can be returned from tf.tidy as a TensorContainer.
+export type KVCache = {
   length: number;
   layers: { keyT: tf.Tensor4D; value: tf.Tensor4D }[];
-}
+};
 
 export function disposeCache(cache: KVCache | undefined): void {
   if (!cache) return;
@@ -235,10 +236,10 @@ export class Gpt2Model implements BackbonePlugin {
     const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng, past);
     let attended = this.linear(attention.context, `${p}.attn.c_proj`);
     if (rng) attended = dropout(attended, c.resid_pdrop, rng);
-    const afterAttention = tf.add(x, attended);
+    const afterAttention = tf.add(x, attended) as tf.Tensor2D;
     let mlp = this.linear(activate(this.linear(this.norm(afterAttention, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
     if (rng) mlp = dropout(mlp, c.resid_pdrop, rng);
-    return { output: tf.add(afterAttention, mlp), probs: attention.probs, kv: attention.kv };
+    return { output: tf.add(afterAttention, mlp) as tf.Tensor2D, probs: attention.probs, kv: attention.kv };
   }
 
   /**

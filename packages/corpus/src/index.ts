@@ -1,1 +1,12 @@
-export {};
+export * from './io/files';
+export * from './io/stats';
+export { inputError } from './io/errors';
+export * from './split';
+export * from './text/documents';
+export * from './text/gutenberg';
+export * from './text/segment';
+export * from './text/text-corpus';
+export * from './cache/build';
+export * from './cache/shard-format';
+export * from './cache/tokenized-corpus';
+export * from './cache/tokenizer-factory';

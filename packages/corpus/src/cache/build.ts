@@ -1,0 +1,281 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { PretrainError, type TokenizerPlugin } from '@pretrain/core';
+import { writeFileAtomicSync } from '../io/atomic';
+import { deserializeError, type SerializedError } from '../io/errors';
+import { resolveSources, type SourceFile } from '../io/files';
+import { emptyStats, mergeStats, type ReadStats } from '../io/stats';
+import { defaultDocumentReadOptions, type DocumentReadOptions } from '../text/documents';
+import { checkLocale } from '../text/segment';
+import { defaultTokenizerFactory, type TokenizerFactory } from './tokenizer-factory';
+import { runShardTask, type ShardTask, type ShardTaskResult } from './tokenize-task';
+import type { WorkerInit, WorkerRequest } from './worker';
+
+export const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_FORMAT = 'pretrain-token-cache';
+const MANIFEST_VERSION = 1;
+
+export interface TokenCacheOptions extends Partial<DocumentReadOptions> {
+  /** Corpus files, directories and globs. */
+  paths: string[];
+  baseDir?: string;
+  /** Where shards and manifest.json go. */
+  cacheDir: string;
+  /** Tokenizes in this thread (workers: 0); its hash() and toJSON() feed the manifest and the workers. */
+  tokenizer: TokenizerPlugin;
+  /** How workers rebuild the tokenizer from JSON. Default `@pretrain/tokenizer`'s `fromTokenizerJSON`. */
+  tokenizerFactory?: TokenizerFactory;
+  /** Worker threads; 0 tokenizes in the calling thread. Default: number of CPUs, at most 8. */
+  workers?: number;
+  /** Source bytes per shard. Default: 1/64 of the corpus, clamped to 256 KB..16 MB (enough tasks for every worker). */
+  shardBytes?: number;
+  /** Rebuild even when the manifest says the cache is current. */
+  force?: boolean;
+}
+
+export interface ManifestFile {
+  path: string;
+  relPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ManifestShard {
+  name: string;
+  files: number[];
+  documents: number;
+  sentences: number;
+  tokens: number;
+}
+
+export interface CacheManifest {
+  format: typeof MANIFEST_FORMAT;
+  version: number;
+  tokenizerHash: string;
+  vocabSize: number;
+  readOptions: DocumentReadOptions;
+  files: ManifestFile[];
+  shards: ManifestShard[];
+  totals: { documents: number; sentences: number; tokens: number };
+  stats: ReadStats;
+}
+
+export interface TokenCacheResult {
+  /** False when an up-to-date cache was reused without tokenizing anything. */
+  rebuilt: boolean;
+  /** Why it was rebuilt (or "up to date"). */
+  reason: string;
+  manifest: CacheManifest;
+  cacheDir: string;
+}
+
+/**
+ * Tokenizes a corpus once into shards, or reuses them when the manifest shows the same tokenizer
+ * hash, the same reading options and the same source files (path, size, mtime).
+ */
+export async function buildTokenCache(options: TokenCacheOptions): Promise<TokenCacheResult> {
+  const readOptions: DocumentReadOptions = { ...defaultDocumentReadOptions, ...definedReadOptions(options) };
+  checkLocale(readOptions.locale);
+  const cacheDir = path.resolve(options.baseDir ?? process.cwd(), options.cacheDir);
+  const files = resolveSources(options.paths, options.baseDir);
+  const tokenizerHash = options.tokenizer.hash();
+  const existing = readManifestIfAny(cacheDir);
+  const staleness = options.force ? 'rebuild forced' : whyStale(existing, cacheDir, tokenizerHash, readOptions, files);
+  if (existing && staleness === undefined) return { rebuilt: false, reason: 'up to date', manifest: existing, cacheDir };
+
+  fs.mkdirSync(cacheDir, { recursive: true });
+  removeCache(cacheDir, existing);
+  const tasks = planTasks(files, cacheDir, options.shardBytes);
+  const workers = options.workers ?? Math.min(8, os.availableParallelism());
+  const results = workers > 0
+    ? await runInWorkers(tasks, workers, { kind: 'pretrain-corpus-shard-worker', tokenizerJSON: options.tokenizer.toJSON(), factory: options.tokenizerFactory ?? defaultTokenizerFactory, readOptions })
+    : await runInThread(tasks, readOptions, options.tokenizer);
+  const manifest = makeManifest(tasks, results, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
+  writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+  return { rebuilt: true, reason: staleness ?? 'no cache yet', manifest, cacheDir };
+}
+
+function definedReadOptions(options: TokenCacheOptions): Partial<DocumentReadOptions> {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(defaultDocumentReadOptions)) {
+    const value = (options as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked as Partial<DocumentReadOptions>;
+}
+
+export function readManifestIfAny(cacheDir: string): CacheManifest | undefined {
+  const file = path.join(cacheDir, MANIFEST_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheManifest;
+    return manifest.format === MANIFEST_FORMAT ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A reason to rebuild, or undefined when the cache matches. */
+function whyStale(manifest: CacheManifest | undefined, cacheDir: string, tokenizerHash: string, readOptions: DocumentReadOptions, files: SourceFile[]): string | undefined {
+  if (!manifest) return 'no cache yet';
+  if (manifest.version !== MANIFEST_VERSION) return `cache format version ${manifest.version} is not ${MANIFEST_VERSION}`;
+  if (manifest.tokenizerHash !== tokenizerHash) return 'tokenizer changed';
+  if (JSON.stringify(manifest.readOptions) !== JSON.stringify(readOptions)) return 'reading options changed';
+  if (manifest.files.length !== files.length) return 'source files added or removed';
+  for (let i = 0; i < files.length; i++) {
+    const [was, now] = [manifest.files[i], files[i]];
+    if (was.path !== now.path) return `source files changed (${now.path})`;
+    if (was.size !== now.size || was.mtimeMs !== now.mtimeMs) return `source file modified: ${now.path}`;
+  }
+  for (const shard of manifest.shards) {
+    const bin = path.join(cacheDir, `${shard.name}.bin`);
+    if (!fs.existsSync(bin) || fs.statSync(bin).size !== shard.tokens * 4 || !fs.existsSync(path.join(cacheDir, `${shard.name}.idx`))) return `shard ${shard.name} missing or truncated`;
+  }
+  return undefined;
+}
+
+/** Deletes the manifest first (a half-rebuilt cache must never look valid), then the shards. */
+function removeCache(cacheDir: string, manifest: CacheManifest | undefined): void {
+  fs.rmSync(path.join(cacheDir, MANIFEST_FILE), { force: true });
+  for (const name of fs.readdirSync(cacheDir)) {
+    if (/^shard-\d+\.(bin|idx)$/.test(name) || (manifest && /^\.shard-.*\.tmp$/.test(name))) fs.rmSync(path.join(cacheDir, name), { force: true });
+  }
+}
+
+/**
+ * Groups consecutive files into shards of about 1/64 of the corpus (256 KB to 16 MB), so there are
+ * enough tasks to keep every worker busy; the grouping depends only on the corpus, never on the
+ * number of workers, so the cache is identical however it was built.
+ */
+export function planTasks(files: SourceFile[], cacheDir: string, shardBytes?: number): ShardTask[] {
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const target = shardBytes ?? Math.min(16 << 20, Math.max(256 << 10, Math.ceil(total / 64)));
+  const tasks: ShardTask[] = [];
+  let current: ShardTask['files'] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (current.length === 0) return;
+    tasks.push({ basePath: path.join(cacheDir, `shard-${String(tasks.length).padStart(5, '0')}`), files: current });
+    current = [];
+    bytes = 0;
+  };
+  files.forEach((file, fileIndex) => {
+    if (bytes > 0 && bytes + file.size > target) flush();
+    current.push({ file, fileIndex });
+    bytes += file.size;
+  });
+  flush();
+  return tasks;
+}
+
+async function runInThread(tasks: ShardTask[], readOptions: DocumentReadOptions, tokenizer: TokenizerPlugin): Promise<ShardTaskResult[]> {
+  const results: ShardTaskResult[] = [];
+  for (const task of tasks) results.push(await runShardTask(task, readOptions, tokenizer));
+  return results;
+}
+
+type WorkerReply = { type: 'ready' } | { type: 'done'; taskIndex: number; result: ShardTaskResult } | { type: 'error'; taskIndex: number; error: SerializedError };
+
+/** Hands tasks, largest first, to a pool of worker threads; the first failure stops them all. */
+async function runInWorkers(tasks: ShardTask[], workerCount: number, init: WorkerInit): Promise<ShardTaskResult[]> {
+  const results: ShardTaskResult[] = new Array(tasks.length);
+  const queue = tasks.map((task, index) => ({ task, index, bytes: task.files.reduce((s, f) => s + f.file.size, 0) })).sort((a, b) => b.bytes - a.bytes || a.index - b.index);
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = 0;
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const dispatch = (worker: Worker) => {
+        const next = queue.shift();
+        if (!next) {
+          if (running === 0) resolve();
+          return;
+        }
+        running++;
+        worker.postMessage({ type: 'task', taskIndex: next.index, task: next.task } satisfies WorkerRequest);
+      };
+      for (let i = 0; i < Math.min(workerCount, tasks.length); i++) {
+        const worker = spawnWorker(init);
+        workers.push(worker);
+        worker.on('message', (reply: WorkerReply) => {
+          if (reply.type === 'error') return fail(deserializeError(reply.error, reply.taskIndex < 0 ? 'tokenizer worker' : 'tokenizing'));
+          if (reply.type === 'done') {
+            running--;
+            results[reply.taskIndex] = reply.result;
+          }
+          if (!failed) dispatch(worker);
+        });
+        worker.on('error', (error) => fail(new PretrainError(`tokenizer worker crashed: ${error.message}`, { cause: error })));
+        worker.on('exit', (code) => {
+          if (code !== 0) fail(new PretrainError(`tokenizer worker exited with code ${code}`));
+        });
+      }
+      if (tasks.length === 0) resolve();
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+/**
+ * Source files run as compiled JavaScript in a published package; from TypeScript sources (tests)
+ * the worker first installs an swc require hook so it can load the same .ts modules.
+ */
+function spawnWorker(init: WorkerInit): Worker {
+  const entry = path.join(__dirname, `worker${path.extname(__filename)}`);
+  if (!entry.endsWith('.ts')) return new Worker(entry, { workerData: init });
+  return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { ...init, tsEntry: entry, packagesDir: path.resolve(__dirname, '../../..') } });
+}
+
+const TS_BOOTSTRAP = `
+const Module = require('module');
+const fs = require('fs');
+const path = require('path');
+const { workerData } = require('worker_threads');
+const swc = require(require.resolve('@swc/core', { paths: [workerData.tsEntry] }));
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  const match = /^@pretrain\\/([a-z0-9-]+)$/.exec(request);
+  if (match) {
+    const source = path.join(workerData.packagesDir, match[1], 'src', 'index.ts');
+    if (fs.existsSync(source)) return source;
+  }
+  return resolveFilename.call(this, request, parent, ...rest);
+};
+Module._extensions['.ts'] = function (module, filename) {
+  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
+    filename, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' },
+  });
+  module._compile(code, filename);
+};
+require(workerData.tsEntry);
+`;
+
+function makeManifest(tasks: ShardTask[], results: ShardTaskResult[], files: SourceFile[], tokenizerHash: string, vocabSize: number, readOptions: DocumentReadOptions): CacheManifest {
+  const stats = emptyStats();
+  const shards: ManifestShard[] = tasks.map((task, i) => {
+    mergeStats(stats, results[i].stats);
+    const { documents, sentences, tokens } = results[i];
+    return { name: path.basename(task.basePath), files: task.files.map((f) => f.fileIndex), documents, sentences, tokens };
+  });
+  const totals = shards.reduce((t, s) => ({ documents: t.documents + s.documents, sentences: t.sentences + s.sentences, tokens: t.tokens + s.tokens }), { documents: 0, sentences: 0, tokens: 0 });
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    tokenizerHash,
+    vocabSize,
+    readOptions,
+    files: files.map(({ path: p, relPath, size, mtimeMs }) => ({ path: p, relPath, size, mtimeMs })),
+    shards,
+    totals,
+    stats,
+  };
+}

@@ -1,0 +1,151 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PretrainError, type TokenizedDocument } from '@pretrain/core';
+import { TextCorpus } from '../text/text-corpus';
+import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
+import { buildTokenCache, type TokenCacheOptions } from './build';
+import { TokenizedCorpus } from './tokenized-corpus';
+
+const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
+const factory = { module: path.join(__dirname, '../test-utils/whitespace-tokenizer.js'), exportName: 'fromTokenizerJSON' };
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-cache-'));
+}
+
+async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
+  const out: T[] = [];
+  if (n <= 0) return out;
+  for await (const item of iterable) {
+    out.push(item);
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+/** A corpus directory: the Jekyll book plus small files, so there are several shards. */
+function makeCorpus(): string {
+  const dir = tempDir();
+  fs.copyFileSync(jekyll, path.join(dir, 'jekyll.txt'));
+  for (let f = 0; f < 6; f++) {
+    fs.writeFileSync(path.join(dir, `small${f}.txt`), Array.from({ length: 30 }, (_, d) => `Small file ${f} doc ${d}. Another sentence here.`).join('\n\n'));
+  }
+  return dir;
+}
+
+function baseOptions(corpusDir: string, cacheDir: string, tokenizer = new WhitespaceTestTokenizer()): TokenCacheOptions {
+  return { paths: [corpusDir], cacheDir, tokenizer, tokenizerFactory: factory, layout: 'paragraphs', stripGutenberg: true, shardBytes: 2000 };
+}
+
+describe('token cache', () => {
+  it('worker-built shards hold exactly the tokenizer ids of every document and sentence', async () => {
+    const corpusDir = makeCorpus();
+    const cacheDir = path.join(tempDir(), 'cache');
+    const tokenizer = new WhitespaceTestTokenizer();
+    const result = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 2 });
+    expect(result.rebuilt).toBe(true);
+    expect(result.manifest.shards.length).toBeGreaterThan(1);
+
+    const text = await take(new TextCorpus({ paths: [corpusDir], layout: 'paragraphs', stripGutenberg: true, shuffle: false }).documents());
+    const cached = await take(TokenizedCorpus.open(cacheDir, { shuffle: false }).documents());
+    expect(cached.map((d) => d.id)).toEqual(text.map((d) => d.id));
+    const expected: TokenizedDocument[] = text.map((d) => ({ id: d.id, sentences: d.sentences.map((s) => Int32Array.from(tokenizer.encode(s).ids)) }));
+    expect(cached).toEqual(expected);
+    expect(result.manifest.totals.sentences).toBe(text.reduce((n, d) => n + d.sentences.length, 0));
+  });
+
+  it('is byte-identical whether built with 0, 1 or 2 workers', async () => {
+    const corpusDir = makeCorpus();
+    const dirs = [0, 1, 2].map(() => path.join(tempDir(), 'cache'));
+    for (const [i, workers] of [0, 1, 2].entries()) await buildTokenCache({ ...baseOptions(corpusDir, dirs[i]), workers });
+    const files = fs.readdirSync(dirs[0]).filter((f) => /^shard-/.test(f)).sort();
+    expect(files.length).toBeGreaterThan(2);
+    for (const dir of dirs.slice(1)) {
+      expect(fs.readdirSync(dir).filter((f) => /^shard-/.test(f)).sort()).toEqual(files);
+      for (const file of files) expect(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(dirs[0], file)))).toBe(true);
+    }
+  });
+
+  it('reuses an unchanged cache without tokenizing; rebuilds on a changed tokenizer or a touched source file', async () => {
+    const corpusDir = makeCorpus();
+    const cacheDir = path.join(tempDir(), 'cache');
+    const tokenizer = new WhitespaceTestTokenizer();
+    const first = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 0 });
+    expect(first.rebuilt).toBe(true);
+    const callsAfterBuild = tokenizer.encodeCalls;
+    expect(callsAfterBuild).toBeGreaterThan(0);
+
+    const again = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 0 });
+    expect(again).toMatchObject({ rebuilt: false, reason: 'up to date' });
+    expect(tokenizer.encodeCalls).toBe(callsAfterBuild);
+
+    const otherTokenizer = new WhitespaceTestTokenizer({ vocab: { the: 5 } });
+    const changedTokenizer = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, otherTokenizer), workers: 0 });
+    expect(changedTokenizer).toMatchObject({ rebuilt: true, reason: 'tokenizer changed' });
+    const firstDoc = await take(TokenizedCorpus.open(cacheDir, { shuffle: false }).documents(), 1);
+    expect(Array.from(firstDoc[0].sentences[0])).toEqual(otherTokenizer.encode('The Strange Case Of Dr. Jekyll And Mr. Hyde').ids);
+
+    const touched = path.join(corpusDir, 'small3.txt');
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(touched, later, later);
+    const afterTouch = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, otherTokenizer), workers: 0 });
+    expect(afterTouch.rebuilt).toBe(true);
+    expect(afterTouch.reason).toBe(`source file modified: ${touched}`);
+
+    fs.writeFileSync(path.join(corpusDir, 'added.txt'), 'A new file.');
+    expect((await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, otherTokenizer), workers: 0 })).reason).toBe('source files added or removed');
+    expect((await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, otherTokenizer), workers: 0, minLineLength: 3 })).reason).toBe('reading options changed');
+
+    fs.truncateSync(path.join(cacheDir, 'shard-00000.bin'), 8);
+    expect((await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, otherTokenizer), workers: 0, minLineLength: 3 })).reason).toBe('shard shard-00000 missing or truncated');
+  });
+
+  it('streams a split in a seeded order and resumes exactly from a saved state', async () => {
+    const corpusDir = makeCorpus();
+    const cacheDir = path.join(tempDir(), 'cache');
+    await buildTokenCache({ ...baseOptions(corpusDir, cacheDir), workers: 0 });
+    const options = { validationFraction: 0.2, seed: 11 };
+    const corpus = TokenizedCorpus.open(cacheDir, options);
+    const full = await take(corpus.documents());
+    const validation = await take(corpus.documents({ split: 'validation' }));
+    expect(full.length + validation.length).toBe(corpus.documentCount);
+    // The split agrees with the text stream's split (same ids, same hash).
+    const textValidation = await take(new TextCorpus({ paths: [corpusDir], layout: 'paragraphs', stripGutenberg: true, validationFraction: 0.2, shuffle: false }).documents({ split: 'validation' }));
+    expect(validation.map((d) => d.id).sort()).toEqual(textValidation.map((d) => d.id).sort());
+    expect(full.map((d) => d.id)).not.toEqual([...full.map((d) => d.id)].sort());
+
+    for (const n of [0, 1, 97]) {
+      const first = TokenizedCorpus.open(cacheDir, options).documents();
+      const seen = await take(first, n);
+      const state = JSON.parse(JSON.stringify(first.getState()));
+      const resumed = TokenizedCorpus.open(cacheDir, options).documents();
+      resumed.setState(state);
+      const next = await take(resumed, 25);
+      expect([...seen, ...next]).toEqual(full.slice(0, n + 25));
+    }
+  });
+
+  it('reports a malformed record found in a worker with its file and line', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'a.jsonl'), '{"text": "fine"}\n{"text": broken\n');
+    const build = buildTokenCache({ paths: [dir], cacheDir: path.join(dir, 'cache'), tokenizer: new WhitespaceTestTokenizer(), tokenizerFactory: factory, format: 'jsonl', workers: 1 });
+    await expect(build).rejects.toThrow(PretrainError);
+    await expect(build).rejects.toThrow(`${path.join(dir, 'a.jsonl')}:2: invalid JSON`);
+    expect(fs.existsSync(path.join(dir, 'cache/manifest.json'))).toBe(false);
+  });
+
+  it('explains a tokenizer factory that cannot be loaded', async () => {
+    const corpusDir = makeCorpus();
+    const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1 });
+    await expect(build).rejects.toThrow(/cannot load module "no-such-tokenizer-module"/);
+  });
+
+  it('refuses to open a missing cache or one built by another tokenizer', async () => {
+    expect(() => TokenizedCorpus.open(tempDir())).toThrow(/no token cache here/);
+    const corpusDir = makeCorpus();
+    const cacheDir = path.join(tempDir(), 'cache');
+    await buildTokenCache({ ...baseOptions(corpusDir, cacheDir), workers: 0 });
+    expect(() => TokenizedCorpus.open(cacheDir, { tokenizerHash: 'other' })).toThrow(/built with tokenizer/);
+  });
+});

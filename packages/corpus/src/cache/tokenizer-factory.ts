@@ -1,0 +1,30 @@
+import { createRequire } from 'module';
+import * as path from 'path';
+import type { TokenizerPlugin } from '@pretrain/core';
+
+/** How a worker thread rebuilds the tokenizer from its JSON: `require(module)[exportName](json)`. */
+export interface TokenizerFactory {
+  module: string;
+  exportName: string;
+}
+
+export const defaultTokenizerFactory: TokenizerFactory = { module: '@pretrain/tokenizer', exportName: 'fromTokenizerJSON' };
+
+/** Loads the factory from the user's project first (cwd), then from this package's location. */
+export function loadTokenizer(factory: TokenizerFactory, json: string): TokenizerPlugin {
+  const bases = [path.join(process.cwd(), 'noop.js'), __filename];
+  let lastError: unknown;
+  for (const base of bases) {
+    let resolved: string;
+    try {
+      resolved = createRequire(base).resolve(factory.module);
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const exported = createRequire(base)(resolved)[factory.exportName];
+    if (typeof exported !== 'function') throw new Error(`tokenizer factory: module "${factory.module}" has no function export "${factory.exportName}"`);
+    return exported(json) as TokenizerPlugin;
+  }
+  throw new Error(`tokenizer factory: cannot load module "${factory.module}" (${(lastError as Error)?.message ?? 'not found'})`);
+}

@@ -1,0 +1,197 @@
+import type { TextDocument } from '@pretrain/core';
+import { inputError } from '../io/errors';
+import type { SourceFile } from '../io/files';
+import { readLineBatches, type LineBatch } from '../io/lines';
+import { recordProblem, type ReadStats } from '../io/stats';
+import { GutenbergStripper } from './gutenberg';
+import { segmentSentences } from './segment';
+
+/**
+ * How plain text is laid out:
+ * - `document`: the whole file is one document; blank lines separate paragraphs, whose wrapped
+ *   lines are joined and split into sentences (books, articles).
+ * - `paragraphs`: documents are separated by blank lines; each line is a sentence or a paragraph
+ *   and is split into sentences (the original BERT pre-training layout).
+ * - `sentences`: one sentence per line, kept as is; blank lines (if any) separate documents.
+ */
+export type TextLayout = 'document' | 'paragraphs' | 'sentences';
+export type TextFormat = 'text' | 'jsonl';
+
+export interface DocumentReadOptions {
+  format: TextFormat;
+  layout: TextLayout;
+  /** JSONL: field holding the text; dots descend into objects (`meta.body`). */
+  textField: string;
+  stripGutenberg: boolean;
+  /** Lines shorter than this (after trimming) are dropped. */
+  minLineLength: number;
+  /** BCP 47 locale for sentence segmentation. */
+  locale: string;
+  /** Longest line kept whole (text is cut into pieces beyond it; a longer JSONL record is malformed). */
+  maxLineLength: number;
+  /** Bounds memory on huge documents: longer ones are cut into consecutive documents. */
+  maxSentencesPerDocument: number;
+  skipInvalid: boolean;
+}
+
+export const defaultDocumentReadOptions: DocumentReadOptions = {
+  format: 'text',
+  layout: 'paragraphs',
+  textField: 'text',
+  stripGutenberg: false,
+  minLineLength: 0,
+  locale: 'en',
+  maxLineLength: 1 << 20,
+  maxSentencesPerDocument: 10_000,
+  skipInvalid: false,
+};
+
+/** Documents of one file, in file order, with ids `relPath:n` (n counts the file's documents from 0). */
+export async function* readDocuments(file: SourceFile, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
+  stats.files++;
+  stats.bytes += file.size;
+  const lineBatches = readLineBatches(file.path, {
+    maxLineLength: options.format === 'jsonl' ? Math.max(options.maxLineLength, 64 << 20) : options.maxLineLength,
+    overlongLines: options.format === 'jsonl' ? 'error' : 'split',
+    skipInvalid: options.skipInvalid,
+    stats,
+  });
+  if (options.format === 'jsonl') yield* jsonlDocuments(file, lineBatches, options, stats);
+  else yield* textDocuments(file, lineBatches, options, stats);
+}
+
+async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
+  const builder = new DocumentBuilder(options, stats, false);
+  const stripper = options.stripGutenberg ? new GutenbergStripper() : undefined;
+  let ordinal = 0;
+  const emit = (sentences: string[]): TextDocument => ({ id: `${file.relPath}:${ordinal++}`, sentences });
+  for await (const raw of batches) {
+    const batch = stripper ? strip(stripper, raw) : raw;
+    for (const line of batch.lines) builder.addLine(line);
+    for (const sentences of builder.takeCompleted()) yield emit(sentences);
+  }
+  if (stripper) {
+    const rest = { lines: [] as string[], lineNumbers: [] as number[] };
+    stripper.end(rest);
+    for (const line of rest.lines) builder.addLine(line);
+    if (stripper.stripped) stats.gutenbergStripped++;
+  }
+  builder.endDocument(options.layout === 'document');
+  for (const sentences of builder.takeCompleted()) yield emit(sentences);
+}
+
+function strip(stripper: GutenbergStripper, batch: LineBatch): LineBatch {
+  const out: LineBatch = { lines: [], lineNumbers: [] };
+  for (let i = 0; i < batch.lines.length; i++) stripper.push(batch.lines[i], batch.lineNumbers[i], out);
+  return out;
+}
+
+async function* jsonlDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
+  const builder = new DocumentBuilder(options, stats, true);
+  let ordinal = 0;
+  for await (const batch of batches) {
+    for (let i = 0; i < batch.lines.length; i++) {
+      const lineNumber = batch.lineNumbers[i];
+      const text = jsonlText(batch.lines[i], file.path, lineNumber, options, stats);
+      if (text === undefined) continue;
+      for (const line of text.split('\n')) builder.addLine(line);
+      builder.endDocument(true);
+      for (const sentences of builder.takeCompleted()) yield { id: `${file.relPath}:${ordinal++}`, sentences };
+    }
+  }
+}
+
+/** The text of one JSONL record; undefined for a blank line or a skipped malformed record. */
+function jsonlText(line: string, file: string, lineNumber: number, options: DocumentReadOptions, stats: ReadStats): string | undefined {
+  if (line.trim().length === 0) return undefined;
+  let problem: string;
+  try {
+    const record = JSON.parse(line);
+    const value = fieldValue(record, options.textField);
+    if (typeof value === 'string') return value;
+    problem = value === undefined ? `record has no field "${options.textField}"` : `field "${options.textField}" is ${typeof value}, expected a string`;
+  } catch (error) {
+    problem = `invalid JSON (${(error as Error).message})`;
+  }
+  const error = inputError(problem, file, lineNumber);
+  if (!options.skipInvalid) throw error;
+  stats.skippedRecords++;
+  recordProblem(stats, error.message);
+  return undefined;
+}
+
+export function fieldValue(record: unknown, field: string): unknown {
+  let value: unknown = record;
+  for (const key of field.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Turns lines into sentence lists per the layout; completed documents are collected for the caller. */
+class DocumentBuilder {
+  private sentences: string[] = [];
+  private paragraph = '';
+  private sawText = false;
+  /** A piece of the current document was already completed (it was cut at maxSentencesPerDocument). */
+  private producedChunk = false;
+  private completed: string[][] = [];
+
+  constructor(private readonly options: DocumentReadOptions, private readonly stats: ReadStats, private readonly recordMode: boolean) {}
+
+  addLine(raw: string): void {
+    const line = raw.trim();
+    if (line.length === 0) {
+      if (this.options.layout === 'document' || this.recordMode) this.flushParagraph();
+      else this.endDocument(false);
+      return;
+    }
+    this.sawText = true;
+    if (line.length < this.options.minLineLength) {
+      this.stats.shortLines++;
+      return;
+    }
+    if (this.options.layout === 'sentences') this.sentences.push(line);
+    else if (this.options.layout === 'paragraphs') segmentSentences(line, this.options.locale, this.sentences);
+    else {
+      this.paragraph = this.paragraph.length > 0 ? `${this.paragraph} ${line}` : line;
+      if (this.paragraph.length > this.options.maxLineLength) this.flushParagraph();
+    }
+    this.cutIfTooLong();
+  }
+
+  /** Ends the current document; `countEmpty` says whether an empty one is worth reporting even without text seen. */
+  endDocument(countEmpty: boolean): void {
+    this.flushParagraph();
+    if (this.sentences.length > 0) this.complete();
+    else if (!this.producedChunk && (this.sawText || countEmpty)) this.stats.emptyDocuments++;
+    this.sawText = false;
+    this.producedChunk = false;
+  }
+
+  takeCompleted(): string[][] {
+    const done = this.completed;
+    this.completed = [];
+    return done;
+  }
+
+  private flushParagraph(): void {
+    if (this.paragraph.length === 0) return;
+    segmentSentences(this.paragraph, this.options.locale, this.sentences);
+    this.paragraph = '';
+    this.cutIfTooLong();
+  }
+
+  private cutIfTooLong(): void {
+    if (this.sentences.length >= this.options.maxSentencesPerDocument) this.complete();
+  }
+
+  private complete(): void {
+    this.stats.documents++;
+    this.stats.sentences += this.sentences.length;
+    this.completed.push(this.sentences);
+    this.sentences = [];
+    this.producedChunk = true;
+  }
+}

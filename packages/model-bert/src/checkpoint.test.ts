@@ -1,0 +1,106 @@
+/**
+ * HF checkpoints in and out: loading reports missing/unexpected tensors by name, saving writes
+ * exactly HF's tensor names, shapes, values and header metadata (compared with the files HF wrote).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { PretrainError, initBackend, readSafetensors } from '@pretrain/core';
+import { BERT_PRETRAINING_HEAD_NAMES, BertModel } from './index';
+import { loadFixture } from './test-utils/fixtures';
+import { PretrainingHeadsDouble } from './test-utils/heads';
+
+const pretraining = loadFixture('bert-pretraining');
+const hfFile = path.join(pretraining.modelDir, 'model.safetensors');
+let tmp: string;
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-bert-'));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function expectSameTensors(actualFile: string, expected: Map<string, { dtype: string; shape: number[]; data: ArrayLike<number> }>) {
+  const actual = readSafetensors(actualFile);
+  expect(actual.metadata).toEqual({ format: 'pt' });
+  expect([...actual.tensors.keys()].sort()).toEqual([...expected.keys()].sort());
+  for (const [name, t] of expected) {
+    const mine = actual.tensors.get(name)!;
+    expect({ name, dtype: mine.dtype, shape: mine.shape }).toEqual({ name, dtype: t.dtype, shape: t.shape });
+    expect(Buffer.from((mine.data as Float32Array).buffer, mine.data.byteOffset, mine.data.byteLength).equals(Buffer.from(Float32Array.from(t.data).buffer))).toBe(true);
+  }
+}
+
+describe('BERT checkpoints', () => {
+  it('round trip with heads: a BertForPreTraining checkpoint identical to the one HF wrote', () => {
+    const heads = new PretrainingHeadsDouble(64, 1000, 1e-12);
+    const model = BertModel.fromPretrained(pretraining.modelDir, { heads: [heads] });
+    model.savePretrained(tmp, { heads: [heads] });
+    expectSameTensors(path.join(tmp, 'model.safetensors'), readSafetensors(hfFile).tensors);
+    // Same ordering and header layout as HF's writer: byte-identical files.
+    expect(fs.readFileSync(path.join(tmp, 'model.safetensors')).equals(fs.readFileSync(hfFile))).toBe(true);
+    const config = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
+    expect(config).toEqual(JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8')));
+    expect(fs.readdirSync(tmp).sort()).toEqual(['config.json', 'model.safetensors']);
+    model.dispose();
+    heads.dispose();
+  });
+
+  it('a bare backbone loads a pre-training checkpoint, reports the head tensors, and saves BertModel names', () => {
+    const model = BertModel.fromPretrained(pretraining.modelDir);
+    const headNames = Object.values(BERT_PRETRAINING_HEAD_NAMES).filter((n) => !n.includes('decoder'));
+    expect(model.loadReport!.missing).toEqual([]);
+    expect([...model.loadReport!.unexpected].sort()).toEqual([...headNames].sort());
+    model.savePretrained(tmp);
+    const hf = readSafetensors(hfFile).tensors;
+    const backboneOnly = new Map([...hf].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.slice('bert.'.length), t]));
+    expectSameTensors(path.join(tmp, 'model.safetensors'), backboneOnly);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['BertModel']);
+    // ... and the saved unprefixed checkpoint loads back with nothing missing.
+    const reloaded = BertModel.fromPretrained(tmp);
+    expect(reloaded.loadReport).toEqual({ missing: [], unexpected: [] });
+    reloaded.dispose();
+    model.dispose();
+  });
+
+  it('reports the pooler missing from a token-classification checkpoint unless it is built without one', () => {
+    const tokcls = loadFixture('bert-tokcls');
+    const withPooler = BertModel.fromPretrained(tokcls.modelDir);
+    expect(withPooler.loadReport).toEqual({ missing: ['pooler.dense.weight', 'pooler.dense.bias'], unexpected: ['classifier.bias', 'classifier.weight'] });
+    withPooler.dispose();
+    const noPooler = BertModel.fromPretrained(tokcls.modelDir, { addPoolingLayer: false });
+    expect(noPooler.loadReport!.missing).toEqual([]);
+    const out = tf.tidy(() => noPooler.forward({ inputIds: tf.tensor2d([[1, 2, 3]], [1, 3], 'int32') }, { training: false }));
+    expect(out.pooledOutput).toBeUndefined();
+    out.sequenceOutput.dispose();
+    noPooler.dispose();
+  });
+
+  it('names the tensor and file when shapes disagree with config.json', () => {
+    fs.copyFileSync(hfFile, path.join(tmp, 'model.safetensors'));
+    const config = JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...config, vocab_size: 999 }));
+    expect(() => BertModel.fromPretrained(tmp)).toThrow(/model\.safetensors: tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[1000,64\] but this BERT config expects \[999,64\]/);
+  });
+
+  it('rejects inconsistent or unknown config values with the field named', () => {
+    expect(() => new BertModel({ hidden_size: 30, num_attention_heads: 4, vocab_size: 10 })).toThrow(/hidden_size \(30\) is not a multiple of num_attention_heads \(4\)/);
+    expect(() => new BertModel({ hidden_act: 'swish', vocab_size: 10, hidden_size: 8, num_attention_heads: 2 })).toThrow(/hidden_act/);
+    expect(() => new BertModel({ position_embedding_type: 'relative_key', vocab_size: 10 })).toThrow(/position_embedding_type/);
+    fs.writeFileSync(path.join(tmp, 'config.json'), '{"model_type": "bert", "num_hidden_layers": -1}');
+    expect(() => BertModel.fromPretrained(tmp)).toThrow(PretrainError);
+    expect(() => BertModel.fromPretrained(tmp)).toThrow(/config\.json: invalid BERT config:\n {2}num_hidden_layers/);
+    expect(() => BertModel.fromPretrained(path.join(tmp, 'nope'))).toThrow(/config\.json: not found/);
+  });
+
+  it('rejects sequences longer than max_position_embeddings', () => {
+    const model = new BertModel({ vocab_size: 20, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, max_position_embeddings: 4 });
+    const ids = tf.zeros([1, 5], 'int32') as tf.Tensor2D;
+    expect(() => model.forward({ inputIds: ids }, { training: false })).toThrow(/5 tokens but max_position_embeddings is 4/);
+    ids.dispose();
+    model.dispose();
+  });
+});

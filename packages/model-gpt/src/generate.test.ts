@@ -1,0 +1,156 @@
+/**
+ * Generation against HF's GPT2LMHeadModel.generate (fixtures/hf/gpt2-generate: greedy, 12 new
+ * tokens for an 8-token prompt, each step's scores) and against step-by-step argmax over full forwards.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PretrainError, Rng, initBackend } from '@pretrain/core';
+import { Gpt2Model, argmax, disposeCache, pickToken, samplingDistribution, type KVCache } from './index';
+import { int2d, loadFixture, maxAbsDiff } from './test-utils/fixtures';
+import { lmLogits } from './test-utils/lm-loss';
+
+const ATOL = 1e-4;
+const fixture = loadFixture('gpt2-generate');
+const prompt = fixture.json.inputs.input_ids[0];
+const hfGenerated = Array.from(fixture.outputs.get('generated_ids')!.data);
+const hfScores = fixture.outputs.get('generate_scores')!;
+let model: Gpt2Model;
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+  model = Gpt2Model.fromPretrained(fixture.modelDir);
+});
+afterAll(() => model.dispose());
+
+/** Greedy decoding the slow, obvious way: a full forward over the whole sequence per token. */
+function argmaxOverFullForwards(tokens: number[], steps: number): number[] {
+  const sequence = [...tokens];
+  for (let step = 0; step < steps; step++) {
+    const logits = tf.tidy(() => {
+      const output = model.forward({ inputIds: int2d([sequence]) }, { training: false });
+      const all = lmLogits(model, output.sequenceOutput);
+      return tf.slice(all, [0, sequence.length - 1, 0], [1, 1, model.config.vocab_size]);
+    });
+    sequence.push(argmax(logits.dataSync()));
+    logits.dispose();
+  }
+  return sequence.slice(tokens.length);
+}
+
+function expectScoresMatch(scores: Float32Array[]) {
+  const vocab = model.config.vocab_size;
+  scores.forEach((row, step) => {
+    const expected = { shape: [vocab], data: hfScores.data.subarray(step * vocab, (step + 1) * vocab) };
+    expect(maxAbsDiff(tf.tensor1d(row), expected)).toBeLessThan(ATOL);
+  });
+}
+
+describe('Gpt2Model.generate (greedy)', () => {
+  it('reproduces HF generate: the 12 ids and every step\'s scores, with the KV cache', () => {
+    const scores: Float32Array[] = [];
+    const before = tf.memory().numTensors;
+    const [generated] = model.generate(prompt, { maxNewTokens: 12, stopTokens: [], onLogits: (_, logits) => scores.push(logits) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(generated).toEqual(hfGenerated);
+    expect(scores).toHaveLength(12);
+    tf.tidy(() => expectScoresMatch(scores));
+  });
+
+  it('gives the same ids and scores without the cache', () => {
+    const scores: Float32Array[] = [];
+    const [generated] = model.generate(prompt, { maxNewTokens: 12, stopTokens: [], useCache: false, onLogits: (_, logits) => scores.push(logits) });
+    expect(generated).toEqual(hfGenerated);
+    tf.tidy(() => expectScoresMatch(scores));
+  });
+
+  it('equals step-by-step argmax over full forwards', () => {
+    expect(argmaxOverFullForwards(prompt, 12)).toEqual(hfGenerated);
+    const longer = [5, 17, 300, 42];
+    expect(model.generate(longer, { maxNewTokens: 20, stopTokens: [] })[0]).toEqual(argmaxOverFullForwards(longer, 20));
+  });
+
+  it('matches HF\'s full forward over prompt + generated tokens', () => {
+    tf.tidy(() => {
+      const sequences = Array.from(fixture.outputs.get('sequences')!.data);
+      expect(sequences).toEqual([...prompt, ...hfGenerated]);
+      const output = model.forward({ inputIds: int2d([sequences]) }, { training: false, outputHiddenStates: true });
+      output.hiddenStates!.forEach((h, n) => expect(maxAbsDiff(h, fixture.outputs.get(`hidden_states.${n}`)!)).toBeLessThan(ATOL));
+      expect(maxAbsDiff(lmLogits(model, output.sequenceOutput), fixture.outputs.get('logits')!)).toBeLessThan(ATOL);
+    });
+  });
+
+  it('stops a row after a stop token and handles batches of prompts', () => {
+    const stopAt = hfGenerated[3];
+    expect(model.generate(prompt, { maxNewTokens: 12, stopTokens: [stopAt] })[0]).toEqual(hfGenerated.slice(0, hfGenerated.indexOf(stopAt) + 1));
+    const other = [1, 2, 3, 4, 5, 6, 7, 8];
+    const batch = model.generate([prompt, other], { maxNewTokens: 6, stopTokens: [] });
+    expect(batch[0]).toEqual(hfGenerated.slice(0, 6));
+    expect(batch[1]).toEqual(argmaxOverFullForwards(other, 6));
+  });
+
+  it('rejects prompts that would run past n_positions', () => {
+    expect(() => model.generate(prompt, { maxNewTokens: 125 })).toThrow(PretrainError);
+    expect(() => model.generate(prompt, { maxNewTokens: 125 })).toThrow(/n_positions \(128\)/);
+  });
+});
+
+describe('KV cache', () => {
+  it('feeding tokens one at a time gives the full forward\'s hidden states', () => {
+    const tokens = [...prompt, ...hfGenerated];
+    tf.tidy(() => {
+      const full = model.forward({ inputIds: int2d([tokens]) }, { training: false }).sequenceOutput;
+      const expected = full.arraySync()[0];
+      let cache: KVCache | undefined;
+      const prefill = model.forwardWithCache(int2d([tokens.slice(0, 5)]));
+      cache = prefill.cache;
+      expect(maxAbsDiff(prefill.hidden, { shape: [1, 5, 64], data: Float32Array.from(expected.slice(0, 5).flat()) })).toBeLessThan(ATOL);
+      for (let t = 5; t < tokens.length; t++) {
+        const step = model.forwardWithCache(int2d([[tokens[t]]]), cache);
+        expect(step.cache.length).toBe(t + 1);
+        expect(maxAbsDiff(step.hidden, { shape: [1, 1, 64], data: Float32Array.from(expected[t]) })).toBeLessThan(ATOL);
+        cache = step.cache;
+      }
+      disposeCache(cache);
+    });
+  });
+});
+
+describe('sampling', () => {
+  it('is reproducible for a seed and differs across seeds', () => {
+    const sample = (seed: number) => model.generate(prompt, { maxNewTokens: 10, doSample: true, temperature: 1.5, seed, stopTokens: [] })[0];
+    expect(sample(7)).toEqual(sample(7));
+    expect(sample(7)).not.toEqual(sample(8));
+  });
+
+  it('with topK 1 (or a tiny topP) is greedy', () => {
+    expect(model.generate(prompt, { maxNewTokens: 12, doSample: true, topK: 1, seed: 3, stopTokens: [] })[0]).toEqual(hfGenerated);
+    expect(model.generate(prompt, { maxNewTokens: 12, doSample: true, topP: 1e-6, seed: 3, stopTokens: [] })[0]).toEqual(hfGenerated);
+  });
+
+  it('builds the distribution as HF\'s temperature → top-k → top-p warpers do', () => {
+    const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
+    const close = (actual: Float64Array, expected: number[]) => expected.forEach((p, i) => expect(actual[i]).toBeCloseTo(p, 6));
+    close(samplingDistribution(logits, {}), [0.5, 0.3, 0.15, 0.05]);
+    close(samplingDistribution(logits, { topK: 2 }), [0.5 / 0.8, 0.3 / 0.8, 0, 0]);
+    // top-p 0.75: drop tokens whose ascending cumulative mass stays ≤ 0.25 (0.05, then 0.15 → 0.2).
+    close(samplingDistribution(logits, { topP: 0.75 }), [0.5 / 0.8, 0.3 / 0.8, 0, 0]);
+    close(samplingDistribution(logits, { topP: 0.9 }), [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0]);
+    const t2 = [0.5, 0.3, 0.15, 0.05].map(Math.sqrt);
+    const z = t2.reduce((a, b) => a + b, 0);
+    close(samplingDistribution(logits, { temperature: 2 }), t2.map((p) => p / z));
+  });
+
+  it('draws tokens with the distribution\'s frequencies', () => {
+    const rng = new Rng(11);
+    const logits = new Float32Array([0, Math.log(3), -Infinity, Math.log(6)]);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 20000; i++) counts[pickToken(logits, { doSample: true }, rng)]++;
+    expect(counts[2]).toBe(0);
+    expect(counts[0] / 20000).toBeCloseTo(0.1, 1);
+    expect(counts[3] / 20000).toBeCloseTo(0.6, 1);
+  });
+
+  it('rejects bad sampling options with a clear error', () => {
+    expect(() => model.generate(prompt, { doSample: true, temperature: 0 })).toThrow(/temperature must be > 0/);
+    expect(() => model.generate(prompt, { doSample: true, topP: 1.5 })).toThrow(/topP must be in/);
+  });
+});

@@ -1,1 +1,10 @@
-export {};
+export { main, globalHelp, findCommand, EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED } from './main';
+export { allCommands } from './commands';
+export { registerBuiltins, BUILTIN_PACKAGES } from './builtins';
+export { readConfigFile, applyOverrides, parseOverride } from './config-file';
+export { renderReportHtml, writeReport, type ReportData, type ReportChart, type ReportTable } from './report';
+export { ProgressBar } from './progress';
+export { saveCheckpoint, loadCheckpointWeights } from './pipeline/checkpoint';
+export { trainLoop } from './pipeline/loop';
+export { runPretraining, runFinetuning } from './pipeline/train';
+export { PRESETS, type DemoPreset } from './commands/demo-presets';

@@ -1,0 +1,75 @@
+/** Demo budgets. Plain data: printed into the report and config.json as-is. */
+export interface DemoPreset {
+  name: string;
+  kind: 'bert' | 'gpt';
+  seed: number;
+  modelLabel: string;
+  books: string[];
+  vocabSize: number;
+  corpus: { name: string; options: Record<string, unknown> };
+  model: { name: string; options: Record<string, unknown> };
+  objectives: { name: string; options: Record<string, unknown> }[];
+  pretrain: Record<string, unknown> & { maxSteps: number; timeBudgetMinutes: number };
+  /** Labeled-set sizes; null = all training sentences. */
+  sizes: (number | null)[];
+  finetune: { epochs: number; minSteps: number; maxSteps: number; batchSize: number };
+  finetuneTrainer: Record<string, unknown>;
+  samples?: { prompt: string; count: number; maxNewTokens: number };
+}
+
+const BOOKS = ['pg11.txt', 'pg84.txt', 'pg1342.txt', 'pg1661.txt', 'pg74.txt', 'pg2701.txt'];
+
+const BERT_BASE: DemoPreset = {
+  name: 'quick',
+  kind: 'bert',
+  seed: 42,
+  modelLabel: 'BERT-mini (4 layers, hidden 256, 4 heads)',
+  books: BOOKS,
+  vocabSize: 6000,
+  corpus: { name: 'text', options: { stripGutenberg: true, validationFraction: 0.02 } },
+  model: { name: 'bert', options: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 } },
+  objectives: [
+    { name: 'mlm', options: {} },
+    { name: 'nsp', options: {} },
+  ],
+  pretrain: { maxSteps: 2000, timeBudgetMinutes: 4.5, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, logEvery: 5 },
+  sizes: [100, 300, 1000, null],
+  finetune: { epochs: 4, minSteps: 30, maxSteps: 120, batchSize: 16 },
+  finetuneTrainer: { learningRate: 1e-4, warmupSteps: 5, maxLength: 64, logEvery: 5 },
+};
+
+export const PRESETS: Record<string, DemoPreset> = {
+  quick: BERT_BASE,
+  full: {
+    ...BERT_BASE,
+    name: 'full',
+    pretrain: { ...BERT_BASE.pretrain, maxSteps: 20000, timeBudgetMinutes: 45 },
+    finetune: { epochs: 6, minSteps: 40, maxSteps: 300, batchSize: 16 },
+  },
+  smoke: {
+    ...BERT_BASE,
+    name: 'smoke',
+    modelLabel: 'a tiny BERT (2 layers, hidden 32)',
+    books: ['pg11.txt'],
+    vocabSize: 1000,
+    model: { name: 'bert', options: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 } },
+    pretrain: { maxSteps: 8, timeBudgetMinutes: 1, batchSize: 8, maxLength: 32, learningRate: 1e-3, logEvery: 1 },
+    sizes: [100, null],
+    finetune: { epochs: 1, minSteps: 3, maxSteps: 4, batchSize: 8 },
+    finetuneTrainer: { learningRate: 1e-3, maxLength: 32, logEvery: 1 },
+  },
+  gpt: {
+    ...BERT_BASE,
+    name: 'gpt',
+    kind: 'gpt',
+    modelLabel: 'a small GPT (4 layers, hidden 128, 4 heads)',
+    books: [],
+    vocabSize: 2000,
+    corpus: { name: 'text', options: { validationFraction: 0.02 } },
+    model: { name: 'gpt2', options: { nEmbd: 128, nLayer: 4, nHead: 4, nPositions: 128 } },
+    objectives: [{ name: 'clm', options: {} }],
+    pretrain: { maxSteps: 3000, timeBudgetMinutes: 6, batchSize: 16, maxLength: 64, learningRate: 2e-3, warmupSteps: 30, logEvery: 5 },
+    sizes: [],
+    samples: { prompt: 'ROMEO:', count: 3, maxNewTokens: 60 },
+  },
+};

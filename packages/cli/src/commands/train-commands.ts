@@ -1,0 +1,218 @@
+import * as path from 'path';
+import { ConfigError, CorpusSourcePlugin, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { registerBuiltins } from '../builtins';
+import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
+import { applyOverrides, readConfigFile } from '../config-file';
+import { InterruptedError } from '../interrupt';
+import { lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
+import { RunDir } from '../run-dir';
+import { tokenizedDocuments } from '../pipeline/batches';
+import { Experiment, createBackbone, createPlugin, loadExperiment } from '../pipeline/experiment';
+import { loadLabeledSplits } from '../pipeline/labeled';
+import { restoreCheckpoint, savedRefs } from '../pipeline/restore';
+import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
+import { runFinetuning, runPretraining } from '../pipeline/train';
+import { environment, formatTable, print } from './shared';
+
+const TOKENIZER_OPTION = {
+  tokenizer: { type: 'string' as const, short: 't', valueName: 'FILE', description: 'tokenizer.json (or a folder holding one); overrides the config tokenizer' },
+};
+
+/** The tokenizer: --tokenizer FILE, else the config's tokenizer plugin. */
+export async function tokenizerFor(context: CommandContext, experiment: Pick<Experiment, 'resolved' | 'baseDir' | 'config'>): Promise<TokenizerPlugin> {
+  const file = stringOption(context.options, 'tokenizer');
+  if (file) return loadTokenizerFile(path.resolve(context.io.cwd, file));
+  if (!experiment.resolved.tokenizer) throw new ConfigError(['tokenizer: required (a tokenizer plugin, or pass --tokenizer FILE)']);
+  return createPlugin(experiment.resolved.tokenizer, experiment);
+}
+
+function finishRun(context: CommandContext, runDir: RunDir, title: string, notes: string[], stoppedBy: string, checkpointDir?: string): void {
+  const records = readMetrics(runDir.metricsFile);
+  writeReport(
+    runDir.dir,
+    {
+      title,
+      createdAt: new Date().toISOString(),
+      notes,
+      charts: [{ id: 'loss', title: 'Training loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => !String(r.phase).endsWith('/eval'))) }],
+      tables: [],
+    },
+    (file, text) => runDir.writeText(path.basename(file), text),
+  );
+  if (stoppedBy === 'interrupt') throw new InterruptedError(checkpointDir);
+}
+
+export const pretrainCommand: Command = {
+  path: ['pretrain'],
+  summary: 'pre-train a backbone with objectives (MLM + NSP, CLM, ...) on a corpus',
+  details: `
+Reads config sections: model, objectives, tokenizer (or --tokenizer), corpus, trainer.
+Writes to the run folder: config.json (resolved), metrics.jsonl, checkpoint/ (HF layout:
+config.json, model.safetensors, tokenizer.json, trainer_state.json), report.html.
+Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
+  options: { ...CONFIG_OPTIONS, ...TOKENIZER_OPTION },
+  async run(context) {
+    const experiment = await loadExperiment(context, 'pretrain');
+    const { resolved } = experiment;
+    if (resolved.objectives.length === 0) throw new ConfigError(['objectives: at least one pre-training objective is required (e.g. [{ name: mlm }, { name: nsp }])'], experiment.file);
+    if (!resolved.corpus) throw new ConfigError(['corpus: required for pre-training (e.g. { name: text, options: { paths: [books/] } })'], experiment.file);
+    const tokenizer = await tokenizerFor(context, experiment);
+    const corpus = await createPlugin(resolved.corpus, experiment);
+    const backbone = await createBackbone(experiment);
+    const objectives = [];
+    for (const o of resolved.objectives) objectives.push({ plugin: await createPlugin(o, experiment), weight: o.weight });
+    const result = await runPretraining(
+      {
+        backbone,
+        objectives,
+        tokenizer,
+        corpus,
+        settings: experiment.trainer,
+        seed: experiment.config.seed,
+        pluginRefs: { model: { name: resolved.model.definition.name, options: resolved.model.options } },
+      },
+      environment(context, experiment.runDir),
+    );
+    print(context, `pre-training: ${result.loop.steps} steps in ${(result.loop.elapsedMs / 1000).toFixed(1)} s; held-out loss ${result.evalLossBefore.toFixed(4)} → ${result.evalLossAfter.toFixed(4)}`);
+    print(context, `checkpoint: ${result.checkpointDir}`);
+    finishRun(context, experiment.runDir, `Pre-training: ${experiment.config.name ?? 'run'}`, [`held-out loss ${result.evalLossBefore.toFixed(4)} → ${result.evalLossAfter.toFixed(4)}`], result.loop.stoppedBy, result.checkpointDir);
+  },
+};
+
+export const finetuneCommand: Command = {
+  path: ['finetune'],
+  summary: 'fine-tune a (pre-trained) backbone with a task head on labeled data',
+  details: `
+Reads config sections: model, head, data (train / validation / test files), trainer.
+--from loads a pre-training checkpoint (its tokenizer too); without it the model starts from random init.
+Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
+  options: {
+    ...CONFIG_OPTIONS,
+    ...TOKENIZER_OPTION,
+    from: { type: 'string', valueName: 'DIR', description: 'initialise the backbone from this checkpoint folder' },
+  },
+  async run(context) {
+    const experiment = await loadExperiment(context, 'finetune');
+    const { resolved } = experiment;
+    if (!resolved.head) throw new ConfigError(['head: required for fine-tuning (e.g. { name: sequence-classification, options: { numLabels: 2 } })'], experiment.file);
+    const from = stringOption(context.options, 'from');
+    const fromDir = from ? path.resolve(context.io.cwd, from) : undefined;
+    let backbone;
+    let tokenizer: TokenizerPlugin;
+    if (fromDir) {
+      const restored = await restoreCheckpoint(fromDir, { withHead: false, log: context.log });
+      backbone = restored.backbone;
+      tokenizer = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : restored.tokenizer;
+    } else {
+      backbone = await createBackbone(experiment);
+      tokenizer = await tokenizerFor(context, experiment);
+    }
+    const splits = loadLabeledSplits(experiment.data, experiment.baseDir, experiment.config.seed, { needTrain: true });
+    const head = await createPlugin(resolved.head, experiment);
+    const modelRef = fromDir ? savedRefs(fromDir).model : { name: resolved.model.definition.name, options: resolved.model.options };
+    const result = await runFinetuning(
+      {
+        backbone,
+        head,
+        tokenizer,
+        splits,
+        settings: experiment.trainer,
+        seed: experiment.config.seed,
+        checkpointName: 'checkpoint',
+        pluginRefs: { model: modelRef, head: { name: resolved.head.definition.name, options: resolved.head.options } },
+      },
+      environment(context, experiment.runDir),
+    );
+    print(context, `fine-tuning: ${result.loop.steps} steps on ${splits.train.length} examples; validation accuracy ${result.validation.accuracy.toFixed(4)} (${result.validation.examples} examples)`);
+    print(context, `checkpoint: ${result.checkpointDir}`);
+    finishRun(context, experiment.runDir, `Fine-tuning: ${experiment.config.name ?? 'run'}`, [`validation accuracy ${result.validation.accuracy.toFixed(4)}`], result.loop.stoppedBy, result.checkpointDir);
+  },
+};
+
+export const tokenizerTrainCommand: Command = {
+  path: ['tokenizer', 'train'],
+  summary: 'train a WordPiece (BERT) or byte-level BPE (GPT-2) tokenizer on a corpus',
+  details: `
+Reads the config's corpus section (or --input files) and writes tokenizer.json into the run folder.
+Example: pretrain tokenizer train -c bert-mini.yaml --vocab-size 8000 -o runs/tok`,
+  options: {
+    ...CONFIG_OPTIONS,
+    input: { type: 'string', multiple: true, valueName: 'FILE', description: 'plain-text files to train on instead of the config corpus (repeatable)' },
+    type: { type: 'string', valueName: 'wordpiece|bpe', description: 'tokenizer model', default: 'wordpiece' },
+    'vocab-size': { type: 'string', valueName: 'N', description: 'vocabulary size', default: '8000' },
+    'min-frequency': { type: 'string', valueName: 'N', description: 'drop pieces seen fewer times', default: '2' },
+  },
+  async run(context) {
+    const type = stringOption(context.options, 'type') as TokenizerType;
+    if (type !== 'wordpiece' && type !== 'bpe') throw new PretrainError(`--type must be wordpiece or bpe, got "${type}"`);
+    const vocabSize = numberOption(context.options, 'vocab-size')!;
+    const inputs = (context.options.input as string[] | undefined) ?? [];
+    const { corpus, runDir } = await corpusFromArgs(context, 'tokenizer', inputs);
+    const texts = (async function* () {
+      for await (const document of corpus.documents({ split: 'train', seed: 0 })) yield* document.sentences;
+    })();
+    const started = Date.now();
+    const tokenizer = await trainTokenizer(texts, { type, vocabSize, minFrequency: numberOption(context.options, 'min-frequency') });
+    const file = runDir.writeText('tokenizer.json', tokenizer.toJSON());
+    print(context, `${type} tokenizer with ${tokenizer.getVocabSize()} tokens trained in ${((Date.now() - started) / 1000).toFixed(1)} s: ${file}`);
+  },
+};
+
+/** Config-free text input for the data commands: --input files or the config's corpus section. */
+async function corpusFromArgs(context: CommandContext, name: string, inputs: string[]): Promise<{ corpus: CorpusSourcePlugin; runDir: RunDir; raw: Record<string, unknown>; baseDir: string }> {
+  registerBuiltins(defaultRegistry);
+  const configPath = stringOption(context.options, 'config');
+  let raw: Record<string, unknown> = configPath ? readConfigFile(path.resolve(context.io.cwd, configPath)) : {};
+  raw = applyOverrides(raw, (context.options.set as string[] | undefined) ?? []);
+  const baseDir = configPath ? path.dirname(path.resolve(context.io.cwd, configPath)) : context.io.cwd;
+  const corpusRef = inputs.length > 0 ? { name: 'text', options: { paths: inputs.map((p) => path.resolve(context.io.cwd, p)) } } : raw.corpus;
+  if (!corpusRef) throw new ConfigError(['corpus: required (or pass --input FILE)'], configPath);
+  const ref = parseWithPath(pluginRefSchema, corpusRef, 'corpus', configPath);
+  const definition = await defaultRegistry.resolve('corpus', ref.name, { fromDir: baseDir, configPath: 'corpus.name' });
+  const options = parseWithPath(definition.options as z.ZodType<unknown>, ref.options, 'corpus.options', configPath);
+  const corpus = await definition.create(options, { baseDir, seed: typeof raw.seed === 'number' ? raw.seed : 42 });
+  const runDir = RunDir.create({ out: stringOption(context.options, 'out'), name, cwd: context.io.cwd });
+  return { corpus, runDir, raw, baseDir };
+}
+
+export const corpusPrepareCommand: Command = {
+  path: ['corpus', 'prepare'],
+  summary: 'read and tokenize a corpus once, reporting documents, sentences and tokens',
+  details: `
+Reads the config's corpus (or --input files) with the tokenizer (config or --tokenizer) and writes
+corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-mini.yaml -t runs/tok/tokenizer.json`,
+  options: {
+    ...CONFIG_OPTIONS,
+    ...TOKENIZER_OPTION,
+    input: { type: 'string', multiple: true, valueName: 'FILE', description: 'plain-text files instead of the config corpus (repeatable)' },
+  },
+  async run(context) {
+    const inputs = (context.options.input as string[] | undefined) ?? [];
+    const { corpus, runDir, raw, baseDir } = await corpusFromArgs(context, 'corpus', inputs);
+    await initBackend({ logger: context.log });
+    let tokenizer: TokenizerPlugin;
+    const file = stringOption(context.options, 'tokenizer');
+    if (file) tokenizer = loadTokenizerFile(path.resolve(context.io.cwd, file));
+    else {
+      if (!raw.tokenizer) throw new ConfigError(['tokenizer: required (or pass --tokenizer FILE)']);
+      const ref = parseWithPath(pluginRefSchema, raw.tokenizer, 'tokenizer');
+      const definition = await defaultRegistry.resolve('tokenizer', ref.name, { fromDir: baseDir, configPath: 'tokenizer.name' });
+      tokenizer = await definition.create(parseWithPath(definition.options as z.ZodType<unknown>, ref.options, 'tokenizer.options'), { baseDir, seed: 0 });
+    }
+    const stats = { documents: 0, sentences: 0, tokens: 0, unknownTokens: 0, tokenizerHash: tokenizer.hash() };
+    const unk = tokenizer.specialTokenIds().unk;
+    for (const split of ['train', 'validation'] as const) {
+      for await (const document of tokenizedDocuments(corpus, tokenizer, split, 0)) {
+        stats.documents += 1;
+        stats.sentences += document.sentences.length;
+        for (const sentence of document.sentences) {
+          stats.tokens += sentence.length;
+          if (unk !== undefined) for (const id of sentence) if (id === unk) stats.unknownTokens += 1;
+        }
+      }
+    }
+    const out = runDir.writeJson('corpus-stats.json', stats);
+    print(context, formatTable(['documents', 'sentences', 'tokens', 'unknown tokens'], [[stats.documents, stats.sentences, stats.tokens, stats.unknownTokens]]));
+    print(context, `written: ${out}`);
+  },
+};

@@ -7,7 +7,6 @@ import { PieceTokenizer } from './test-utils/tokenizer';
 import { trainStep } from './test-utils/train';
 
 const FIXTURE = path.join(__dirname, '../../../fixtures/hf/bert-pretraining');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const fixture = require(path.join(FIXTURE, 'fixture.json'));
 
 /** A backbone stand-in that only exposes the HF word embeddings the decoder is tied to. */

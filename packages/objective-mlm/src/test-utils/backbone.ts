@@ -2,7 +2,7 @@
 // one context-mixing tanh layer (bidirectional: mean over the sequence; causal: running mean over
 // the prefix), a BERT-like pooler on the first token. Small enough to train in a few steps.
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionKind, BackboneInfo, BackboneInputs, BackboneOutput, BackbonePlugin, LoadReport, NamedVariables } from '@pretrain/core';
+import type { AttentionKind, BackboneInfo, BackboneInputs, BackboneOutput, BackbonePlugin, ForwardOptions, LoadReport, NamedVariables } from '@pretrain/core';
 import { Rng } from '@pretrain/core';
 
 export interface TinyBackboneOptions {
@@ -40,7 +40,7 @@ export class TinyBackbone implements BackbonePlugin {
     this.params.set('pooler.weight', tf.variable(normal([hidden, hidden])));
   }
 
-  forward(inputs: BackboneInputs): BackboneOutput {
+  forward(inputs: BackboneInputs, _options?: ForwardOptions): BackboneOutput {
     const [batch, seq] = inputs.inputIds.shape;
     const hidden = this.info.hiddenSize;
     const embed = (ids: tf.Tensor2D, table: tf.Variable, rows: number) =>

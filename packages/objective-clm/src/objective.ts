@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackboneOutput, BackbonePlugin, Batch, BatchTensors, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin } from '@pretrain/core';
+import { BlockBuilder } from './builder';
+import { crossEntropyWithAccuracy, gatherRows } from './loss';
+import { clmOptions, type ClmOptions } from './options';
+
+const IGNORE_INDEX = -100;
+
+/**
+ * Causal language modelling (GPT): packs documents into blocks and predicts each next token. The
+ * LM head is the input embedding matrix itself (HF GPT2LMHeadModel ties lm_head.weight to wte),
+ * so the objective owns no parameters and saves nothing of its own.
+ */
+export class CausalLanguageModeling implements ObjectivePlugin {
+  readonly name = 'clm';
+  readonly requiresAttention = 'causal' as const;
+  readonly exampleBuilder: BlockBuilder;
+  readonly options: ClmOptions;
+  private backbone?: BackbonePlugin;
+
+  constructor(options: Partial<ClmOptions> = {}) {
+    this.options = clmOptions(options);
+    this.exampleBuilder = new BlockBuilder(this.options);
+  }
+
+  init({ backbone }: ObjectiveContext): void {
+    if (backbone.info.attention !== 'causal') {
+      throw new Error(`clm: needs a causal backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`);
+    }
+    this.backbone = backbone;
+  }
+
+  /** Full [batch, seq, vocab] logits (HF GPT2LMHeadModel.logits). */
+  logits(sequenceOutput: tf.Tensor3D): tf.Tensor3D {
+    const [batch, seq, hidden] = sequenceOutput.shape;
+    const flat = tf.matMul(tf.reshape(sequenceOutput, [batch * seq, hidden]), this.embeddings(), false, true);
+    return tf.reshape(flat, [batch, seq, -1]);
+  }
+
+  /**
+   * Flat indices of positions whose next token is predicted, and those next tokens: position t of
+   * a row predicts label t + 1 (HF shifts labels inside the model the same way).
+   */
+  targets(batch: Batch): { positions: Int32Array; labels: Int32Array } {
+    const given = batch.fields[this.options.labelField];
+    const positions: number[] = [];
+    const labels: number[] = [];
+    for (let row = 0; row < batch.size; row++) {
+      for (let col = 0; col + 1 < batch.seqLen; col++) {
+        const next = row * batch.seqLen + col + 1;
+        const label = given ? given[next] : batch.attentionMask[next] ? batch.inputIds[next] : IGNORE_INDEX;
+        if (label === IGNORE_INDEX) continue;
+        positions.push(next - 1);
+        labels.push(label);
+      }
+    }
+    return { positions: Int32Array.from(positions), labels: Int32Array.from(labels) };
+  }
+
+  loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
+    const { positions, labels } = this.targets(batch.host);
+    if (positions.length === 0) return { loss: tf.scalar(0), metrics: { accuracy: tf.scalar(0) } };
+    const [rows, seq, hidden] = output.sequenceOutput.shape;
+    // Project only the positions that have a next token to predict (not the last, not padding).
+    const selected = gatherRows(tf.reshape(output.sequenceOutput, [rows * seq, hidden]), positions);
+    const logits = tf.matMul(selected, this.embeddings(), false, true) as tf.Tensor2D;
+    const { loss, accuracy } = crossEntropyWithAccuracy(logits, labels);
+    return { loss, metrics: { accuracy, perplexity: tf.exp(loss) } };
+  }
+
+  private embeddings(): tf.Tensor2D {
+    if (!this.backbone) throw new Error('clm: used before init()');
+    return this.backbone.inputEmbeddings() as tf.Tensor2D;
+  }
+
+  variables(): NamedVariables {
+    return new Map();
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    return new Map();
+  }
+
+  /** Nothing to load: HF's lm_head.weight is the tied word embedding, which the backbone loads. */
+  loadStateDict(): LoadReport {
+    return { missing: [], unexpected: [] };
+  }
+
+  dispose(): void {
+    this.backbone = undefined;
+  }
+}

@@ -144,7 +144,11 @@ export class BertModel implements BackbonePlugin {
     this.dropoutSeeds = rng.fork();
     this.hasPooler = options.addPoolingLayer ?? true;
     this.specs = new Map(bertParameterSpecs(c, this.hasPooler).map((spec) => [spec.name, spec]));
-    for (const spec of this.specs.values()) this.params.set(spec.name, tf.variable(this.initialValue(spec, rng), true));
+    for (const spec of this.specs.values()) {
+      const initial = this.initialValue(spec, rng);
+      this.params.set(spec.name, tf.variable(initial, true));
+      initial.dispose();
+    }
   }
 
   private initialValue(spec: ParameterSpec, rng: Rng): tf.Tensor {

@@ -3,3 +3,4 @@ export * from './config';
 export * from './model';
 export * from './checkpoint';
 export * from './generate';
+export * from './plugin';

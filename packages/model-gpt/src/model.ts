@@ -129,7 +129,11 @@ export class Gpt2Model implements BackbonePlugin {
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
     this.specs = new Map(gpt2ParameterSpecs(c).map((spec) => [spec.name, spec]));
-    for (const spec of this.specs.values()) this.params.set(spec.name, tf.variable(this.initialValue(spec, rng), true));
+    for (const spec of this.specs.values()) {
+      const initial = this.initialValue(spec, rng);
+      this.params.set(spec.name, tf.variable(initial, true));
+      initial.dispose();
+    }
   }
 
   /** Loads `config.json` + `model.safetensors` written by HF transformers or by savePretrained. */

@@ -52,6 +52,10 @@ function backendFromEnv(): BackendName | undefined {
 }
 
 async function selectBackend(wanted: BackendName | undefined): Promise<BackendInfo> {
+  // The cpu backend is always loaded: it is the reference and the fallback for kernels others lack.
+  require('@tensorflow/tfjs-backend-cpu');
+  const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
+  registerCpuKernels();
   silenceTfjsNodeBanner();
   if (wanted === 'tensorflow' || wanted === undefined) {
     const native = await tryTensorflowNode();
@@ -75,9 +79,6 @@ async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
 }
 
 async function useCpu(): Promise<BackendInfo> {
-  require('@tensorflow/tfjs-backend-cpu');
-  const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
-  registerCpuKernels();
   if (!(await tf.setBackend('cpu'))) throw new Error('could not initialise the cpu backend');
   return { name: 'cpu', threads: 1, detail: 'pure JS reference' };
 }
@@ -87,8 +88,13 @@ async function useWasm(): Promise<BackendInfo> {
   return setupWasmBackend();
 }
 
-/** tfjs-core prints an "install tfjs-node" hint on Node; it is noise for our users. */
+/**
+ * The cpu backend prints an "install tfjs-node" banner on its first tensor in Node; it is noise
+ * for our users (tfjs-node is optional here). Clearing its first-use flag silences exactly that
+ * message; setting IS_TEST instead would also turn on per-kernel leak checks.
+ */
 function silenceTfjsNodeBanner(): void {
-  const env = tf.env();
-  if (env.getFlags().IS_NODE !== undefined) env.set('IS_TEST', true);
+  if (!tf.findBackendFactory('cpu')) return;
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }

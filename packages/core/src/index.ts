@@ -7,6 +7,7 @@ export * from './rng';
 export * from './registry';
 export * from './config';
 export * from './backend';
+export { withStockKernels, replacedKernels } from './kernels/stock';
 export * from './batch';
 export * from './atomic';
 export * from './safetensors';

@@ -1,13 +1,283 @@
+/**
+ * Makes @tensorflow/tfjs-backend-wasm training-capable:
+ * - UnsortedSegmentSum (the gather gradient) is missing: added, computed on the wasm heap.
+ * - OneHot with dtype float32 writes int32 bit patterns: replaced.
+ * - BatchMatMul / _FusedMatMul only reach XNNPACK for a single, untransposed 2-D product; any
+ *   transpose or batch falls back to a naive triple loop (~15x slower). Here transposes are done
+ *   explicitly (cheap, O(n²)) and batches are split into 2-D products on views of the heap, so
+ *   every product takes the fast path.
+ * - The Emscripten runtime installs process-wide uncaughtException/unhandledRejection handlers
+ *   that turn any error in the host program into a wasm abort: removed after initialisation.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../backend';
+import { recordReplacement } from './stock';
+import { broadcastBatchIndices, oneHotInto, segmentSumInto, segmentSumOutputShape, sizeOf } from './shared';
+
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+interface WasmModule {
+  cwrap(name: string, returnType: null | string, argTypes: string[]): (...args: unknown[]) => unknown;
+  tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+}
+
+interface WasmTensorData {
+  id: number;
+  memoryOffset: number;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
+interface WasmBackendLike {
+  wasm: WasmModule;
+  dataIdMap: { get(dataId: object): WasmTensorData };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): HeapArray;
+}
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+type KernelFn = (args: KernelArgs) => tf.TensorInfo;
+
+// ---------------------------------------------------------------------------------------------
+// UnsortedSegmentSum and OneHot: plain loops over heap views
+
+function unsortedSegmentSumWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const numSegments = (args.attrs as { numSegments: number }).numSegments;
+  const outShape = segmentSumOutputShape(x.shape, segmentIds.shape.length, numSegments);
+  const out = backend.makeOutput(outShape, x.dtype === 'int32' ? 'int32' : 'float32');
+  // Views are taken after makeOutput: an allocation can grow (and detach) the heap.
+  const rowSize = sizeOf(x.shape.slice(segmentIds.shape.length));
+  segmentSumInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(segmentIds), rowSize, numSegments);
+  return out;
+}
+
+function oneHotWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { indices } = args.inputs as { indices: tf.TensorInfo };
+  const { depth, onValue, offValue, dtype } = args.attrs as { depth: number; onValue: number; offValue: number; dtype: tf.DataType };
+  const out = backend.makeOutput([...indices.shape, depth], dtype);
+  oneHotInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(indices), depth, onValue, offValue);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MatMul through the XNNPACK path
+
+type RawMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, transposeA: boolean, transposeB: boolean, outId: number) => void;
+
+const rawMatMuls = new WeakMap<WasmModule, RawMatMul>();
+
+/** The exported C BatchMatMul; with batch 1 and no transposes it runs XNNPACK's fully-connected op. */
+function rawMatMul(backend: WasmBackendLike): RawMatMul {
+  let fn = rawMatMuls.get(backend.wasm);
+  if (!fn) {
+    fn = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as RawMatMul;
+    rawMatMuls.set(backend.wasm, fn);
+  }
+  return fn;
+}
+
+function shapeBytes(shape: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
+
+/** out[m, n] = a[m, k] · b[k, n] for tensors registered under these ids. */
+function matMul2d(backend: WasmBackendLike, aId: number, bId: number, outId: number, m: number, k: number, n: number): void {
+  rawMatMul(backend)(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
+}
 
 /**
- * Loads the wasm backend and registers the kernels it lacks or gets wrong. Placeholder: the
- * backend work adds UnsortedSegmentSum, float32 OneHot, fast transposed/batched MatMul,
- * removal of the global exception handlers, and threads.
+ * Registers `size` floats at a heap offset as a tensor id (no allocation), so the C kernels can
+ * address one batch slice. Release with releaseView: it unregisters without freeing, and drops
+ * the XNNPACK operator cached on the id.
  */
+function registerView(backend: WasmBackendLike, memoryOffset: number, size: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, memoryOffset);
+  return id;
+}
+
+function releaseView(backend: WasmBackendLike, id: number): void {
+  backend.wasm.tfjs.disposeData(id);
+}
+
+interface MatMulPlan {
+  batchA: number;
+  batchB: number;
+  batch: number;
+  /** Per output batch: the batch of a and of b it multiplies (broadcasting). */
+  aIndex: Int32Array;
+  bIndex: Int32Array;
+  m: number;
+  k: number;
+  n: number;
+  outShape: number[];
+}
+
+/** Shapes of a (batched) product; undefined for empty products (the stock kernel handles them). */
+function planMatMul(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): MatMulPlan | undefined {
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  if (k !== kB || m * n * k === 0) return undefined;
+  const batchA = sizeOf(a.shape.slice(0, -2));
+  const batchB = sizeOf(b.shape.slice(0, -2));
+  const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = sizeOf(outBatchShape);
+  const aIndex = broadcastBatchIndices(outBatchShape, a.shape.slice(0, -2));
+  const bIndex = broadcastBatchIndices(outBatchShape, b.shape.slice(0, -2));
+  return { batchA, batchB, batch, aIndex, bIndex, m, k, n, outShape: [...outBatchShape, m, n] };
+}
+
+/** [batch, rows, cols] → [batch, cols, rows] with the backend's Transpose kernel. */
+function transposeLastTwo(backend: WasmBackendLike, x: tf.TensorInfo, batch: number, rows: number, cols: number): tf.TensorInfo {
+  const transpose = tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc as KernelFn;
+  return transpose({ inputs: { x: { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype } }, backend, attrs: { perm: [0, 2, 1] } });
+}
+
+/** Runs `body` with a and b laid out untransposed ([batch, m, k] and [batch, k, n]). */
+function withUntransposed<T>(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, plan: MatMulPlan, body: (a: tf.TensorInfo, b: tf.TensorInfo) => T): T {
+  const temps: tf.TensorInfo[] = [];
+  try {
+    const aReady = transposeA ? temps[temps.push(transposeLastTwo(backend, a, plan.batchA, plan.k, plan.m)) - 1] : a;
+    const bReady = transposeB ? temps[temps.push(transposeLastTwo(backend, b, plan.batchB, plan.n, plan.k)) - 1] : b;
+    return body(aReady, bReady);
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+function batchMatMulWasm(stock: KernelFn): KernelFn {
+  return (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, transposeA, transposeB) : undefined;
+    if (!plan) return stock(args);
+    const out = backend.makeOutput([plan.batch, plan.m, plan.n], 'float32');
+    withUntransposed(backend, a, b, transposeA, transposeB, plan, (aReady, bReady) => runBatches(backend, aReady, bReady, out, plan));
+    return { ...out, shape: plan.outShape };
+  };
+}
+
+function runBatches(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, plan: MatMulPlan): void {
+  const { batchA, batchB, batch, aIndex, bIndex, m, k, n } = plan;
+  const aData = backend.dataIdMap.get(a.dataId);
+  const bData = backend.dataIdMap.get(b.dataId);
+  const outData = backend.dataIdMap.get(out.dataId);
+  if (batchB === 1 && batchA === batch) {
+    // Every batch of a meets the same b: fold a's batches into rows, one product.
+    matMul2d(backend, aData.id, bData.id, outData.id, batchA * m, k, n);
+    return;
+  }
+  for (let i = 0; i < batch; i++) {
+    const views: number[] = [];
+    const view = (data: WasmTensorData, count: number, index: number, size: number): number => {
+      if (count === 1) return data.id;
+      const id = registerView(backend, data.memoryOffset + index * size * 4, size);
+      views.push(id);
+      return id;
+    };
+    try {
+      matMul2d(backend, view(aData, batchA, aIndex[i], m * k), view(bData, batchB, bIndex[i], k * n), view(outData, batch, i, m * n), m, k, n);
+    } finally {
+      for (const id of views) releaseView(backend, id);
+    }
+  }
+}
+
+/** Fused (bias/activation) products: only the transposes are taken off; the stock kernel does the rest. */
+function fusedMatMulWasm(stock: KernelFn): KernelFn {
+  return (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
+    if (!attrs.transposeA && !attrs.transposeB) return stock(args);
+    const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, attrs.transposeA, attrs.transposeB) : undefined;
+    if (!plan) return stock(args);
+    return withUntransposed(backend, a, b, attrs.transposeA, attrs.transposeB, plan, (aReady, bReady) =>
+      stock({
+        ...args,
+        inputs: { ...args.inputs, a: { ...aReady, shape: [...a.shape.slice(0, -2), plan.m, plan.k] }, b: { ...bReady, shape: [...b.shape.slice(0, -2), plan.k, plan.n] } },
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      }),
+    );
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration and initialisation
+
+let registered = false;
+
+/** Replaces / adds the wasm kernels (idempotent). Call after loading tfjs-backend-wasm, before setBackend. */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  replaceKernel(tf.BatchMatMul, (stock) => batchMatMulWasm(stock));
+  replaceKernel(tf._FusedMatMul, (stock) => fusedMatMulWasm(stock));
+  replaceKernel(tf.OneHot, () => oneHotWasm);
+  replaceKernel(tf.UnsortedSegmentSum, () => unsortedSegmentSumWasm);
+}
+
+/** Registers `make(stock)` for the wasm backend, keeping the stock setupFunc (it wires the C exports). */
+function replaceKernel(kernelName: string, make: (stock: KernelFn) => KernelFn): void {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  const stockFn = (stock?.kernelFunc as KernelFn | undefined) ?? missingKernel(kernelName);
+  if (stock) tf.unregisterKernel(kernelName, 'wasm');
+  const ours: tf.KernelConfig = { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: make(stockFn) as tf.KernelFunc };
+  tf.registerKernel(ours);
+  recordReplacement(ours, stock);
+}
+
+function missingKernel(kernelName: string): KernelFn {
+  return () => {
+    throw new Error(`Kernel '${kernelName}' has no stock wasm implementation`);
+  };
+}
+
+type ProcessListener = (...args: unknown[]) => void;
+const GLOBAL_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+function snapshotListeners(): Map<string, ProcessListener[]> {
+  return new Map(GLOBAL_EVENTS.map((event) => [event, process.listeners(event as 'uncaughtException') as ProcessListener[]]));
+}
+
+/** Removes the process-wide handlers added since `before` (Emscripten's abort-on-any-error hooks). */
+function removeAddedListeners(before: Map<string, ProcessListener[]>): number {
+  let removed = 0;
+  for (const event of GLOBAL_EVENTS) {
+    for (const listener of process.listeners(event as 'uncaughtException') as ProcessListener[]) {
+      if (!before.get(event)!.includes(listener)) {
+        process.removeListener(event, listener);
+        removed++;
+      }
+    }
+  }
+  return removed;
+}
+
+/** Loads the wasm backend with the kernel fixes and makes it the active backend. */
 export async function setupWasmBackend(): Promise<BackendInfo> {
-  require('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('could not initialise the wasm backend');
-  return { name: 'wasm', threads: 1, detail: 'simd' };
+  const before = snapshotListeners();
+  const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  registerWasmKernels();
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('could not initialise the wasm backend');
+  } finally {
+    removeAddedListeners(before);
+  }
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: simd ? 'SIMD, XNNPACK' : 'no SIMD' };
 }

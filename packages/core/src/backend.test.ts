@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { currentBackend, initBackend } from './backend';
+
+describe('initBackend', () => {
+  const saved = process.env.PRETRAIN_BACKEND;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.PRETRAIN_BACKEND;
+    else process.env.PRETRAIN_BACKEND = saved;
+  });
+
+  it('defaults to wasm, logs the choice and thread count once, and leaves no global handlers behind', async () => {
+    delete process.env.PRETRAIN_BACKEND;
+    const before = { exception: process.listeners('uncaughtException').length, rejection: process.listeners('unhandledRejection').length };
+    const lines: string[] = [];
+    const info = await initBackend({ logger: (line) => lines.push(line) });
+    expect(info.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(lines).toEqual([expect.stringMatching(/^\[pretrain\] backend: wasm \(\d+ threads?; /)]);
+    await initBackend({ logger: (line) => lines.push(line) });
+    expect(lines).toHaveLength(1);
+    expect({ exception: process.listeners('uncaughtException').length, rejection: process.listeners('unhandledRejection').length }).toEqual(before);
+    expect(currentBackend()).toEqual(info);
+  });
+
+  it('honours PRETRAIN_BACKEND and rejects unknown values', async () => {
+    process.env.PRETRAIN_BACKEND = 'cpu';
+    expect((await initBackend({ log: false })).name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    process.env.PRETRAIN_BACKEND = 'gpu';
+    expect(() => initBackend({ log: false })).toThrow('PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow; got "gpu"');
+  });
+
+  it('reports a missing tfjs-node clearly when asked for tensorflow', async () => {
+    let nodeInstalled = true;
+    try {
+      require.resolve('@tensorflow/tfjs-node');
+    } catch {
+      nodeInstalled = false;
+    }
+    if (nodeInstalled) return;
+    await expect(initBackend({ backend: 'tensorflow', log: false })).rejects.toThrow(/neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node could be loaded/);
+  });
+
+  it('does not print the "install tfjs-node" banner on the cpu backend', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await initBackend({ backend: 'cpu', log: false });
+      tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync());
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(/tfjs-node/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+/** Kernel bodies shared by the cpu and wasm backends: plain loops over typed arrays. */
+type NumericArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * out[segmentIds[r], :] += x[r, :] for every row r, in row order (so float sums match a
+ * sequential reference exactly). Ids outside [0, numSegments) are dropped, as in TensorFlow.
+ */
+export function segmentSumInto(out: NumericArray, x: NumericArray, segmentIds: ArrayLike<number>, rowSize: number, numSegments: number): void {
+  out.fill(0);
+  for (let row = 0; row < segmentIds.length; row++) {
+    const segment = segmentIds[row];
+    if (segment < 0 || segment >= numSegments) continue;
+    const from = row * rowSize;
+    const to = segment * rowSize;
+    for (let j = 0; j < rowSize; j++) out[to + j] += x[from + j];
+  }
+}
+
+/** Fills `out` ([indices.length, depth]) with offValue and puts onValue at each valid index. */
+export function oneHotInto(out: NumericArray, indices: ArrayLike<number>, depth: number, onValue: number, offValue: number): void {
+  out.fill(offValue);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    if (index >= 0 && index < depth) out[i * depth + index] = onValue;
+  }
+}
+
+export function segmentSumOutputShape(xShape: number[], segmentIdsRank: number, numSegments: number): number[] {
+  return [numSegments, ...xShape.slice(segmentIdsRank)];
+}
+
+export function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * For each flat index of the broadcast batch shape `outBatchShape`, the flat batch index into an
+ * operand whose batch shape is `operandBatchShape` (right-aligned, size-1 dims broadcast).
+ */
+export function broadcastBatchIndices(outBatchShape: number[], operandBatchShape: number[]): Int32Array {
+  const total = sizeOf(outBatchShape);
+  const out = new Int32Array(total);
+  const offset = outBatchShape.length - operandBatchShape.length;
+  for (let flat = 0; flat < total; flat++) {
+    let rest = flat;
+    let index = 0;
+    let stride = 1;
+    for (let d = outBatchShape.length - 1; d >= 0; d--) {
+      const coord = rest % outBatchShape[d];
+      rest = Math.floor(rest / outBatchShape[d]);
+      const operandDim = d - offset >= 0 ? operandBatchShape[d - offset] : 1;
+      if (operandDim !== 1) index += coord * stride;
+      stride *= operandDim;
+    }
+    out[flat] = index;
+  }
+  return out;
+}
+
+/** Batch dims that broadcast only trivially (equal, or one side has a single batch): what tfjs's stock kernels handle correctly. */
+export function isSimpleBatchBroadcast(aBatchShape: number[], bBatchShape: number[]): boolean {
+  const batchA = sizeOf(aBatchShape);
+  const batchB = sizeOf(bBatchShape);
+  if (batchA === 1 || batchB === 1) return true;
+  const rank = Math.max(aBatchShape.length, bBatchShape.length);
+  const pad = (s: number[]) => [...new Array(rank - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(aBatchShape), pad(bBatchShape)];
+  return pa.every((d, i) => d === pb[i]);
+}
+
+/**
+ * Reference batched product for general broadcasting (tfjs's stock kernels index batches modulo
+ * the batch size, which is wrong for e.g. [2,1] × [1,3]).
+ */
+export function naiveBatchMatMul(a: Float32Array, b: Float32Array, aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean, outBatchShape: number[]): Float32Array {
+  const aRank = aShape.length;
+  const bRank = bShape.length;
+  const m = transposeA ? aShape[aRank - 1] : aShape[aRank - 2];
+  const k = transposeA ? aShape[aRank - 2] : aShape[aRank - 1];
+  const n = transposeB ? bShape[bRank - 2] : bShape[bRank - 1];
+  const aIndex = broadcastBatchIndices(outBatchShape, aShape.slice(0, -2));
+  const bIndex = broadcastBatchIndices(outBatchShape, bShape.slice(0, -2));
+  const out = new Float32Array(aIndex.length * m * n);
+  for (let batch = 0; batch < aIndex.length; batch++) {
+    const aBase = aIndex[batch] * m * k;
+    const bBase = bIndex[batch] * k * n;
+    const outBase = batch * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) {
+          const av = a[aBase + (transposeA ? p * m + i : i * k + p)];
+          const bv = b[bBase + (transposeB ? j * k + p : p * n + j)];
+          sum += av * bv;
+        }
+        out[outBase + i * n + j] = sum;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+/**
+ * Bookkeeping of the kernels core replaced, so benchmarks and parity checks can run the stock
+ * TF.js kernel in the same process (`withStockKernels`) and print ours/stock ratios.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+interface Replacement {
+  ours: tf.KernelConfig;
+  stock?: tf.KernelConfig;
+}
+
+const replacements: Replacement[] = [];
+
+export function recordReplacement(ours: tf.KernelConfig, stock: tf.KernelConfig | undefined): void {
+  replacements.push({ ours, stock });
+}
+
+/** Names of the kernels core registered, as `Kernel@backend` (e.g. `BatchMatMul@wasm`). */
+export function replacedKernels(): string[] {
+  return replacements.map((r) => `${r.ours.kernelName}@${r.ours.backendName}${r.stock ? '' : ' (added)'}`);
+}
+
+/**
+ * Runs `fn` with TF.js's stock kernels registered in place of core's replacements (kernels that
+ * core added because TF.js lacks them stay). For benchmarks and reference checks only.
+ */
+export function withStockKernels<T>(fn: () => T): T {
+  const swapped = replacements.filter((r) => r.stock);
+  const swap = (from: 'ours' | 'stock', to: 'ours' | 'stock') => {
+    for (const r of swapped) {
+      tf.unregisterKernel(r[from]!.kernelName, r[from]!.backendName);
+      tf.registerKernel(r[to]!);
+    }
+  };
+  swap('ours', 'stock');
+  try {
+    return fn();
+  } finally {
+    swap('stock', 'ours');
+  }
+}

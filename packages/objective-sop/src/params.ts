@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LoadReport, NamedVariables, ParameterModule } from '@pretrain/core';
+import type { Rng } from '@pretrain/core';
+
+/**
+ * How a parameter is stored inside versus in HF checkpoints. `linear` weights are kept [in, out]
+ * (x·W runs on the fast matmul path) and exchanged as HF's nn.Linear [out, in].
+ */
+export type ParameterLayout = 'plain' | 'linear';
+
+interface Entry {
+  variable: tf.Variable;
+  layout: ParameterLayout;
+}
+
+let nextVariableId = 0;
+
+/** The trainable tensors of one head, keyed by their HF names, with HF-layout state dicts. */
+export class ParameterSet implements ParameterModule {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    /** Names starting with one of these belong to this head; other checkpoint tensors are not ours to report. */
+    private readonly ownedPrefixes: string[],
+    /** Alternative checkpoint names (HF tied copies) mapped to the stored name. */
+    private readonly aliases: Record<string, string> = {},
+    /** Checkpoint names we accept and ignore (e.g. a decoder weight tied to the embeddings). */
+    private readonly ignored: string[] = [],
+  ) {}
+
+  add(name: string, initial: tf.Tensor, layout: ParameterLayout = 'plain'): tf.Variable {
+    if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
+    const variable = tf.variable(initial, true, `${name}_${nextVariableId++}`);
+    initial.dispose();
+    this.entries.set(name, { variable, layout });
+    return variable;
+  }
+
+  get(name: string): tf.Variable {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`parameter ${name} does not exist (was init() called?)`);
+    return entry.variable;
+  }
+
+  variables(): NamedVariables {
+    return new Map([...this.entries].map(([name, e]) => [name, e.variable]));
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, { variable, layout }] of this.entries) {
+      out.set(name, layout === 'linear' ? tf.transpose(variable) : tf.clone(variable));
+    }
+    return out;
+  }
+
+  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    const seen = new Set<string>();
+    const unexpected: string[] = [];
+    for (const [given, tensor] of tensors) {
+      if (!this.ownedPrefixes.some((p) => given.startsWith(p))) continue;
+      if (this.ignored.includes(given)) continue;
+      const name = this.aliases[given] ?? given;
+      const entry = this.entries.get(name);
+      if (!entry) {
+        unexpected.push(given);
+        continue;
+      }
+      if (seen.has(name)) continue;
+      const value = entry.layout === 'linear' ? tf.transpose(tensor) : tensor;
+      if (!tf.util.arraysEqual(value.shape, entry.variable.shape)) {
+        const hfShape = entry.layout === 'linear' ? [...entry.variable.shape].reverse() : entry.variable.shape;
+        if (value !== tensor) value.dispose();
+        throw new Error(`${given}: checkpoint shape [${tensor.shape}] does not match the head's [${hfShape}]`);
+      }
+      entry.variable.assign(tf.cast(value, 'float32'));
+      if (value !== tensor) value.dispose();
+      seen.add(name);
+    }
+    const missing = [...this.entries.keys()].filter((n) => !seen.has(n));
+    return { missing, unexpected };
+  }
+
+  dispose(): void {
+    for (const { variable } of this.entries.values()) variable.dispose();
+    this.entries.clear();
+  }
+}
+
+/** Normal(0, std) values drawn from the run's RNG, so initialisation is reproducible. */
+export function normalTensor(shape: number[], std: number, rng: Rng): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = rng.normal() * std;
+  return tf.tensor(values, shape, 'float32');
+}

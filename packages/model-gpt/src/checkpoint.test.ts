@@ -1,0 +1,82 @@
+/**
+ * HF checkpoints in and out: a GPT2LMHeadModel checkpoint saved here is identical to the one HF
+ * wrote (tied lm_head not stored); a bare GPT2Model checkpoint has unprefixed names.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend, readSafetensors, type SafetensorsTensor } from '@pretrain/core';
+import { Gpt2Model } from './index';
+import { loadFixture } from './test-utils/fixtures';
+
+const gpt2 = loadFixture('gpt2');
+const hfFile = path.join(gpt2.modelDir, 'model.safetensors');
+let tmp: string;
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-gpt-'));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function expectSameTensors(actualFile: string, expected: Map<string, SafetensorsTensor>) {
+  const actual = readSafetensors(actualFile);
+  expect(actual.metadata).toEqual({ format: 'pt' });
+  expect([...actual.tensors.keys()].sort()).toEqual([...expected.keys()].sort());
+  for (const [name, t] of expected) {
+    const mine = actual.tensors.get(name)!;
+    expect({ name, dtype: mine.dtype, shape: mine.shape }).toEqual({ name, dtype: t.dtype, shape: t.shape });
+    expect(Buffer.from((mine.data as Float32Array).buffer, mine.data.byteOffset, mine.data.byteLength).equals(Buffer.from((t.data as Float32Array).buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+  }
+}
+
+describe('GPT-2 checkpoints', () => {
+  it('round trip as GPT2LMHeadModel: the file HF wrote, byte for byte, and the same config', () => {
+    const model = Gpt2Model.fromPretrained(gpt2.modelDir);
+    model.savePretrained(tmp, { lmHead: true });
+    expectSameTensors(path.join(tmp, 'model.safetensors'), readSafetensors(hfFile).tensors);
+    expect(fs.readFileSync(path.join(tmp, 'model.safetensors')).equals(fs.readFileSync(hfFile))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(gpt2.modelDir, 'config.json'), 'utf8')));
+    expect(fs.readdirSync(tmp).sort()).toEqual(['config.json', 'model.safetensors']);
+    model.dispose();
+  });
+
+  it('saves a bare GPT2Model with unprefixed names that loads back completely', () => {
+    const model = Gpt2Model.fromPretrained(gpt2.modelDir);
+    model.savePretrained(tmp);
+    const expected = new Map([...readSafetensors(hfFile).tensors].map(([n, t]) => [n.replace(/^transformer\./, ''), t]));
+    expectSameTensors(path.join(tmp, 'model.safetensors'), expected);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['GPT2Model']);
+    const reloaded = Gpt2Model.fromPretrained(tmp);
+    expect(reloaded.loadReport).toEqual({ missing: [], unexpected: [] });
+    reloaded.dispose();
+    model.dispose();
+  });
+
+  it('ignores HF attention-mask buffers and an explicit tied lm_head, reports other extras and gaps by name', () => {
+    const model = new Gpt2Model({ vocab_size: 10, n_embd: 8, n_head: 2, n_layer: 1, n_positions: 8, bos_token_id: 0, eos_token_id: 0 });
+    const state = model.stateDict();
+    state.delete('ln_f.bias');
+    const tf = jest.requireActual('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+    state.set('h.0.attn.bias', tf.ones([1, 1, 8, 8]));
+    state.set('score.weight', tf.ones([8, 2]));
+    const report = model.loadStateDict(state);
+    expect(report).toEqual({ missing: ['ln_f.bias'], unexpected: ['score.weight'] });
+    state.forEach((t) => t.dispose());
+    model.dispose();
+  });
+
+  it('rejects inconsistent configs and over-long inputs with clear errors', () => {
+    expect(() => new Gpt2Model({ n_embd: 30, n_head: 4, vocab_size: 10, bos_token_id: 0, eos_token_id: 0 })).toThrow(/n_embd \(30\) is not a multiple of n_head \(4\)/);
+    expect(() => new Gpt2Model({ vocab_size: 10, n_embd: 8, n_head: 2 })).toThrow(/bos_token_id \(50256\) must be below vocab_size \(10\)/);
+    expect(() => new Gpt2Model({ activation_function: 'swish' })).toThrow(/activation_function/);
+    const tf = jest.requireActual('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+    const model = new Gpt2Model({ vocab_size: 10, n_embd: 8, n_head: 2, n_layer: 1, n_positions: 4, bos_token_id: 0, eos_token_id: 0 });
+    const ids = tf.zeros([1, 5], 'int32') as import('@tensorflow/tfjs-core').Tensor2D;
+    expect(() => model.forward({ inputIds: ids }, { training: false })).toThrow(/reaches position 5 but n_positions is 4/);
+    ids.dispose();
+    model.dispose();
+  });
+});

@@ -35,7 +35,7 @@ export interface ReportData {
 
 /** chart.js's UMD bundle, inlined so the page works offline from a file:// URL. */
 function chartJsSource(): string {
-  const file = require.resolve('chart.js/dist/chart.umd.min.js');
+  const file = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
   return fs.readFileSync(file, 'utf8');
 }
 

@@ -1,1 +1,17 @@
-export {};
+export { Trainer, TrainingDivergedError } from './trainer';
+export type { TrainerSetup, TrainData, TrainResult, Prediction, ComputeMetrics, WeightedObjective } from './trainer';
+export { trainerOptionsSchema, strategySchema, greaterIsBetter } from './options';
+export type { TrainerOptions, TrainerOptionsInput, Strategy } from './options';
+export { AdamW, defaultDecays } from './adamw';
+export type { AdamWOptions, AdamWState } from './adamw';
+export { lrMultiplier, resolveWarmupSteps } from './schedule';
+export type { ScheduleOptions, ScheduleType } from './schedule';
+export { clipByGlobalNorm, globalNorm } from './clip';
+export { isTrainable, layerwiseLrScale, depthOf } from './strategies';
+export { saveModel, loadModel, modelStateDict, saveCheckpoint, listCheckpoints, latestCheckpoint, readTrainerState, pruneCheckpoints } from './checkpoint';
+export type { ModelParts, TrainerState, CheckpointContents } from './checkpoint';
+export { BatchSource, deriveSeed, isDocumentSource } from './data';
+export type { DocumentSource, TrainingData } from './data';
+export { MetricsLog } from './metrics-log';
+export { createProgress, plainLine, barLine, formatDuration } from './progress';
+export type { ProgressReporter, ProgressLine, ProgressMode } from './progress';

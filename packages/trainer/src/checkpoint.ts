@@ -1,0 +1,178 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadSafetensorsAsTensors, PretrainError, writeFileAtomic, writeJsonAtomic, writeSafetensors, type LoadReport, type ParameterModule, type RngState } from '@pretrain/core';
+
+/** Everything besides tensors that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  version: 1;
+  /** Optimizer steps taken. */
+  step: number;
+  /** Current epoch (0-based) and the micro-batches of it already consumed. */
+  epoch: number;
+  batchesInEpoch: number;
+  examplesSeen: number;
+  tokensSeen: number;
+  elapsedMs: number;
+  rng: RngState;
+  /** AdamW per-parameter step counts. */
+  optimizerSteps: Record<string, number>;
+  schedule: { type: string; warmupSteps: number; totalSteps: number | null; learningRate: number };
+  best: { metric: string; value: number; step: number } | null;
+  evalsWithoutImprovement: number;
+  /** Position of the document stream when it exposes getState (informational; resume replays and skips). */
+  streamState?: Record<string, unknown>;
+  seed: number;
+}
+
+/** The model (backbone + heads) as HF would save it, and how to map names back. */
+export interface ModelParts {
+  backbone: ParameterModule & { info: { basePrefix: string }; configJSON(): Record<string, unknown> };
+  /** Heads and objectives, whose tensor names are already full HF names. */
+  heads: ParameterModule[];
+  configJSON(): Record<string, unknown>;
+}
+
+export const CHECKPOINT_PREFIX = 'checkpoint-';
+const STATE_FILE = 'trainer_state.json';
+
+/** HF-layout tensors of the whole model: backbone names get `basePrefix.`, head names stay. */
+export function modelStateDict(parts: ModelParts): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  const prefix = parts.backbone.info.basePrefix;
+  for (const [name, t] of parts.backbone.stateDict()) out.set(`${prefix}.${name}`, t);
+  for (const head of parts.heads) {
+    for (const [name, t] of head.stateDict()) {
+      if (out.has(name)) t.dispose();
+      else out.set(name, t);
+    }
+  }
+  return out;
+}
+
+/** Writes config.json + model.safetensors (HF layout) into `dir` (files written atomically). */
+export function saveModel(dir: string, parts: ModelParts): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors = modelStateDict(parts);
+  try {
+    writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  writeJsonAtomic(path.join(dir, 'config.json'), parts.configJSON());
+}
+
+/** Loads model.safetensors from a checkpoint or HF model directory into backbone and heads. */
+export function loadModel(dir: string, parts: ModelParts): LoadReport {
+  const file = path.join(dir, 'model.safetensors');
+  if (!fs.existsSync(file)) throw new PretrainError(`${file}: no model.safetensors in this checkpoint directory`, { file });
+  const tensors = loadSafetensorsAsTensors(file);
+  try {
+    const prefix = `${parts.backbone.info.basePrefix}.`;
+    const backboneTensors = new Map<string, tf.Tensor>();
+    const rest = new Map<string, tf.Tensor>();
+    for (const [name, t] of tensors) {
+      if (name.startsWith(prefix)) backboneTensors.set(name.slice(prefix.length), t);
+      else rest.set(name, t);
+    }
+    // A bare backbone checkpoint (HF BertModel) has no prefix: hand the backbone everything then.
+    const bare = backboneTensors.size === 0;
+    const report = parts.backbone.loadStateDict(bare ? tensors : backboneTensors);
+    const missing = report.missing.map((n) => `${prefix}${n}`);
+    for (const head of parts.heads) missing.push(...head.loadStateDict(rest).missing);
+    const known = headTensorNames(parts.heads);
+    const unexpected = bare ? [] : [...rest.keys()].filter((n) => !known.has(n));
+    return { missing, unexpected: [...report.unexpected.map((n) => `${prefix}${n}`), ...unexpected] };
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+function headTensorNames(heads: ParameterModule[]): Set<string> {
+  const names = new Set<string>();
+  for (const head of heads) {
+    const state = head.stateDict();
+    for (const [name, t] of state) {
+      names.add(name);
+      t.dispose();
+    }
+  }
+  return names;
+}
+
+export interface CheckpointContents {
+  parts: ModelParts;
+  optimizerTensors: Map<string, tf.Tensor>;
+  state: TrainerState;
+  /** Extra files (e.g. tokenizer.json) copied into the checkpoint. */
+  extraFiles?: Record<string, string>;
+}
+
+/**
+ * Writes `checkpoint-<step>` atomically: everything goes into a temp directory that is renamed
+ * into place only when complete, so a crash never leaves a half-written checkpoint under that name.
+ */
+export function saveCheckpoint(outputDir: string, contents: CheckpointContents): string {
+  fs.mkdirSync(outputDir, { recursive: true });
+  const finalDir = path.join(outputDir, `${CHECKPOINT_PREFIX}${contents.state.step}`);
+  const tempDir = fs.mkdtempSync(path.join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${contents.state.step}-`));
+  try {
+    saveModel(tempDir, contents.parts);
+    writeSafetensors(path.join(tempDir, 'optimizer.safetensors'), contents.optimizerTensors, { format: 'pretrain-adamw' });
+    for (const [name, text] of Object.entries(contents.extraFiles ?? {})) writeFileAtomic(path.join(tempDir, name), text);
+    // The state file goes last: a directory with trainer_state.json is complete.
+    writeJsonAtomic(path.join(tempDir, STATE_FILE), contents.state);
+    if (fs.existsSync(finalDir)) {
+      const old = `${finalDir}.old-${process.pid}`;
+      fs.renameSync(finalDir, old);
+      fs.renameSync(tempDir, finalDir);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tempDir, finalDir);
+    }
+  } catch (error) {
+    fs.rmSync(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  return finalDir;
+}
+
+/** Complete checkpoints in `outputDir`, oldest first. */
+export function listCheckpoints(outputDir: string): { dir: string; step: number }[] {
+  if (!fs.existsSync(outputDir)) return [];
+  return fs
+    .readdirSync(outputDir)
+    .filter((name) => name.startsWith(CHECKPOINT_PREFIX) && /^\d+$/.test(name.slice(CHECKPOINT_PREFIX.length)))
+    .map((name) => ({ dir: path.join(outputDir, name), step: Number(name.slice(CHECKPOINT_PREFIX.length)) }))
+    .filter((c) => fs.existsSync(path.join(c.dir, STATE_FILE)))
+    .sort((a, b) => a.step - b.step);
+}
+
+export function latestCheckpoint(outputDir: string): string | undefined {
+  const all = listCheckpoints(outputDir);
+  return all.length ? all[all.length - 1].dir : undefined;
+}
+
+export function readTrainerState(dir: string): TrainerState {
+  const file = path.join(dir, STATE_FILE);
+  if (!fs.existsSync(file)) throw new PretrainError(`${dir}: not a complete checkpoint (no ${STATE_FILE})`, { file });
+  let state: TrainerState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new PretrainError(`${file}: invalid JSON (${(error as Error).message})`, { file });
+  }
+  if (state.version !== 1 || typeof state.step !== 'number') throw new PretrainError(`${file}: unsupported trainer state (version ${String(state.version)})`, { file });
+  return state;
+}
+
+export function readOptimizerTensors(dir: string): Map<string, tf.Tensor> {
+  return loadSafetensorsAsTensors(path.join(dir, 'optimizer.safetensors'));
+}
+
+/** Deletes periodic checkpoints beyond the newest `keep`, never the one in `protect`. */
+export function pruneCheckpoints(outputDir: string, keep: number, protect?: string): void {
+  const all = listCheckpoints(outputDir);
+  const removable = all.slice(0, Math.max(0, all.length - keep)).filter((c) => c.dir !== protect);
+  for (const c of removable) fs.rmSync(c.dir, { recursive: true, force: true });
+}

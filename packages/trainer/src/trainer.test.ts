@@ -1,0 +1,294 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, parseWithPath, readSafetensorsHeader, type StepEvent } from '@pretrain/core';
+import { Trainer, TrainingDivergedError, type TrainerSetup } from './trainer';
+import { trainerOptionsSchema, type TrainerOptionsInput } from './options';
+import { documentSource, labeledExamples, stubTokenizer, TinyBackbone, TinyClassifierHead, TinyLmObjective } from './test-utils/tiny-models';
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+
+const tmpDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-trainer-'));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const examples = labeledExamples(40);
+const validation = labeledExamples(12, 99);
+
+function fineTuner(options: TrainerOptionsInput, extra: Partial<TrainerSetup> = {}) {
+  const backbone = new TinyBackbone();
+  const head = new TinyClassifierHead();
+  const losses: number[] = [];
+  const trainer = new Trainer({
+    backbone,
+    head,
+    tokenizer: stubTokenizer(),
+    seed: 11,
+    options: { progress: 'none', ...options },
+    callbacks: [{ onStep: (e: StepEvent) => void losses.push(e.loss) }, ...(extra.callbacks ?? [])],
+    ...extra,
+  });
+  const snapshot = () => new Map([...trainer.namedParameters()].map(([n, v]) => [n, Array.from(v.dataSync() as Float32Array)]));
+  const dispose = () => {
+    trainer.dispose();
+    backbone.dispose();
+    head.dispose();
+  };
+  return { trainer, backbone, head, losses, snapshot, dispose };
+}
+
+function expectClose(a: number[], b: number[], tol: number): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, i) => expect(Math.abs(x - b[i])).toBeLessThanOrEqual(tol));
+}
+
+function expectSameParams(a: Map<string, number[]>, b: Map<string, number[]>): void {
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  for (const [name, values] of a) expectClose(values, b.get(name)!, 1e-6);
+}
+
+describe('Trainer: exact resume', () => {
+  const options: TrainerOptionsInput = {
+    batchSize: 4,
+    gradientAccumulationSteps: 2,
+    maxSteps: 20,
+    learningRate: 0.01,
+    warmupSteps: 3,
+    schedule: 'linear',
+    maxGradNorm: 0.5,
+    saveEachEpoch: false,
+  };
+
+  it('fine-tuning: 20 steps == 10 steps + stop + resume + 10 steps (losses 1e-6, final parameters)', async () => {
+    const full = fineTuner({ ...options, outputDir: tempDir() });
+    await full.trainer.train({ train: examples });
+    expect(full.losses).toHaveLength(20);
+    expect(new Set(full.losses.map((l) => l.toFixed(6))).size).toBeGreaterThan(10);
+
+    const dir = tempDir();
+    const first = fineTuner({ ...options, outputDir: dir });
+    const stopper = { onStep: (e: StepEvent) => (e.step === 10 ? first.trainer.requestStop('test stop') : undefined) };
+    (first.trainer as any).callbacks.push(stopper);
+    const r1 = await first.trainer.train({ train: examples });
+    expect(r1.step).toBe(10);
+    expect(r1.stoppedEarly).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'checkpoint-10', 'trainer_state.json'))).toBe(true);
+    first.dispose();
+
+    const second = fineTuner({ ...options, outputDir: dir, resume: true });
+    const r2 = await second.trainer.train({ train: examples });
+    expect(r2.step).toBe(20);
+    expectClose([...first.losses, ...second.losses], full.losses, 1e-6);
+    expectSameParams(second.snapshot(), full.snapshot());
+    second.dispose();
+    full.dispose();
+  });
+
+  it('pre-training on documents: 12 steps == 5 + resume + 7 (builder RNG, run RNG and iterator position restored)', async () => {
+    const run = async (dir: string, resume: boolean, stopAt?: number) => {
+      const backbone = new TinyBackbone(2);
+      const objective = new TinyLmObjective();
+      const losses: number[] = [];
+      const trainer: Trainer = new Trainer({
+        backbone,
+        objectives: [{ objective, weight: 1 }],
+        tokenizer: stubTokenizer(),
+        seed: 5,
+        options: { progress: 'none', batchSize: 3, maxLength: 6, maxSteps: 12, learningRate: 0.02, schedule: 'cosine', warmupSteps: 2, outputDir: dir, resume, saveEachEpoch: false },
+        callbacks: [{ onStep: (e) => void (losses.push(e.loss), e.step === stopAt && trainer.requestStop()) }],
+      });
+      await trainer.train({ train: documentSource(9) });
+      const params = new Map([...trainer.namedParameters()].map(([n, v]) => [n, Array.from(v.dataSync() as Float32Array)]));
+      trainer.dispose();
+      backbone.dispose();
+      objective.dispose();
+      return { losses, params };
+    };
+    const full = await run(tempDir(), false);
+    expect(full.losses).toHaveLength(12);
+    const dir = tempDir();
+    const a = await run(dir, false, 5);
+    const b = await run(dir, true);
+    expect(a.losses).toHaveLength(5);
+    expectClose([...a.losses, ...b.losses], full.losses, 1e-6);
+    expectSameParams(b.params, full.params);
+  });
+});
+
+describe('Trainer: memory, checkpoints, divergence', () => {
+  it('keeps tf.memory().numTensors flat across steps', async () => {
+    const counts: number[] = [];
+    const t = fineTuner({ batchSize: 4, gradientAccumulationSteps: 2, maxSteps: 6, learningRate: 0.01 }, { callbacks: [{ onStep: () => void counts.push(tf.memory().numTensors) }] });
+    await t.trainer.train({ train: examples, validation });
+    expect(counts).toHaveLength(6);
+    // After the first step the optimizer moments exist; from then on nothing may accumulate.
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    t.dispose();
+  });
+
+  it('writes checkpoints in HF layout atomically, a metrics.jsonl, and the best model', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, epochs: 2, learningRate: 0.01, outputDir: dir, logEverySteps: 1, keepCheckpoints: 1 });
+    const result = await t.trainer.train({ train: examples, validation });
+    expect(result.step).toBe(10);
+    const entries = fs.readdirSync(dir).sort();
+    expect(entries).toEqual(['best', 'checkpoint-10', 'metrics.jsonl']);
+    const ckpt = path.join(dir, 'checkpoint-10');
+    expect(fs.readdirSync(ckpt).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json']);
+    const header = readSafetensorsHeader(path.join(ckpt, 'model.safetensors'));
+    expect([...header.tensors.keys()].sort()).toEqual(['classifier.bias', 'classifier.dense.weight', 'tiny.embeddings.LayerNorm.weight', 'tiny.embeddings.word_embeddings.weight', 'tiny.layer.0.dense.bias', 'tiny.layer.0.dense.weight', 'tiny.layer.1.dense.bias', 'tiny.layer.1.dense.weight']);
+    expect(header.tensors.get('tiny.layer.0.dense.weight')!.shape).toEqual([8, 8]);
+    expect(header.tensors.get('classifier.dense.weight')!.shape).toEqual([3, 8]);
+    const config = JSON.parse(fs.readFileSync(path.join(ckpt, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ model_type: 'tiny', architectures: ['TinyForSequenceClassification'] });
+    const optimizer = readSafetensorsHeader(path.join(ckpt, 'optimizer.safetensors'));
+    expect(optimizer.tensors.has('exp_avg.tiny.layer.0.dense.weight')).toBe(true);
+    expect(optimizer.tensors.has('exp_avg_sq.classifier.bias')).toBe(true);
+    const state = JSON.parse(fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8'));
+    expect(state).toMatchObject({ step: 10, epoch: 2, batchesInEpoch: 0, seed: 11 });
+    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'train')).toHaveLength(10);
+    expect(lines.filter((l) => l.type === 'eval')).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ type: 'train', step: 1 });
+    expect(fs.readdirSync(path.join(dir, 'best')).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+    t.dispose();
+  });
+
+  it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, maxSteps: 10, learningRate: 0.01, outputDir: dir, saveEverySteps: 1, keepCheckpoints: 1 });
+    t.head.poisonAfterCalls = 3;
+    await expect(t.trainer.train({ train: examples })).rejects.toThrow(TrainingDivergedError);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-'))).toEqual(['checkpoint-3']);
+    t.dispose();
+    const again = fineTuner({ batchSize: 8, maxSteps: 10, learningRate: 0.01, outputDir: dir, saveEverySteps: 1 });
+    again.head.poisonAfterCalls = 0;
+    await expect(again.trainer.train({ train: examples })).rejects.toThrow(/training loss became NaN at step 1 \(epoch 0\); no checkpoint/);
+    again.dispose();
+    const third = fineTuner({ batchSize: 8, maxSteps: 10, learningRate: 0.01, outputDir: dir, resume: true });
+    third.head.poisonAfterCalls = 0;
+    await expect(third.trainer.train({ train: examples })).rejects.toThrow(/at step 4 \(epoch 0\); the last good checkpoint is .*checkpoint-3/);
+    third.dispose();
+  });
+});
+
+describe('Trainer: evaluation, early stopping, best model', () => {
+  it('tracks the best metric and stops after `patience` evaluations without improvement', async () => {
+    const scores = [0.5, 0.6, 0.55, 0.58, 0.9];
+    let call = 0;
+    const flags: boolean[] = [];
+    const dir = tempDir();
+    const t = fineTuner(
+      { batchSize: 8, epochs: 5, evalEverySteps: 1, evalEachEpoch: false, metricForBest: 'score', earlyStoppingPatience: 2, learningRate: 0.01, outputDir: dir, saveEachEpoch: false },
+      { computeMetrics: () => ({ score: scores[call++] }), callbacks: [{ onEvaluate: (e) => void flags.push(e.isBest) }] },
+    );
+    const result = await t.trainer.train({ train: examples, validation });
+    expect(flags).toEqual([true, true, false, false]);
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.reason).toMatch(/early stopping: score did not improve for 2 evaluations/);
+    expect(result.best).toEqual({ metric: 'score', value: 0.6, step: 2 });
+    expect(result.step).toBe(4);
+    expect(fs.existsSync(path.join(dir, 'best', 'model.safetensors'))).toBe(true);
+    t.dispose();
+  });
+
+  it('evaluate() returns the eval-mode loss, which equals the mean CE computed by hand', async () => {
+    const t = fineTuner({ batchSize: 5 });
+    const metrics = await t.trainer.evaluate(validation);
+    const predictions = await t.trainer.predict(validation);
+    let sum = 0;
+    predictions.forEach((p, i) => {
+      const logits = Array.from(p.values);
+      const max = Math.max(...logits);
+      const lse = max + Math.log(logits.reduce((a, x) => a + Math.exp(x - max), 0));
+      sum += lse - logits[validation[i].labels!.labels];
+    });
+    expect(metrics.loss).toBeCloseTo(sum / validation.length, 5);
+    expect(predictions[0].shape).toEqual([3]);
+    t.dispose();
+  });
+});
+
+describe('Trainer: fine-tuning strategies', () => {
+  const base: TrainerOptionsInput = { batchSize: 8, maxSteps: 4, learningRate: 0.05, weightDecay: 0 };
+  const changed = (before: Map<string, number[]>, after: Map<string, number[]>) =>
+    [...before.keys()].filter((n) => before.get(n)!.some((x, i) => x !== after.get(n)![i])).sort();
+
+  it('frozen backbone trains only the head', async () => {
+    const t = fineTuner({ ...base, strategy: { type: 'frozen-backbone' } });
+    const before = t.snapshot();
+    await t.trainer.train({ train: examples });
+    expect(changed(before, t.snapshot())).toEqual(['classifier.bias', 'classifier.dense.weight']);
+    t.dispose();
+  });
+
+  it('freeze-layers keeps the embeddings and the first k layers fixed', async () => {
+    const t = fineTuner({ ...base, strategy: { type: 'freeze-layers', layers: 1 } });
+    const before = t.snapshot();
+    await t.trainer.train({ train: examples });
+    expect(changed(before, t.snapshot())).toEqual(['classifier.bias', 'classifier.dense.weight', 'tiny.layer.1.dense.bias', 'tiny.layer.1.dense.weight']);
+    t.dispose();
+  });
+
+  it('gradual unfreezing adds one layer group from the top every N steps', async () => {
+    const trained: string[][] = [];
+    let previous: Map<string, number[]> | undefined;
+    const t = fineTuner({ ...base, maxSteps: 4, strategy: { type: 'gradual-unfreezing', every: 1, unit: 'step' } });
+    previous = t.snapshot();
+    (t.trainer as any).callbacks.push({
+      onStep: () => {
+        const now = t.snapshot();
+        trained.push(changed(previous!, now));
+        previous = now;
+      },
+    });
+    await t.trainer.train({ train: examples });
+    expect(trained[0]).toEqual(['classifier.bias', 'classifier.dense.weight']);
+    expect(trained[1]).toEqual(['classifier.bias', 'classifier.dense.weight', 'tiny.layer.1.dense.bias', 'tiny.layer.1.dense.weight']);
+    expect(trained[2]).toContain('tiny.layer.0.dense.weight');
+    expect(trained[2]).not.toContain('tiny.embeddings.word_embeddings.weight');
+    expect(trained[3]).toContain('tiny.embeddings.word_embeddings.weight');
+    t.dispose();
+  });
+
+  it('layer-wise LR decay scales each depth: a first Adam step moves parameters by ≈ lr·decay^(L+1−depth)', async () => {
+    const t = fineTuner({ ...base, maxSteps: 1, learningRate: 0.01, layerwiseLrDecay: 0.5, maxGradNorm: null, schedule: 'constant' });
+    const before = t.snapshot();
+    await t.trainer.train({ train: examples });
+    const after = t.snapshot();
+    const maxMove = (name: string) => Math.max(...before.get(name)!.map((x, i) => Math.abs(after.get(name)![i] - x)));
+    // Adam's first update is lr·g/(|g|+eps) ≈ lr per element with a non-zero gradient.
+    expect(maxMove('classifier.dense.weight')).toBeCloseTo(0.01, 4);
+    expect(maxMove('tiny.layer.1.dense.weight')).toBeCloseTo(0.01 * 0.5, 4);
+    expect(maxMove('tiny.layer.0.dense.weight')).toBeCloseTo(0.01 * 0.25, 4);
+    expect(maxMove('tiny.embeddings.word_embeddings.weight')).toBeCloseTo(0.01 * 0.125, 4);
+    t.dispose();
+  });
+});
+
+describe('trainer options', () => {
+  it('validates the config section with errors that name the field', () => {
+    expect(() => parseWithPath(trainerOptionsSchema, { batchSize: 0, schedule: 'exp', bogus: 1 }, 'trainer')).toThrow(/trainer\.batchSize[\s\S]*trainer\.schedule[\s\S]*unknown option "bogus"/);
+    const parsed = parseWithPath(trainerOptionsSchema, {}, 'trainer');
+    expect(parsed).toMatchObject({ batchSize: 32, learningRate: 5e-5, schedule: 'linear', strategy: { type: 'full' }, maxGradNorm: 1 });
+  });
+
+  it('needs maxSteps for a decaying schedule over streamed documents', async () => {
+    const backbone = new TinyBackbone();
+    const objective = new TinyLmObjective();
+    const trainer = new Trainer({ backbone, objectives: [{ objective }], tokenizer: stubTokenizer(), options: { progress: 'none' } });
+    await expect(trainer.train({ train: documentSource(2) })).rejects.toThrow(/set trainer\.maxSteps/);
+    trainer.dispose();
+    backbone.dispose();
+    objective.dispose();
+  });
+});

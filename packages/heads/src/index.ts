@@ -12,3 +12,5 @@ export { architecturePrefix } from './linear-head';
 
 /** The heads this package registers: kind 'head', names as used in configs. */
 export const pretrainPlugins: PluginDefinition[] = [sequenceClassificationPlugin, regressionPlugin, tokenClassificationPlugin, questionAnsweringPlugin];
+export { taskMetrics } from './task-metrics';
+export type { HeadPrediction, TaskMetricsOptions } from './task-metrics';

@@ -10,3 +10,8 @@ export * from './cache/build';
 export * from './cache/shard-format';
 export * from './cache/tokenized-corpus';
 export * from './cache/tokenizer-factory';
+export * from './labeled/types';
+export * from './labeled/delimited';
+export * from './labeled/jsonl';
+export * from './labeled/conll';
+export * from './labeled/squad';

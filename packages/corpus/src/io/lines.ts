@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
+import { PretrainError } from '@pretrain/core';
 import { describeFsError, inputError } from './errors';
 import { recordProblem, type ReadStats } from './stats';
 
@@ -54,7 +55,10 @@ export async function* readLineBatches(file: string, options: LineReadOptions): 
     const last = splitter.end(tail);
     if (last.lines.length > 0) yield last;
   } catch (error) {
-    throw describeStreamError(error, file);
+    const described = describeStreamError(error, file);
+    if (!options.skipInvalid || error instanceof PretrainError) throw described;
+    options.stats.skippedFiles++;
+    recordProblem(options.stats, described.message);
   }
 }
 
@@ -132,7 +136,7 @@ class LineSplitter {
     this.pending += piece;
     while (this.pending.length > this.options.maxLineLength) {
       if (this.options.overlongLines === 'error') {
-        const error = inputError(`line is longer than maxLineLength (${this.options.maxLineLength} characters)`, this.file, this.lineNumber);
+        const error = inputError(`line is longer than ${this.options.maxLineLength} characters`, this.file, this.lineNumber);
         if (!this.options.skipInvalid) throw error;
         this.options.stats.skippedRecords++;
         recordProblem(this.options.stats, error.message);

@@ -27,8 +27,10 @@ export interface DocumentReadOptions {
   minLineLength: number;
   /** BCP 47 locale for sentence segmentation. */
   locale: string;
-  /** Longest line kept whole (text is cut into pieces beyond it; a longer JSONL record is malformed). */
+  /** Longest text line kept whole; longer ones are cut into pieces (counted). */
   maxLineLength: number;
+  /** Longest JSONL record line; a longer one is malformed. */
+  maxRecordLength: number;
   /** Bounds memory on huge documents: longer ones are cut into consecutive documents. */
   maxSentencesPerDocument: number;
   skipInvalid: boolean;
@@ -42,6 +44,7 @@ export const defaultDocumentReadOptions: DocumentReadOptions = {
   minLineLength: 0,
   locale: 'en',
   maxLineLength: 1 << 20,
+  maxRecordLength: 64 << 20,
   maxSentencesPerDocument: 10_000,
   skipInvalid: false,
 };
@@ -51,7 +54,7 @@ export async function* readDocuments(file: SourceFile, options: DocumentReadOpti
   stats.files++;
   stats.bytes += file.size;
   const lineBatches = readLineBatches(file.path, {
-    maxLineLength: options.format === 'jsonl' ? Math.max(options.maxLineLength, 64 << 20) : options.maxLineLength,
+    maxLineLength: options.format === 'jsonl' ? options.maxRecordLength : options.maxLineLength,
     overlongLines: options.format === 'jsonl' ? 'error' : 'split',
     skipInvalid: options.skipInvalid,
     stats,

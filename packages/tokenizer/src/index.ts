@@ -1,1 +1,13 @@
-export {};
+export { Tokenizer, fromTokenizerJSON } from './tokenizer';
+export type { TokenizerParts, TokenizerEncodeOptions } from './tokenizer';
+export type { TruncationOptions, PaddingOptions, TruncationStrategy, Direction } from './encoding';
+export * from './normalizers';
+export * from './pre-tokenizers';
+export * from './models';
+export * from './post-processors';
+export * from './decoders';
+export type { AddedToken } from './added-vocabulary';
+export { TokenizerJSONError } from './json-path';
+export { byteLevelAlphabet } from './byte-level';
+export { bertTokenizer, fromBertVocab, readVocabTxt, gpt2Tokenizer, fromGPT2Files, BERT_SPECIAL_TOKENS } from './builders';
+export type { BertPipelineOptions } from './builders';

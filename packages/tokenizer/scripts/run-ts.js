@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs a TypeScript script of this package: esbuild bundles it (workspace sources through the
+// root tsconfig paths) into a temporary file, which is then executed with the remaining arguments.
+const path = require('path');
+const os = require('os');
+const fs = require('fs');
+const esbuild = require('esbuild');
+
+const [, , script, ...args] = process.argv;
+if (!script) {
+  console.error('usage: node scripts/run-ts.js <script.ts> [args...]');
+  process.exit(2);
+}
+const root = path.resolve(__dirname, '../../..');
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-tokenizer-'));
+const outfile = path.join(outDir, path.basename(script).replace(/\.ts$/, '.js'));
+esbuild.buildSync({
+  entryPoints: [path.resolve(script)],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile,
+  sourcemap: 'inline',
+  tsconfig: path.join(root, 'tsconfig.base.json'),
+  external: ['tokenizers', '@huggingface/tokenizers', '@tensorflow/*', 'esbuild', '@swc/*'],
+  logLevel: 'warning',
+});
+process.argv = [process.argv[0], outfile, ...args];
+module.paths.unshift(path.join(root, 'node_modules'));
+process.env.NODE_PATH = [path.join(root, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+require('module').Module._initPaths();
+require(outfile);

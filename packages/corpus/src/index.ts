@@ -15,3 +15,4 @@ export * from './labeled/delimited';
 export * from './labeled/jsonl';
 export * from './labeled/conll';
 export * from './labeled/squad';
+export * from './plugin';

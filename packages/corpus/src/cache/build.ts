@@ -279,3 +279,8 @@ function makeManifest(tasks: ShardTask[], results: ShardTaskResult[], files: Sou
     stats,
   };
 }
+
+/** Builds (or reuses) the token cache of a TextCorpus, with the corpus's own paths and reading options. */
+export function buildTokenCacheFor(corpus: { options: { paths: string[]; baseDir?: string }; readOptions: DocumentReadOptions }, options: Omit<TokenCacheOptions, 'paths' | keyof DocumentReadOptions>): Promise<TokenCacheResult> {
+  return buildTokenCache({ ...corpus.readOptions, ...options, paths: corpus.options.paths, baseDir: options.baseDir ?? corpus.options.baseDir });
+}

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { PretrainError, type TokenizedDocument } from '@pretrain/core';
 import { TextCorpus } from '../text/text-corpus';
 import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
-import { buildTokenCache, type TokenCacheOptions } from './build';
+import { buildTokenCache, buildTokenCacheFor, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
@@ -139,6 +139,16 @@ describe('token cache', () => {
     const corpusDir = makeCorpus();
     const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1 });
     await expect(build).rejects.toThrow(/cannot load module "no-such-tokenizer-module"/);
+  });
+
+  it('buildTokenCacheFor uses a TextCorpus\'s paths and reading options', async () => {
+    const corpusDir = makeCorpus();
+    const cacheDir = path.join(tempDir(), 'cache');
+    const corpus = new TextCorpus({ paths: [corpusDir], layout: 'sentences', minLineLength: 10 });
+    const result = await buildTokenCacheFor(corpus, { cacheDir, tokenizer: new WhitespaceTestTokenizer(), workers: 0 });
+    expect(result.manifest.readOptions).toEqual(corpus.readOptions);
+    const docs = await take(corpus.documents());
+    expect(result.manifest.totals.documents).toBe(docs.length);
   });
 
   it('refuses to open a missing cache or one built by another tokenizer', async () => {

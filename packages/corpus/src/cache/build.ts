@@ -7,7 +7,7 @@ import { writeFileAtomicSync } from '../io/atomic';
 import { deserializeError, type SerializedError } from '../io/errors';
 import { resolveSources, type SourceFile } from '../io/files';
 import { emptyStats, mergeStats, type ReadStats } from '../io/stats';
-import { defaultDocumentReadOptions, type DocumentReadOptions } from '../text/documents';
+import { documentReadOptions, type DocumentReadOptions } from '../text/documents';
 import { checkLocale } from '../text/segment';
 import { defaultTokenizerFactory, type TokenizerFactory } from './tokenizer-factory';
 import { runShardTask, type ShardTask, type ShardTaskResult } from './tokenize-task';
@@ -76,7 +76,7 @@ export interface TokenCacheResult {
  * hash, the same reading options and the same source files (path, size, mtime).
  */
 export async function buildTokenCache(options: TokenCacheOptions): Promise<TokenCacheResult> {
-  const readOptions: DocumentReadOptions = { ...defaultDocumentReadOptions, ...definedReadOptions(options) };
+  const readOptions = documentReadOptions(options);
   checkLocale(readOptions.locale);
   const cacheDir = path.resolve(options.baseDir ?? process.cwd(), options.cacheDir);
   const files = resolveSources(options.paths, options.baseDir);
@@ -95,15 +95,6 @@ export async function buildTokenCache(options: TokenCacheOptions): Promise<Token
   const manifest = makeManifest(tasks, results, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
   writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   return { rebuilt: true, reason: staleness ?? 'no cache yet', manifest, cacheDir };
-}
-
-function definedReadOptions(options: TokenCacheOptions): Partial<DocumentReadOptions> {
-  const picked: Record<string, unknown> = {};
-  for (const key of Object.keys(defaultDocumentReadOptions)) {
-    const value = (options as unknown as Record<string, unknown>)[key];
-    if (value !== undefined) picked[key] = value;
-  }
-  return picked as Partial<DocumentReadOptions>;
 }
 
 export function readManifestIfAny(cacheDir: string): CacheManifest | undefined {

@@ -49,6 +49,16 @@ export const defaultDocumentReadOptions: DocumentReadOptions = {
   skipInvalid: false,
 };
 
+/** The reading options in `options` (other keys ignored), over the defaults. */
+export function documentReadOptions(options: object): DocumentReadOptions {
+  const picked: Record<string, unknown> = { ...defaultDocumentReadOptions };
+  for (const key of Object.keys(defaultDocumentReadOptions)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked as unknown as DocumentReadOptions;
+}
+
 /** Documents of one file, in file order, with ids `relPath:n` (n counts the file's documents from 0). */
 export async function* readDocuments(file: SourceFile, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
   stats.files++;

@@ -3,7 +3,7 @@ import { resolveSources, type SourceFile } from '../io/files';
 import { emptyStats, mergeStats, type ReadStats } from '../io/stats';
 import { checkValidationFraction, hashString, splitOf, type Split } from '../split';
 import { checkState, epochRng, order } from '../stream-state';
-import { defaultDocumentReadOptions, readDocuments, type DocumentReadOptions } from './documents';
+import { documentReadOptions, readDocuments, type DocumentReadOptions } from './documents';
 import { checkLocale } from './segment';
 
 export interface TextCorpusOptions extends Partial<DocumentReadOptions> {
@@ -32,7 +32,7 @@ export class TextCorpus implements CorpusSourcePlugin {
   readonly stats: ReadStats = emptyStats();
 
   constructor(readonly options: TextCorpusOptions) {
-    this.readOptions = { ...defaultDocumentReadOptions, ...definedOnly(options) };
+    this.readOptions = documentReadOptions(options);
     this.validationFraction = options.validationFraction ?? 0;
     checkValidationFraction(this.validationFraction);
     checkLocale(this.readOptions.locale);
@@ -147,8 +147,4 @@ export class TextDocumentStream implements ResumableStream<TextDocument> {
       s.fileCursor = 0;
     }
   }
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -64,7 +64,7 @@ export abstract class LinearHead {
       if (b.shape.length !== 1 || b.shape[0] !== bias.shape[0]) throw new Error(`${this.prefix}.bias: checkpoint has shape [${b.shape}], the head expects [${bias.shape}]`);
       tf.tidy(() => bias.assign(tf.cast(b, 'float32')));
     } else missing.push(`${this.prefix}.bias`);
-    const unexpected = [...tensors.keys()].filter((k) => k.startsWith(`${this.prefix}.`) && k !== `${this.prefix}.weight` && k !== `${this.prefix}.bias`);
+    const unexpected = [...tensors.keys()].filter((k) => k !== `${this.prefix}.weight` && k !== `${this.prefix}.bias`);
     return { missing, unexpected };
   }
 

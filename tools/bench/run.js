@@ -34,5 +34,7 @@ require('esbuild').buildSync({
       .map((pkg) => [`@pretrain/${pkg}`, path.join(packagesDir, pkg, 'src/index.ts')]),
   ),
 });
+// core starts the threaded wasm build with its worker file, looked up next to the code (here: the bundle).
+fs.copyFileSync(path.join(packagesDir, 'core/src/kernels/wasm-worker.js'), path.join(path.dirname(outfile), 'wasm-worker.js'));
 const result = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...process.argv.slice(3)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -18,6 +18,8 @@ export interface InitBackendOptions {
   /** Print the "using backend ..." line (default true, once per process). */
   log?: boolean;
   logger?: (line: string) => void;
+  /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else the CPU core count); 1 = single-threaded build. */
+  threads?: number;
 }
 
 let current: BackendInfo | undefined;
@@ -29,7 +31,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
   const wanted = options.backend ?? backendFromEnv();
   if (current && (!wanted || wanted === current.name)) return Promise.resolve(current);
   if (pending && !wanted) return pending;
-  pending = selectBackend(wanted).then((info) => {
+  pending = selectBackend(wanted, options.threads ?? threadsFromEnv()).then((info) => {
     current = info;
     if (options.log !== false && !logged) {
       logged = true;
@@ -51,19 +53,27 @@ function backendFromEnv(): BackendName | undefined {
   throw new Error(`PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow; got "${value}"`);
 }
 
-async function selectBackend(wanted: BackendName | undefined): Promise<BackendInfo> {
-  // The cpu backend is always loaded: it is the reference and the fallback for kernels others lack.
+/**
+ * The cpu backend is registered as soon as core is imported (it is small): it is the reference the
+ * other backends are tested against, and code that calls tf.setBackend('cpu') directly still gets
+ * the fixed kernels and no banner.
+ */
+function prepareCpuBackend(): void {
   require('@tensorflow/tfjs-backend-cpu');
   const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
   registerCpuKernels();
   silenceTfjsNodeBanner();
+}
+prepareCpuBackend();
+
+async function selectBackend(wanted: BackendName | undefined, threads: number | undefined): Promise<BackendInfo> {
   if (wanted === 'tensorflow' || wanted === undefined) {
     const native = await tryTensorflowNode();
     if (native) return native;
     if (wanted === 'tensorflow') throw new Error('PRETRAIN_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded');
   }
   if (wanted === 'cpu') return useCpu();
-  return useWasm();
+  return useWasm(threads);
 }
 
 async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
@@ -83,9 +93,17 @@ async function useCpu(): Promise<BackendInfo> {
   return { name: 'cpu', threads: 1, detail: 'pure JS reference' };
 }
 
-async function useWasm(): Promise<BackendInfo> {
+async function useWasm(threads: number | undefined): Promise<BackendInfo> {
   const { setupWasmBackend } = require('./kernels/wasm') as typeof import('./kernels/wasm');
-  return setupWasmBackend();
+  return setupWasmBackend({ threads });
+}
+
+function threadsFromEnv(): number | undefined {
+  const value = process.env.PRETRAIN_THREADS;
+  if (!value) return undefined;
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`PRETRAIN_THREADS must be a positive integer; got "${value}"`);
+  return threads;
 }
 
 /**

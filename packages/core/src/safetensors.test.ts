@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from './backend';
 import {
   float16ToFloat32,
   float32ToBfloat16,
@@ -35,7 +35,7 @@ function fixture(name: string): FixtureJson {
 
 let tmp: string;
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend({ backend: 'cpu', log: false });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-safetensors-'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

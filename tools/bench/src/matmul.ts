@@ -1,6 +1,7 @@
 /**
  * Matmul GFLOP/s per backend, our kernels vs TF.js's stock kernels in the same process.
- * Usage: node tools/bench/run.js matmul [--backends wasm,cpu] [--size 512]
+ * Usage: node tools/bench/run.js matmul [--backends wasm,cpu] [--size 512] [--threads N]
+ * (the wasm backend loads once per process: compare thread counts with separate runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, withStockKernels, type BackendName } from '@pretrain/core';
@@ -50,11 +51,13 @@ async function main(): Promise<void> {
   };
   const backends = option('backends', 'wasm,cpu').split(',') as BackendName[];
   const size = Number(option('size', '512'));
+  const threads = args.includes('--threads') ? Number(option('threads', '1')) : undefined;
   console.log(`matmul GFLOP/s — ${machineDescription()}`);
   console.log('| backend | product | ours GFLOP/s | stock GFLOP/s | ours/stock |');
   console.log('|---|---|---:|---:|---:|');
   for (const backend of backends) {
-    const info = await initBackend({ backend, log: false });
+    const info = await initBackend({ backend, log: false, threads });
+    console.log(`<!-- ${backend}: ${info.threads} thread(s), ${info.detail} -->`);
     const budget = backend === 'cpu' ? 1200 : 800;
     for (const c of cases(size)) {
       const ours = gflops(c, false, budget);

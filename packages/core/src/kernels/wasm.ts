@@ -9,6 +9,8 @@
  * - The Emscripten runtime installs process-wide uncaughtException/unhandledRejection handlers
  *   that turn any error in the host program into a wasm abort: removed after initialisation.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../backend';
 import { recordReplacement } from './stock';
@@ -268,16 +270,82 @@ function removeAddedListeners(before: Map<string, ProcessListener[]>): number {
   return removed;
 }
 
+export interface WasmSetupOptions {
+  /** XNNPACK threads; 1 loads the single-threaded SIMD build. Default: the number of CPU cores (at most 8). */
+  threads?: number;
+}
+
 /** Loads the wasm backend with the kernel fixes and makes it the active backend. */
-export async function setupWasmBackend(): Promise<BackendInfo> {
+export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<BackendInfo> {
   const before = snapshotListeners();
   const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
+  const wanted = Math.max(1, Math.min(8, Math.floor(options.threads ?? os.cpus().length)));
+  let detail = '';
   try {
-    if (!(await tf.setBackend('wasm'))) throw new Error('could not initialise the wasm backend');
+    if (wanted > 1) {
+      const threaded = await tryThreaded(wasmBackend, wanted);
+      if (threaded !== true) detail = `threads unavailable: ${threaded}; `;
+    }
+    if (tf.getBackend() !== 'wasm') {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (!(await tf.setBackend('wasm'))) throw new Error('could not initialise the wasm backend');
+    }
   } finally {
     removeAddedListeners(before);
   }
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-  return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: simd ? 'SIMD, XNNPACK' : 'no SIMD' };
+  return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: `${detail}${simd ? 'SIMD' : 'no SIMD'}, XNNPACK` };
+}
+
+const workerFile = path.join(__dirname, 'wasm-worker.js');
+// The module object itself (an `import * as` namespace would be a copy): Emscripten calls
+// require('os').cpus() while initialising, and that is the call we need to reach.
+const os = require('os') as typeof import('os');
+
+/**
+ * Starts the threaded SIMD build. TF.js disables it in Node and would hand Emscripten a blob: URL
+ * for the worker; we enable it and give a real file (./wasm-worker.js) instead. XNNPACK sizes its
+ * pool as min(requested, cores / 2) (it assumes hyper-threading), so the core count it sees is
+ * doubled while it initialises. Returns true, or why threads could not be used (the caller then
+ * loads the single-threaded build).
+ */
+async function tryThreaded(wasmBackend: typeof import('@tensorflow/tfjs-backend-wasm'), threads: number): Promise<true | string> {
+  if (!fs.existsSync(workerFile)) return `worker file ${workerFile} is missing`;
+  const engine = tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> };
+  const registration = engine.registryFactory.wasm;
+  const createObjectURL = URL.createObjectURL;
+  const cpus = os.cpus;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasmBackend.setThreadsCount(threads);
+  URL.createObjectURL = () => workerFile;
+  os.cpus = () => {
+    const real = cpus();
+    return Array.from({ length: threads * 2 }, (_, i) => real[i % real.length]);
+  };
+  let ok = false;
+  try {
+    ok = await tf.setBackend('wasm');
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    URL.createObjectURL = createObjectURL;
+    os.cpus = cpus;
+  }
+  if (!ok) {
+    // Put a fresh factory back so the single-threaded build can be tried.
+    tf.removeBackend('wasm');
+    if (registration) tf.registerBackend('wasm', registration.factory, registration.priority);
+    return 'the threaded build failed to start';
+  }
+  unrefWorkers();
+  return true;
+}
+
+/** Idle pthread workers must not keep the process alive after the program is done. */
+function unrefWorkers(): void {
+  const module = (tf.backend() as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } } }).wasm;
+  const pool = module?.PThread;
+  if (!pool) return;
+  for (const worker of [...pool.runningWorkers, ...pool.unusedWorkers]) worker.unref();
 }

@@ -1,0 +1,3 @@
+// @ts-check
+/** The generators this plugin provides (see generators.json). */
+module.exports = { objectiveGenerator: require('./generators/objective/generator').objectiveGenerator };

@@ -15,3 +15,5 @@ export type { DocumentSource, TrainingData } from './data';
 export { MetricsLog } from './metrics-log';
 export { createProgress, plainLine, barLine, formatDuration } from './progress';
 export type { ProgressReporter, ProgressLine, ProgressMode } from './progress';
+export { hyperparameterSearch, searchTrials, searchOptionsSchema, searchSpaceSchema } from './search';
+export type { SearchOptions, SearchSpace, SearchResult, TrialResult, TrialParams, HyperparameterSearchSetup, SearchModel } from './search';

@@ -56,9 +56,11 @@ export function generate(model: Gpt2Model, prompt: number[] | number[][], option
   const finished = rows.map(() => false);
   let cache: KVCache | undefined;
   let pending = sequences.map((row) => [...row]);
+  // The weights are fixed while generating: transpose the tied LM head once, not per token.
+  const transposedEmbeddings = tf.transpose(model.inputEmbeddings()) as tf.Tensor2D;
   try {
     for (let step = 0; step < maxNewTokens; step++) {
-      const { logits, nextCache } = nextLogits(model, pending, useCache ? cache : undefined, useCache);
+      const { logits, nextCache } = nextLogits(model, pending, useCache ? cache : undefined, useCache, transposedEmbeddings);
       disposeCache(cache);
       cache = nextCache;
       options.onLogits?.(step, logits);
@@ -75,12 +77,13 @@ export function generate(model: Gpt2Model, prompt: number[] | number[][], option
     }
   } finally {
     disposeCache(cache);
+    transposedEmbeddings.dispose();
   }
   return generated;
 }
 
 /** Logits for the last position of every row (and the new cache when caching). */
-function nextLogits(model: Gpt2Model, pending: number[][], cache: KVCache | undefined, keepCache: boolean) {
+function nextLogits(model: Gpt2Model, pending: number[][], cache: KVCache | undefined, keepCache: boolean, transposedEmbeddings: tf.Tensor2D) {
   const result = tf.tidy(() => {
     const ids = tf.tensor2d(pending, [pending.length, pending[0].length], 'int32');
     let hidden: tf.Tensor3D;
@@ -89,7 +92,7 @@ function nextLogits(model: Gpt2Model, pending: number[][], cache: KVCache | unde
     else hidden = model.forward({ inputIds: ids }, { training: false }).sequenceOutput;
     const [batch, seq, width] = hidden.shape;
     const last = tf.reshape(tf.slice(hidden, [0, seq - 1, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D;
-    return { logits: model.lmLogits(last), next };
+    return { logits: model.lmLogits(last, transposedEmbeddings), next };
   });
   const logits = result.logits.dataSync() as Float32Array;
   result.logits.dispose();

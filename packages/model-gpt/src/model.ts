@@ -173,8 +173,13 @@ export class Gpt2Model implements BackbonePlugin {
     return { hidden: output.sequenceOutput, cache: next! };
   }
 
-  /** Logits of the LM head tied to the token embeddings: hidden [rows, n_embd] → [rows, vocab]. */
-  lmLogits(hidden: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * Logits of the LM head tied to the token embeddings: hidden [rows, n_embd] → [rows, vocab].
+   * Callers that project many times with fixed weights (generation) may pass wteᵀ [n_embd, vocab],
+   * computed once, to make it a plain matmul.
+   */
+  lmLogits(hidden: tf.Tensor2D, transposedEmbeddings?: tf.Tensor2D): tf.Tensor2D {
+    if (transposedEmbeddings) return tf.matMul(hidden, transposedEmbeddings);
     return tf.matMul(hidden, this.p<tf.Rank.R2>('wte.weight'), false, true);
   }
 

@@ -33,8 +33,8 @@ const registered = new WeakSet<Registry>();
 export function registerBuiltins(registry: Registry = defaultRegistry): Registry {
   if (registered.has(registry)) return registry;
   registered.add(registry);
-  for (const [packageName, exports] of Object.entries(BUILTIN_PACKAGES)) {
-    for (const definition of (exports.pretrainPlugins ?? []) as PluginDefinition[]) {
+  for (const [packageName, moduleExports] of Object.entries(BUILTIN_PACKAGES)) {
+    for (const definition of (moduleExports.pretrainPlugins ?? []) as PluginDefinition[]) {
       if (!registry.lookup(definition.kind, definition.name)) registry.register(definition, packageName);
     }
   }

@@ -64,7 +64,11 @@ export class UsageError extends PretrainError {
 export function parseCommandArgs(command: Command, argv: string[]): { options: ParsedOptions; positionals: string[] } {
   const all = { ...command.options, ...COMMON_OPTIONS };
   const config: Record<string, { type: OptionType; short?: string; multiple?: boolean }> = {};
-  for (const [name, spec] of Object.entries(all)) config[name] = { type: spec.type, short: spec.short, multiple: spec.multiple };
+  for (const [name, spec] of Object.entries(all)) {
+    config[name] = { type: spec.type };
+    if (spec.short) config[name].short = spec.short;
+    if (spec.multiple) config[name].multiple = true;
+  }
   try {
     const parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
     const options: ParsedOptions = { ...(parsed.values as ParsedOptions) };

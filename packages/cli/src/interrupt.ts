@@ -17,7 +17,17 @@ export class StopSignal {
   request(reason: string): void {
     this.requested = true;
     this.reason = reason;
+    for (const listener of [...this.listeners]) listener(reason);
   }
+
+  /** Calls `listener` when a stop is requested; returns a function that detaches it. */
+  onRequest(listener: (reason: string) => void): () => void {
+    this.listeners.add(listener);
+    if (this.requested) listener(this.reason);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly listeners = new Set<(reason: string) => void>();
 }
 
 export const stopSignal = new StopSignal();

@@ -134,7 +134,7 @@ export function lossSeriesFromMetrics(records: MetricsRecord[], key = 'loss'): C
   for (const record of records) {
     const value = record[key];
     if (typeof value !== 'number' || !Number.isFinite(value) || typeof record.step !== 'number') continue;
-    const phase = String(record.phase ?? 'train');
+    const phase = String(record.phase ?? record.type ?? 'train');
     if (!byPhase.has(phase)) byPhase.set(phase, []);
     byPhase.get(phase)!.push({ x: record.step, y: value });
   }
@@ -143,6 +143,8 @@ export function lossSeriesFromMetrics(records: MetricsRecord[], key = 'loss'): C
 
 export interface MetricsRecord {
   phase?: string;
+  /** The trainer's record type: "train" or "eval". */
+  type?: string;
   step?: number;
   [key: string]: unknown;
 }

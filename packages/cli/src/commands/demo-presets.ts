@@ -9,7 +9,9 @@ export interface DemoPreset {
   corpus: { name: string; options: Record<string, unknown> };
   model: { name: string; options: Record<string, unknown> };
   objectives: { name: string; options: Record<string, unknown> }[];
-  pretrain: Record<string, unknown> & { maxSteps: number; timeBudgetMinutes: number };
+  pretrain: Record<string, unknown> & { maxSteps: number; maxWallClockSeconds: number };
+  /** Held-out documents for the before/after pre-training loss. */
+  evalDocuments: number;
   /** Labeled-set sizes; null = all training sentences. */
   sizes: (number | null)[];
   finetune: { epochs: number; minSteps: number; maxSteps: number; batchSize: number };
@@ -32,10 +34,11 @@ const BERT_BASE: DemoPreset = {
     { name: 'mlm', options: {} },
     { name: 'nsp', options: {} },
   ],
-  pretrain: { maxSteps: 2000, timeBudgetMinutes: 4.5, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, logEvery: 5 },
+  pretrain: { maxSteps: 2000, maxWallClockSeconds: 270, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, logEverySteps: 5 },
+  evalDocuments: 40,
   sizes: [100, 300, 1000, null],
   finetune: { epochs: 4, minSteps: 30, maxSteps: 120, batchSize: 16 },
-  finetuneTrainer: { learningRate: 1e-4, warmupSteps: 5, maxLength: 64, logEvery: 5 },
+  finetuneTrainer: { learningRate: 1e-4, warmupSteps: 5, maxLength: 64, logEverySteps: 5 },
 };
 
 export const PRESETS: Record<string, DemoPreset> = {
@@ -43,7 +46,7 @@ export const PRESETS: Record<string, DemoPreset> = {
   full: {
     ...BERT_BASE,
     name: 'full',
-    pretrain: { ...BERT_BASE.pretrain, maxSteps: 20000, timeBudgetMinutes: 45 },
+    pretrain: { ...BERT_BASE.pretrain, maxSteps: 20000, maxWallClockSeconds: 45 * 60 },
     finetune: { epochs: 6, minSteps: 40, maxSteps: 300, batchSize: 16 },
   },
   smoke: {
@@ -53,10 +56,11 @@ export const PRESETS: Record<string, DemoPreset> = {
     books: ['pg11.txt'],
     vocabSize: 1000,
     model: { name: 'bert', options: { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 } },
-    pretrain: { maxSteps: 8, timeBudgetMinutes: 1, batchSize: 8, maxLength: 32, learningRate: 1e-3, logEvery: 1 },
+    pretrain: { maxSteps: 8, maxWallClockSeconds: 60, batchSize: 8, maxLength: 32, learningRate: 1e-3, logEverySteps: 1 },
+    evalDocuments: 4,
     sizes: [100, null],
     finetune: { epochs: 1, minSteps: 3, maxSteps: 4, batchSize: 8 },
-    finetuneTrainer: { learningRate: 1e-3, maxLength: 32, logEvery: 1 },
+    finetuneTrainer: { learningRate: 1e-3, maxLength: 32, logEverySteps: 1 },
   },
   gpt: {
     ...BERT_BASE,
@@ -68,7 +72,7 @@ export const PRESETS: Record<string, DemoPreset> = {
     corpus: { name: 'text', options: { validationFraction: 0.02 } },
     model: { name: 'gpt2', options: { nEmbd: 128, nLayer: 4, nHead: 4, nPositions: 128 } },
     objectives: [{ name: 'clm', options: {} }],
-    pretrain: { maxSteps: 3000, timeBudgetMinutes: 6, batchSize: 16, maxLength: 64, learningRate: 2e-3, warmupSteps: 30, logEvery: 5 },
+    pretrain: { maxSteps: 3000, maxWallClockSeconds: 360, batchSize: 16, maxLength: 64, learningRate: 2e-3, warmupSteps: 30, logEverySteps: 5 },
     sizes: [],
     samples: { prompt: 'ROMEO:', count: 3, maxNewTokens: 60 },
   },

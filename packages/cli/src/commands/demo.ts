@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PluginKind, PluginKinds, PretrainError, defaultRegistry, initBackend } from '@pretrain/core';
+import { CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, defaultRegistry, initBackend } from '@pretrain/core';
 import { registerBuiltins } from '../builtins';
 import { Command, CommandContext, stringOption } from '../command';
 import { stopSignal, InterruptedError } from '../interrupt';
@@ -10,8 +10,8 @@ import { formatDuration } from '../progress';
 import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
 import { Rng } from '@pretrain/core';
 import { trainTokenizer } from '../pipeline/tokenizers';
-import { runFinetuning, runPretraining } from '../pipeline/train';
-import { parseTrainerSettings } from '../pipeline/settings';
+import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
+import { sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
 import { DemoPreset, PRESETS } from './demo-presets';
 
@@ -54,34 +54,32 @@ Reads the committed data/ folder; writes everything to the run folder (default r
 
 async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir: string, runDir: RunDir): Promise<void> {
   const started = Date.now();
-  const env = { runDir, stop: stopSignal, progress: context.io.stderr, log: context.log };
+  const env = { stop: stopSignal, progress: context.io.stderr as NodeJS.WriteStream, log: context.log };
   const seed = preset.seed;
   runDir.writeJson('config.json', { preset: preset.name, ...preset });
   const step = (n: number, text: string) => context.log(`\n[${n}/4] ${text} (${formatDuration(Date.now() - started)} elapsed)`);
 
   step(1, `training a WordPiece tokenizer (${preset.vocabSize} tokens) on ${preset.books.length} Gutenberg books`);
   const corpus = await create('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.books.map((b) => path.join(dataDir, 'gutenberg', b)) }, dataDir, seed);
-  const texts = (async function* () {
-    for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
-  })();
-  const tokenizer = await trainTokenizer(texts, { type: 'wordpiece', vocabSize: preset.vocabSize });
+  const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
 
-  step(2, `pre-training ${preset.modelLabel} with MLM + NSP for up to ${preset.pretrain.maxSteps} steps / ${preset.pretrain.timeBudgetMinutes} min`);
+  step(2, `pre-training ${preset.modelLabel} with MLM + NSP for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
   const objectives = [];
   for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
   const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, settings: parseTrainerSettings(preset.pretrain), seed, pluginRefs: { model: { name: preset.model.name, options: modelOptions } }, evalBatches: 4 },
+    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
     env,
   );
-  if (pre.loop.stoppedBy === 'interrupt') throw new InterruptedError(pre.checkpointDir);
-  const pretrainedState = new Map([...backbone.stateDict()]);
+  if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
+  const pretrainedState = backbone.stateDict();
 
   step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
   const splits = sentimentSplits(dataDir, seed);
   const rows: { size: number; pretrained: number; scratch: number }[] = [];
+  const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
   for (const size of preset.sizes) {
     const n = size === null ? splits.train.length : Math.min(size, splits.train.length);
     const accuracies: Record<string, number> = {};
@@ -90,22 +88,15 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
       if (init === 'pretrained') model.loadStateDict(pretrainedState);
       const head = await create('head', 'sequence-classification', { numLabels: 2, labels: splits.labels }, dataDir, seed);
       const steps = Math.min(preset.finetune.maxSteps, Math.max(preset.finetune.minSteps, Math.ceil((preset.finetune.epochs * n) / preset.finetune.batchSize)));
-      const result = await runFinetuning(
-        {
-          backbone: model,
-          head,
-          tokenizer,
-          splits: { ...splits, train: splits.train.slice(0, n) },
-          settings: parseTrainerSettings({ ...preset.finetuneTrainer, maxSteps: steps, batchSize: preset.finetune.batchSize }),
-          seed,
-          phase: `finetune-${init}-${n}`,
-        },
+      const run = await runFinetuning(
+        { backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...preset.finetuneTrainer, maxSteps: steps, batchSize: preset.finetune.batchSize }, seed },
         env,
       );
-      accuracies[init] = result.validation.accuracy;
+      accuracies[init] = run.validation.accuracy;
+      finetuneLosses.push({ label: `${init}, ${n} examples`, points: run.result.losses.map((y, i) => ({ x: i + 1, y })) });
       model.dispose();
       head.dispose();
-      if (result.loop.stoppedBy === 'interrupt') throw new InterruptedError(pre.checkpointDir);
+      if (wasInterrupted(run.result)) throw new InterruptedError(pre.finalDir);
     }
     rows.push({ size: n, pretrained: accuracies.pretrained, scratch: accuracies.scratch });
     context.log(`  ${n} labeled examples: pre-trained ${accuracies.pretrained.toFixed(3)} vs scratch ${accuracies.scratch.toFixed(3)}`);
@@ -115,14 +106,16 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   step(4, 'writing the report');
   const elapsed = Date.now() - started;
   const verdict = judge(rows, preset);
+  const before = pre.evalBefore?.loss ?? NaN;
+  const after = pre.evalAfter?.loss ?? NaN;
   const table = formatTable(
     ['labeled examples', 'pre-trained acc', 'scratch acc', 'gain'],
     rows.map((r) => [String(r.size), r.pretrained, r.scratch, `${r.pretrained - r.scratch >= 0 ? '+' : ''}${((r.pretrained - r.scratch) * 100).toFixed(1)} pt`]),
   );
-  const lossLine = `pre-training loss (MLM + NSP, held-out batches): before ${pre.evalLossBefore.toFixed(3)} → after ${pre.evalLossAfter.toFixed(3)} (${pre.loop.steps} steps, ${formatDuration(pre.loop.elapsedMs)})`;
+  const lossLine = `pre-training loss (MLM + NSP, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);
   const charts: ReportChart[] = [
-    { id: 'pretrain-loss', title: 'Pre-training loss (MLM + NSP)', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.phase === 'pretrain' || r.phase === 'pretrain/eval')) },
+    { id: 'pretrain-loss', title: 'Pre-training loss (MLM + NSP)', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },
     {
       id: 'accuracy',
       title: 'Validation accuracy vs labeled examples',
@@ -134,7 +127,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
         { label: 'from scratch', points: rows.map((r) => ({ x: r.size, y: r.scratch })) },
       ],
     },
-    { id: 'finetune-loss', title: 'Fine-tuning loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => String(r.phase).startsWith('finetune') && !String(r.phase).endsWith('/eval'))) },
+    { id: 'finetune-loss', title: 'Fine-tuning loss', xLabel: 'step', yLabel: 'loss', series: finetuneLosses },
   ];
   const reportFile = writeReport(
     runDir.dir,
@@ -145,13 +138,17 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
       charts,
       tables: [
         { title: 'Validation accuracy: pre-trained vs from scratch (same architecture, same fine-tuning budget)', columns: ['labeled examples', 'pre-trained', 'from scratch', 'gain'], rows: rows.map((r) => [r.size, r.pretrained, r.scratch, r.pretrained - r.scratch]) },
-        { title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', pre.evalLossBefore], ['held-out loss after', pre.evalLossAfter], ['steps', pre.loop.steps]] },
+        { title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', before], ['held-out loss after', after], ['steps', pre.result.step]] },
       ],
       config: preset,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
   print(context, `\n${lossLine}\n\n${table}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
+}
+
+async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGenerator<string> {
+  for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
 
 /** Honest verdict: is the gain visible at this budget? */
@@ -164,7 +161,7 @@ export function judge(rows: { size: number; pretrained: number; scratch: number 
   }
   return [
     `At this budget (${preset.name}) the gain is not clear: ${(meanGain * 100).toFixed(1)} points on average.`,
-    preset.name === 'full' ? 'Pre-train longer (raise pretrain.maxSteps / timeBudgetMinutes) to see a clearer gain.' : `A longer pre-training run shows it: \`npm run demo -- --preset full\` (${PRESETS.full.pretrain.timeBudgetMinutes} min of pre-training; measured results in docs/guides/pretrain-bert.md).`,
+    preset.name === 'full' ? 'Pre-train longer (raise pretrain.maxSteps / timeBudgetMinutes) to see a clearer gain.' : `A longer pre-training run shows it: \`npm run demo -- --preset full\` (${Math.round(PRESETS.full.pretrain.maxWallClockSeconds / 60)} min of pre-training; measured results in docs/guides/pretrain-bert.md).`,
   ];
 }
 
@@ -179,35 +176,31 @@ export function sentimentSplits(dataDir: string, seed: number): LabeledSplits {
 
 async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: string, runDir: RunDir): Promise<void> {
   const started = Date.now();
-  const env = { runDir, stop: stopSignal, progress: context.io.stderr, log: context.log };
+  const env = { stop: stopSignal, progress: context.io.stderr as NodeJS.WriteStream, log: context.log };
   const seed = preset.seed;
   runDir.writeJson('config.json', { preset: preset.name, ...preset });
   context.log(`[1/3] training a byte-level BPE tokenizer (${preset.vocabSize} tokens) on tiny-shakespeare`);
   const corpus = await create('corpus', preset.corpus.name, { ...preset.corpus.options, paths: [path.join(dataDir, 'tinyshakespeare', 'input.txt')] }, dataDir, seed);
-  const texts = (async function* () {
-    for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
-  })();
-  const tokenizer = await trainTokenizer(texts, { type: 'bpe', vocabSize: preset.vocabSize });
+  const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'bpe', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
-  context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${preset.pretrain.timeBudgetMinutes} min`);
+  context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
   const objectives = [];
   for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
   const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, settings: parseTrainerSettings(preset.pretrain), seed, pluginRefs: { model: { name: preset.model.name, options: modelOptions } } },
+    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
     env,
   );
-  if (pre.loop.stoppedBy === 'interrupt') throw new InterruptedError(pre.checkpointDir);
+  if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
   context.log('[3/3] sampling');
-  const { sampleTokens } = await import('../pipeline/generate');
   const samples: string[] = [];
   const prompt = preset.samples?.prompt ?? '\n';
   for (let i = 0; i < (preset.samples?.count ?? 2); i++) {
     const ids = sampleTokens(backbone, tokenizer.encode(prompt, null, { addSpecialTokens: false }).ids, { maxNewTokens: preset.samples?.maxNewTokens ?? 60, temperature: 0.8, topK: 40, seed: seed + i, eosId: tokenizer.specialTokenIds().eos });
     samples.push(prompt + tokenizer.decode(ids));
   }
-  const lossLine = `CLM loss (held-out): before ${pre.evalLossBefore.toFixed(3)} → after ${pre.evalLossAfter.toFixed(3)} (${pre.loop.steps} steps, ${formatDuration(pre.loop.elapsedMs)})`;
+  const lossLine = `CLM loss (held-out documents): before ${(pre.evalBefore?.loss ?? NaN).toFixed(3)} → after ${(pre.evalAfter?.loss ?? NaN).toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);
   const reportFile = writeReport(
     runDir.dir,
@@ -215,11 +208,11 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
       title: 'Pretrain demo (gpt): a small GPT on tiny-shakespeare',
       createdAt: new Date().toISOString(),
       notes: [lossLine, ...samples.map((s, i) => `sample ${i + 1}: ${s}`)],
-      charts: [{ id: 'pretrain-loss', title: 'CLM loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }],
-      tables: [{ title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', pre.evalLossBefore], ['held-out loss after', pre.evalLossAfter], ['steps', pre.loop.steps]] }],
+      charts: [{ id: 'pretrain-loss', title: 'CLM loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) }],
+      tables: [{ title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', pre.evalBefore?.loss ?? null], ['held-out loss after', pre.evalAfter?.loss ?? null], ['steps', pre.result.step]] }],
       config: preset,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
-  print(context, `\n${lossLine}\n\n${samples.map((s, i) => `--- sample ${i + 1}\n${s}`).join('\n\n')}\n\ncheckpoint: ${pre.checkpointDir} (try: pretrain generate --checkpoint ${pre.checkpointDir})\ntotal time ${formatDuration(Date.now() - started)} · report: ${reportFile}`);
+  print(context, `\n${lossLine}\n\n${samples.map((s, i) => `--- sample ${i + 1}\n${s}`).join('\n\n')}\n\ncheckpoint: ${pre.finalDir} (try: pretrain generate --checkpoint ${pre.finalDir})\ntotal time ${formatDuration(Date.now() - started)} · report: ${reportFile}`);
 }

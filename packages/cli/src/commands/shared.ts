@@ -1,10 +1,9 @@
 import type { CommandContext } from '../command';
 import { stopSignal } from '../interrupt';
 import type { RunEnvironment } from '../pipeline/train';
-import type { RunDir } from '../run-dir';
 
-export function environment(context: CommandContext, runDir: RunDir): RunEnvironment {
-  return { runDir, stop: stopSignal, progress: context.io.stderr, log: context.log };
+export function environment(context: CommandContext): RunEnvironment {
+  return { stop: stopSignal, progress: context.io.stderr as NodeJS.WriteStream, log: context.log };
 }
 
 export function print(context: CommandContext, text: string): void {

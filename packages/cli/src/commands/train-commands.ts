@@ -1,17 +1,19 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, CorpusSourcePlugin, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { ConfigError, CorpusSourcePlugin, PluginRef, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
 import { InterruptedError } from '../interrupt';
 import { lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
+import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
 import { Experiment, createBackbone, createPlugin, loadExperiment } from '../pipeline/experiment';
 import { loadLabeledSplits } from '../pipeline/labeled';
-import { restoreCheckpoint, savedRefs } from '../pipeline/restore';
+import { restoreCheckpoint } from '../pipeline/restore';
 import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
-import { runFinetuning, runPretraining } from '../pipeline/train';
+import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { environment, formatTable, print } from './shared';
 
 const TOKENIZER_OPTION = {
@@ -26,20 +28,26 @@ export async function tokenizerFor(context: CommandContext, experiment: Pick<Exp
   return createPlugin(experiment.resolved.tokenizer, experiment);
 }
 
-function finishRun(context: CommandContext, runDir: RunDir, title: string, notes: string[], stoppedBy: string, checkpointDir?: string): void {
+/** report.html for a single run: the trainer's loss curve (and evaluations) from metrics.jsonl. */
+function writeRunReport(runDir: RunDir, title: string, notes: string[], config: unknown): string {
   const records = readMetrics(runDir.metricsFile);
-  writeReport(
+  return writeReport(
     runDir.dir,
     {
       title,
       createdAt: new Date().toISOString(),
       notes,
-      charts: [{ id: 'loss', title: 'Training loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => !String(r.phase).endsWith('/eval'))) }],
+      charts: [{ id: 'loss', title: 'Loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }],
       tables: [],
+      config,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
-  if (stoppedBy === 'interrupt') throw new InterruptedError(checkpointDir);
+}
+
+function formatMetric(metrics: Record<string, number> | undefined, key: string): string {
+  const value = metrics?.[key];
+  return value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(4);
 }
 
 export const pretrainCommand: Command = {
@@ -47,13 +55,14 @@ export const pretrainCommand: Command = {
   summary: 'pre-train a backbone with objectives (MLM + NSP, CLM, ...) on a corpus',
   details: `
 Reads config sections: model, objectives, tokenizer (or --tokenizer), corpus, trainer.
-Writes to the run folder: config.json (resolved), metrics.jsonl, checkpoint/ (HF layout:
-config.json, model.safetensors, tokenizer.json, trainer_state.json), report.html.
+Writes to the run folder: config.json (resolved), metrics.jsonl, checkpoint-<step>/ (resumable:
+trainer.resume=true), checkpoint/ (final model, HF layout: config.json, model.safetensors,
+tokenizer.json), report.html. Ctrl-C stops after the current step and writes a checkpoint.
 Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
   options: { ...CONFIG_OPTIONS, ...TOKENIZER_OPTION },
   async run(context) {
     const experiment = await loadExperiment(context, 'pretrain');
-    const { resolved } = experiment;
+    const { resolved, runDir } = experiment;
     if (resolved.objectives.length === 0) throw new ConfigError(['objectives: at least one pre-training objective is required (e.g. [{ name: mlm }, { name: nsp }])'], experiment.file);
     if (!resolved.corpus) throw new ConfigError(['corpus: required for pre-training (e.g. { name: text, options: { paths: [books/] } })'], experiment.file);
     const tokenizer = await tokenizerFor(context, experiment);
@@ -61,23 +70,30 @@ Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
     const backbone = await createBackbone(experiment);
     const objectives = [];
     for (const o of resolved.objectives) objectives.push({ plugin: await createPlugin(o, experiment), weight: o.weight });
-    const result = await runPretraining(
+    const run = await runPretraining(
       {
         backbone,
         objectives,
         tokenizer,
         corpus,
-        settings: experiment.trainer,
+        options: experiment.trainer,
         seed: experiment.config.seed,
-        pluginRefs: { model: { name: resolved.model.definition.name, options: resolved.model.options } },
+        finalDir: runDir.path('checkpoint'),
+        refs: { model: { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> } },
       },
-      environment(context, experiment.runDir),
+      environment(context),
     );
-    print(context, `pre-training: ${result.loop.steps} steps in ${(result.loop.elapsedMs / 1000).toFixed(1)} s; held-out loss ${result.evalLossBefore.toFixed(4)} → ${result.evalLossAfter.toFixed(4)}`);
-    print(context, `checkpoint: ${result.checkpointDir}`);
-    finishRun(context, experiment.runDir, `Pre-training: ${experiment.config.name ?? 'run'}`, [`held-out loss ${result.evalLossBefore.toFixed(4)} → ${result.evalLossAfter.toFixed(4)}`], result.loop.stoppedBy, result.checkpointDir);
+    const lossLine = `held-out loss ${formatMetric(run.evalBefore, 'loss')} → ${formatMetric(run.evalAfter, 'loss')}`;
+    print(context, `pre-training: ${run.result.step} steps in ${(run.elapsedMs / 1000).toFixed(1)} s (${run.result.reason}); ${lossLine}`);
+    print(context, `checkpoint: ${run.finalDir}`);
+    writeRunReport(runDir, `Pre-training: ${experiment.config.name ?? 'run'}`, [lossLine, `stopped: ${run.result.reason}`], readConfig(runDir));
+    if (wasInterrupted(run.result)) throw new InterruptedError(run.result.lastCheckpoint ?? run.finalDir);
   },
 };
+
+function readConfig(runDir: RunDir): unknown {
+  return JSON.parse(fs.readFileSync(runDir.path('config.json'), 'utf8'));
+}
 
 export const finetuneCommand: Command = {
   path: ['finetune'],
@@ -85,6 +101,7 @@ export const finetuneCommand: Command = {
   details: `
 Reads config sections: model, head, data (train / validation / test files), trainer.
 --from loads a pre-training checkpoint (its tokenizer too); without it the model starts from random init.
+Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF *ForSequenceClassification).
 Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
   options: {
     ...CONFIG_OPTIONS,
@@ -93,39 +110,43 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
   },
   async run(context) {
     const experiment = await loadExperiment(context, 'finetune');
-    const { resolved } = experiment;
+    const { resolved, runDir } = experiment;
     if (!resolved.head) throw new ConfigError(['head: required for fine-tuning (e.g. { name: sequence-classification, options: { numLabels: 2 } })'], experiment.file);
     const from = stringOption(context.options, 'from');
     const fromDir = from ? path.resolve(context.io.cwd, from) : undefined;
     let backbone;
     let tokenizer: TokenizerPlugin;
+    let modelRef: PluginRef;
     if (fromDir) {
       const restored = await restoreCheckpoint(fromDir, { withHead: false, log: context.log });
       backbone = restored.backbone;
+      modelRef = restored.refs.model;
       tokenizer = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : restored.tokenizer;
     } else {
       backbone = await createBackbone(experiment);
+      modelRef = { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> };
       tokenizer = await tokenizerFor(context, experiment);
     }
     const splits = loadLabeledSplits(experiment.data, experiment.baseDir, experiment.config.seed, { needTrain: true });
     const head = await createPlugin(resolved.head, experiment);
-    const modelRef = fromDir ? savedRefs(fromDir).model : { name: resolved.model.definition.name, options: resolved.model.options };
-    const result = await runFinetuning(
+    const run = await runFinetuning(
       {
         backbone,
         head,
         tokenizer,
         splits,
-        settings: experiment.trainer,
+        options: experiment.trainer,
         seed: experiment.config.seed,
-        checkpointName: 'checkpoint',
-        pluginRefs: { model: modelRef, head: { name: resolved.head.definition.name, options: resolved.head.options } },
+        finalDir: runDir.path('checkpoint'),
+        refs: { model: modelRef, head: { name: resolved.head.definition.name, options: resolved.head.options as Record<string, unknown> } },
       },
-      environment(context, experiment.runDir),
+      environment(context),
     );
-    print(context, `fine-tuning: ${result.loop.steps} steps on ${splits.train.length} examples; validation accuracy ${result.validation.accuracy.toFixed(4)} (${result.validation.examples} examples)`);
-    print(context, `checkpoint: ${result.checkpointDir}`);
-    finishRun(context, experiment.runDir, `Fine-tuning: ${experiment.config.name ?? 'run'}`, [`validation accuracy ${result.validation.accuracy.toFixed(4)}`], result.loop.stoppedBy, result.checkpointDir);
+    const accuracyLine = `validation accuracy ${run.validation.accuracy.toFixed(4)} (${run.validation.examples} examples)`;
+    print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} examples; ${accuracyLine}`);
+    print(context, `checkpoint: ${run.finalDir}`);
+    writeRunReport(runDir, `Fine-tuning: ${experiment.config.name ?? 'run'}`, [accuracyLine, `stopped: ${run.result.reason}`], readConfig(runDir));
+    if (wasInterrupted(run.result)) throw new InterruptedError(run.result.lastCheckpoint ?? run.finalDir);
   },
 };
 
@@ -201,9 +222,11 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-
     }
     const stats = { documents: 0, sentences: 0, tokens: 0, unknownTokens: 0, tokenizerHash: tokenizer.hash() };
     const unk = tokenizer.specialTokenIds().unk;
+    const progress = new ProgressBar({ label: 'documents', stream: context.io.stderr });
     for (const split of ['train', 'validation'] as const) {
       for await (const document of tokenizedDocuments(corpus, tokenizer, split, 0)) {
         stats.documents += 1;
+        progress.update(stats.documents, `${stats.tokens} tokens`);
         stats.sentences += document.sentences.length;
         for (const sentence of document.sentences) {
           stats.tokens += sentence.length;
@@ -211,6 +234,7 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-
         }
       }
     }
+    progress.done();
     const out = runDir.writeJson('corpus-stats.json', stats);
     print(context, formatTable(['documents', 'sentences', 'tokens', 'unknown tokens'], [[stats.documents, stats.sentences, stats.tokens, stats.unknownTokens]]));
     print(context, `written: ${out}`);

@@ -4,9 +4,8 @@ import { PretrainError, parseWithPath } from '@pretrain/core';
 import { accuracy } from '@pretrain/heads';
 import { CONFIG_OPTIONS, Command, numberOption, requireString, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
-import { labeledExamples, padIdOf } from '../pipeline/batches';
-import { loadLabeledSplits, readLabeledSet } from '../pipeline/labeled';
-import { FinetuningModel } from '../pipeline/models';
+import { encodeForClassification, labeledExamples } from '../pipeline/batches';
+import { loadLabeledSplits } from '../pipeline/labeled';
 import { sampleTokens } from '../pipeline/generate';
 import { restoreCheckpoint } from '../pipeline/restore';
 import { dataSchema } from '../pipeline/settings';
@@ -23,7 +22,7 @@ export const evaluateCommand: Command = {
   details: `
 Reads the config's data section and evaluates on data.test (else data.validation).
 Example: pretrain evaluate --checkpoint runs/sentiment/checkpoint -c sentiment.yaml`,
-  options: { ...CHECKPOINT_OPTION, config: CONFIG_OPTIONS.config, set: CONFIG_OPTIONS.set, 'batch-size': { type: 'string', valueName: 'N', description: 'examples per forward pass', default: '32' } },
+  options: { ...CHECKPOINT_OPTION, config: CONFIG_OPTIONS.config, set: CONFIG_OPTIONS.set },
   async run(context) {
     const dir = path.resolve(context.io.cwd, requireString(context.options, 'checkpoint', 'evaluate'));
     const configPath = requireString(context.options, 'config', 'evaluate');
@@ -35,9 +34,8 @@ Example: pretrain evaluate --checkpoint runs/sentiment/checkpoint -c sentiment.y
     const splits = loadLabeledSplits({ ...data, labels }, path.dirname(path.resolve(context.io.cwd, configPath)), typeof raw.seed === 'number' ? raw.seed : 42, { needTrain: false });
     const rows = splits.test ?? splits.validation;
     if (rows.length === 0) throw new PretrainError('Nothing to evaluate: the config has no data.test or data.validation rows', { path: 'data.test' });
-    const model = new FinetuningModel(restored.backbone, restored.head!, 0);
     const examples = labeledExamples(restored.tokenizer, rows, labels, restored.backbone.info.maxPositions);
-    const { predictions } = predictLabels(model, examples, numberOption(context.options, 'batch-size')!, padIdOf(restored.tokenizer));
+    const { predictions } = await predictLabels(restored.trainer!, examples);
     const acc = accuracy(predictions, Int32Array.from(examples.map((e) => e.labels!.labels)));
     print(context, formatTable(['split', 'examples', 'accuracy'], [[splits.test ? 'test' : 'validation', rows.length, acc]]));
   },
@@ -66,9 +64,8 @@ Example: pretrain predict --checkpoint runs/sentiment/checkpoint --text "What a 
     if (texts.length === 0) throw new PretrainError('predict: give texts with --text or --input FILE');
     const restored = await restoreCheckpoint(dir, { withHead: true, log: context.log });
     const labels = restored.refs.labels ?? [];
-    const model = new FinetuningModel(restored.backbone, restored.head!, 0);
-    const examples = texts.map((text) => labeledExamples(restored.tokenizer, [{ text, label: labels[0] ?? '0' }], labels.length ? labels : ['0'], restored.backbone.info.maxPositions)[0]);
-    const { predictions, probabilities } = predictLabels(model, examples, 32, padIdOf(restored.tokenizer));
+    const examples = texts.map((text) => encodeForClassification(restored.tokenizer, text, restored.backbone.info.maxPositions));
+    const { predictions, probabilities } = await predictLabels(restored.trainer!, examples);
     texts.forEach((text, i) => {
       const scores = Object.fromEntries(Array.from(probabilities[i], (p, j) => [labels[j] ?? String(j), Number(p.toFixed(4))]));
       print(context, JSON.stringify({ text, label: labels[predictions[i]] ?? String(predictions[i]), scores }));
@@ -109,4 +106,3 @@ Example: pretrain generate --checkpoint runs/gpt/checkpoint --prompt "ROMEO:" --
   },
 };
 
-export { readLabeledSet };

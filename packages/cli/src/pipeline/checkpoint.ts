@@ -1,45 +1,25 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  BackbonePlugin,
-  ParameterModule,
-  PretrainError,
-  TokenizerPlugin,
-  loadSafetensorsAsTensors,
-  writeFileAtomic,
-  writeJsonAtomic,
-  writeSafetensors,
-} from '@pretrain/core';
+import { PluginRef, PretrainError, writeJsonAtomic } from '@pretrain/core';
+import type { Trainer } from '@pretrain/trainer';
 
-export interface CheckpointContents {
-  backbone: BackbonePlugin;
-  /** Objective heads or the task head, saved under their own HF names. */
-  modules: ParameterModule[];
-  tokenizer?: TokenizerPlugin;
-  /** Merged into config.json (architectures, num_labels, id2label, ...). */
-  config?: Record<string, unknown>;
-  /** Written as trainer_state.json (step, losses, why the run stopped). */
-  state?: Record<string, unknown>;
+/** Written next to the HF files so `finetune --from`, `evaluate`, `predict` and `generate` rebuild the same plugins. */
+export const PLUGINS_FILE = 'pretrain_plugins.json';
+
+export interface SavedPluginRefs {
+  model: PluginRef;
+  head?: PluginRef;
+  /** Label names in id order (fine-tuned classifiers). */
+  labels?: string[];
 }
 
 /**
- * Writes an HF-layout checkpoint folder: config.json, model.safetensors (backbone names with the
- * base prefix, e.g. `bert.embeddings...`, plus head names), tokenizer.json. Every file is atomic.
+ * The final model of a run as an HF-layout folder: config.json, model.safetensors (backbone names with
+ * the base prefix, e.g. `bert.embeddings...`, plus head names), tokenizer.json, and the plugin refs.
  */
-export function saveCheckpoint(dir: string, contents: CheckpointContents): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const tensors = new Map<string, tf.Tensor>();
-  try {
-    for (const [name, tensor] of contents.backbone.stateDict()) tensors.set(`${contents.backbone.info.basePrefix}.${name}`, tensor);
-    for (const module of contents.modules) for (const [name, tensor] of module.stateDict()) tensors.set(name, tensor);
-    writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
-  }
-  writeJsonAtomic(path.join(dir, 'config.json'), { ...contents.backbone.configJSON(), ...(contents.config ?? {}) });
-  if (contents.tokenizer) writeFileAtomic(path.join(dir, 'tokenizer.json'), contents.tokenizer.toJSON());
-  if (contents.state) writeJsonAtomic(path.join(dir, 'trainer_state.json'), contents.state);
+export function saveFinalModel(dir: string, trainer: Trainer, refs: SavedPluginRefs): string {
+  trainer.saveModel(dir);
+  writeJsonAtomic(path.join(dir, PLUGINS_FILE), refs);
   return dir;
 }
 
@@ -55,36 +35,13 @@ export function readCheckpointConfig(dir: string): Record<string, unknown> {
   }
 }
 
-/**
- * Loads model.safetensors into the backbone (names with or without the base prefix) and the given
- * modules; returns the names nobody claimed and the parameters that stayed at their initial values.
- */
-export function loadCheckpointWeights(dir: string, backbone: BackbonePlugin, modules: ParameterModule[] = []): { missing: string[]; unused: string[] } {
-  const file = path.join(dir, 'model.safetensors');
-  if (!fs.existsSync(file)) throw new PretrainError(`Checkpoint ${dir} has no model.safetensors`, { file });
-  const tensors = loadSafetensorsAsTensors(file);
-  try {
-    const prefix = `${backbone.info.basePrefix}.`;
-    const backboneTensors = new Map<string, tf.Tensor>();
-    const rest = new Map<string, tf.Tensor>();
-    const backboneNames = new Set(backbone.variables().keys());
-    for (const [name, tensor] of tensors) {
-      if (name.startsWith(prefix)) backboneTensors.set(name.slice(prefix.length), tensor);
-      else if (backboneNames.has(name)) backboneTensors.set(name, tensor);
-      else rest.set(name, tensor);
-    }
-    const report = backbone.loadStateDict(backboneTensors);
-    const missing = [...report.missing];
-    const claimed = new Set<string>();
-    for (const module of modules) {
-      const own = new Map([...rest].filter(([name]) => module.variables().has(name) || [...module.variables().keys()].some((k) => k === name)));
-      const moduleReport = module.loadStateDict(own);
-      missing.push(...moduleReport.missing);
-      for (const name of own.keys()) claimed.add(name);
-    }
-    const unused = [...report.unexpected.map((n) => prefix + n), ...[...rest.keys()].filter((n) => !claimed.has(n))];
-    return { missing, unused };
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
+export function readPluginRefs(dir: string): SavedPluginRefs {
+  readCheckpointConfig(dir);
+  const file = path.join(dir, PLUGINS_FILE);
+  if (!fs.existsSync(file)) {
+    throw new PretrainError(`Checkpoint ${dir} has no ${PLUGINS_FILE}: it was not written by the pretrain CLI (use an HF checkpoint through a config: model.options.pretrained)`, { file });
   }
+  const refs = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPluginRefs;
+  if (!refs.model?.name) throw new PretrainError(`${file} does not name the model plugin`, { file });
+  return refs;
 }

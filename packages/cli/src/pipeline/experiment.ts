@@ -16,7 +16,7 @@ import { registerBuiltins } from '../builtins';
 import { CommandContext, stringOption } from '../command';
 import { RawConfig, applyOverrides, readConfigFile } from '../config-file';
 import { RunDir } from '../run-dir';
-import { DataSettings, TrainerSettings, parseDataSettings, parseTrainerSettings } from './settings';
+import { DataSettings, TrainerOptions, parseDataSettings, parseTrainerSettings } from './settings';
 
 export interface Experiment {
   /** Config file path as given (for error messages). */
@@ -25,7 +25,8 @@ export interface Experiment {
   baseDir: string;
   config: ExperimentConfig;
   resolved: ResolvedExperiment;
-  trainer: TrainerSettings;
+  /** The trainer section with defaults; outputDir defaults to the run folder. */
+  trainer: TrainerOptions;
   data: DataSettings;
   runDir: RunDir;
 }
@@ -59,13 +60,14 @@ export async function loadExperiment(context: CommandContext, commandName: strin
     cwd: context.io.cwd,
     baseDir,
   });
+  trainer.outputDir = trainer.outputDir ? path.resolve(baseDir, trainer.outputDir) : runDir.dir;
   runDir.writeJson('config.json', resolvedConfigJSON(resolved, trainer, data));
   await initBackend({ logger: context.log });
   return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir };
 }
 
 /** The config as it ran: every plugin's options with defaults filled in. */
-export function resolvedConfigJSON(resolved: ResolvedExperiment, trainer: TrainerSettings, data: DataSettings): Record<string, unknown> {
+export function resolvedConfigJSON(resolved: ResolvedExperiment, trainer: TrainerOptions, data: DataSettings): Record<string, unknown> {
   const ref = (p?: ResolvedPlugin) => (p ? { name: p.definition.name, options: p.options } : undefined);
   return {
     ...resolved.config,

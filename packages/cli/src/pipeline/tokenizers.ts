@@ -32,7 +32,5 @@ export async function trainTokenizer(texts: AsyncIterable<string> | Iterable<str
 export function loadTokenizerFile(fileOrDir: string): TokenizerPlugin {
   const file = fs.existsSync(fileOrDir) && fs.statSync(fileOrDir).isDirectory() ? path.join(fileOrDir, 'tokenizer.json') : fileOrDir;
   if (!fs.existsSync(file)) throw new PretrainError(`Tokenizer file ${file} does not exist`, { file });
-  const load = api.loadTokenizer ?? api.Tokenizer?.fromFile;
-  if (!load) throw new PretrainError('@pretrain/tokenizer cannot load tokenizer.json in this version');
-  return load.call(api.Tokenizer, file);
+  return tokenizerPackage.Tokenizer.fromFile(file);
 }

@@ -1,30 +1,23 @@
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   BackbonePlugin,
-  Batch,
   CorpusSourcePlugin,
+  Example,
   ObjectivePlugin,
   PretrainError,
-  Rng,
   TaskHeadPlugin,
   TokenizerPlugin,
+  TokenizedDocument,
 } from '@pretrain/core';
 import { accuracy, argmaxRows } from '@pretrain/heads';
+import { DocumentSource, Prediction, Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
 import type { StopSignal } from '../interrupt';
-import type { ProgressStream } from '../progress';
-import type { RunDir } from '../run-dir';
-import { epochBatches, inOrderBatches, labeledExamples, padIdOf, pretrainingBatches } from './batches';
-import { saveCheckpoint } from './checkpoint';
-import { LabeledSplits } from './labeled';
-import { LoopResult, trainLoop } from './loop';
-import { FinetuningModel, PretrainingModel } from './models';
-import type { TrainerSettings } from './settings';
+import { labeledExamples, tokenizedDocuments } from './batches';
+import { SavedPluginRefs, saveFinalModel } from './checkpoint';
+import type { LabeledSplits } from './labeled';
 
 export interface RunEnvironment {
-  runDir: RunDir;
   stop: StopSignal;
-  progress?: ProgressStream;
+  progress?: NodeJS.WriteStream;
   log(line: string): void;
 }
 
@@ -33,108 +26,66 @@ export interface PretrainInputs {
   objectives: { plugin: ObjectivePlugin; weight: number }[];
   tokenizer: TokenizerPlugin;
   corpus: CorpusSourcePlugin;
-  settings: TrainerSettings;
+  /** The `trainer` section (outputDir: where metrics.jsonl and resumable checkpoints go). */
+  options: TrainerOptionsInput;
   seed: number;
-  /** Saved into the checkpoint so `pretrain finetune --from` can rebuild the same model. */
-  pluginRefs: Record<string, unknown>;
-  /** Checkpoint folder name inside the run folder. */
-  checkpointName?: string;
-  phase?: string;
-  evalBatches?: number;
+  /** Where the final HF-layout model goes (with tokenizer.json and the plugin refs). */
+  finalDir: string;
+  refs: SavedPluginRefs;
+  /** Held-out documents used for the before/after loss (a cap keeps evaluation quick). */
+  evalDocuments?: number;
 }
 
 export interface PretrainResult {
-  loop: LoopResult;
-  /** Mean loss on fixed held-out batches before and after training (same masks both times). */
-  evalLossBefore: number;
-  evalLossAfter: number;
-  checkpointDir: string;
+  result: TrainResult;
+  /** Mean loss on held-out documents before and after training (the same fixed masks both times). */
+  evalBefore?: Record<string, number>;
+  evalAfter?: Record<string, number>;
+  finalDir: string;
+  elapsedMs: number;
 }
 
+/** Pre-trains backbone + objectives on the corpus's train split, measuring held-out loss before and after. */
 export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment): Promise<PretrainResult> {
-  const { backbone, tokenizer, settings, seed } = inputs;
-  const objectivePlugins = inputs.objectives.map((o) => o.plugin);
-  const rng = new Rng(seed);
-  for (const objective of objectivePlugins) objective.init({ backbone, tokenizer, rng });
-  const builders = objectivePlugins.filter((o) => o.exampleBuilder);
-  if (builders.length !== 1) throw new PretrainError(`pre-training needs exactly one objective that builds examples (got ${builders.length})`);
-  const model = new PretrainingModel(backbone, inputs.objectives, seed);
-  const makeBatches = (split: 'train' | 'validation', batchSeed: number, onePass: boolean) =>
-    pretrainingBatches({
-      corpus: inputs.corpus,
-      tokenizer,
-      builder: builders[0].exampleBuilder!,
-      objectives: objectivePlugins,
-      batchSize: settings.batchSize,
-      maxLength: settings.maxLength,
-      seed: batchSeed,
-      split,
-      onePass,
-    });
-  const evalSet = await heldOutBatches(makeBatches, inputs.evalBatches ?? 4, seed, env.log);
-  const evalLoss = () => meanEvalLoss(model, evalSet);
-  const evalLossBefore = evalLoss();
-  const phase = inputs.phase ?? 'pretrain';
-  env.runDir.logMetrics({ phase: `${phase}/eval`, step: 0, loss: evalLossBefore });
-  const loop = await trainLoop(model, makeBatches('train', seed, false), {
-    phase,
-    maxSteps: settings.maxSteps,
-    learningRate: settings.learningRate,
-    warmupSteps: settings.warmupSteps,
-    weightDecay: settings.weightDecay,
-    clipNorm: settings.clipNorm,
-    schedule: settings.schedule,
-    logEvery: settings.logEvery,
-    evalEvery: settings.evalEvery,
-    timeBudgetMs: settings.timeBudgetMinutes ? settings.timeBudgetMinutes * 60_000 : undefined,
-    stop: env.stop,
-    progress: env.progress,
-    logMetrics: (record) => env.runDir.logMetrics(record),
-    evaluate: async () => ({ loss: evalLoss() }),
-  });
-  const evalLossAfter = loop.evaluations[loop.evaluations.length - 1]?.metrics.loss ?? evalLoss();
-  const checkpointDir = saveCheckpoint(env.runDir.path(inputs.checkpointName ?? 'checkpoint'), {
+  const { backbone, tokenizer, corpus, seed } = inputs;
+  const train: DocumentSource = { documents: (epoch) => tokenizedDocuments(corpus, tokenizer, 'train', seed + epoch) };
+  const validation = await heldOutDocuments(corpus, tokenizer, seed, inputs.evalDocuments ?? 40);
+  if (!validation) env.log('note: the corpus has no validation split (corpus.options.validationFraction), so no held-out loss is measured');
+  const trainer = new Trainer({
     backbone,
-    modules: objectivePlugins,
+    objectives: inputs.objectives.map((o) => ({ objective: o.plugin, weight: o.weight })),
     tokenizer,
-    config: { architectures: [architectureFor(backbone, 'pretraining')] },
-    state: { step: loop.steps, stoppedBy: loop.stoppedBy, pretrain: inputs.pluginRefs, evalLossBefore, evalLossAfter },
+    options: inputs.options,
+    seed,
+    progressStream: env.progress,
   });
-  return { loop, evalLossBefore, evalLossAfter, checkpointDir };
+  const started = Date.now();
+  const detach = env.stop.onRequest((reason) => trainer.requestStop(`interrupted (${reason})`));
+  try {
+    const evalBefore = validation ? await trainer.evaluate(validation) : undefined;
+    const result = await trainer.train({ train });
+    const evalAfter = validation ? await trainer.evaluate(validation) : undefined;
+    const finalDir = saveFinalModel(inputs.finalDir, trainer, inputs.refs);
+    return { result, evalBefore, evalAfter, finalDir, elapsedMs: Date.now() - started };
+  } finally {
+    detach();
+    trainer.dispose();
+  }
 }
 
-async function heldOutBatches(
-  make: (split: 'train' | 'validation', seed: number, onePass: boolean) => () => Promise<Batch | undefined>,
-  count: number,
-  seed: number,
-  log: (line: string) => void,
-): Promise<Batch[]> {
-  const collect = async (next: () => Promise<Batch | undefined>) => {
-    const out: Batch[] = [];
-    while (out.length < count) {
-      const batch = await next();
-      if (!batch) break;
-      out.push(batch);
-    }
-    return out;
+/** The first `limit` validation documents, materialised once so every evaluation sees the same data. */
+async function heldOutDocuments(corpus: CorpusSourcePlugin, tokenizer: TokenizerPlugin, seed: number, limit: number): Promise<DocumentSource | undefined> {
+  const documents: TokenizedDocument[] = [];
+  for await (const document of tokenizedDocuments(corpus, tokenizer, 'validation', seed)) {
+    documents.push(document);
+    if (documents.length >= limit) break;
+  }
+  if (documents.length === 0) return undefined;
+  return {
+    documents: async function* () {
+      yield* documents;
+    },
   };
-  const validation = await collect(make('validation', seed + 1, true));
-  if (validation.length > 0) return validation;
-  log('note: the corpus has no validation split (corpus.options.validationFraction); measuring loss on training batches');
-  return collect(make('train', seed + 1, false));
-}
-
-function meanEvalLoss(model: PretrainingModel, batches: Batch[]): number {
-  if (batches.length === 0) return NaN;
-  let sum = 0;
-  for (const batch of batches) sum += tf.tidy(() => model.evaluate(batch).loss.dataSync()[0]);
-  return sum / batches.length;
-}
-
-function architectureFor(backbone: BackbonePlugin, kind: 'pretraining'): string {
-  if (backbone.info.modelType === 'bert') return 'BertForPreTraining';
-  if (backbone.info.modelType === 'gpt2') return 'GPT2LMHeadModel';
-  return `${backbone.info.modelType}-${kind}`;
 }
 
 export interface FinetuneInputs {
@@ -142,85 +93,64 @@ export interface FinetuneInputs {
   head: TaskHeadPlugin;
   tokenizer: TokenizerPlugin;
   splits: LabeledSplits;
-  settings: TrainerSettings;
+  options: TrainerOptionsInput;
   seed: number;
-  phase?: string;
-  /** Omit to skip writing a checkpoint (demo sweeps). */
-  checkpointName?: string;
-  pluginRefs?: Record<string, unknown>;
+  /** Where the final model goes; omit to write nothing (demo sweeps). */
+  finalDir?: string;
+  refs?: SavedPluginRefs;
 }
 
 export interface FinetuneResult {
-  loop: LoopResult;
-  validation: { accuracy: number; examples: number };
-  checkpointDir?: string;
+  result: TrainResult;
+  validation: { accuracy: number; loss: number; examples: number };
+  finalDir?: string;
+}
+
+/** Accuracy from eval-mode logits: the metric the trainer reports for classification heads. */
+export function classificationMetrics(predictions: Prediction[], examples: Example[]): Record<string, number> {
+  const width = predictions[0]?.values.length ?? 1;
+  const flat = new Float32Array(predictions.length * width);
+  predictions.forEach((p, i) => flat.set(p.values, i * width));
+  const references = Int32Array.from(examples.map((e) => e.labels?.labels ?? -1));
+  return { accuracy: accuracy(argmaxRows(flat, width), references) };
 }
 
 export async function runFinetuning(inputs: FinetuneInputs, env: RunEnvironment): Promise<FinetuneResult> {
-  const { backbone, head, tokenizer, splits, settings, seed } = inputs;
-  head.init({ backbone, rng: new Rng(seed + 3) });
-  const model = new FinetuningModel(backbone, head, seed);
-  const padId = padIdOf(tokenizer);
-  const train = labeledExamples(tokenizer, splits.train, splits.labels, settings.maxLength);
-  const validation = labeledExamples(tokenizer, splits.validation, splits.labels, settings.maxLength);
-  const maxSteps = settings.epochs ? Math.max(1, Math.ceil((settings.epochs * train.length) / settings.batchSize)) : settings.maxSteps;
-  const phase = inputs.phase ?? 'finetune';
-  const loop = await trainLoop(model, epochBatches(train, settings.batchSize, padId, seed), {
-    phase,
-    maxSteps,
-    learningRate: settings.learningRate,
-    warmupSteps: settings.warmupSteps,
-    weightDecay: settings.weightDecay,
-    clipNorm: settings.clipNorm,
-    schedule: settings.schedule,
-    logEvery: settings.logEvery,
-    evalEvery: settings.evalEvery,
-    timeBudgetMs: settings.timeBudgetMinutes ? settings.timeBudgetMinutes * 60_000 : undefined,
-    stop: env.stop,
-    progress: env.progress,
-    logMetrics: (record) => env.runDir.logMetrics(record),
-    evaluate: async () => ({ accuracy: classificationAccuracy(model, validation, settings.batchSize, padId) }),
-  });
-  const validationAccuracy = loop.evaluations[loop.evaluations.length - 1]?.metrics.accuracy ?? NaN;
-  let checkpointDir: string | undefined;
-  if (inputs.checkpointName) {
-    checkpointDir = saveCheckpoint(env.runDir.path(inputs.checkpointName), {
-      backbone,
-      modules: [head],
-      tokenizer,
-      config: head.configJSON(),
-      state: { step: loop.steps, stoppedBy: loop.stoppedBy, pretrain: { ...inputs.pluginRefs, labels: splits.labels }, validationAccuracy },
-    });
+  const { backbone, head, tokenizer, splits, seed } = inputs;
+  const maxLength = inputs.options.maxLength ?? 128;
+  const train = labeledExamples(tokenizer, splits.train, splits.labels, maxLength);
+  const validation = labeledExamples(tokenizer, splits.validation, splits.labels, maxLength);
+  if (train.length === 0) throw new PretrainError('no training examples (data.train is empty after data.limit / the validation hold-out)');
+  const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics: classificationMetrics, progressStream: env.progress });
+  const detach = env.stop.onRequest((reason) => trainer.requestStop(`interrupted (${reason})`));
+  try {
+    const result = await trainer.train({ train });
+    const metrics = validation.length > 0 ? await trainer.evaluate(validation) : { accuracy: NaN, loss: NaN };
+    const finalDir = inputs.finalDir ? saveFinalModel(inputs.finalDir, trainer, { ...inputs.refs!, labels: splits.labels }) : undefined;
+    return { result, validation: { accuracy: metrics.accuracy, loss: metrics.loss, examples: validation.length }, finalDir };
+  } finally {
+    detach();
+    trainer.dispose();
   }
-  return { loop, validation: { accuracy: validationAccuracy, examples: validation.length }, checkpointDir };
 }
 
-/** Predicted label ids for examples, batch by batch without dropout. */
-export function predictLabels(model: FinetuningModel, examples: ReturnType<typeof labeledExamples>, batchSize: number, padId: number): { predictions: Int32Array; probabilities: Float32Array[] } {
-  const predictions: number[] = [];
-  const probabilities: Float32Array[] = [];
-  for (const batch of inOrderBatches(examples, batchSize, padId)) {
-    const { values, width } = model.predict(batch);
-    predictions.push(...argmaxRows(values, width));
-    for (let row = 0; row < batch.size; row++) probabilities.push(softmax(values.subarray(row * width, (row + 1) * width)));
-  }
-  return { predictions: Int32Array.from(predictions), probabilities };
-}
-
-export function classificationAccuracy(model: FinetuningModel, examples: ReturnType<typeof labeledExamples>, batchSize: number, padId: number): number {
-  if (examples.length === 0) return NaN;
-  const { predictions } = predictLabels(model, examples, batchSize, padId);
-  const references = Int32Array.from(examples.map((e) => e.labels!.labels));
-  return accuracy(predictions, references);
+/** Label ids and probabilities for examples, with a restored trainer (eval mode). */
+export async function predictLabels(trainer: Trainer, examples: Example[]): Promise<{ predictions: Int32Array; probabilities: Float32Array[] }> {
+  const outputs = await trainer.predict(examples);
+  const probabilities = outputs.map((p) => softmax(p.values));
+  const predictions = Int32Array.from(outputs.map((p) => argmaxRows(p.values, p.values.length)[0]));
+  return { predictions, probabilities };
 }
 
 function softmax(logits: Float32Array): Float32Array {
-  const max = Math.max(...logits);
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
   const exps = Array.from(logits, (v) => Math.exp(v - max));
   const sum = exps.reduce((a, b) => a + b, 0);
   return Float32Array.from(exps, (v) => v / sum);
 }
 
-export function checkpointPath(dir: string, name: string): string {
-  return path.join(dir, name);
+/** Did the run stop because the user pressed Ctrl-C? */
+export function wasInterrupted(result: TrainResult): boolean {
+  return result.reason.startsWith('interrupted');
 }

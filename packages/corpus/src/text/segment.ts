@@ -31,6 +31,12 @@ function suppressionsFor(locale: string): Set<string> {
   return set;
 }
 
+function endsWithPeriod(segment: string): boolean {
+  let end = segment.length - 1;
+  while (end >= 0 && segment.charCodeAt(end) <= 32) end--;
+  return end >= 0 && segment.charCodeAt(end) === 46;
+}
+
 /** The last whitespace-separated word of a segment (without trailing spaces). */
 function lastWord(segment: string): string {
   const trimmed = segment.trimEnd();
@@ -47,7 +53,7 @@ export function segmentSentences(text: string, locale = 'en', into: string[] = [
   let carried = '';
   for (const { segment } of segmenterFor(locale).segment(text)) {
     const joined = carried + segment;
-    if (suppressions.size > 0 && suppressions.has(lastWord(segment))) {
+    if (suppressions.size > 0 && endsWithPeriod(segment) && suppressions.has(lastWord(segment))) {
       carried = joined;
       continue;
     }

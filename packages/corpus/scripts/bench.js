@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * Corpus → token shards benchmark.
+ *   npm run bench -w @pretrain/corpus              (builds dist first)
+ *   node scripts/bench.js [--runs 2] [--tokenizer real|test] [--no-small] [--no-big] [--big-mb 1024] [--big-tokenizer real|test]
+ *
+ * 1. Throughput (MB of source text per second) building the token cache of the shared Gutenberg
+ *    corpus with 1 and with 2 worker threads, same process, same tokenizer; prints the ratio.
+ * 2. Peak RSS (kernel VmHWM of this process, which includes its worker threads) while building the
+ *    cache of a ~1 GB corpus made by repeating the Gutenberg books (hard links), then while
+ *    streaming every tokenized document back.
+ * The tokenizer is the real @pretrain/tokenizer (bert-base-uncased tokenizer.json) when it loads,
+ * else the whitespace test double; the output says which.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { buildTokenCache, TokenizedCorpus } = require('../dist');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const value = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+
+const shared = path.resolve(__dirname, '../../../../shared/data');
+const gutenberg = path.join(shared, 'corpus/gutenberg');
+if (!fs.existsSync(gutenberg)) {
+  console.error(`bench: ${gutenberg} is absent; this benchmark needs the shared Gutenberg corpus`);
+  process.exit(1);
+}
+const books = fs.readdirSync(gutenberg).filter((f) => /^pg\d+\.txt$/.test(f)).map((f) => path.join(gutenberg, f));
+const readOptions = { layout: 'document', stripGutenberg: true };
+
+function loadTokenizer(wanted) {
+  if (wanted === 'real') {
+    try {
+      const json = fs.readFileSync(path.join(shared, 'tokenizers/bert-base-uncased/tokenizer.json'), 'utf8');
+      const factory = { module: '@pretrain/tokenizer', exportName: 'fromTokenizerJSON' };
+      const tokenizer = require(factory.module)[factory.exportName](json);
+      return { tokenizer, factory, label: '@pretrain/tokenizer fromTokenizerJSON(bert-base-uncased tokenizer.json)' };
+    } catch (error) {
+      console.warn(`bench: real tokenizer unavailable (${error.message.split('\n')[0]}); using the whitespace test double`);
+    }
+  }
+  const module = path.join(__dirname, '../src/test-utils/whitespace-tokenizer.js');
+  return { tokenizer: require(module).fromTokenizerJSON('{}'), factory: { module, exportName: 'fromTokenizerJSON' }, label: 'whitespace test double (src/test-utils/whitespace-tokenizer.js)' };
+}
+
+function peakRssMb() {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : process.memoryUsage().rss / 1048576;
+}
+
+/** Samples RSS (this process and its worker threads) every 50 ms. */
+function rssSampler() {
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss) / 1048576) };
+}
+
+async function timeBuild(paths, workers, tok, cacheDir) {
+  const started = process.hrtime.bigint();
+  const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, force: true, ...readOptions });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, result };
+}
+
+async function main() {
+  const tok = loadTokenizer(value('--tokenizer', 'real'));
+  const bytes = books.reduce((s, f) => s + fs.statSync(f).size, 0);
+  const mb = bytes / 1048576;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-bench-'));
+  console.log(`tokenizer: ${tok.label}`);
+  console.log(`cpus: ${os.availableParallelism()}  node: ${process.version}`);
+  if (!flag('--no-small')) await throughput(tok, mb, tmp);
+  if (!flag('--no-big')) await bigCorpus(tmp);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+async function throughput(tok, mb, tmp) {
+  console.log(`\n[1] throughput on ${books.length} Gutenberg books, ${mb.toFixed(1)} MB (layout document, Gutenberg stripping)`);
+  const runs = Number(value('--runs', '2'));
+  const best = {};
+  for (let run = 0; run < runs; run++) {
+    for (const workers of [1, 2]) {
+      const { seconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
+      best[workers] = Math.min(best[workers] ?? Infinity, seconds);
+      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
+    }
+  }
+  console.log(`  best: 1 worker ${(mb / best[1]).toFixed(2)} MB/s, 2 workers ${(mb / best[2]).toFixed(2)} MB/s, speedup 2/1 = ${(best[1] / best[2]).toFixed(2)}x (target >= 1.7x)`);
+
+}
+
+async function bigCorpus(tmp) {
+  {
+    const targetMb = Number(value('--big-mb', '1024'));
+    const bigDir = path.join(tmp, 'big');
+    fs.mkdirSync(bigDir);
+    let total = 0;
+    for (let copy = 0; total < targetMb * 1048576; copy++) {
+      for (const book of books) {
+        fs.linkSync(book, path.join(bigDir, `c${String(copy).padStart(4, '0')}-${path.basename(book)}`));
+        total += fs.statSync(book).size;
+      }
+    }
+    const bigTok = loadTokenizer(value('--big-tokenizer', value('--tokenizer', 'real')));
+    console.log(`\n[2] ${(total / 1048576).toFixed(0)} MB corpus (${fs.readdirSync(bigDir).length} hard-linked copies of the books), 2 workers, tokenizer: ${bigTok.label}`);
+    const baseline = process.memoryUsage().rss / 1048576;
+    const sampler = rssSampler();
+    const { seconds, result } = await timeBuild([bigDir], 2, bigTok, path.join(tmp, 'big-cache'));
+    const peakBuild = sampler.stop();
+    console.log(`  build: ${seconds.toFixed(1)} s, ${(total / 1048576 / seconds).toFixed(2)} MB/s, ${result.manifest.totals.tokens} tokens in ${result.manifest.shards.length} shards`);
+    console.log(`  peak RSS while building: ${peakBuild.toFixed(0)} MB sampled, VmHWM ${peakRssMb().toFixed(0)} MB (process before: ${baseline.toFixed(0)} MB; target < 500 MB)`);
+    const readSampler = rssSampler();
+    const corpus = TokenizedCorpus.open(path.join(tmp, 'big-cache'), { seed: 1 });
+    let documents = 0;
+    let tokens = 0;
+    const readStart = process.hrtime.bigint();
+    for await (const doc of corpus.documents()) {
+      documents++;
+      for (const s of doc.sentences) tokens += s.length;
+    }
+    corpus.close();
+    const readSeconds = Number(process.hrtime.bigint() - readStart) / 1e9;
+    console.log(`  streamed back ${documents} documents / ${tokens} tokens in shuffled order in ${readSeconds.toFixed(1)} s; peak RSS while reading ${readSampler.stop().toFixed(0)} MB, VmHWM ${peakRssMb().toFixed(0)} MB`);
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench failed: ${error.message}`);
+  process.exit(1);
+});

@@ -82,6 +82,30 @@ export class Enc {
     for (const o of this.overflowing) o.setTypeIds(typeId);
   }
 
+  /**
+   * Keeps the first (right) or last (left) `maxLength` tokens, extended to whole words, and drops
+   * the rest: HF stops tokenizing a sequence once it has max_length tokens.
+   */
+  cut(maxLength: number, direction: Direction): void {
+    const total = this.length;
+    if (total <= maxLength) return;
+    if (direction === 'right') {
+      let end = maxLength;
+      const word = this.words[end - 1];
+      while (end < total && word !== null && this.words[end] === word) end++;
+      Object.assign(this, this.slice(0, end));
+    } else {
+      let start = total - maxLength;
+      const word = this.words[start];
+      while (start > 0 && word !== null && this.words[start - 1] === word) start--;
+      const kept = this.slice(start, total);
+      // HF numbers the kept words from 0 again.
+      const first = kept.words.find((w) => w !== null) ?? 0;
+      kept.words = kept.words.map((w) => (w === null ? null : w - first));
+      Object.assign(this, kept);
+    }
+  }
+
   /** HF `Encoding::truncate`: keeps the first window, the others (overlapping by `stride`) go to overflowing. */
   truncate(maxLength: number, stride: number, direction: Direction): void {
     const total = this.length;
@@ -137,6 +161,8 @@ export class Enc {
     for (const o of this.overflowing) o.pad(target, padId, padTypeId, padToken, direction);
     const n = target - this.length;
     if (n <= 0) return;
+    // A single sequence without ranges still has its tokens in sequence 0; padding is in none.
+    if (this.sequenceRanges.size === 0) this.sequenceRanges.set(0, [0, this.length]);
     const fill = <T>(arr: T[], value: T) => {
       const padding = new Array<T>(n).fill(value);
       return direction === 'left' ? [...padding, ...arr] : [...arr, ...padding];

@@ -264,6 +264,9 @@ export class Tokenizer implements TokenizerPlugin {
 
   private postProcess(first: Enc, second: Enc | null, addSpecialTokens: boolean): Enc {
     if (this.truncation) {
+      // HF first cuts each sequence to max_length on its own (nothing beyond it reaches the windows).
+      first.cut(this.truncation.maxLength, this.truncation.direction);
+      second?.cut(this.truncation.maxLength, this.truncation.direction);
       const added = addSpecialTokens && this.postProcessor ? this.postProcessor.addedTokens(second !== null) : 0;
       if (added > this.truncation.maxLength) throw new PretrainError(`truncation max_length ${this.truncation.maxLength} leaves no room for the ${added} special tokens`);
       truncateEncodings(first, second, { ...this.truncation, maxLength: this.truncation.maxLength - added });

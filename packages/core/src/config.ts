@@ -72,8 +72,8 @@ export function formatPath(parts: readonly (string | number | symbol)[]): string
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
-      const received = (issue as { input?: unknown }).input;
-      return received === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, received ${typeName(received)}`;
+      const received = receivedType(issue);
+      return received === 'undefined' ? `required (expected ${issue.expected})` : `expected ${issue.expected}, received ${received}`;
     }
     case 'unrecognized_keys':
       return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -82,15 +82,24 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** The received type: from the issue's input when reported, else from zod's default message. */
+function receivedType(issue: z.core.$ZodIssue): string {
+  if ('input' in issue) return typeName(issue.input);
+  return /received (\w+)/.exec(issue.message)?.[1] ?? 'undefined';
+}
+
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
 
+/** zod 4 leaves the offending value out of issues unless asked; messages say what was received. */
+const REPORT_INPUT = { reportInput: true } as const;
+
 /** Parses `value` with `schema`, throwing a ConfigError whose lines start with `configPath`. */
 export function parseWithPath<T>(schema: z.ZodType<T>, value: unknown, configPath: string, file?: string): T {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, REPORT_INPUT);
   if (result.success) return result.data;
   throw new ConfigError(result.error.issues.map((i) => formatIssue(i, configPath ? [configPath] : [])), file);
 }
@@ -100,7 +109,7 @@ export function parseWithPath<T>(schema: z.ZodType<T>, value: unknown, configPat
  * packages), each plugin's options, and objective combinations. All problems are reported at once.
  */
 export async function resolveExperiment(raw: unknown, registry: Registry, options: { file?: string; baseDir?: string } = {}): Promise<ResolvedExperiment> {
-  const parsed = experimentConfigSchema.safeParse(raw);
+  const parsed = experimentConfigSchema.safeParse(raw, REPORT_INPUT);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => formatIssue(i)), options.file);
   const config = parsed.data;
   const fromDir = options.baseDir ?? (options.file ? path.dirname(options.file) : process.cwd());
@@ -114,7 +123,7 @@ export async function resolveExperiment(raw: unknown, registry: Registry, option
       issues.push(error instanceof PretrainError ? error.message : `${refPath}.name: ${(error as Error).message}`);
       return undefined;
     }
-    const result = definition.options.safeParse(ref.options ?? {});
+    const result = definition.options.safeParse(ref.options ?? {}, REPORT_INPUT);
     if (!result.success) {
       for (const issue of result.error.issues) issues.push(formatIssue(issue, [...pathParts(refPath), 'options']));
       return undefined;

@@ -271,7 +271,11 @@ function removeAddedListeners(before: Map<string, ProcessListener[]>): number {
 }
 
 export interface WasmSetupOptions {
-  /** XNNPACK threads; 1 loads the single-threaded SIMD build. Default: the number of CPU cores (at most 8). */
+  /**
+   * XNNPACK threads; 1 loads the single-threaded SIMD build. Default: the number of CPU cores (at
+   * most 8), except under jest, where test files run in parallel and each would start its own
+   * pool (results are identical either way: each output is summed by one thread in a fixed order).
+   */
   threads?: number;
 }
 
@@ -280,7 +284,7 @@ export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<
   const before = snapshotListeners();
   const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
-  const wanted = Math.max(1, Math.min(8, Math.floor(options.threads ?? os.cpus().length)));
+  const wanted = Math.max(1, Math.min(8, Math.floor(options.threads ?? defaultThreads())));
   let detail = '';
   try {
     if (wanted > 1) {
@@ -296,6 +300,10 @@ export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<
   }
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: `${detail}${simd ? 'SIMD' : 'no SIMD'}, XNNPACK` };
+}
+
+function defaultThreads(): number {
+  return process.env.JEST_WORKER_ID ? 1 : os.cpus().length;
 }
 
 const workerFile = path.join(__dirname, 'wasm-worker.js');

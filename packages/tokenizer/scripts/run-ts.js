@@ -14,13 +14,14 @@ if (!script) {
 const root = path.resolve(__dirname, '../../..');
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-tokenizer-'));
 const outfile = path.join(outDir, path.basename(script).replace(/\.ts$/, '.js'));
+// The tokenizer's counting worker is bundled next to the script, where training looks for it.
 esbuild.buildSync({
-  entryPoints: [path.resolve(script)],
+  entryPoints: { [path.basename(outfile, '.js')]: path.resolve(script), 'count-worker': path.join(__dirname, '../src/count-worker.ts') },
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  outfile,
+  outdir: outDir,
   sourcemap: 'inline',
   tsconfig: path.join(root, 'tsconfig.base.json'),
   external: ['tokenizers', '@huggingface/tokenizers', '@tensorflow/*', 'esbuild', '@swc/*'],

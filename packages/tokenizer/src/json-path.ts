@@ -1,10 +1,14 @@
-import { PretrainError } from '@pretrain/core';
-
-/** A tokenizer.json problem, naming the JSON path at fault (e.g. `normalizer.normalizers[1].type`). */
-export class TokenizerJSONError extends PretrainError {
+/**
+ * A tokenizer.json problem, naming the JSON path at fault (e.g. `normalizer.normalizers[1].type`).
+ * Deliberately free of @pretrain/core so counting workers load only the pipeline stages;
+ * `Tokenizer.fromFile` rethrows it as a PretrainError naming the file.
+ */
+export class TokenizerJSONError extends Error {
+  readonly details: { path: string };
   constructor(jsonPath: string, problem: string) {
-    super(`tokenizer.json ${jsonPath}: ${problem}`, { path: jsonPath });
+    super(`tokenizer.json ${jsonPath}: ${problem}`);
     this.name = 'TokenizerJSONError';
+    this.details = { path: jsonPath };
   }
 }
 

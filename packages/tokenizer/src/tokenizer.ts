@@ -98,7 +98,7 @@ export class Tokenizer implements TokenizerPlugin {
     try {
       return Tokenizer.fromJSON(text);
     } catch (error) {
-      if (error instanceof PretrainError) throw new PretrainError(`${filePath}: ${error.message}`, { ...error.details, file: filePath, cause: error });
+      if (error instanceof PretrainError || error instanceof TokenizerJSONError) throw new PretrainError(`${filePath}: ${error.message}`, { ...error.details, file: filePath, cause: error });
       throw error;
     }
   }

@@ -50,7 +50,7 @@ describe('BertModel', () => {
   it('initialises like HF: N(0, initializer_range) weights, zero biases, unit LayerNorm, zero pad row', () => {
     const model = new BertModel({ ...tiny, initializer_range: 0.05, vocab_size: 2000, hidden_size: 32, num_attention_heads: 4 }, { seed: 9 });
     const vars = model.variables();
-    const words = vars.get('embeddings.word_embeddings.weight')!.dataSync();
+    const words = vars.get('embeddings.word_embeddings.weight')!.dataSync() as Float32Array;
     const mean = words.reduce((a, b) => a + b, 0) / words.length;
     const std = Math.sqrt(words.reduce((a, b) => a + (b - mean) ** 2, 0) / words.length);
     expect(std).toBeCloseTo(0.05, 2);

@@ -12,31 +12,80 @@ export const FLOAT32_MIN = -3.4028234663852886e38;
 export type Activation = 'gelu' | 'gelu_new' | 'relu';
 export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_new', 'relu'];
 
-/** y = x W + b with x [rows, in], W [in, out]. */
+/** y = x W + b with x [rows, in], W [in, out]: one fused matmul + bias kernel (and its gradient). */
 export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, weight), bias);
+  return tf.fused.matMul({ a: x, b: weight, bias }) as tf.Tensor2D;
 }
 
-/** LayerNorm over the last axis with biased variance, eps inside the square root (as torch). */
-export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
-  const mean = tf.mean(x, -1, true);
-  const centered = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centered), -1, true);
-  const normalized = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normalized, gamma), beta);
+/**
+ * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for
+ * 2-D input [rows, width]. The gradient is written out (about half the kernels autodiff would run):
+ *   dx = rstd · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)),  ĝ = dy · γ;  dγ = Σ dy · x̂;  dβ = Σ dy.
+ */
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const mean = tf.mean(input, -1, true);
+    const centered = tf.sub(input, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+    const normalized = tf.mul(centered, rstd);
+    save([normalized, rstd, g]);
+    return {
+      value: tf.add(tf.mul(normalized, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, r, gammaSaved] = saved;
+        const dxhat = tf.mul(dy, gammaSaved);
+        const projection = tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true));
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), projection), r);
+        return [dx, tf.sum(tf.mul(dy, xhat), 0), tf.sum(dy, 0)];
+      },
+    };
+  });
+  return op(x, gamma, beta) as tf.Tensor2D;
 }
 
-/** Exact GELU: 0.5 x (1 + erf(x / sqrt 2)). */
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Exact GELU: x Φ(x) with Φ(x) = 0.5 (1 + erf(x / sqrt 2)); gradient Φ(x) + x φ(x). */
 export function geluErf<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const cdf = tf.mul(tf.add(tf.erf(tf.mul(input, Math.SQRT1_2)), 1), 0.5);
+    save([input, cdf]);
+    return {
+      value: tf.mul(input, cdf),
+      gradFunc: (dy: tf.Tensor, [saved, savedCdf]: tf.Tensor[]) => {
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(saved), -0.5)), INV_SQRT_2PI);
+        return tf.mul(dy, tf.add(savedCdf, tf.mul(saved, pdf)));
+      },
+    };
+  });
+  return op(x) as T;
 }
 
-/** GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/**
+ * GPT-2's tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
+ * gradient 0.5 (1 + t) + 0.5 x (1 - t²) sqrt(2/pi) (1 + 3 · 0.044715 x²).
+ */
 export function geluTanh<T extends tf.Tensor>(x: T): T {
-  // x·x·x rather than pow(x, 3): pow's gradient also differentiates the exponent (log, where).
-  const cube = tf.mul(tf.mul(x, x), x);
-  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const squared = tf.square(input);
+    const inner = tf.mul(tf.mul(input, tf.add(tf.mul(squared, 0.044715), 1)), SQRT_2_OVER_PI);
+    const t = tf.tanh(inner);
+    save([input, squared, t]);
+    return {
+      value: tf.mul(tf.mul(input, 0.5), tf.add(t, 1)),
+      gradFunc: (dy: tf.Tensor, [saved, savedSquared, savedT]: tf.Tensor[]) => {
+        const outer = tf.mul(tf.add(savedT, 1), 0.5);
+        const slope = tf.mul(tf.add(tf.mul(savedSquared, 3 * 0.044715), 1), 0.5 * SQRT_2_OVER_PI);
+        const inner = tf.mul(tf.mul(saved, tf.sub(1, tf.square(savedT))), slope);
+        return tf.mul(dy, tf.add(outer, inner));
+      },
+    };
+  });
+  return op(x) as T;
 }
 
 export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {

@@ -5,7 +5,7 @@
  * Usage: node packages/model-gpt/scripts/run.js bench-generate [--new 64] [--prompt 64] [--runs 3]
  */
 import { Rng, initBackend } from '@pretrain/core';
-import { Gpt2Model } from '@pretrain/model-gpt';
+import { Gpt2Model } from '../src';
 import { machineDescription, median, option, timeRuns } from './timing';
 
 async function main(): Promise<void> {

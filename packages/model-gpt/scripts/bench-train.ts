@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
-import { Gpt2Model } from '@pretrain/model-gpt';
+import { Gpt2Model } from '../src';
 import { machineDescription, median, option } from './timing';
 
 interface BenchConfig {
@@ -56,10 +56,10 @@ function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
     const picked = tf.gather(tf.reshape(logitsIn, [-1]), flatIndex);
     const value = tf.mean(tf.sub(tf.reshape(tf.add(tf.log(sum), max), [rows]), picked)) as tf.Scalar;
     const probs = tf.div(exp, sum);
-    save([probs]);
+    save([probs, targets]);
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], tf.oneHot(targets, vocab)), tf.div(dy, rows)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], tf.oneHot(saved[1] as tf.Tensor1D, vocab)), tf.div(dy, rows)),
     };
   });
   return loss(logits) as tf.Scalar;

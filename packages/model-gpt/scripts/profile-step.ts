@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
-import { Gpt2Model, disposeCache } from '@pretrain/model-gpt';
+import { Gpt2Model, disposeCache } from '../src';
 import { median, timeRuns } from './timing';
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { Gpt2Model } from '@pretrain/model-gpt';
 import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
 import { NextSentencePrediction } from '@pretrain/objective-nsp';
 import { CausalLanguageModeling } from '@pretrain/objective-clm';
+import { Trainer } from '@pretrain/trainer';
 
 const SAMPLE = path.join(__dirname, '../../../fixtures/data/objectives/frankenstein-letters-ch20.txt');
 
@@ -154,4 +155,22 @@ test('a tiny GPT-2 pre-trained with CLM: the loss falls', async () => {
   const losses: number[] = [];
   for (let s = 0; s < 30; s++) losses.push(step(gpt, [clm], collate(blocks.slice(s * 8, s * 8 + 8), { padId: 0 }), optimizer, s)[0]);
   expect(mean(losses.slice(-5))).toBeLessThan(0.8 * mean(losses.slice(0, 5)));
+});
+
+test('the same through @pretrain/trainer: BERT + MLM + NSP examples from the NSP builder, the loss falls', async () => {
+  const bert = new BertModel({ vocab_size: tokenizer.getVocabSize(), hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 128, max_position_embeddings: 64, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { seed: 2 });
+  const mlm = new MaskedLanguageModeling();
+  const nsp = new NextSentencePrediction({ documentPoolSize: 100 });
+  const examples = await examplesFrom(nsp, 64, 16 * 30);
+  const trainer = new Trainer({
+    backbone: bert,
+    objectives: [{ objective: mlm }, { objective: nsp, weight: 1 }],
+    tokenizer,
+    seed: 7,
+    options: { maxSteps: 30, batchSize: 16, maxLength: 64, learningRate: 3e-3, schedule: 'constant', progress: 'none', saveEachEpoch: false, evalEachEpoch: false },
+  });
+  const result = await trainer.train({ train: examples });
+  expect(result.losses).toHaveLength(30);
+  // From chance (≈ ln 2000 + ln 2 ≈ 8.3 nats) to more than a nat lower (MLM reaches the unigram level).
+  expect(mean(result.losses.slice(-5))).toBeLessThan(mean(result.losses.slice(0, 5)) - 1);
 });

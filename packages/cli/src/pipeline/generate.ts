@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackbonePlugin, PretrainError, Rng } from '@pretrain/core';
+import { Gpt2Model, generate } from '@pretrain/model-gpt';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -11,12 +12,18 @@ export interface SampleOptions {
 }
 
 /**
- * Samples continuations from a causal backbone whose LM head is tied to the input embeddings
- * (GPT-2): logits = last hidden state · embeddingsᵀ. Greedy when temperature is 0.
+ * Samples continuations from a causal backbone whose LM head is tied to the input embeddings:
+ * GPT-2 through model-gpt's cached generation; any other causal backbone (e.g. a third-party
+ * plugin) by recomputing logits = last hidden state · embeddingsᵀ. Greedy when temperature is 0.
  */
 export function sampleTokens(backbone: BackbonePlugin, promptIds: number[], options: SampleOptions): number[] {
   if (backbone.info.attention !== 'causal') throw new PretrainError(`generate needs a causal (GPT-style) model; this checkpoint is a ${backbone.info.modelType} ${backbone.info.attention} model`);
   if (promptIds.length === 0) throw new PretrainError('generate: the prompt encodes to no tokens');
+  if (backbone instanceof Gpt2Model) {
+    // model-gpt's own generation keeps a key/value cache: one position per new token.
+    const stopTokens = options.eosId === undefined ? [] : [options.eosId];
+    return generate(backbone, promptIds, { doSample: options.temperature > 0, temperature: options.temperature || 1, topK: options.topK, seed: options.seed, maxNewTokens: options.maxNewTokens, stopTokens })[0];
+  }
   const rng = new Rng(options.seed);
   const ids = promptIds.slice();
   for (let i = 0; i < options.maxNewTokens; i++) {

@@ -49,14 +49,22 @@ export class ShardWriter {
   }
 
   addDocument(fileIndex: number, ordinal: number, sentences: ArrayLike<number>[]): void {
-    for (const ids of sentences) {
-      for (let i = 0; i < ids.length; i++) {
-        if (this.pendingCount === this.pending.length) this.flush();
-        this.pending[this.pendingCount++] = ids[i];
-      }
-      this.tokens += ids.length;
-      this.sentenceTokenEnd.push(this.tokens);
+    for (const ids of sentences) this.addSentence(ids);
+    this.endDocument(fileIndex, ordinal);
+  }
+
+  /** Appends one sentence to the document being written (streaming form of addDocument). */
+  addSentence(ids: ArrayLike<number>): void {
+    for (let i = 0; i < ids.length; i++) {
+      if (this.pendingCount === this.pending.length) this.flush();
+      this.pending[this.pendingCount++] = ids[i];
     }
+    this.tokens += ids.length;
+    this.sentenceTokenEnd.push(this.tokens);
+  }
+
+  /** Closes the document made of the sentences added since the previous one. */
+  endDocument(fileIndex: number, ordinal: number): void {
     this.docFile.push(fileIndex);
     this.docOrdinal.push(ordinal);
     this.docSentenceEnd.push(this.sentenceTokenEnd.length);

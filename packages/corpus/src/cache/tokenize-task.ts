@@ -4,6 +4,8 @@ import { emptyStats, type ReadStats } from '../io/stats';
 import { readDocuments, type DocumentReadOptions } from '../text/documents';
 import { ShardWriter, type ShardCounts } from './shard-format';
 
+const ENCODE_BATCH = 64;
+
 /** A unit of tokenization work: consecutive corpus files that go into one shard. */
 export interface ShardTask {
   /** Shard file base path (without .bin / .idx). */
@@ -23,8 +25,13 @@ export async function runShardTask(task: ShardTask, readOptions: DocumentReadOpt
     for (const { file, fileIndex } of task.files) {
       let ordinal = 0;
       for await (const document of readDocuments(file, readOptions, stats)) {
-        const encodings = tokenizer.encodeBatch(document.sentences, { addSpecialTokens: false });
-        writer.addDocument(fileIndex, ordinal++, encodings.map((e) => e.ids));
+        // Encoding objects are large (tokens, offsets, word ids...): encode a few sentences at a
+        // time so a 10,000-sentence document never has all of them alive at once.
+        for (let start = 0; start < document.sentences.length; start += ENCODE_BATCH) {
+          const encodings = tokenizer.encodeBatch(document.sentences.slice(start, start + ENCODE_BATCH), { addSpecialTokens: false });
+          for (const encoding of encodings) writer.addSentence(encoding.ids);
+        }
+        writer.endDocument(fileIndex, ordinal++);
       }
     }
     return { ...writer.finish(), stats };

@@ -181,6 +181,41 @@ describe('Trainer: memory, checkpoints, divergence', () => {
   });
 });
 
+describe('Trainer: stop conditions and callbacks', () => {
+  it('stops at the wall-clock budget with a checkpoint, and reports every event to callbacks', async () => {
+    const dir = tempDir();
+    const events: string[] = [];
+    const t = fineTuner(
+      { batchSize: 8, epochs: 3, learningRate: 0.01, outputDir: dir, maxWallClockSeconds: 1e-6, saveEachEpoch: false },
+      {
+        callbacks: [
+          {
+            onTrainBegin: (i) => void events.push(`begin ${i.totalSteps}`),
+            onStep: (e) => void events.push(`step ${e.step}`),
+            onCheckpoint: (e) => void events.push(`checkpoint ${e.step} ${path.basename(e.dir)}`),
+            onTrainEnd: (i) => void events.push(`end ${i.step} ${i.stoppedEarly} ${i.reason}`),
+          },
+        ],
+      },
+    );
+    const result = await t.trainer.train({ train: examples });
+    expect(result.stoppedEarly).toBe(true);
+    expect(events).toEqual(['begin 15', 'step 1', 'checkpoint 1 checkpoint-1', 'end 1 true reached the wall-clock budget of 0.000001s']);
+    t.dispose();
+  });
+
+  it('runs whole epochs by default and fires onEpochEnd once per epoch', async () => {
+    const epochsSeen: number[] = [];
+    const t = fineTuner({ batchSize: 16, epochs: 2, learningRate: 0.01 }, { callbacks: [{ onEpochEnd: (e) => void epochsSeen.push(e.epoch) }] });
+    const result = await t.trainer.train({ train: examples });
+    // 40 examples / 16 = 3 batches per epoch (the last one partial), 2 epochs.
+    expect(result.step).toBe(6);
+    expect(result.reason).toBe('completed all epochs');
+    expect(epochsSeen).toEqual([0, 1]);
+    t.dispose();
+  });
+});
+
 describe('Trainer: evaluation, early stopping, best model', () => {
   it('tracks the best metric and stops after `patience` evaluations without improvement', async () => {
     const scores = [0.5, 0.6, 0.55, 0.58, 0.9];

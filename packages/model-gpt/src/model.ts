@@ -260,7 +260,7 @@ export class Gpt2Model implements BackbonePlugin {
     const c = this.config;
     const heads = c.n_head;
     const d = this.headSize;
-    const [q, k, v] = tf.split(this.linear(x, `h.${index}.attn.c_attn`), 3, 1);
+    const [q, k, v] = this.queryKeyValue(x, index);
     const split = (t: tf.Tensor) => tf.reshape(t, [batch, seq, heads, d]);
     let scale = c.scale_attn_weights ? 1 / Math.sqrt(d) : 1;
     if (c.scale_attn_by_inverse_layer_idx) scale /= index + 1;
@@ -277,6 +277,17 @@ export class Gpt2Model implements BackbonePlugin {
     const dropped = rng ? dropout(probs, c.attn_pdrop, rng) : probs;
     const context = tf.reshape(tf.transpose(tf.matMul(dropped, value), [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
     return { context, probs, kv: { keyT, value } };
+  }
+
+  /**
+   * q, k, v = x · c_attn split along the output axis. The (small) weight is split rather than the
+   * [rows, 3·hidden] product: a column split of the activations is slow on wasm.
+   */
+  private queryKeyValue(x: tf.Tensor2D, index: number): tf.Tensor2D[] {
+    const h = this.config.n_embd;
+    const weight = this.p<tf.Rank.R2>(`h.${index}.attn.c_attn.weight`);
+    const bias = this.p<tf.Rank.R1>(`h.${index}.attn.c_attn.bias`);
+    return [0, 1, 2].map((part) => dense(x, tf.slice(weight, [0, part * h], [h, h]), tf.slice(bias, [part * h], [h])));
   }
 
   inputEmbeddings(): tf.Variable {

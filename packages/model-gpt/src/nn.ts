@@ -65,23 +65,23 @@ export function geluErf<T extends tf.Tensor>(x: T): T {
 }
 
 /**
- * GPT-2's tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
- * gradient 0.5 (1 + t) + 0.5 x (1 - t²) sqrt(2/pi) (1 + 3 · 0.044715 x²).
+ * GPT-2's tanh approximation, 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), computed
+ * as x · sigmoid(2u) (the same function; sigmoid is a vectorised kernel on wasm, tanh is not).
+ * Gradient: s + x · s (1 - s) · 2 du/dx, du/dx = sqrt(2/pi) (1 + 3 · 0.044715 x²).
  */
 export function geluTanh<T extends tf.Tensor>(x: T): T {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const squared = tf.square(input);
-    const inner = tf.mul(tf.mul(input, tf.add(tf.mul(squared, 0.044715), 1)), SQRT_2_OVER_PI);
-    const t = tf.tanh(inner);
-    save([input, squared, t]);
+    const twiceInner = tf.mul(tf.mul(input, tf.add(tf.mul(squared, 0.044715), 1)), 2 * SQRT_2_OVER_PI);
+    const s = tf.sigmoid(twiceInner);
+    save([input, squared, s]);
     return {
-      value: tf.mul(tf.mul(input, 0.5), tf.add(t, 1)),
-      gradFunc: (dy: tf.Tensor, [saved, savedSquared, savedT]: tf.Tensor[]) => {
-        const outer = tf.mul(tf.add(savedT, 1), 0.5);
-        const slope = tf.mul(tf.add(tf.mul(savedSquared, 3 * 0.044715), 1), 0.5 * SQRT_2_OVER_PI);
-        const inner = tf.mul(tf.mul(saved, tf.sub(1, tf.square(savedT))), slope);
-        return tf.mul(dy, tf.add(outer, inner));
+      value: tf.mul(input, s),
+      gradFunc: (dy: tf.Tensor, [saved, savedSquared, savedS]: tf.Tensor[]) => {
+        const slope = tf.add(tf.mul(savedSquared, 2 * SQRT_2_OVER_PI * 3 * 0.044715), 2 * SQRT_2_OVER_PI);
+        const inner = tf.mul(tf.mul(saved, tf.mul(savedS, tf.sub(1, savedS))), slope);
+        return tf.mul(dy, tf.add(savedS, inner));
       },
     };
   });

@@ -23,6 +23,9 @@ import { generate, type GenerateOptions } from './generate';
 
 export const GPT2_BASE_PREFIX = 'transformer';
 
+/** Up to this many rows, q|k|v are split from one c_attn product (see queryKeyValue). */
+const SPLIT_OUTPUT_MAX_ROWS = 64;
+
 /** HF buffers that may appear in checkpoints but are not parameters (HF ignores them too). */
 const IGNORED_CHECKPOINT_KEYS = [/^h\.\d+\.attn\.(bias|masked_bias)$/];
 
@@ -280,11 +283,13 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   /**
-   * q, k, v = x · c_attn split along the output axis. The (small) weight is split rather than the
-   * [rows, 3·hidden] product: a column split of the activations is slow on wasm.
+   * q, k, v = x · c_attn split along the output axis. For many rows the (small) weight is split
+   * rather than the [rows, 3·hidden] product, whose column split is slow on wasm; for the few rows
+   * of a decoding step one matmul and a split is fewer kernels.
    */
   private queryKeyValue(x: tf.Tensor2D, index: number): tf.Tensor2D[] {
     const h = this.config.n_embd;
+    if (x.shape[0] <= SPLIT_OUTPUT_MAX_ROWS) return tf.split(this.linear(x, `h.${index}.attn.c_attn`), 3, 1);
     const weight = this.p<tf.Rank.R2>(`h.${index}.attn.c_attn.weight`);
     const bias = this.p<tf.Rank.R1>(`h.${index}.attn.c_attn.bias`);
     return [0, 1, 2].map((part) => dense(x, tf.slice(weight, [0, part * h], [h, h]), tf.slice(bias, [part * h], [h])));

@@ -50,12 +50,16 @@ describe('Gpt2Model vs HF GPT2LMHeadModel', () => {
     });
   });
 
-  it('matches the gradient of the loss for every parameter without leaking tensors', () => {
-    const inputIds = int2d(fixture.json.inputs.input_ids);
+  // Repeating the batch leaves the mean loss and its gradients unchanged; 6 rows × 16 positions
+  // take the other q|k|v path (weight split instead of output split).
+  it.each([1, 3])('matches the gradient of the loss for every parameter without leaking tensors (batch ×%i)', (repeat) => {
+    const rows = Array.from({ length: repeat }, () => fixture.json.inputs.input_ids).flat();
+    const labelRows = Array.from({ length: repeat }, () => labels).flat();
+    const inputIds = int2d(rows);
     const hfName = new Map([...model.variables()].map(([name, v]) => [v.name, `transformer.${name}`]));
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => shiftedLmLoss(lmLogits(model, model.forward({ inputIds }, { training: false }).sequenceOutput), labels), [...model.variables().values()]);
+      const { value, grads } = tf.variableGrads(() => shiftedLmLoss(lmLogits(model, model.forward({ inputIds }, { training: false }).sequenceOutput), labelRows), [...model.variables().values()]);
       expect(maxAbsDiff(value, fixture.outputs.get('loss')!)).toBeLessThan(ATOL);
       expect(Object.keys(grads)).toHaveLength(fixture.grads!.size);
       for (const [varName, grad] of Object.entries(grads)) {

@@ -59,7 +59,8 @@ export class CausalLanguageModeling implements ObjectivePlugin {
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
     const { positions, labels } = this.targets(batch.host);
-    if (positions.length === 0) return { loss: tf.scalar(0), metrics: { accuracy: tf.scalar(0) } };
+    // No position with a next token (e.g. one-token rows): a zero loss still connected to the model.
+    if (positions.length === 0) return { loss: tf.mul(0, tf.sum(output.sequenceOutput)) as tf.Scalar, metrics: { accuracy: tf.scalar(0) } };
     const [rows, seq, hidden] = output.sequenceOutput.shape;
     // Project only the positions that have a next token to predict (not the last, not padding).
     const selected = gatherRows(tf.reshape(output.sequenceOutput, [rows * seq, hidden]), positions);

@@ -98,3 +98,16 @@ describe('MLM training on a tiny backbone', () => {
     expect(mean(losses.slice(-5))).toBeLessThan(0.7 * mean(losses.slice(0, 5)));
   });
 });
+
+test('a batch with nothing to predict gives a zero loss that still has (zero) gradients', () => {
+  const tokenizer = new PieceTokenizer('a b');
+  const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize() });
+  const mlm = new MaskedLanguageModeling();
+  mlm.init({ backbone, tokenizer, rng: new Rng(0) });
+  const batch = collate([{ inputIds: Int32Array.from([2, 5, 3]), tokenLabels: { mlmLabels: Int32Array.from([-100, -100, -100]) } }], { padId: 0 });
+  const tensors = batchToTensors(batch);
+  const { value, grads } = tf.variableGrads(() => mlm.loss(backbone.forward(tensors), tensors).loss, [...mlm.variables().values()]);
+  expect(value.dataSync()[0]).toBe(0);
+  expect(Object.values(grads).every((g) => tf.max(tf.abs(g)).dataSync()[0] === 0)).toBe(true);
+  disposeBatchTensors(tensors);
+});

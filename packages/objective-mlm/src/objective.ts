@@ -115,8 +115,10 @@ export class MaskedLanguageModeling implements ObjectivePlugin {
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
     const { positions, labels } = this.targets(batch.host);
     if (positions.length === 0) {
-      // Nothing selected (e.g. a batch of very short sequences): contribute no loss.
-      return { loss: tf.scalar(0), metrics: { maskedAccuracy: tf.scalar(0) } };
+      // Nothing selected (a batch of very short sequences): a zero loss that still reaches the head's
+      // parameters, so a gradient tape over them finds a (zero) gradient instead of failing.
+      const zero = tf.mul(0, tf.sum(this.parameters.get(MLM_PARAMETER_NAMES.bias))) as tf.Scalar;
+      return { loss: zero, metrics: { maskedAccuracy: tf.scalar(0) } };
     }
     const { loss, accuracy } = crossEntropyWithAccuracy(this.logitsAt(output.sequenceOutput, positions), labels);
     return { loss, metrics: { maskedAccuracy: accuracy } };

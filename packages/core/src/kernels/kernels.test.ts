@@ -67,6 +67,9 @@ describe('wasm BatchMatMul (fast path for transposed and batched products)', () 
     ['row vector', [1, 64], [64, 33], false, false],
     ['column result', [33, 64], [1, 64], false, true],
     ['inner dimension 1', [8, 1], [1, 8], false, false],
+    ['Aᵀ·B with many rows (weight gradient: computed as (Bᵀ·A)ᵀ)', [300, 24], [300, 10], true, false],
+    ['A·Bᵀ with a small A (computed as (B·Aᵀ)ᵀ)', [3, 64], [40, 64], false, true],
+    ['3-D batch-1 Aᵀ·B', [1, 200, 16], [1, 200, 12], true, false],
   ];
   it.each(cases)('%s matches cpu', async (_name, aShape, bShape, transposeA, transposeB) => {
     const a = randomTensorData(aShape);
@@ -114,6 +117,62 @@ describe('wasm BatchMatMul (fast path for transposed and batched products)', () 
     for (let i = 0; i < 5; i++) tf.dispose([tf.matMul(a, a, false, true), tf.matMul(a, a, true, false)]);
     expect({ tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() }).toEqual(before);
     a.dispose();
+  });
+});
+
+describe('comparisons (JS on the wasm heap)', () => {
+  const ops = ['equal', 'notEqual', 'greater', 'greaterEqual', 'less', 'lessEqual'] as const;
+  const shapes: [number[], number[]][] = [
+    [[6, 40], [6, 1]],
+    [[3, 4, 5], [3, 1, 5]],
+    [[4, 1], [1, 6]],
+    [[2, 3], []],
+    [[5, 7], [5, 7]],
+    [[7], [1]],
+  ];
+  it.each(ops)('%s matches cpu exactly for broadcast, scalar and same-shape operands', async (op) => {
+    for (const [aShape, bShape] of shapes) {
+      // Small integers make ties (equal values) common; NaN must compare false.
+      const a = Float32Array.from({ length: aShape.reduce((x, y) => x * y, 1) }, () => rng.int(3));
+      const b = Float32Array.from({ length: bShape.reduce((x, y) => x * y, 1) }, () => rng.int(3));
+      a[0] = NaN;
+      for (const dtype of ['float32', 'int32'] as const) {
+        const { cpu, wasm } = await onBoth(() => tf.cast(tf[op](tf.tensor(a, aShape, dtype), tf.tensor(b, bShape, dtype)), 'int32'));
+        expect(wasm[0].shape).toEqual(cpu[0].shape);
+        expect(Array.from(wasm[0].values)).toEqual(Array.from(cpu[0].values));
+      }
+    }
+  });
+
+  it.each(['logicalAnd', 'logicalOr'] as const)('%s matches cpu exactly', async (op) => {
+    const a = Uint8Array.from({ length: 24 }, () => rng.int(2));
+    const b = Uint8Array.from({ length: 4 }, () => rng.int(2));
+    const { cpu, wasm } = await onBoth(() => tf.cast(tf[op](tf.tensor(a, [6, 4], 'bool'), tf.tensor(b, [1, 4], 'bool')), 'int32'));
+    expect(Array.from(wasm[0].values)).toEqual(Array.from(cpu[0].values));
+  });
+
+  it('max/min gradients (which use Equal) match cpu', async () => {
+    const x = randomTensorData([9, 33]);
+    const { cpu, wasm } = await onBoth(() => tf.grads((t: tf.Tensor) => tf.add(tf.sum(tf.max(t, -1)), tf.sum(tf.min(t, 0))))([tf.tensor(x.values, x.shape)]));
+    expectClose(wasm[0], cpu[0], 0);
+  });
+});
+
+describe('Sum over leading axes (JS on the wasm heap)', () => {
+  it.each([
+    [[64, 20], 0, false],
+    [[4, 6, 5], [0, 1], true],
+    [[4, 6, 5], 0, false],
+    [[4, 6, 5], -1, false],
+    [[4, 6, 5], [0, 2], false],
+    [[30], 0, false],
+  ] as [number[], number | number[], boolean][])('shape %j, axis %j, keepDims %s matches cpu', async (shape, axis, keepDims) => {
+    const x = randomTensorData(shape);
+    const { cpu, wasm } = await onBoth(() => tf.sum(tf.tensor(x.values, x.shape), axis, keepDims));
+    expectClose(wasm[0], cpu[0], 1e-6);
+    const ints = Int32Array.from(x.values, (v) => Math.round(v * 10));
+    const intResult = await onBoth(() => tf.sum(tf.tensor(ints, shape, 'int32'), axis, keepDims));
+    expect(Array.from(intResult.wasm[0].values)).toEqual(Array.from(intResult.cpu[0].values));
   });
 });
 

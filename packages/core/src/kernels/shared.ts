@@ -99,3 +99,105 @@ export function naiveBatchMatMul(a: Float32Array, b: Float32Array, aShape: numbe
   }
   return out;
 }
+
+export type ComparisonOp = 'Equal' | 'NotEqual' | 'Greater' | 'GreaterEqual' | 'Less' | 'LessEqual' | 'LogicalAnd' | 'LogicalOr';
+
+/** out[o..o+n) = a[ai + i·as] op b[bi + i·bs] as 0/1: one row of a broadcast comparison. */
+function compareRow(op: ComparisonOp, out: Uint8Array, o: number, a: NumericArray, ai: number, as: number, b: NumericArray, bi: number, bs: number, n: number): void {
+  switch (op) {
+    case 'Equal':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] === b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'NotEqual':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] !== b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'Greater':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] > b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'GreaterEqual':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] >= b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'Less':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] < b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'LessEqual':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] <= b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'LogicalAnd':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] && b[bi + i * bs] ? 1 : 0;
+      break;
+    case 'LogicalOr':
+      for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] || b[bi + i * bs] ? 1 : 0;
+      break;
+  }
+}
+
+/** Element strides of `shape` broadcast to `outShape` (0 along broadcast dims), right-aligned. */
+function broadcastStrides(shape: number[], outShape: number[]): number[] {
+  const strides = new Array(outShape.length).fill(0);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const outDim = d + outShape.length - shape.length;
+    strides[outDim] = shape[d] === 1 ? 0 : stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+/** Broadcast comparison into a 0/1 array of outShape, row by row over the last dimension. */
+export function broadcastCompareInto(op: ComparisonOp, out: Uint8Array, a: NumericArray, aShape: number[], b: NumericArray, bShape: number[], outShape: number[]): void {
+  if (outShape.length === 0) {
+    compareRow(op, out, 0, a, 0, 0, b, 0, 0, 1);
+    return;
+  }
+  const rank = outShape.length;
+  const aStrides = broadcastStrides(aShape, outShape);
+  const bStrides = broadcastStrides(bShape, outShape);
+  const rowLength = outShape[rank - 1];
+  const rows = out.length / rowLength;
+  const index = new Array(rank - 1).fill(0);
+  let aOffset = 0;
+  let bOffset = 0;
+  for (let row = 0; row < rows; row++) {
+    compareRow(op, out, row * rowLength, a, aOffset, aStrides[rank - 1], b, bOffset, bStrides[rank - 1], rowLength);
+    // Advance the multi-index over the leading dims (odometer), keeping the offsets in step.
+    for (let d = rank - 2; d >= 0; d--) {
+      index[d]++;
+      aOffset += aStrides[d];
+      bOffset += bStrides[d];
+      if (index[d] < outShape[d]) break;
+      aOffset -= aStrides[d] * outShape[d];
+      bOffset -= bStrides[d] * outShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+/** out[j] = Σ_i x[i·inner + j]: a sum over the leading axes, accumulated in float64. */
+export function sumLeadingAxesInto(out: NumericArray, x: NumericArray, outer: number, inner: number): void {
+  const acc = new Float64Array(inner);
+  for (let i = 0; i < outer; i++) {
+    const base = i * inner;
+    for (let j = 0; j < inner; j++) acc[j] += x[base + j];
+  }
+  for (let j = 0; j < inner; j++) out[j] = acc[j];
+}
+
+/** [batch, rows, cols] → [batch, cols, rows], in cache-sized tiles (≈2× a naive loop). */
+export function transposeLastTwoInto(out: NumericArray, x: NumericArray, batch: number, rows: number, cols: number, outOffset = 0, xOffset = 0): void {
+  const tile = 8;
+  for (let b = 0; b < batch; b++) {
+    const from = xOffset + b * rows * cols;
+    const to = outOffset + b * rows * cols;
+    for (let i0 = 0; i0 < rows; i0 += tile) {
+      const iEnd = Math.min(i0 + tile, rows);
+      for (let j0 = 0; j0 < cols; j0 += tile) {
+        const jEnd = Math.min(j0 + tile, cols);
+        for (let i = i0; i < iEnd; i++) {
+          const rowStart = from + i * cols;
+          for (let j = j0; j < jEnd; j++) out[to + j * rows + i] = x[rowStart + j];
+        }
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../backend';
 import { recordReplacement } from './stock';
-import { broadcastBatchIndices, oneHotInto, segmentSumInto, segmentSumOutputShape, sizeOf } from './shared';
+import { broadcastBatchIndices, broadcastCompareInto, oneHotInto, segmentSumInto, segmentSumOutputShape, sizeOf, sumLeadingAxesInto, transposeLastTwoInto, type ComparisonOp } from './shared';
 
 type HeapArray = Float32Array | Int32Array | Uint8Array;
 
@@ -68,6 +68,39 @@ function oneHotWasm(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([...indices.shape, depth], dtype);
   oneHotInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(indices), depth, onValue, offValue);
   return out;
+}
+
+/**
+ * Comparisons: the stock C++ kernels index every element through a generic broadcast path
+ * (~250 ns/element with a broadcast operand, e.g. the Equal mask in tf.max's gradient).
+ */
+function comparisonWasm(op: ComparisonOp): KernelFn {
+  return (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const out = backend.makeOutput(outShape, 'bool');
+    if (sizeOf(outShape) === 0) return out;
+    broadcastCompareInto(op, backend.typedArrayFromHeap(out) as Uint8Array, backend.typedArrayFromHeap(a), a.shape, backend.typedArrayFromHeap(b), b.shape, outShape);
+    return out;
+  };
+}
+
+/** Sums over leading axes (bias and LayerNorm gradients) without the stock kernel's transpose. */
+function sumWasm(stock: KernelFn): KernelFn {
+  return (args) => {
+    const backend = args.backend as WasmBackendLike;
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((d, i) => d === i);
+    if (!leading || (x.dtype !== 'float32' && x.dtype !== 'int32')) return stock(args);
+    const inner = sizeOf(x.shape.slice(axes.length));
+    const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const out = backend.makeOutput(outShape, x.dtype);
+    sumLeadingAxesInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(x), sizeOf(x.shape) / inner, inner);
+    return out;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,10 +175,11 @@ function planMatMul(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, tra
   return { batchA, batchB, batch, aIndex, bIndex, m, k, n, outShape: [...outBatchShape, m, n] };
 }
 
-/** [batch, rows, cols] → [batch, cols, rows] with the backend's Transpose kernel. */
+/** [batch, rows, cols] → [batch, cols, rows] into a new heap tensor (tiled JS: ~2× the stock kernel). */
 function transposeLastTwo(backend: WasmBackendLike, x: tf.TensorInfo, batch: number, rows: number, cols: number): tf.TensorInfo {
-  const transpose = tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc as KernelFn;
-  return transpose({ inputs: { x: { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype } }, backend, attrs: { perm: [0, 2, 1] } });
+  const out = backend.makeOutput([batch, cols, rows], x.dtype);
+  transposeLastTwoInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap({ ...x, shape: [batch, rows, cols] }), batch, rows, cols);
+  return out;
 }
 
 /** Runs `body` with a and b laid out untransposed ([batch, m, k] and [batch, k, n]). */
@@ -167,10 +201,41 @@ function batchMatMulWasm(stock: KernelFn): KernelFn {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, transposeA, transposeB) : undefined;
     if (!plan) return stock(args);
+    if (plan.batch === 1 && swappedIsCheaper(plan, transposeA, transposeB)) return { ...swappedMatMul(backend, a, b, transposeA, transposeB, plan), shape: plan.outShape };
     const out = backend.makeOutput([plan.batch, plan.m, plan.n], 'float32');
     withUntransposed(backend, a, b, transposeA, transposeB, plan, (aReady, bReady) => runBatches(backend, aReady, bReady, out, plan));
     return { ...out, shape: plan.outShape };
   };
+}
+
+/**
+ * Elements moved by transposes: computing C = op(A)·op(B) directly needs A and/or B untransposed;
+ * computing Cᵀ = op(B)ᵀ·op(A)ᵀ needs the other operand layouts plus a transpose of C. Weight
+ * gradients (Aᵀ·B with many rows) move far less the second way.
+ */
+function swappedIsCheaper(plan: MatMulPlan, transposeA: boolean, transposeB: boolean): boolean {
+  const { m, k, n } = plan;
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
+  const swapped = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n;
+  return swapped < direct;
+}
+
+/** C = op(A)·op(B) for one batch as (op(B)ᵀ·op(A)ᵀ)ᵀ; the returned tensor is [1, m, n]. */
+function swappedMatMul(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, plan: MatMulPlan): tf.TensorInfo {
+  const { m, k, n } = plan;
+  const temps: tf.TensorInfo[] = [];
+  const keep = (t: tf.TensorInfo) => (temps.push(t), t);
+  try {
+    // op(B)ᵀ as rows [n, k]: B itself when it is stored transposed.
+    const left = transposeB ? b : keep(transposeLastTwo(backend, b, 1, k, n));
+    // op(A)ᵀ as [k, m]: A itself when it is stored transposed.
+    const right = transposeA ? a : keep(transposeLastTwo(backend, a, 1, m, k));
+    const product = keep(backend.makeOutput([1, n, m], 'float32'));
+    matMul2d(backend, backend.dataIdMap.get(left.dataId).id, backend.dataIdMap.get(right.dataId).id, backend.dataIdMap.get(product.dataId).id, n, k, m);
+    return transposeLastTwo(backend, product, 1, n, m);
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
 }
 
 function runBatches(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, plan: MatMulPlan): void {
@@ -231,7 +296,11 @@ export function registerWasmKernels(): void {
   replaceKernel(tf._FusedMatMul, (stock) => fusedMatMulWasm(stock));
   replaceKernel(tf.OneHot, () => oneHotWasm);
   replaceKernel(tf.UnsortedSegmentSum, () => unsortedSegmentSumWasm);
+  for (const op of COMPARISONS) replaceKernel(op, () => comparisonWasm(op));
+  replaceKernel(tf.Sum, (stock) => sumWasm(stock));
 }
+
+const COMPARISONS: ComparisonOp[] = ['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalOr'];
 
 /** Registers `make(stock)` for the wasm backend, keeping the stock setupFunc (it wires the C exports). */
 function replaceKernel(kernelName: string, make: (stock: KernelFn) => KernelFn): void {

@@ -71,6 +71,8 @@ describe('objective generator (real workspace copy)', () => {
       expect(fs.existsSync(path.join(dir, 'packages/objective-demo/dist/index.d.ts'))).toBe(true);
       const loaded = run(['-e', "const p = require('@pretrain/objective-demo').pretrainPlugins[0]; console.log(p.kind + ':' + p.name)"]);
       expect(loaded.trim()).toBe('objective:demo');
+      // Lint, including the nx module-boundary rule (a plugin may import only core and TF.js).
+      run(['node_modules/eslint/bin/eslint.js', 'packages/objective-demo/src']);
       // The generated test trains the objective for 3 steps on a tiny backbone.
       const jest = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '-c', 'packages/objective-demo/jest.config.js', '--ci'], { cwd: dir, encoding: 'utf8', timeout: 240_000 });
       expect(`${jest.stderr}`).toMatch(/Tests:\s+2 passed, 2 total/);

@@ -80,6 +80,19 @@ describe('BERT checkpoints', () => {
     noPooler.dispose();
   });
 
+  it('loads legacy LayerNorm gamma/beta names (original BERT checkpoints) as HF does', () => {
+    const model = BertModel.fromPretrained(pretraining.modelDir);
+    const state = model.stateDict();
+    const legacy = new Map([...state].map(([name, t]) => [`bert.${name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta')}`, t]));
+    expect([...legacy.keys()]).toContain('bert.embeddings.LayerNorm.gamma');
+    const fresh = new BertModel(model.config, { seed: 5 });
+    expect(fresh.loadStateDict(legacy)).toEqual({ missing: [], unexpected: [] });
+    expect(fresh.variables().get('encoder.layer.1.output.LayerNorm.bias')!.dataSync()).toEqual(model.variables().get('encoder.layer.1.output.LayerNorm.bias')!.dataSync());
+    state.forEach((t) => t.dispose());
+    fresh.dispose();
+    model.dispose();
+  });
+
   it('names the tensor and file when shapes disagree with config.json', () => {
     fs.copyFileSync(hfFile, path.join(tmp, 'model.safetensors'));
     const config = JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8'));

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, readSafetensors, writeJsonAtomic, writeSafetensors, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseBertConfig } from './config';
-import { BERT_BASE_PREFIX, BertModel, stripPrefix, type BertModelOptions } from './model';
+import { BERT_BASE_PREFIX, BertModel, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -137,7 +137,7 @@ export function loadBertPretrained(dir: string, options: LoadOptions = {}): Bert
 /** Splits a checkpoint between backbone and heads and merges their reports. */
 export function loadWithHeads(model: BertModel, tensors: Map<string, tf.Tensor>, heads: ParameterModule[]): LoadReport {
   const backboneReport = model.loadStateDict(tensors);
-  const rest = new Map([...tensors].filter(([name]) => backboneReport.unexpected.includes(name)));
+  const rest = new Map([...tensors].filter(([name]) => backboneReport.unexpected.includes(name)).map(([name, t]) => [renameLegacyKey(name), t]));
   const missing = [...backboneReport.missing];
   let unclaimed = new Set(rest.keys());
   for (const head of heads) {

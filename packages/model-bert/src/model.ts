@@ -298,7 +298,7 @@ export class BertModel implements BackbonePlugin {
     const seen = new Set<string>();
     const unexpected: string[] = [];
     for (const [fullName, tensor] of tensors) {
-      const name = stripPrefix(fullName, BERT_BASE_PREFIX);
+      const name = renameLegacyKey(stripPrefix(fullName, BERT_BASE_PREFIX));
       const spec = this.specs.get(name);
       if (!spec) {
         if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
@@ -331,6 +331,11 @@ function internalShape(spec: ParameterSpec): number[] {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Original Google/TF checkpoints name LayerNorm parameters gamma/beta; HF renames them on load, so do we. */
+export function renameLegacyKey(name: string): string {
+  return name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
 }
 
 /** `bert.encoder...` → `encoder...`; names without the prefix pass through. */

@@ -9,7 +9,7 @@ import { DATA_DIR, installToyObjectivePackage, runBin, tempDir, writeJson } from
 
 const SMALL_BOOK = path.join(DATA_DIR, 'gutenberg', 'pg11.txt');
 const TINY_BERT = { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 };
-const TINY_TRAINER = { maxSteps: 3, batchSize: 4, maxLength: 32, learningRate: 1e-3, logEvery: 1 };
+const TINY_TRAINER = { maxSteps: 3, batchSize: 4, maxLength: 32, learningRate: 1e-3, logEverySteps: 1 };
 
 let work: string;
 let tokenizerFile: string;
@@ -173,8 +173,11 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(resolved.trainer.maxSteps).toBe(4);
     expect(resolved.objectives[0].options.maskProbability).toBe(0.15);
     const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(metrics.filter((m) => m.phase === 'pretrain').map((m) => m.step)).toEqual([1, 2, 3, 4]);
-    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'trainer_state.json']) expect(fs.existsSync(path.join(out, 'checkpoint', file))).toBe(true);
+    expect(metrics.filter((m) => m.type === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    expect(metrics.every((m) => m.type !== 'train' || Number.isFinite(m.loss))).toBe(true);
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'pretrain_plugins.json']) expect(fs.existsSync(path.join(out, 'checkpoint', file))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'checkpoint-4', 'trainer_state.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'checkpoint', 'config.json'), 'utf8')).model_type).toBe('bert');
     const header = readSafetensorsNames(path.join(out, 'checkpoint', 'model.safetensors'));
     expect(header).toContain('bert.embeddings.word_embeddings.weight');
     expect(header).toContain('cls.seq_relationship.weight');
@@ -242,17 +245,23 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(result.stdout).toMatch(/best: trial [12]/);
   });
 
-  it('generate samples from a GPT checkpoint, and refuses a BERT one', () => {
+  it('tokenizer train --type bpe, pretrain a GPT with CLM, then generate samples from it (and refuse a BERT checkpoint)', () => {
     const dir = tempDir('gpt');
-    const vocabSize = Object.keys(JSON.parse(fs.readFileSync(tokenizerFile, 'utf8')).model.vocab).length;
+    const bpe = runBin(['tokenizer', 'train', '--type', 'bpe', '--input', SMALL_BOOK, '--vocab-size', '400', '-o', path.join(dir, 'bpe')]);
+    expect(bpe.status).toBe(0);
+    const bpeJson = JSON.parse(fs.readFileSync(path.join(dir, 'bpe', 'tokenizer.json'), 'utf8'));
+    expect(bpeJson.model.type).toBe('BPE');
+    expect(bpeJson.pre_tokenizer.type).toBe('ByteLevel');
+    const vocabSize = Object.keys(bpeJson.model.vocab).length;
+    const endOfText = bpeJson.model.vocab['<|endoftext|>'];
     const config = writeJson(path.join(dir, 'gpt.json'), {
       corpus: { name: 'text', options: { paths: [SMALL_BOOK], stripGutenberg: true, validationFraction: 0.05 } },
-      model: { name: 'gpt2', options: { vocabSize, nEmbd: 32, nLayer: 2, nHead: 2, nPositions: 64 } },
+      model: { name: 'gpt2', options: { vocabSize, nEmbd: 32, nLayer: 2, nHead: 2, nPositions: 64, bosTokenId: endOfText, eosTokenId: endOfText } },
       objectives: [{ name: 'clm' }],
       trainer: TINY_TRAINER,
     });
     const out = path.join(dir, 'run');
-    const train = runBin(['pretrain', '-c', config, '-t', tokenizerFile, '-o', out]);
+    const train = runBin(['pretrain', '-c', config, '-t', path.join(dir, 'bpe', 'tokenizer.json'), '-o', out]);
     expect(train.stderr).not.toContain('error:');
     expect(train.status).toBe(0);
     const result = runBin(['generate', '--checkpoint', path.join(out, 'checkpoint'), '--prompt', 'Alice was', '--max-new-tokens', '5', '--samples', '2']);

@@ -184,7 +184,8 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'bpe', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
   context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
-  const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
+  const endOfText = tokenizer.specialTokenIds().eos ?? tokenizer.tokenToId('<|endoftext|>');
+  const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize(), bosTokenId: endOfText, eosTokenId: endOfText };
   const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
   const objectives = [];
   for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });

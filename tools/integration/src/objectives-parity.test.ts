@@ -68,6 +68,41 @@ describe('BERT + MLM + NSP vs HF BertForPreTraining (fixtures/hf/bert-pretrainin
     expect(Math.abs(mlmLoss + nspLoss - bertFixture.outputs.loss)).toBeLessThan(1e-4);
   });
 
+  test('gradients of MLM + NSP loss for the heads and the tied word embeddings match HF within 1e-4', () => {
+    const { model, mlm, nsp } = loadAll();
+    const hfGrads = loadSafetensorsAsTensors(path.join(HF, 'bert-pretraining/grads.safetensors'));
+    const batch = collate(
+      bertFixture.inputs.input_ids.map((ids: number[], r: number) => ({
+        inputIds: Int32Array.from(ids),
+        tokenTypeIds: Int32Array.from(bertFixture.inputs.token_type_ids[r]),
+        tokenLabels: { mlmLabels: Int32Array.from(bertFixture.labels.labels[r]) },
+        labels: { nextSentenceLabel: bertFixture.labels.next_sentence_label[r] },
+      })),
+      { padId: 0 },
+    );
+    batch.attentionMask.set(bertFixture.inputs.attention_mask.flat());
+    const tensors = batchToTensors(batch);
+    const named = new Map<string, tf.Variable>([
+      ...[...mlm.variables()].concat([...nsp.variables()]),
+      ['bert.embeddings.word_embeddings.weight', model.inputEmbeddings()],
+    ]);
+    const { grads } = tf.variableGrads(() => {
+      const output = model.forward(tensors, { training: false });
+      return tf.add(mlm.loss(output, tensors).loss, nsp.loss(output, tensors).loss) as tf.Scalar;
+    }, [...named.values()]);
+    // Our Linear weights are stored [in, out]; HF's gradients are [out, in].
+    const linear = new Set(['cls.predictions.transform.dense.weight', 'cls.seq_relationship.weight']);
+    let compared = 0;
+    for (const [name, variable] of named) {
+      const ours = grads[variable.name];
+      const reference = hfGrads.get(name)!;
+      expect(reference).toBeDefined();
+      expect(maxAbsDiff(linear.has(name) ? tf.transpose(ours) : ours, reference)).toBeLessThan(1e-4);
+      compared++;
+    }
+    expect(compared).toBe(8);
+  });
+
   test('saving gives exactly the tensor names and shapes of HF BertForPreTraining', () => {
     const { model, mlm, nsp } = loadAll();
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'objectives-bert-'));
@@ -87,7 +122,7 @@ describe('BERT + MLM + NSP vs HF BertForPreTraining (fixtures/hf/bert-pretrainin
 describe('GPT-2 + CLM vs HF GPT2LMHeadModel (fixtures/hf/gpt2)', () => {
   const dir = path.join(HF, 'gpt2/model');
 
-  test('logits and loss match within 1e-4; saving gives HF GPT2LMHeadModel tensor names', () => {
+  test('logits, loss and the tied wte gradient match within 1e-4; saving gives HF GPT2LMHeadModel tensor names', () => {
     const model = loadGpt2Pretrained(dir);
     const clm = new CausalLanguageModeling();
     clm.init({ backbone: model, tokenizer: fixtureTokenizer, rng: new Rng(0) });
@@ -100,6 +135,10 @@ describe('GPT-2 + CLM vs HF GPT2LMHeadModel (fixtures/hf/gpt2)', () => {
     const output = model.forward(tensors, { training: false });
     expect(maxAbsDiff(clm.logits(output.sequenceOutput), outputs.get('logits')!)).toBeLessThan(1e-4);
     expect(Math.abs(clm.loss(output, tensors).loss.dataSync()[0] - gptFixture.outputs.loss)).toBeLessThan(1e-4);
+    // The tied embedding's gradient (input lookup + LM head) matches HF's.
+    const { grads } = tf.variableGrads(() => clm.loss(model.forward(tensors, { training: false }), tensors).loss, [model.inputEmbeddings()]);
+    const hfGrads = loadSafetensorsAsTensors(path.join(HF, 'gpt2/grads.safetensors'));
+    expect(maxAbsDiff(grads[model.inputEmbeddings().name], hfGrads.get('transformer.wte.weight')!)).toBeLessThan(1e-4);
 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'objectives-gpt-'));
     try {

@@ -7,6 +7,8 @@ export interface ProgressLine {
   learningRate: number;
   tokensPerSecond: number;
   elapsedMs: number;
+  /** Wall-clock budget of the run (trainer.maxWallClockSeconds), which caps the ETA. */
+  budgetMs?: number;
 }
 
 export interface ProgressReporter {
@@ -61,9 +63,10 @@ export function barLine(line: ProgressLine, columns: number): string {
 }
 
 function etaText(line: ProgressLine): string {
-  if (!line.totalSteps || line.step === 0) return '';
-  const remaining = ((line.totalSteps - line.step) * line.elapsedMs) / line.step;
-  return ` ETA ${formatDuration(remaining)}`;
+  const byBudget = line.budgetMs !== undefined ? Math.max(0, line.budgetMs - line.elapsedMs) : Number.POSITIVE_INFINITY;
+  const bySteps = line.totalSteps && line.step > 0 ? ((line.totalSteps - line.step) * line.elapsedMs) / line.step : Number.POSITIVE_INFINITY;
+  const remaining = Math.min(byBudget, bySteps);
+  return Number.isFinite(remaining) ? ` ETA ${formatDuration(remaining)}` : '';
 }
 
 function formatLoss(loss: number): string {

@@ -56,6 +56,8 @@ describe('progress output', () => {
   it('the bar fills with progress', () => {
     expect(barLine(line, 100)).toMatch(/^\[=+ +\] 50\/200 loss 1\.2346 1234 tok\/s ETA 3m00s$/);
     expect(formatDuration(3_725_000)).toBe('1h02m');
+    // A wall-clock budget caps the ETA.
+    expect(plainLine({ ...line, budgetMs: 90_000 })).toMatch(/ETA 30s$/);
   });
   it('writes plain lines every logEvery steps when not on a terminal', () => {
     const written: string[] = [];

@@ -240,7 +240,7 @@ export class Trainer {
           losses.push(outcome.loss);
           const tokensPerSecond = outcome.tokens / Math.max(1e-3, (Date.now() - stepStart) / 1000);
           const event = { step: state.step, epoch: state.epoch, loss: outcome.loss, metrics: outcome.metrics, learningRate: lr, tokensPerSecond, elapsedMs: elapsed() };
-          progress.update({ ...event, totalSteps });
+          progress.update({ ...event, totalSteps, budgetMs: o.maxWallClockSeconds !== undefined ? o.maxWallClockSeconds * 1000 : undefined });
           if (state.step % o.logEverySteps === 0 || state.step === totalSteps) log?.append({ type: 'train', ...event, gradNorm: outcome.gradNorm, ...event.metrics, metrics: undefined });
           for (const cb of this.callbacks) await cb.onStep?.(event);
 

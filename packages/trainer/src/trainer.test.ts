@@ -327,3 +327,15 @@ describe('trainer options', () => {
     objective.dispose();
   });
 });
+
+describe('batches', () => {
+  it('keeps float labels float when a batch starts with an integral score (regression)', async () => {
+    const { BatchSource } = await import('./data');
+    const data = [5, 3.8, 2.25].map((score) => ({ inputIds: Int32Array.from([1, 2]), labels: { labels: score } }));
+    const source = new BatchSource(data, { seed: 1, batchSize: 3, padId: 0, shuffle: false, maxLength: 8 });
+    const batches = [];
+    for await (const b of source.batches(0, 0)) batches.push(b);
+    expect(batches[0].fields.labels).toBeInstanceOf(Float32Array);
+    expect(Array.from(batches[0].fields.labels)).toEqual([5, Math.fround(3.8), 2.25]);
+  });
+});

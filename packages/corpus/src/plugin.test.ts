@@ -1,9 +1,9 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, Registry, parseWithPath } from '@pretrain/core';
 import { pretrainPlugins, textCorpusPlugin } from './index';
 import { TextCorpus } from './text/text-corpus';
+import { tempDir } from './test-utils/temp';
 
 describe('corpus plugin', () => {
   it('registers as corpus "text" and creates a TextCorpus resolving paths against the config directory', async () => {
@@ -11,7 +11,7 @@ describe('corpus plugin', () => {
     for (const plugin of pretrainPlugins) registry.register(plugin);
     const definition = registry.lookup('corpus', 'text')!;
     expect(definition).toBe(textCorpusPlugin);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-plugin-'));
+    const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'a.txt'), 'One. Two.\n\nThree.\n');
     const options = parseWithPath(definition.options, { paths: 'a.txt', shuffle: false }, 'corpus.options');
     expect(options).toMatchObject({ paths: ['a.txt'], layout: 'paragraphs', locale: 'en', validationFraction: 0 });

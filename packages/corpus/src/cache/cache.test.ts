@@ -1,18 +1,15 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { PretrainError, type TokenizedDocument } from '@pretrain/core';
 import { TextCorpus } from '../text/text-corpus';
 import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { buildTokenCache, buildTokenCacheFor, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
+import { tempDir } from '../test-utils/temp';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
 const factory = { module: path.join(__dirname, '../test-utils/whitespace-tokenizer.js'), exportName: 'fromTokenizerJSON' };
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-cache-'));
-}
 
 async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
   const out: T[] = [];

@@ -6,11 +6,12 @@ import { readConll, toIob2 } from './conll';
 import { readDelimited, readGlue } from './delimited';
 import { readJsonlExamples } from './jsonl';
 import { readSquad } from './squad';
+import { tempDir } from '../test-utils/temp';
 
 const fixtures = path.join(__dirname, '../../../../fixtures/data/labeled');
 
 function write(name: string, content: string | Buffer): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-labeled-')), name);
+  const file = path.join(tempDir(), name);
   fs.writeFileSync(file, content);
   return file;
 }

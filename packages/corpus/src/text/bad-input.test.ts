@@ -1,13 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { PretrainError, type TextDocument } from '@pretrain/core';
 import { TextCorpus, type TextCorpusOptions } from './text-corpus';
+import { tempDir } from '../test-utils/temp';
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-bad-'));
-}
 
 function write(name: string, content: string | Buffer): string {
   const file = path.join(tempDir(), name);

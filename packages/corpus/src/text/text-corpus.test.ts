@@ -1,15 +1,12 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { TextDocument } from '@pretrain/core';
 import { TextCorpus } from './text-corpus';
+import { tempDir } from '../test-utils/temp';
 
 const fixtures = path.join(__dirname, '../../../../fixtures/data/corpus');
 const jekyll = path.join(fixtures, 'gutenberg/pg43.txt');
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-text-'));
-}
 
 async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
   const out: T[] = [];

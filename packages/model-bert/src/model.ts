@@ -255,7 +255,7 @@ export class BertModel implements BackbonePlugin {
     const probs = tf.softmax(scores) as tf.Tensor4D;
     const dropped = rng ? dropout(probs, c.attention_probs_dropout_prob, rng) : probs;
     const context = tf.transpose(tf.matMul(dropped, value), [0, 2, 1, 3]);
-    return { context: tf.reshape(context, [batch * seq, c.hidden_size]) as tf.Tensor2D, probs };
+    return { context: tf.reshape(context, [batch * seq, c.hidden_size]) as tf.Tensor2D, probs: dropped };
   }
 
   /** dense + tanh on the first token's final hidden state. */

@@ -279,7 +279,7 @@ export class Gpt2Model implements BackbonePlugin {
     const probs = tf.softmax(scores) as tf.Tensor4D;
     const dropped = rng ? dropout(probs, c.attn_pdrop, rng) : probs;
     const context = tf.reshape(tf.transpose(tf.matMul(dropped, value), [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
-    return { context, probs, kv: { keyT, value } };
+    return { context, probs: dropped, kv: { keyT, value } };
   }
 
   /**

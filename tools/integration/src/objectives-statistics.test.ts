@@ -5,7 +5,7 @@ import * as path from 'path';
 import { collate, initBackend, Rng, type Batch, type Example, type TokenizedDocument } from '@pretrain/core';
 import { Tokenizer } from '@pretrain/tokenizer';
 import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
-import { NextSentencePrediction, pairExample } from '@pretrain/objective-nsp';
+import { createInstancesFromDocument, NextSentencePrediction, pairExample } from '@pretrain/objective-nsp';
 
 const FIXTURES = path.join(__dirname, '../../../fixtures/data');
 const tokenizer = Tokenizer.fromFile(path.join(FIXTURES, 'tokenizer/bert-base-uncased/tokenizer.json'));
@@ -113,4 +113,26 @@ test("the builders' word ids agree with the tokenizer's own word ids", () => {
     // Same grouping: a new word exactly where the tokenizer starts one.
     for (let i = 1; i < ours.length; i++) expect(ours[i] !== ours[i - 1]).toBe(theirs[i] !== theirs[i - 1]);
   }
+});
+
+test('NSP pairs over the real tokenizer: true pairs stay inside their document, every sentence is used', () => {
+  const pool = documents.map((d) => d.sentences);
+  const streams = pool.map((sentences) => `,${sentences.flatMap((x) => Array.from(x)).join(',')},`);
+  const used = pool.map((sentences) => new Uint8Array(sentences.length));
+  const rng = new Rng(5);
+  let truePairs = 0;
+  for (let d = 0; d < pool.length; d++) {
+    for (const x of createInstancesFromDocument(pool, d, { maxLength: 128, shortSeqProbability: 0.1, randomNextProbability: 0.5 }, rng)) {
+      expect(x.tokensA.length + x.tokensB.length + 3).toBeLessThanOrEqual(128);
+      for (let i = x.a.start; i < x.a.end; i++) used[d][i] = 1;
+      if (x.isRandomNext) continue;
+      truePairs++;
+      for (let i = x.b.start; i < x.b.end; i++) used[d][i] = 1;
+      // Independently of the recorded ranges: A, then B, are found in this document's token stream.
+      const aAt = streams[d].indexOf(`,${x.tokensA.join(',')},`);
+      if (aAt < 0 || streams[d].indexOf(`,${x.tokensB.join(',')},`, aAt + 1) < 0) throw new Error(`a true pair of document ${d} is not in document order`);
+    }
+  }
+  expect(truePairs).toBeGreaterThan(300);
+  used.forEach((flags, d) => expect(flags.every((f) => f === 1) ? d : `document ${d} has unused sentences`).toBe(d));
 });

@@ -59,11 +59,18 @@ function rssSampler() {
   return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss) / 1048576) };
 }
 
+/**
+ * Wall time and CPU time of one cache build. process.cpuUsage() covers every thread of the
+ * process (worker threads included), so cpuSeconds / seconds is how many cores the build kept
+ * busy: on a shared, oversubscribed machine the 2-worker speedup is capped by the cores it gets.
+ */
 async function timeBuild(paths, workers, tok, cacheDir) {
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, force: true, ...readOptions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, result };
+  const cpu = process.cpuUsage(cpuStart);
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, result };
 }
 
 async function main() {
@@ -84,11 +91,12 @@ async function throughput(tok, mb, tmp) {
   const best = {};
   for (let run = 0; run < runs; run++) {
     for (const workers of [1, 2]) {
-      const { seconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
+      const { seconds, cpuSeconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
       best[workers] = Math.min(best[workers] ?? Infinity, seconds);
-      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
+      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
     }
   }
+  console.log(`  load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other processes share them)`);
   console.log(`  best: 1 worker ${(mb / best[1]).toFixed(2)} MB/s, 2 workers ${(mb / best[2]).toFixed(2)} MB/s, speedup 2/1 = ${(best[1] / best[2]).toFixed(2)}x (target >= 1.7x)`);
 
 }
@@ -109,9 +117,9 @@ async function bigCorpus(tmp) {
     console.log(`\n[2] ${(total / 1048576).toFixed(0)} MB corpus (${fs.readdirSync(bigDir).length} hard-linked copies of the books), 2 workers, tokenizer: ${bigTok.label}`);
     const baseline = process.memoryUsage().rss / 1048576;
     const sampler = rssSampler();
-    const { seconds, result } = await timeBuild([bigDir], 2, bigTok, path.join(tmp, 'big-cache'));
+    const { seconds, cpuSeconds, result } = await timeBuild([bigDir], 2, bigTok, path.join(tmp, 'big-cache'));
     const peakBuild = sampler.stop();
-    console.log(`  build: ${seconds.toFixed(1)} s, ${(total / 1048576 / seconds).toFixed(2)} MB/s, ${result.manifest.totals.tokens} tokens in ${result.manifest.shards.length} shards`);
+    console.log(`  build: ${seconds.toFixed(1)} s, ${(total / 1048576 / seconds).toFixed(2)} MB/s, CPU ${cpuSeconds.toFixed(0)} s (${(cpuSeconds / seconds).toFixed(2)} cores busy), ${result.manifest.totals.tokens} tokens in ${result.manifest.shards.length} shards`);
     console.log(`  peak RSS while building: ${peakBuild.toFixed(0)} MB sampled, VmHWM ${peakRssMb().toFixed(0)} MB (process before: ${baseline.toFixed(0)} MB; target < 500 MB)`);
     const readSampler = rssSampler();
     const corpus = TokenizedCorpus.open(path.join(tmp, 'big-cache'), { seed: 1 });

@@ -6,6 +6,7 @@ export * from './text/documents';
 export * from './text/gutenberg';
 export * from './text/segment';
 export * from './text/text-corpus';
+export * from './text/tokenize-stream';
 export * from './cache/build';
 export * from './cache/shard-format';
 export * from './cache/tokenized-corpus';

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PretrainError, type TokenizedDocument } from '@pretrain/core';
 import { TextCorpus } from '../text/text-corpus';
+import { tokenizeStream } from '../text/tokenize-stream';
 import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { buildTokenCache, buildTokenCacheFor, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
@@ -136,6 +137,22 @@ describe('token cache', () => {
     const corpusDir = makeCorpus();
     const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1 });
     await expect(build).rejects.toThrow(/cannot load module "no-such-tokenizer-module"/);
+  });
+
+  it('tokenizeStream gives the same documents as the cache, and resumes through the source state', async () => {
+    const corpusDir = makeCorpus();
+    const tokenizer = new WhitespaceTestTokenizer();
+    const options = { paths: [corpusDir], layout: 'paragraphs' as const, stripGutenberg: true, shuffleBuffer: 20 };
+    const full = await take(tokenizeStream(new TextCorpus(options).documents({ seed: 4 }), tokenizer));
+    const cacheDir = path.join(tempDir(), 'cache');
+    await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 0 });
+    const cached = new Map((await take(TokenizedCorpus.open(cacheDir).documents())).map((d) => [d.id, d]));
+    for (const doc of full) expect(doc).toEqual(cached.get(doc.id));
+    const first = tokenizeStream(new TextCorpus(options).documents({ seed: 4 }), tokenizer);
+    const seen = await take(first, 33);
+    const resumed = tokenizeStream(new TextCorpus(options).documents({ seed: 4 }), tokenizer);
+    resumed.setState(JSON.parse(JSON.stringify(first.getState())));
+    expect([...seen, ...(await take(resumed))]).toEqual(full);
   });
 
   it('buildTokenCacheFor uses a TextCorpus\'s paths and reading options', async () => {

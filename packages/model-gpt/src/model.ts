@@ -264,12 +264,12 @@ export class Gpt2Model implements BackbonePlugin {
     const heads = c.n_head;
     const d = this.headSize;
     const [q, k, v] = this.queryKeyValue(x, index);
-    const split = (t: tf.Tensor) => tf.reshape(t, [batch, seq, heads, d]);
     let scale = c.scale_attn_weights ? 1 / Math.sqrt(d) : 1;
     if (c.scale_attn_by_inverse_layer_idx) scale /= index + 1;
-    const query = tf.transpose(split(scale === 1 ? q : tf.mul(q, scale)), [0, 2, 1, 3]);
-    let keyT = tf.transpose(split(k), [0, 2, 3, 1]) as tf.Tensor4D;
-    let value = tf.transpose(split(v), [0, 2, 1, 3]) as tf.Tensor4D;
+    const toHeads = (t: tf.Tensor, perm: number[], shape: [number, number, number, number]) => headLayout(t, [batch, seq, heads, d], perm, shape);
+    const query = toHeads(scale === 1 ? q : tf.mul(q, scale), [0, 2, 1, 3], [batch, heads, seq, d]);
+    let keyT = toHeads(k, [0, 2, 3, 1], [batch, heads, d, seq]);
+    let value = toHeads(v, [0, 2, 1, 3], [batch, heads, seq, d]);
     if (past) {
       keyT = tf.concat([past.keyT, keyT], 3);
       value = tf.concat([past.value, value], 2);
@@ -278,7 +278,8 @@ export class Gpt2Model implements BackbonePlugin {
     if (bias) scores = tf.add(scores, bias);
     const probs = tf.softmax(scores) as tf.Tensor4D;
     const dropped = rng ? dropout(probs, c.attn_pdrop, rng) : probs;
-    const context = tf.reshape(tf.transpose(tf.matMul(dropped, value), [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
+    const heads4d = tf.matMul(dropped, value);
+    const context = tf.reshape(seq === 1 ? heads4d : tf.transpose(heads4d, [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
     return { context, probs: dropped, kv: { keyT, value } };
   }
 
@@ -366,6 +367,15 @@ function attentionBias(seq: number, past: number, attentionMask: tf.Tensor2D | u
   }
   const padding = paddingBias(attentionMask);
   return causal ? tf.maximum(tf.add(causal, padding), FLOAT32_MIN) : padding;
+}
+
+/**
+ * [rows, hidden] → per-head layout by `perm` of [batch, seq, heads, headSize]. With one position
+ * (a decoding step) every such permutation keeps the memory order: a reshape, no copy.
+ */
+function headLayout(t: tf.Tensor, split: [number, number, number, number], perm: number[], shape: [number, number, number, number]): tf.Tensor4D {
+  const [, seq] = split;
+  return (seq === 1 ? tf.reshape(t, shape) : tf.transpose(tf.reshape(t, split), perm)) as tf.Tensor4D;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -151,7 +151,8 @@ export class Trainer {
     return {
       backbone: this.backbone,
       heads,
-      configJSON: () => ({ ...this.backbone.configJSON(), ...(this.head ? this.head.configJSON() : {}) }),
+      // Objectives may add config keys too (optional, like model-bert's save helper accepts).
+      configJSON: () => Object.assign({}, this.backbone.configJSON(), ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {})),
     };
   }
 

@@ -17,3 +17,5 @@ export { trainBPE } from './bpe-trainer';
 export type { BPETrainerOptions, BPETrainingResult } from './bpe-trainer';
 export { countWords, readLinesWithEndings } from './training-input';
 export type { TrainingInput, CountOptions } from './training-input';
+export { pretrainPlugins, wordPiecePlugin, bpePlugin, hfTokenizerPlugin, wordPieceOptionsSchema, bpeOptionsSchema, hfOptionsSchema } from './plugin';
+export type { WordPiecePluginOptions, BPEPluginOptions, HFPluginOptions } from './plugin';

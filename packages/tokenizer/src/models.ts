@@ -66,10 +66,9 @@ function sortedEntries(vocab: Map<string, number>): [string, number][] {
   return [...vocab.entries()].sort((a, b) => a[1] - b[1]);
 }
 
-function vocabObject(vocab: Map<string, number>): Record<string, number> {
-  const obj: Record<string, number> = {};
-  for (const [token, id] of sortedEntries(vocab)) obj[token] = id;
-  return obj;
+/** Vocabulary sorted by id, as a Map so serialization keeps that order (HF writes it so). */
+function vocabObject(vocab: Map<string, number>): Map<string, number> {
+  return new Map(sortedEntries(vocab));
 }
 
 export interface WordPieceOptions {
@@ -189,8 +188,6 @@ export interface BPEOptions {
   fuseUnk?: boolean;
   byteFallback?: boolean;
   ignoreMerges?: boolean;
-  /** How merges were written in the loaded file; saving keeps it (HF writes pairs). */
-  mergesAsStrings?: boolean;
 }
 
 interface MergeRule {
@@ -207,7 +204,9 @@ export class BPE implements Model {
   readonly fuseUnk: boolean;
   readonly byteFallback: boolean;
   readonly ignoreMerges: boolean;
-  readonly mergesAsStrings: boolean;
+  /** As written in the file (HF keeps "" and null apart when saving). */
+  private readonly rawPrefix: string | null;
+  private readonly rawSuffix: string | null;
   private readonly idToTokenArr: string[];
   /** (left id, right id) → merge rank and result id, keyed left * 2^21 + right. */
   private readonly mergeRules = new Map<number, MergeRule>();
@@ -224,7 +223,8 @@ export class BPE implements Model {
     this.fuseUnk = options.fuseUnk ?? false;
     this.byteFallback = options.byteFallback ?? false;
     this.ignoreMerges = options.ignoreMerges ?? false;
-    this.mergesAsStrings = options.mergesAsStrings ?? false;
+    this.rawPrefix = options.continuingSubwordPrefix ?? null;
+    this.rawSuffix = options.endOfWordSuffix ?? null;
     this.idToTokenArr = reverseVocab(vocab);
     this.buildMergeRules();
   }
@@ -357,13 +357,13 @@ export class BPE implements Model {
       type: 'BPE',
       dropout: null,
       unk_token: this.unkToken,
-      continuing_subword_prefix: this.prefix,
-      end_of_word_suffix: this.suffix,
+      continuing_subword_prefix: this.rawPrefix,
+      end_of_word_suffix: this.rawSuffix,
       fuse_unk: this.fuseUnk,
       byte_fallback: this.byteFallback,
       ignore_merges: this.ignoreMerges,
       vocab: vocabObject(this.vocab),
-      merges: this.mergesAsStrings ? this.merges.map(([a, b]) => `${a} ${b}`) : this.merges.map(([a, b]) => [a, b]),
+      merges: this.merges.map(([a, b]) => [a, b]),
     };
     return json;
   }
@@ -371,7 +371,6 @@ export class BPE implements Model {
   static fromJSON(obj: JSONObject, jsonPath: string): BPE {
     if (obj.dropout !== null && obj.dropout !== undefined) throw new TokenizerJSONError(`${jsonPath}.dropout`, 'BPE dropout is not supported (encoding must be deterministic)');
     const rawMerges = expectArray(obj.merges ?? [], `${jsonPath}.merges`);
-    const mergesAsStrings = rawMerges.length > 0 && typeof rawMerges[0] === 'string';
     const merges = rawMerges.map((m, i) => parseMerge(m, `${jsonPath}.merges[${i}]`));
     return new BPE(vocabFromObject(obj.vocab, `${jsonPath}.vocab`), merges, {
       unkToken: obj.unk_token ?? null,
@@ -380,7 +379,6 @@ export class BPE implements Model {
       fuseUnk: optBool(obj, 'fuse_unk', jsonPath, false),
       byteFallback: optBool(obj, 'byte_fallback', jsonPath, false),
       ignoreMerges: optBool(obj, 'ignore_merges', jsonPath, false),
-      mergesAsStrings,
     });
   }
 }

@@ -103,7 +103,8 @@ export class Tokenizer implements TokenizerPlugin {
     }
   }
 
-  toJSONObject(): JSONObject {
+  /** The tokenizer.json content as plain data (vocabularies as id-ordered Maps). */
+  private toJSONData(): JSONObject {
     return {
       version: '1.0',
       truncation: this.truncation ? truncationToJSON(this.truncation) : null,
@@ -117,9 +118,14 @@ export class Tokenizer implements TokenizerPlugin {
     };
   }
 
-  /** HF `tokenizer.json` text (compact, like HF's `save(path, pretty=false)`). */
+  /** The parsed tokenizer.json (note: JS objects put integer-like keys first; the text keeps id order). */
+  toJSONObject(): JSONObject {
+    return JSON.parse(this.toJSON());
+  }
+
+  /** HF `tokenizer.json` text, byte for byte what HF's `save(path)` writes. */
   toJSON(): string {
-    this.cachedJSON ??= JSON.stringify(this.toJSONObject());
+    this.cachedJSON ??= stringifyOrdered(this.toJSONData());
     return this.cachedJSON;
   }
 
@@ -377,6 +383,19 @@ export class Tokenizer implements TokenizerPlugin {
   decodeBatch(batch: ArrayLike<number>[], options: DecodeOptions = {}): string[] {
     return batch.map((ids) => this.decode(ids, options));
   }
+}
+
+/** JSON.stringify that writes Maps as objects in insertion order (vocabularies sorted by id, like HF). */
+function stringifyOrdered(value: unknown): string {
+  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${JSON.stringify(k)}:${stringifyOrdered(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map((v) => stringifyOrdered(v)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${JSON.stringify(k)}:${stringifyOrdered(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 function sourceOffsets(n: Normalized, start: number, end: number): [number, number] {

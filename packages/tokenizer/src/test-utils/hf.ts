@@ -4,7 +4,6 @@
  */
 import type { Encoding } from '@pretrain/core';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 export const hf = require('tokenizers');
 
 export type HFTokenizer = any;

@@ -12,9 +12,32 @@ export const FLOAT32_MIN = -3.4028234663852886e38;
 export type Activation = 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu' | 'relu';
 export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'];
 
-/** y = x W + b with x [rows, in], W [in, out]: one fused matmul + bias kernel (and its gradient). */
+/**
+ * y = x W + b with x [rows, in], W [in, out]: one fused matmul + bias kernel. Gradient:
+ * dx = dy Wᵀ, dW = xᵀ dy, db = column sums of dy (as a matmul, see columnSum).
+ */
 export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: weight, bias }) as tf.Tensor2D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([input, w]);
+    return {
+      value: tf.fused.matMul({ a: input, b: w, bias: b }),
+      gradFunc: (dy: tf.Tensor, [savedInput, savedWeight]: tf.Tensor[]) => {
+        const dy2d = dy as tf.Tensor2D;
+        return [tf.matMul(dy2d, savedWeight as tf.Tensor2D, false, true), tf.matMul(savedInput as tf.Tensor2D, dy2d, true, false), columnSum(dy2d)];
+      },
+    };
+  });
+  return op(x, weight, bias) as tf.Tensor2D;
+}
+
+/**
+ * Sum over rows, [rows, cols] → [cols], as ones[1, rows] · x: on wasm a reduction over a non-last
+ * axis transposes first and is ~5× slower than this matmul.
+ */
+export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
+  const [rows, cols] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 
 /**
@@ -37,7 +60,7 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
         const dxhat = tf.mul(dy, gammaSaved);
         const projection = tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true));
         const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), projection), r);
-        return [dx, tf.sum(tf.mul(dy, xhat), 0), tf.sum(dy, 0)];
+        return [dx, columnSum(tf.mul(dy, xhat) as tf.Tensor2D), columnSum(dy as tf.Tensor2D)];
       },
     };
   });

@@ -69,6 +69,8 @@ describe('bad input', () => {
     expect(docs.map((d) => d.sentences)).toEqual([['Fine text.']]);
     expect(stats.skippedFiles).toBe(1);
     expect(stats.problems).toEqual([error.message]);
+    const asDocuments = await read({ paths: [file, good], skipInvalid: true, layout: 'document' });
+    expect(asDocuments.stats).toMatchObject({ skippedFiles: 1, emptyDocuments: 0, documents: 1 });
   });
 
   it('invalid UTF-8: replaced with U+FFFD and counted; a literal U+FFFD in the text is not counted', async () => {

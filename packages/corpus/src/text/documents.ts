@@ -75,6 +75,7 @@ export async function* readDocuments(file: SourceFile, options: DocumentReadOpti
 
 async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
   const builder = new DocumentBuilder(options, stats, false);
+  const skippedFilesBefore = stats.skippedFiles;
   const stripper = options.stripGutenberg ? new GutenbergStripper() : undefined;
   let ordinal = 0;
   const emit = (sentences: string[]): TextDocument => ({ id: `${file.relPath}:${ordinal++}`, sentences });
@@ -89,7 +90,8 @@ async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch
     for (const line of rest.lines) builder.addLine(line);
     if (stripper.stripped) stats.gutenbergStripped++;
   }
-  builder.endDocument(options.layout === 'document');
+  // A file skipped as binary/unreadable is counted there, not again as an empty document.
+  builder.endDocument(options.layout === 'document' && stats.skippedFiles === skippedFilesBefore);
   for (const sentences of builder.takeCompleted()) yield emit(sentences);
 }
 

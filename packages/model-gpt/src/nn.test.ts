@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
-import { dense, geluErf, geluTanh, layerNorm } from './nn';
+import { columnSum, dense, expOfNonPositive, geluErf, geluTanh, layerNorm } from './nn';
 
 beforeAll(async () => {
   await initBackend({ log: false });
@@ -67,6 +67,20 @@ describe('hand-written gradients match autodiff of the reference ops', () => {
       const ours = tf.grads((p, q, r) => tf.sum(tf.mul(dense(p as tf.Tensor2D, q as tf.Tensor2D, r as tf.Tensor1D), dy)))([x, w, b]);
       const theirs = tf.grads((p, q, r) => tf.sum(tf.mul(tf.add(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), r), dy)))([x, w, b]);
       ours.forEach((grad, i) => expect(maxDiff(grad, theirs[i])).toBeLessThan(1e-4));
+    });
+  });
+
+  it('expOfNonPositive matches Math.exp to 4e-6 relative on [-80, 0]', () => {
+    const z = Array.from({ length: 2001 }, (_, i) => -i * 0.04);
+    const ours = tf.tidy(() => expOfNonPositive(tf.tensor1d(z)).dataSync());
+    const worst = Math.max(...z.map((v, i) => Math.abs(ours[i] - Math.exp(v)) / Math.exp(v)));
+    expect(worst).toBeLessThan(4e-6);
+  });
+
+  it('columnSum equals tf.sum over axis 0', () => {
+    tf.tidy(() => {
+      const x = random([300, 7]) as tf.Tensor2D;
+      expect(maxDiff(columnSum(x), tf.sum(x, 0))).toBeLessThan(1e-5);
     });
   });
 });

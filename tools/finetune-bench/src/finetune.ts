@@ -5,7 +5,7 @@
  * data. Prints a markdown table and writes results.json into --out.
  *
  *   node tools/finetune-bench/run.js finetune [--model dir] [--pretrain-minutes 10] [--tasks sst2,conll,stsb,squad]
- *     [--train-limit 4000] [--eval-limit 1000] [--epochs 2] [--minutes-per-task 8] [--data ../shared/data] [--out runs/finetune-bench]
+ *     [--train-limit 4000] [--eval-limit 1000] [--epochs 2] [--minutes-per-task 8] [--lr 1e-4] [--data ../shared/data] [--out runs/finetune-bench]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -52,6 +52,8 @@ const evalLimit = Number(args['eval-limit'] ?? 1000);
 const epochs = Number(args.epochs ?? 2);
 const minutesPerTask = Number(args['minutes-per-task'] ?? 8);
 const tasks = (args.tasks ?? 'sst2,conll,stsb,squad').split(',');
+/** Overrides every task's learning rate (defaults: 1e-4 for SST-2 / STS-B, 2e-4 for CoNLL / SQuAD). */
+const learningRate = args.lr !== undefined ? Number(args.lr) : undefined;
 
 function log(line: string): void {
   process.stderr.write(`[finetune-bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -84,6 +86,7 @@ function baseOptions(name: string, extra: TrainerOptionsInput = {}): TrainerOpti
     logEverySteps: 20,
     seed,
     ...extra,
+    ...(learningRate !== undefined ? { learningRate } : {}),
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DATA_DIR, installToyObjectivePackage, runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { spawn } from 'child_process';
+import { BIN, DATA_DIR, installToyObjectivePackage, runBin, tempDir, writeJson } from './test-utils/run-bin';
 
 const SMALL_BOOK = path.join(DATA_DIR, 'gutenberg', 'pg11.txt');
 const TINY_BERT = { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 };
@@ -183,6 +184,27 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(header).toContain('cls.seq_relationship.weight');
     expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('<canvas id="loss">');
     pretrained = path.join(out, 'checkpoint');
+  });
+
+  it('Ctrl-C (SIGINT) stops after the current step, writes a checkpoint and exits 130; resume continues from it', async () => {
+    const dir = tempDir('sigint');
+    const out = path.join(dir, 'run');
+    const child = spawn(process.execPath, [BIN, 'pretrain', '-c', pretrainConfig(dir), '-t', tokenizerFile, '-o', out, '--set', 'trainer.maxSteps=100000'], { env: { ...process.env, PRETRAIN_BACKEND: 'wasm' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/step 2\//.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toContain('SIGINT: finishing the current step and writing a checkpoint');
+    expect(code).toBe(130);
+    const match = /Interrupted: stopped cleanly, checkpoint written to (.*checkpoint-(\d+))/.exec(stderr);
+    expect(match).not.toBeNull();
+    expect(fs.existsSync(path.join(match![1], 'model.safetensors'))).toBe(true);
+    const stoppedAt = Number(match![2]);
+    const resumed = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', tokenizerFile, '-o', out, '--set', `trainer.maxSteps=${stoppedAt + 2}`, '--set', 'trainer.resume=true']);
+    expect(resumed.status).toBe(0);
+    expect(resumed.stdout).toContain(`pre-training: ${stoppedAt + 2} steps`);
   });
 
   it('a third-party objective resolves by npm package name from next to the config', () => {

@@ -25,20 +25,20 @@ const BERT_BASE: DemoPreset = {
   name: 'quick',
   kind: 'bert',
   seed: 42,
-  modelLabel: 'BERT-mini (4 layers, hidden 256, 4 heads)',
+  modelLabel: 'a small BERT (2 layers, hidden 128, 2 heads; Google\'s "BERT-tiny" shape)',
   books: BOOKS,
-  vocabSize: 6000,
+  vocabSize: 5000,
   corpus: { name: 'text', options: { stripGutenberg: true, validationFraction: 0.02 } },
-  model: { name: 'bert', options: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 } },
+  model: { name: 'bert', options: { hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 512, maxPositionEmbeddings: 128 } },
   objectives: [
     { name: 'mlm', options: {} },
     { name: 'nsp', options: {} },
   ],
-  pretrain: { maxSteps: 2000, maxWallClockSeconds: 270, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, logEverySteps: 5 },
+  pretrain: { maxSteps: 5000, maxWallClockSeconds: 240, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
   evalDocuments: 40,
   sizes: [100, 300, 1000, null],
   finetune: { epochs: 4, minSteps: 30, maxSteps: 120, batchSize: 16 },
-  finetuneTrainer: { learningRate: 1e-4, warmupSteps: 5, maxLength: 64, logEverySteps: 5 },
+  finetuneTrainer: { learningRate: 3e-4, warmupSteps: 5, maxLength: 64, logEverySteps: 5, progress: 'none' },
 };
 
 export const PRESETS: Record<string, DemoPreset> = {
@@ -46,6 +46,8 @@ export const PRESETS: Record<string, DemoPreset> = {
   full: {
     ...BERT_BASE,
     name: 'full',
+    modelLabel: 'BERT-mini (4 layers, hidden 256, 4 heads)',
+    model: { name: 'bert', options: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 } },
     pretrain: { ...BERT_BASE.pretrain, maxSteps: 20000, maxWallClockSeconds: 45 * 60 },
     finetune: { epochs: 6, minSteps: 40, maxSteps: 300, batchSize: 16 },
   },

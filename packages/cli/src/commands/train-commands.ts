@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, CorpusSourcePlugin, PluginRef, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { ConfigError, CorpusSourcePlugin, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
@@ -81,7 +81,7 @@ Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
         finalDir: runDir.path('checkpoint'),
         refs: { model: { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> } },
       },
-      environment(context),
+      { ...environment(context), callbacks: await createCallbacks(experiment) },
     );
     const lossLine = `held-out loss ${formatMetric(run.evalBefore, 'loss')} → ${formatMetric(run.evalAfter, 'loss')}`;
     print(context, `pre-training: ${run.result.step} steps in ${(run.elapsedMs / 1000).toFixed(1)} s (${run.result.reason}); ${lossLine}`);
@@ -90,6 +90,13 @@ Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
     if (wasInterrupted(run.result)) throw new InterruptedError(run.result.lastCheckpoint ?? run.finalDir);
   },
 };
+
+/** The config's `callbacks` section: trainer callback plugins (built-in or third-party packages). */
+async function createCallbacks(experiment: Experiment): Promise<TrainerCallbackPlugin[]> {
+  const callbacks: TrainerCallbackPlugin[] = [];
+  for (const callback of experiment.resolved.callbacks) callbacks.push(await createPlugin(callback, experiment));
+  return callbacks;
+}
 
 function readConfig(runDir: RunDir): unknown {
   return JSON.parse(fs.readFileSync(runDir.path('config.json'), 'utf8'));
@@ -140,7 +147,7 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
         finalDir: runDir.path('checkpoint'),
         refs: { model: modelRef, head: { name: resolved.head.definition.name, options: resolved.head.options as Record<string, unknown> } },
       },
-      environment(context),
+      { ...environment(context), callbacks: await createCallbacks(experiment) },
     );
     const accuracyLine = `validation accuracy ${run.validation.accuracy.toFixed(4)} (${run.validation.examples} examples)`;
     print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} examples; ${accuracyLine}`);

@@ -7,6 +7,7 @@ import {
   TaskHeadPlugin,
   TokenizerPlugin,
   TokenizedDocument,
+  TrainerCallbackPlugin,
 } from '@pretrain/core';
 import { accuracy, argmaxRows } from '@pretrain/heads';
 import { DocumentSource, Prediction, Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
@@ -19,6 +20,20 @@ export interface RunEnvironment {
   stop: StopSignal;
   progress?: NodeJS.WriteStream;
   log(line: string): void;
+  /** Callback plugins from the config (progress, logging, ...). */
+  callbacks?: TrainerCallbackPlugin[];
+}
+
+/**
+ * A training step is synchronous TF.js work and the loop between steps only awaits promises, so
+ * without a macrotask turn signal handlers (Ctrl-C) would never run until training ends.
+ */
+const yieldToEventLoop: TrainerCallbackPlugin = {
+  onStep: () => new Promise((resolve) => setImmediate(resolve)),
+};
+
+function callbacksFor(env: RunEnvironment): TrainerCallbackPlugin[] {
+  return [yieldToEventLoop, ...(env.callbacks ?? [])];
 }
 
 export interface PretrainInputs {
@@ -57,6 +72,7 @@ export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment
     tokenizer,
     options: inputs.options,
     seed,
+    callbacks: callbacksFor(env),
     progressStream: env.progress,
   });
   const started = Date.now();
@@ -121,7 +137,7 @@ export async function runFinetuning(inputs: FinetuneInputs, env: RunEnvironment)
   const train = labeledExamples(tokenizer, splits.train, splits.labels, maxLength);
   const validation = labeledExamples(tokenizer, splits.validation, splits.labels, maxLength);
   if (train.length === 0) throw new PretrainError('no training examples (data.train is empty after data.limit / the validation hold-out)');
-  const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics: classificationMetrics, progressStream: env.progress });
+  const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics: classificationMetrics, callbacks: callbacksFor(env), progressStream: env.progress });
   const detach = env.stop.onRequest((reason) => trainer.requestStop(`interrupted (${reason})`));
   try {
     const result = await trainer.train({ train });

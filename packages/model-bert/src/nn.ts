@@ -9,8 +9,8 @@ import { Rng } from '@pretrain/core';
 /** The most negative float32: HF's additive mask value (`torch.finfo(float32).min`). */
 export const FLOAT32_MIN = -3.4028234663852886e38;
 
-export type Activation = 'gelu' | 'gelu_new' | 'relu';
-export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_new', 'relu'];
+export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
 
 /**
  * y = x W + b with x [rows, in], W [in, out]: one fused matmul + bias kernel. Gradient:
@@ -122,7 +122,7 @@ export function geluTanh<T extends tf.Tensor>(x: T): T {
 
 export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {
   if (activation === 'gelu') return geluErf(x);
-  if (activation === 'gelu_new') return geluTanh(x);
+  if (activation === 'gelu_new' || activation === 'gelu_pytorch_tanh') return geluTanh(x);
   return tf.relu(x);
 }
 

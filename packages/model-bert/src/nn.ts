@@ -132,10 +132,15 @@ export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {
  */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng): T {
   if (rate <= 0) return x;
-  const keep = 1 - rate;
-  const scale = 1 / keep;
+  const scale = 1 / (1 - rate);
+  // Two keep/drop decisions per 32-bit draw, each from 16 bits (keep probability exact to 2^-16).
+  const threshold = Math.round((1 - rate) * 65536);
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < keep ? scale : 0;
+  for (let i = 0; i < mask.length; i += 2) {
+    const bits = rng.nextUint32();
+    mask[i] = (bits & 0xffff) < threshold ? scale : 0;
+    if (i + 1 < mask.length) mask[i + 1] = bits >>> 16 < threshold ? scale : 0;
+  }
   return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
 }
 

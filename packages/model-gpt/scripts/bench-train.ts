@@ -148,9 +148,13 @@ async function runConfig(key: string, stepsOverride: number | undefined): Promis
   for (let i = 0; i < warmup; i++) losses.push(step());
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < c.steps; i++) {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     losses.push(step());
+    const cpu = process.cpuUsage(cpu0);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
     times.push(performance.now() - t0);
   }
   if (process.argv.includes('--profile')) await profileStep(step);
@@ -159,6 +163,9 @@ async function runConfig(key: string, stepsOverride: number | undefined): Promis
   const flops = modelFlopsPerStep(c);
   console.log(`${c.name}: vocab ${c.vocab}, width ${c.width}, ${c.layers} layers, ${c.heads} heads, block ${c.block}, batch ${c.batch}`);
   console.log(`  ${ms.toFixed(1)} ms/step (median of ${c.steps} after ${warmup} warm-up), ${((tokens / ms) * 1000).toFixed(0)} tokens/s, ~${(flops / (ms * 1e6)).toFixed(1)} model GFLOP/s`);
+  // On a busy machine wall time includes waiting for a core; process CPU time per step does not.
+  const cpuMs = median(cpuTimes);
+  console.log(`  process CPU time: ${cpuMs.toFixed(1)} ms/step (all threads), ~${(flops / (cpuMs * 1e6)).toFixed(1)} model GFLOP per CPU-second`);
   console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} → ${tf.memory().numTensors}`);
   console.log(`  vs ${c.reference.what} at ${c.reference.ms} ms/step: ${(ms / c.reference.ms).toFixed(2)}× its time`);
   optimizer.dispose();

@@ -127,6 +127,28 @@ export class Enc {
     Object.assign(this, first);
   }
 
+  /** HF `Encoding::merge` of a list: concatenation, with HF's overflowing combinations when there are any. */
+  static mergeAll(pieces: Enc[]): Enc {
+    const merged = new Enc();
+    if (pieces.some((p) => p.overflowing.length > 0)) {
+      for (const piece of pieces) merged.mergeWith(piece);
+      return merged;
+    }
+    merged.ids = ([] as number[]).concat(...pieces.map((p) => p.ids));
+    merged.typeIds = ([] as number[]).concat(...pieces.map((p) => p.typeIds));
+    merged.tokens = ([] as string[]).concat(...pieces.map((p) => p.tokens));
+    merged.words = ([] as (number | null)[]).concat(...pieces.map((p) => p.words));
+    merged.offsets = ([] as [number, number][]).concat(...pieces.map((p) => p.offsets));
+    merged.specialTokensMask = ([] as number[]).concat(...pieces.map((p) => p.specialTokensMask));
+    merged.attentionMask = ([] as number[]).concat(...pieces.map((p) => p.attentionMask));
+    let base = 0;
+    for (const p of pieces) {
+      for (const [id, [s, e]] of p.sequenceRanges) merged.sequenceRanges.set(id, [base + s, base + e]);
+      base += p.length;
+    }
+    return merged;
+  }
+
   /** HF `Encoding::merge_with`, overflowing combinations included. */
   mergeWith(pair: Enc): void {
     const overflowings: Enc[] = [];

@@ -37,23 +37,51 @@ export function sourceRange(n: Normalized, start: number, end: number): [number,
  */
 export function mapCodePoints(n: Normalized, map: (cp: number) => string | null): Normalized {
   const { text } = n;
-  const parts: string[] = [];
-  const align: number[] = [];
-  let changed = false;
+  let parts: string[] | null = null;
+  let align: Int32Array | null = null;
+  let used = 0;
+  let copiedUpTo = 0;
   for (let i = 0; i < text.length; ) {
-    const cp = text.codePointAt(i)!;
+    const c = text.charCodeAt(i);
+    const cp = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? text.codePointAt(i)! : c;
     const width = cp > 0xffff ? 2 : 1;
-    const start = alignStart(n, i);
-    const end = alignEnd(n, i + width - 1);
     const replacement = map(cp);
-    const out = replacement === null ? (width === 1 ? text[i] : text.slice(i, i + 2)) : replacement;
-    if (replacement !== null) changed = true;
-    parts.push(out);
-    for (let k = 0; k < out.length; k++) align.push(start, end);
+    if (replacement !== null && parts === null) {
+      // First change: everything before it is kept unit for unit.
+      parts = [];
+      align = new Int32Array(2 * (text.length + 16));
+      for (let k = 0; k < i; k++) {
+        align[2 * k] = alignStart(n, k);
+        align[2 * k + 1] = alignEnd(n, k);
+      }
+      used = i;
+      copiedUpTo = 0;
+    }
+    if (parts !== null) {
+      const out = replacement ?? (width === 1 ? text[i] : text.slice(i, i + 2));
+      if (replacement !== null) {
+        if (copiedUpTo < i) parts.push(text.slice(copiedUpTo, i));
+        parts.push(out);
+        copiedUpTo = i + width;
+      }
+      if (2 * (used + out.length) > align!.length) {
+        const bigger: Int32Array = new Int32Array(2 * align!.length + 2 * out.length);
+        bigger.set(align!);
+        align = bigger;
+      }
+      const start = alignStart(n, i);
+      const end = alignEnd(n, i + width - 1);
+      for (let k = 0; k < out.length; k++) {
+        align![2 * used] = start;
+        align![2 * used + 1] = end;
+        used++;
+      }
+    }
     i += width;
   }
-  if (!changed) return n;
-  return { text: parts.join(''), align: Int32Array.from(align) };
+  if (parts === null) return n;
+  if (copiedUpTo < text.length) parts.push(text.slice(copiedUpTo));
+  return { text: parts.join(''), align: align!.subarray(0, 2 * used) };
 }
 
 /** Replaces units one for one (same length), keeping the alignment. */

@@ -42,12 +42,45 @@ export class BertNormalizer implements Normalizer {
       const spaced = text.replace(/[\t\n\r]/g, ' ');
       return withText(input, this.lowercase ? spaced.toLowerCase() : spaced);
     }
-    let out = input;
-    if (this.cleanText) out = mapCodePoints(out, cleanChar);
-    if (this.handleChineseChars) out = mapCodePoints(out, (cp) => (isChineseChar(cp) ? ` ${String.fromCodePoint(cp)} ` : null));
-    if (this.stripAccents ?? this.lowercase) out = stripAccentsNFD(out);
-    if (this.lowercase) out = lowercaseChars(out);
+    return mapCodePoints(input, (cp) => this.mapChar(cp));
+  }
+
+  private readonly charCache = new Map<number, string | null>();
+
+  /** All four BERT steps for one code point, in HF's order (clean, CJK, strip accents, lowercase); cached. */
+  private mapChar(cp: number): string | null {
+    if (cp < 0x80) {
+      if (cp === 9 || cp === 10 || cp === 13) return this.cleanText ? ' ' : null;
+      if (cp < 32 || cp === 127) return this.cleanText ? '' : null;
+      return this.lowercase && cp >= 65 && cp <= 90 ? String.fromCharCode(cp + 32) : null;
+    }
+    let out = this.charCache.get(cp);
+    if (out === undefined) {
+      out = this.mapNonAscii(cp);
+      this.charCache.set(cp, out);
+    }
     return out;
+  }
+
+  private mapNonAscii(cp: number): string | null {
+    const ch = String.fromCodePoint(cp);
+    if (this.cleanText) {
+      const cleaned = cleanChar(cp);
+      if (cleaned !== null) return cleaned;
+    }
+    if (this.handleChineseChars && isChineseChar(cp)) return ` ${ch} `;
+    let out = ch;
+    if (this.stripAccents ?? this.lowercase) {
+      let kept = '';
+      for (const c of ch.normalize('NFD')) if (!hasFlag(c.codePointAt(0)!, NONSPACING_MARK)) kept += c;
+      out = kept;
+    }
+    if (this.lowercase) {
+      let lower = '';
+      for (const c of out) lower += c.toLowerCase();
+      out = lower;
+    }
+    return out === ch ? null : out;
   }
 
   toJSON(): JSONObject {
@@ -59,16 +92,6 @@ function cleanChar(cp: number): string | null {
   if (cp === 0 || cp === 0xfffd || hasFlag(cp, CONTROL)) return '';
   if (cp !== 32 && hasFlag(cp, WHITESPACE)) return ' ';
   return null;
-}
-
-function stripAccentsNFD(input: Normalized): Normalized {
-  return mapCodePoints(input, (cp) => {
-    if (cp < 0xc0) return null;
-    const decomposed = String.fromCodePoint(cp).normalize('NFD');
-    let kept = '';
-    for (const ch of decomposed) if (!hasFlag(ch.codePointAt(0)!, NONSPACING_MARK)) kept += ch;
-    return kept === String.fromCodePoint(cp) ? null : kept;
-  });
 }
 
 function lowercaseChars(input: Normalized): Normalized {

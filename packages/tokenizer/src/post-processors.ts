@@ -56,7 +56,8 @@ export class TemplateProcessing implements PostProcessor {
         const encoding = encodings[i];
         encoding.setTypeIds(piece.Sequence.type_id);
         encoding.setSequenceId(i);
-        out.push(encoding.clone());
+        // Shared unless the template uses the sequence twice (merging never mutates its pieces).
+        out.push(out.includes(encoding) ? encoding.clone() : encoding);
       } else if (addSpecialTokens) {
         const spec = this.specialTokens[piece.SpecialToken.id];
         const e = new Enc();

@@ -279,9 +279,7 @@ export class Tokenizer implements TokenizerPlugin {
     }
     const pieces = second ? [first, second] : [first];
     const processed = this.postProcessor ? this.postProcessor.processEncodings(pieces, addSpecialTokens) : defaultProcess(pieces);
-    const merged = new Enc();
-    for (const piece of processed) merged.mergeWith(piece);
-    return merged;
+    return Enc.mergeAll(processed);
   }
 
   private encodeSequence(rawText: string, typeId: number): Enc {

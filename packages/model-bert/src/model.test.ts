@@ -86,6 +86,23 @@ describe('BertModel', () => {
     model.dispose();
   });
 
+  it('treats missing token types as zeros and a missing mask as all ones (as HF)', () => {
+    const model = new BertModel(tiny, { seed: 3 });
+    tf.tidy(() => {
+      const inputIds = tf.tensor2d([[3, 9, 4, 1], [7, 7, 2, 5]], [2, 4], 'int32');
+      const bare = model.forward({ inputIds }, { training: false });
+      const explicit = model.forward({ inputIds, tokenTypeIds: tf.zerosLike(inputIds), attentionMask: tf.onesLike(inputIds) }, { training: false });
+      expect(tf.max(tf.abs(tf.sub(bare.sequenceOutput, explicit.sequenceOutput))).dataSync()[0]).toBeLessThan(1e-6);
+      expect(tf.max(tf.abs(tf.sub(bare.pooledOutput!, explicit.pooledOutput!))).dataSync()[0]).toBeLessThan(1e-6);
+      // Padding: a masked position does not change the others.
+      const masked = model.forward({ inputIds, attentionMask: tf.tensor2d([[1, 1, 1, 0], [1, 1, 1, 0]], [2, 4], 'int32') }, { training: false });
+      const changed = model.forward({ inputIds: tf.tensor2d([[3, 9, 4, 11], [7, 7, 2, 12]], [2, 4], 'int32'), attentionMask: tf.tensor2d([[1, 1, 1, 0], [1, 1, 1, 0]], [2, 4], 'int32') }, { training: false });
+      const firstThree = (t: tf.Tensor3D) => tf.slice(t, [0, 0, 0], [2, 3, 16]);
+      expect(tf.max(tf.abs(tf.sub(firstThree(masked.sequenceOutput), firstThree(changed.sequenceOutput)))).dataSync()[0]).toBeLessThan(1e-6);
+    });
+    model.dispose();
+  });
+
   it('leaves no tensors behind after forward inside tf.tidy (training and eval)', () => {
     const model = new BertModel({ ...tiny, hidden_dropout_prob: 0.1 });
     const before = tf.memory().numTensors;

@@ -39,6 +39,19 @@ describe('Gpt2Model', () => {
     model.dispose();
   });
 
+  it('masks padded keys: a masked (left-pad) token does not affect the other positions', () => {
+    const model = new Gpt2Model(tiny, { seed: 4 });
+    const run = (first: number) =>
+      tf.tidy(() => {
+        const out = model.forward({ inputIds: tf.tensor2d([[first, 1, 2, 3]], [1, 4], 'int32'), attentionMask: tf.tensor2d([[0, 1, 1, 1]], [1, 4], 'int32') }, { training: false });
+        return Array.from(tf.slice(out.sequenceOutput, [0, 1, 0], [1, 3, 16]).dataSync());
+      });
+    const a = run(5);
+    const b = run(9);
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(1e-6));
+    model.dispose();
+  });
+
   it('initialises c_proj weights with initializer_range / sqrt(2 n_layer), as HF', () => {
     const model = new Gpt2Model({ ...tiny, n_embd: 64, n_layer: 8, initializer_range: 0.1 }, { seed: 2 });
     const std = (name: string) => {

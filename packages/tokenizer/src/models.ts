@@ -208,8 +208,8 @@ export class BPE implements Model {
   private readonly rawPrefix: string | null;
   private readonly rawSuffix: string | null;
   private readonly idToTokenArr: string[];
-  /** (left id, right id) → merge rank and result id, keyed left * 2^21 + right. */
-  private readonly mergeRules = new Map<number, MergeRule>();
+  /** mergeRules[left id].get(right id) → merge rank and result id (small-integer keys hash fast). */
+  private readonly mergeRules: (Map<number, MergeRule> | undefined)[] = [];
   private readonly cache = new WordCache();
 
   constructor(
@@ -238,8 +238,9 @@ export class BPE implements Model {
       if (left === undefined || right === undefined || merged === undefined) {
         throw new TokenizerJSONError(`model.merges[${rank}]`, `merge ${JSON.stringify(`${a} ${b}`)} uses a token missing from the vocabulary`);
       }
-      const key = left * 2097152 + right;
-      if (!this.mergeRules.has(key)) this.mergeRules.set(key, { rank, id: merged });
+      let rules = this.mergeRules[left];
+      if (!rules) this.mergeRules[left] = rules = new Map();
+      if (!rules.has(right)) rules.set(right, { rank, id: merged });
     });
   }
 
@@ -317,7 +318,7 @@ export class BPE implements Model {
       let bestAt = -1;
       let bestId = -1;
       for (let k = 0; k + 1 < ids.length; k++) {
-        const rule = this.mergeRules.get(ids[k] * 2097152 + ids[k + 1]);
+        const rule = this.mergeRules[ids[k]]?.get(ids[k + 1]);
         if (rule !== undefined && rule.rank < bestRank) {
           bestRank = rule.rank;
           bestAt = k;

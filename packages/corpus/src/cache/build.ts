@@ -29,6 +29,12 @@ export interface TokenCacheOptions extends Partial<DocumentReadOptions> {
   tokenizerFactory?: TokenizerFactory;
   /** Worker threads; 0 tokenizes in the calling thread. Default: number of CPUs, at most 8. */
   workers?: number;
+  /**
+   * Old-generation heap cap per worker thread, in MB. V8 otherwise lets a busy worker's heap grow
+   * far beyond what it keeps alive (the live set is ~50 MB with a BERT tokenizer); the cap makes it
+   * collect sooner. Raise it for very large tokenizers if workers run out of memory. Default 128.
+   */
+  workerHeapMb?: number;
   /** Source bytes per shard. Default: 1/64 of the corpus, clamped to 256 KB..16 MB (enough tasks for every worker). */
   shardBytes?: number;
   /** Rebuild even when the manifest says the cache is current. */
@@ -90,7 +96,13 @@ export async function buildTokenCache(options: TokenCacheOptions): Promise<Token
   const tasks = planTasks(files, cacheDir, options.shardBytes);
   const workers = options.workers ?? Math.min(8, os.availableParallelism());
   const results = workers > 0
-    ? await runInWorkers(tasks, workers, { kind: 'pretrain-corpus-shard-worker', tokenizerJSON: options.tokenizer.toJSON(), factory: options.tokenizerFactory ?? defaultTokenizerFactory, readOptions })
+    ? await runInWorkers(tasks, workers, {
+        kind: 'pretrain-corpus-shard-worker',
+        tokenizerJSON: options.tokenizer.toJSON(),
+        factory: options.tokenizerFactory ?? defaultTokenizerFactory,
+        readOptions,
+        workerHeapMb: options.workerHeapMb ?? 128,
+      })
     : await runInThread(tasks, readOptions, options.tokenizer);
   const manifest = makeManifest(tasks, results, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
   writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
@@ -203,7 +215,11 @@ async function runInWorkers(tasks: ShardTask[], workerCount: number, init: Worke
           }
           if (!failed) dispatch(worker);
         });
-        worker.on('error', (error) => fail(new PretrainError(`tokenizer worker crashed: ${error.message}`, { cause: error })));
+        worker.on('error', (error) => {
+          const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+          const hint = outOfMemory ? ` (raise workerHeapMb, now ${init.workerHeapMb})` : '';
+          fail(new PretrainError(`tokenizer worker crashed: ${error.message}${hint}`, { cause: error }));
+        });
         worker.on('exit', (code) => {
           if (code !== 0) fail(new PretrainError(`tokenizer worker exited with code ${code}`));
         });
@@ -228,7 +244,7 @@ const WORKER_YOUNG_GENERATION_MB = 8;
  */
 function spawnWorker(init: WorkerInit): Worker {
   const entry = path.join(__dirname, `worker${path.extname(__filename)}`);
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: init.workerHeapMb };
   if (!entry.endsWith('.ts')) return new Worker(entry, { workerData: init, resourceLimits });
   return new Worker(TS_BOOTSTRAP, { eval: true, resourceLimits, workerData: { ...init, tsEntry: entry, packagesDir: path.resolve(__dirname, '../../..') } });
 }

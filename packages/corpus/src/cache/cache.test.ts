@@ -133,6 +133,14 @@ describe('token cache', () => {
     expect(fs.existsSync(path.join(dir, 'cache/manifest.json'))).toBe(false);
   });
 
+  it('a worker that runs out of heap fails with a hint, not a hang', async () => {
+    const corpusDir = makeCorpus();
+    const hungry = path.join(tempDir(), 'hungry-tokenizer.js');
+    fs.writeFileSync(hungry, `const keep = []; exports.make = () => ({ encodeBatch() { for (;;) keep.push(new Array(1e6).fill(Math.random())); } });`);
+    const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: hungry, exportName: 'make' }, workers: 1, workerHeapMb: 32 });
+    await expect(build).rejects.toThrow(/tokenizer worker crashed: .*raise workerHeapMb, now 32/);
+  });
+
   it('explains a tokenizer factory that cannot be loaded', async () => {
     const corpusDir = makeCorpus();
     const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1 });

@@ -13,6 +13,7 @@ export interface WorkerInit {
   tokenizerJSON: string;
   factory: TokenizerFactory;
   readOptions: DocumentReadOptions;
+  workerHeapMb: number;
 }
 
 export type WorkerRequest = { type: 'task'; taskIndex: number; task: ShardTask } | { type: 'exit' };

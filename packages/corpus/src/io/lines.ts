@@ -19,7 +19,7 @@ export interface LineBatch {
   lineNumbers: number[];
 }
 
-const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 64 << 10;
 const BINARY_SNIFF_BYTES = 8000;
 const REPLACEMENT = '\uFFFD';
 

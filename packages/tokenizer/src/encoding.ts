@@ -129,6 +129,7 @@ export class Enc {
 
   /** HF `Encoding::merge` of a list: concatenation, with HF's overflowing combinations when there are any. */
   static mergeAll(pieces: Enc[]): Enc {
+    if (pieces.length === 1 && pieces[0].overflowing.length === 0) return pieces[0];
     const merged = new Enc();
     if (pieces.some((p) => p.overflowing.length > 0)) {
       for (const piece of pieces) merged.mergeWith(piece);

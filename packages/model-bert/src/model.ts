@@ -206,7 +206,7 @@ export class BertModel implements BackbonePlugin {
     const c = this.config;
     const [batch, seq] = inputs.inputIds.shape;
     const h = c.hidden_size;
-    const words = tf.gather(this.p<tf.Rank.R2>('embeddings.word_embeddings.weight'), tf.reshape(inputs.inputIds, [-1]));
+    const words = paddedEmbeddingLookup(this.p<tf.Rank.R2>('embeddings.word_embeddings.weight'), tf.reshape(inputs.inputIds, [-1]) as tf.Tensor1D, c.pad_token_id);
     const positions = tf.slice(this.p<tf.Rank.R2>('embeddings.position_embeddings.weight'), [0, 0], [seq, h]);
     const typeTable = this.p<tf.Rank.R2>('embeddings.token_type_embeddings.weight');
     // Without token types every position uses row 0; a broadcast add avoids a gather (and its gradient).
@@ -323,6 +323,23 @@ export class BertModel implements BackbonePlugin {
     for (const variable of this.params.values()) variable.dispose();
     this.params.clear();
   }
+}
+
+/**
+ * Embedding rows for `ids`, as torch's nn.Embedding with padding_idx: the padding row is looked up
+ * like any other but receives no gradient from the lookup (it still gets the tied MLM decoder's).
+ */
+function paddedEmbeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D, padId: number): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [weights, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const notPad = tf.reshape(tf.cast(tf.notEqual(ids, padId), 'float32'), [-1, 1]);
+    save([ids, notPad]);
+    return {
+      value: tf.gather(weights, ids),
+      gradFunc: (dy: tf.Tensor, [savedIds, savedNotPad]: tf.Tensor[]) => tf.unsortedSegmentSum(tf.mul(dy, savedNotPad), savedIds as tf.Tensor1D, weights.shape[0]),
+    };
+  });
+  return op(table) as tf.Tensor2D;
 }
 
 function internalShape(spec: ParameterSpec): number[] {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
 import { BertModel, bertParameterSpecs } from './index';
 import { crossEntropy, int2d, loadFixture, maxAbs, maxAbsDiff, type HfFixture } from './test-utils/fixtures';
-import { PretrainingHeadsDouble, SequenceClassifierDouble } from './test-utils/heads';
+import { PretrainingHeadsDouble, QuestionAnsweringDouble, SequenceClassifierDouble } from './test-utils/heads';
 
 const ATOL = 1e-4;
 
@@ -112,6 +112,43 @@ describe('BertModel vs HF BertForSequenceClassification', () => {
     });
     model.dispose();
     classifier.dispose();
+    Object.values(inputs).forEach((t) => t.dispose());
+  });
+});
+
+describe('BertModel vs HF BertForQuestionAnswering (no pooler, padded batch)', () => {
+  it('matches the logits, the loss and every gradient — the pad row gets no lookup gradient, as nn.Embedding(padding_idx)', () => {
+    const fixture = loadFixture('bert-qa');
+    const qa = new QuestionAnsweringDouble(64);
+    const model = BertModel.fromPretrained(fixture.modelDir, { heads: [qa], addPoolingLayer: false });
+    expect(model.loadReport).toEqual({ missing: [], unexpected: [] });
+    const labels = fixture.json.labels as { start_positions: number[]; end_positions: number[] };
+    const inputs = inputsOf(fixture);
+    const named = new Map([...model.variables(), ...qa.variables()]);
+    const hfName = new Map([...named].map(([name, v]) => [v.name, name.startsWith('qa_outputs') ? name : `bert.${name}`]));
+    const dense = new Set(bertParameterSpecs(model.config, false).filter((s) => s.kind === 'dense').map((s) => `bert.${s.name}`));
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const loss = () => {
+        const { start, end } = qa.logits(model.forward(inputs, { training: false }));
+        return tf.div(tf.add(crossEntropy(start, labels.start_positions), crossEntropy(end, labels.end_positions)), 2) as tf.Scalar;
+      };
+      const { start, end } = qa.logits(model.forward(inputs, { training: false }));
+      expect(maxAbsDiff(start, fixture.outputs.get('start_logits')!)).toBeLessThan(ATOL);
+      expect(maxAbsDiff(end, fixture.outputs.get('end_logits')!)).toBeLessThan(ATOL);
+      const { value, grads } = tf.variableGrads(loss, [...named.values()]);
+      expect(maxAbsDiff(value, fixture.outputs.get('loss')!)).toBeLessThan(ATOL);
+      expect(Object.keys(grads)).toHaveLength(fixture.grads!.size);
+      for (const [varName, grad] of Object.entries(grads)) {
+        const name = hfName.get(varName)!;
+        expectGradClose(name, dense.has(name) ? tf.transpose(grad) : grad, fixture.grads!.get(name)!);
+      }
+      const padRow = tf.slice(grads[model.inputEmbeddings().name], [0, 0], [1, 64]);
+      expect(tf.max(tf.abs(padRow)).dataSync()[0]).toBe(0);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    qa.dispose();
     Object.values(inputs).forEach((t) => t.dispose());
   });
 });

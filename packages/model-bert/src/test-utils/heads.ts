@@ -102,3 +102,18 @@ export class SequenceClassifierDouble extends HfTensorsModule {
     return hfLinear(output.pooledOutput!, this.v('classifier.weight'), this.v('classifier.bias'));
   }
 }
+
+export class QuestionAnsweringDouble extends HfTensorsModule {
+  constructor(private readonly hidden: number) {
+    super({ 'qa_outputs.weight': [2, hidden], 'qa_outputs.bias': [2] });
+  }
+
+  /** Start and end logits [batch, seq] from one [hidden → 2] projection of every position. */
+  logits(output: BackboneOutput): { start: tf.Tensor2D; end: tf.Tensor2D } {
+    const [batch, seq] = output.sequenceOutput.shape;
+    const flat = tf.reshape(output.sequenceOutput, [batch * seq, this.hidden]) as tf.Tensor2D;
+    const both = tf.reshape(hfLinear(flat, this.v('qa_outputs.weight'), this.v('qa_outputs.bias')), [batch, seq, 2]);
+    const pick = (i: number) => tf.reshape(tf.slice(both, [0, 0, i], [batch, seq, 1]), [batch, seq]) as tf.Tensor2D;
+    return { start: pick(0), end: pick(1) };
+  }
+}

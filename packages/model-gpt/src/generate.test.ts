@@ -87,6 +87,12 @@ describe('Gpt2Model.generate (greedy)', () => {
     expect(batch[1]).toEqual(argmaxOverFullForwards(other, 6));
   });
 
+  it('streams each token through onToken as it is chosen', () => {
+    const streamed: [number, number, number][] = [];
+    const [generated] = model.generate(prompt, { maxNewTokens: 5, stopTokens: [], onToken: (token, row, step) => streamed.push([token, row, step]) });
+    expect(streamed).toEqual(generated.map((token, step) => [token, 0, step]));
+  });
+
   it('rejects prompts that would run past n_positions', () => {
     expect(() => model.generate(prompt, { maxNewTokens: 125 })).toThrow(PretrainError);
     expect(() => model.generate(prompt, { maxNewTokens: 125 })).toThrow(/n_positions \(128\)/);

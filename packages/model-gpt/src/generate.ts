@@ -31,6 +31,8 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /** Called with each step's logits, [rows * vocab] row-major (HF's `scores` for greedy search). */
   onLogits?: (step: number, logits: Float32Array) => void;
+  /** Called with each new token as soon as it is chosen (streaming output). */
+  onToken?: (token: number, row: number, step: number) => void;
 }
 
 /** Returns the generated tokens per prompt row (a stop token, when hit, is the row's last token). */
@@ -70,6 +72,7 @@ export function generate(model: Gpt2Model, prompt: number[] | number[][], option
         sequences[r].push(token);
         if (finished[r]) continue;
         generated[r].push(token);
+        options.onToken?.(token, r, step);
         if (stopTokens.has(token)) finished[r] = true;
       }
       if (finished.every(Boolean)) break;

@@ -18,7 +18,7 @@ export interface InitBackendOptions {
   /** Print the "using backend ..." line (default true, once per process). */
   log?: boolean;
   logger?: (line: string) => void;
-  /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else the CPU core count; 1 under jest); 1 = single-threaded build. */
+  /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else 1 = the single-threaded build). */
   threads?: number;
 }
 

@@ -11,5 +11,6 @@ export { withStockKernels, replacedKernels } from './kernels/stock';
 export * from './batch';
 export * from './atomic';
 export * from './safetensors';
+export { softmaxCrossEntropy, IGNORE_LABEL, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

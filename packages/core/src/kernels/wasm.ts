@@ -341,9 +341,9 @@ function removeAddedListeners(before: Map<string, ProcessListener[]>): number {
 
 export interface WasmSetupOptions {
   /**
-   * XNNPACK threads; 1 loads the single-threaded SIMD build. Default: the number of CPU cores (at
-   * most 8), except under jest, where test files run in parallel and each would start its own
-   * pool (results are identical either way: each output is summed by one thread in a fixed order).
+   * XNNPACK threads; 1 (the default) loads the single-threaded SIMD build. More threads help large
+   * products on an idle machine but were 2–3× slower for whole training steps on a shared one
+   * (docs/backends.md); results are identical either way (each output is summed by one thread).
    */
   threads?: number;
 }
@@ -372,7 +372,7 @@ export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<
 }
 
 function defaultThreads(): number {
-  return process.env.JEST_WORKER_ID ? 1 : os.cpus().length;
+  return 1;
 }
 
 const workerFile = path.join(__dirname, 'wasm-worker.js');

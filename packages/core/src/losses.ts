@@ -1,0 +1,196 @@
+/**
+ * Fused softmax cross-entropy for classifier and language-model heads. Composed from TF.js ops it
+ * takes ~10 passes over the [rows, classes] logits forward and as many backward (max, shift, exp,
+ * sum, log, one-hot, multiply, …, plus the Equal mask of max's gradient). Here it is one kernel
+ * forward (per-row log-sum-exp, loss and argmax hit) and one backward (softmax − one-hot), on the
+ * wasm heap or the cpu backend's arrays. Other backends get the same math from TF.js ops.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Labels below 0 (HF's -100) are ignored: no loss, no gradient, not counted in the mean. */
+export const IGNORE_LABEL = -100;
+
+export interface SoftmaxCrossEntropyResult {
+  /** Mean over rows whose label is not ignored (0 when every row is ignored). */
+  loss: tf.Scalar;
+  /** Fraction of counted rows whose argmax equals the label (not differentiable). */
+  accuracy: tf.Scalar;
+}
+
+const FORWARD = 'PretrainSoftmaxCrossEntropy';
+const BACKWARD = 'PretrainSoftmaxCrossEntropyGrad';
+
+type Floats = Float32Array;
+type Ints = Int32Array;
+
+/** Per row: logSumExp, loss (lse − logit[label]) and hit (argmax === label). */
+export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: number, classes: number, lse: Floats, loss: Floats, hit: Floats): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * classes;
+    let max = -Infinity;
+    let argmax = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = logits[base + c];
+      if (v > max) {
+        max = v;
+        argmax = c;
+      }
+    }
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(logits[base + c] - max);
+    const logSumExp = max + Math.log(sum);
+    lse[r] = logSumExp;
+    const label = labels[r];
+    const counted = label >= 0 && label < classes;
+    loss[r] = counted ? logSumExp - logits[base + label] : 0;
+    hit[r] = counted && argmax === label ? 1 : 0;
+  }
+}
+
+/** dlogits = (softmax − onehot(label)) · rowScale[r]; rows with ignored labels get 0. */
+export function softmaxCrossEntropyGradRows(logits: Floats, lse: Floats, labels: Ints, rowScale: Floats, rows: number, classes: number, out: Floats): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * classes;
+    const label = labels[r];
+    const scale = label >= 0 && label < classes ? rowScale[r] : 0;
+    if (scale === 0) {
+      out.fill(0, base, base + classes);
+      continue;
+    }
+    const shift = lse[r];
+    for (let c = 0; c < classes; c++) out[base + c] = Math.exp(logits[base + c] - shift) * scale;
+    out[base + label] -= scale;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels: the same loops over wasm heap views or cpu backend arrays
+
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+interface CpuBackend {
+  data: { get(dataId: object): { values: Float32Array | Int32Array } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+type Io = {
+  read(info: tf.TensorInfo): Float32Array | Int32Array;
+  /** Allocates an output and runs `fill` on its array; returns the output. */
+  output(shape: number[], fill: (values: Float32Array) => void): tf.TensorInfo;
+};
+
+function ioFor(backendName: string, backend: unknown): Io {
+  if (backendName === 'wasm') {
+    const heap = backend as HeapBackend;
+    return {
+      read: (info) => heap.typedArrayFromHeap(info) as Float32Array | Int32Array,
+      output: (shape, fill) => {
+        const out = heap.makeOutput(shape, 'float32');
+        fill(heap.typedArrayFromHeap(out) as Float32Array);
+        return out;
+      },
+    };
+  }
+  const cpu = backend as CpuBackend;
+  return {
+    read: (info) => cpu.data.get(info.dataId).values,
+    output: (shape, fill) => {
+      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      fill(values);
+      return cpu.makeTensorInfo(shape, 'float32', values);
+    },
+  };
+}
+
+function registerFor(backendName: string): void {
+  if (!tf.getKernel(FORWARD, backendName)) {
+    tf.registerKernel({
+      kernelName: FORWARD,
+      backendName,
+      kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+        const { logits, labels } = inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
+        const [rows, classes] = logits.shape;
+        const io = ioFor(backendName, backend);
+        const lse = io.output([rows], () => undefined);
+        const loss = io.output([rows], () => undefined);
+        const hit = io.output([rows], () => undefined);
+        // Views after all allocations (an allocation may move the wasm heap).
+        softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(lse) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
+        return [lse, loss, hit];
+      }) as unknown as tf.KernelFunc,
+    });
+  }
+  if (!tf.getKernel(BACKWARD, backendName)) {
+    tf.registerKernel({
+      kernelName: BACKWARD,
+      backendName,
+      kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+        const { logits, lse, labels, rowScale } = inputs as Record<string, tf.TensorInfo>;
+        const [rows, classes] = logits.shape;
+        const io = ioFor(backendName, backend);
+        const out = io.output([rows, classes], () => undefined);
+        softmaxCrossEntropyGradRows(io.read(logits) as Floats, io.read(lse) as Floats, io.read(labels) as Ints, io.read(rowScale) as Floats, rows, classes, io.read(out) as Floats);
+        return out;
+      }) as unknown as tf.KernelFunc,
+    });
+  }
+}
+
+registerFor('cpu');
+registerFor('wasm');
+
+// ---------------------------------------------------------------------------------------------
+// The op
+
+/**
+ * Mean softmax cross-entropy of [rows, classes] logits against integer labels (labels < 0 are
+ * ignored, HF's -100 convention), plus accuracy. Differentiable with respect to the logits.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D): SoftmaxCrossEntropyResult {
+  const [rows, classes] = logits.shape;
+  const host = labels instanceof Int32Array ? labels : (labels.dataSync() as Int32Array);
+  if (host.length !== rows) throw new Error(`softmaxCrossEntropy: ${rows} rows of logits but ${host.length} labels`);
+  let counted = 0;
+  for (const label of host) if (label >= 0 && label < classes) counted++;
+  const labelTensor = tf.tensor1d(host, 'int32');
+  const fused = tf.getKernel(FORWARD, tf.getBackend()) !== undefined && logits.dtype === 'float32';
+  if (!fused) return composed(logits, labelTensor, host, counted);
+  const scale = counted > 0 ? 1 / counted : 0;
+  let hits: tf.Tensor | undefined;
+  const lossOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [lse, perRow, hit] = tf.engine().runKernel(FORWARD, { logits: x, labels: labelTensor }) as tf.Tensor[];
+    // The forward runs inside a tidy: keep the hit flags for the accuracy below (disposed there).
+    hits = tf.keep(hit);
+    save([x, lse, labelTensor]);
+    return {
+      value: tf.mul(tf.sum(perRow), scale) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedLogits, savedLse, savedLabels] = saved;
+        const rowScale = tf.mul(tf.fill([rows], scale), dy);
+        return tf.engine().runKernel(BACKWARD, { logits: savedLogits, lse: savedLse, labels: savedLabels, rowScale }) as tf.Tensor;
+      },
+    };
+  });
+  const loss = lossOf(logits) as tf.Scalar;
+  const accuracy = tf.mul(tf.sum(hits!), scale) as tf.Scalar;
+  hits!.dispose();
+  return { loss, accuracy };
+}
+
+/** The same math from TF.js ops, for backends without the fused kernels. */
+function composed(logits: tf.Tensor2D, labels: tf.Tensor1D, host: Int32Array, counted: number): SoftmaxCrossEntropyResult {
+  const classes = logits.shape[1];
+  const valid = tf.tensor1d(Float32Array.from(host, (l) => (l >= 0 && l < classes ? 1 : 0)));
+  const safeLabels = tf.tensor1d(Int32Array.from(host, (l) => (l >= 0 && l < classes ? l : 0)), 'int32');
+  const shifted = tf.sub(logits, tf.max(logits, -1, true));
+  const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
+  const picked = tf.sum(tf.mul(tf.cast(tf.oneHot(safeLabels, classes), 'float32'), logProbs), -1);
+  const scale = counted > 0 ? 1 / counted : 0;
+  const loss = tf.mul(tf.neg(tf.sum(tf.mul(picked, valid))), scale) as tf.Scalar;
+  const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), labels), 'float32'), valid);
+  return { loss, accuracy: tf.mul(tf.sum(hit), scale) as tf.Scalar };
+}

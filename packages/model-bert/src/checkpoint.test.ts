@@ -114,6 +114,9 @@ describe('BERT checkpoints', () => {
     const model = new BertModel({ vocab_size: 20, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, max_position_embeddings: 4 });
     const ids = tf.zeros([1, 5], 'int32') as tf.Tensor2D;
     expect(() => model.forward({ inputIds: ids }, { training: false })).toThrow(/5 tokens but max_position_embeddings is 4/);
+    const short = tf.zeros([1, 3], 'int32') as tf.Tensor2D;
+    expect(() => model.forward({ inputIds: short, attentionMask: tf.ones([1, 4], 'int32') as tf.Tensor2D }, { training: false })).toThrow(/attentionMask has shape \[1,4\] but inputIds has \[1,3\]/);
+    short.dispose();
     ids.dispose();
     model.dispose();
   });

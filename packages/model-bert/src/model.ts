@@ -16,7 +16,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
-import { activate, dense, dropout, layerNorm, normalValues, paddingBias } from './nn';
+import { activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from './nn';
 import { loadBertPretrained, saveBertPretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 
 export const BERT_BASE_PREFIX = 'bert';
@@ -178,6 +178,9 @@ export class BertModel implements BackbonePlugin {
     if (seq > c.max_position_embeddings) {
       throw new PretrainError(`BERT input has ${seq} tokens but max_position_embeddings is ${c.max_position_embeddings}`);
     }
+    for (const [name, t] of [['attentionMask', inputs.attentionMask], ['tokenTypeIds', inputs.tokenTypeIds]] as const) {
+      if (t && (t.shape[0] !== batch || t.shape[1] !== seq)) throw new PretrainError(`BERT ${name} has shape [${t.shape}] but inputIds has [${batch},${seq}]`);
+    }
     const training = options.training && (c.hidden_dropout_prob > 0 || c.attention_probs_dropout_prob > 0);
     const rng = training ? new Rng(options.dropoutSeed ?? this.dropoutSeeds.nextUint32()) : undefined;
     const hiddenStates: tf.Tensor3D[] = [];
@@ -186,7 +189,7 @@ export class BertModel implements BackbonePlugin {
 
     let hidden = this.embed(inputs, rng);
     if (options.outputHiddenStates) hiddenStates.push(as3d(hidden));
-    const bias = inputs.attentionMask ? paddingBias(inputs.attentionMask) : undefined;
+    const bias = inputs.attentionMask && hasPadding(inputs.attentionMask) ? paddingBias(inputs.attentionMask) : undefined;
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const layer = this.encoderLayer(i, hidden, batch, seq, bias, rng);
       hidden = layer.output;

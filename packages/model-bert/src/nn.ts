@@ -154,6 +154,14 @@ export function paddingBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
   return tf.reshape(tf.mul(masked, FLOAT32_MIN), [batch, 1, 1, seq]);
 }
 
+/**
+ * Whether a 0/1 attention mask masks anything. Packed batches usually have no padding; then the
+ * all-zero additive bias (a broadcast add over every [batch, heads, seq, seq] score) is skipped.
+ */
+export function hasPadding(attentionMask: tf.Tensor): boolean {
+  return attentionMask.dataSync().some((v) => v === 0);
+}
+
 /** Values drawn from N(0, std) with a seeded generator (HF's `normal_(0, initializer_range)`). */
 export function normalValues(size: number, std: number, rng: Rng): Float32Array {
   const values = new Float32Array(size);

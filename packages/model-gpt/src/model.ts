@@ -17,7 +17,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
-import { FLOAT32_MIN, activate, dense, dropout, layerNorm, normalValues, paddingBias } from './nn';
+import { FLOAT32_MIN, activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from './nn';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
 
@@ -361,10 +361,10 @@ function attentionBias(seq: number, past: number, attentionMask: tf.Tensor2D | u
     for (let i = 0; i < seq; i++) values.fill(FLOAT32_MIN, i * total + past + i + 1, (i + 1) * total);
     causal = tf.tensor4d(values, [1, 1, seq, total]);
   }
-  if (!attentionMask) return causal;
-  if (attentionMask.shape[1] !== total) {
+  if (attentionMask && attentionMask.shape[1] !== total) {
     throw new PretrainError(`GPT-2 attention mask covers ${attentionMask.shape[1]} positions but the input reaches ${total}`);
   }
+  if (!attentionMask || !hasPadding(attentionMask)) return causal;
   const padding = paddingBias(attentionMask);
   return causal ? tf.maximum(tf.add(causal, padding), FLOAT32_MIN) : padding;
 }

@@ -88,6 +88,25 @@ describe('wasm BatchMatMul (fast path for transposed and batched products)', () 
     expectClose(wasm[0], tiled[0]);
   });
 
+  it('weights reused under another reshape are not confused by XNNPACK\'s id-keyed operator cache (stock TF.js bug)', async () => {
+    const t = randomTensorData([6, 4]);
+    const x = randomTensorData([2, 6]);
+    const z = randomTensorData([3, 4]);
+    const bias = randomTensorData([6]);
+    const { cpu, wasm } = await onBoth(() => {
+      const weights = tf.tensor2d(t.values, [6, 4]);
+      const first = tf.matMul(tf.tensor(x.values, x.shape), weights);
+      const reshaped = tf.reshape(weights, [4, 6]);
+      return [
+        first,
+        tf.matMul(tf.tensor(z.values, z.shape), reshaped),
+        tf.fused.matMul({ a: tf.tensor(z.values, z.shape), b: reshaped, bias: tf.tensor(bias.values, bias.shape) }),
+        tf.matMul(tf.tensor(x.values, x.shape), weights),
+      ];
+    });
+    for (let i = 0; i < cpu.length; i++) expectClose(wasm[i], cpu[i]);
+  });
+
   it('gradients of transposed and batched products match cpu', async () => {
     const a = randomTensorData([3, 6, 5]);
     const b = randomTensorData([3, 4, 6]);

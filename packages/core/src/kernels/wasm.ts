@@ -26,12 +26,16 @@ interface WasmModule {
 interface WasmTensorData {
   id: number;
   memoryOffset: number;
+  /** The shape the data was created with (reshapes share the data under other shapes). */
+  shape: number[];
+  dtype: tf.DataType;
+  refCount: number;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
 interface WasmBackendLike {
   wasm: WasmModule;
-  dataIdMap: { get(dataId: object): WasmTensorData };
+  dataIdMap: { get(dataId: object): WasmTensorData; set(dataId: object, data: WasmTensorData): void; delete(dataId: object): boolean };
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
@@ -144,6 +148,21 @@ function releaseView(backend: WasmBackendLike, id: number): void {
   backend.wasm.tfjs.disposeData(id);
 }
 
+/**
+ * XNNPACK caches packed weights on the weights' tensor id and ignores the shape, so the same data
+ * used as [k, n] weights under another reshape would silently reuse the wrong operator (a stock
+ * TF.js bug). The data's own id is used only when [k, n] is the shape it was created with;
+ * otherwise a one-off view id (added to `views`, released by the caller).
+ */
+function weightsId(backend: WasmBackendLike, data: WasmTensorData, k: number, n: number, views: number[]): number {
+  const stored = data.shape;
+  const natural = stored.length >= 2 && stored[stored.length - 2] === k && stored[stored.length - 1] === n && sizeOf(stored) === k * n;
+  if (natural) return data.id;
+  const id = registerView(backend, data.memoryOffset, k * n);
+  views.push(id);
+  return id;
+}
+
 interface MatMulPlan {
   batchA: number;
   batchB: number;
@@ -231,7 +250,12 @@ function swappedMatMul(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorI
     // op(A)ᵀ as [k, m]: A itself when it is stored transposed.
     const right = transposeA ? a : keep(transposeLastTwo(backend, a, 1, m, k));
     const product = keep(backend.makeOutput([1, n, m], 'float32'));
-    matMul2d(backend, backend.dataIdMap.get(left.dataId).id, backend.dataIdMap.get(right.dataId).id, backend.dataIdMap.get(product.dataId).id, n, k, m);
+    const views: number[] = [];
+    try {
+      matMul2d(backend, backend.dataIdMap.get(left.dataId).id, weightsId(backend, backend.dataIdMap.get(right.dataId), k, m, views), backend.dataIdMap.get(product.dataId).id, n, k, m);
+    } finally {
+      for (const id of views) releaseView(backend, id);
+    }
     return transposeLastTwo(backend, product, 1, n, m);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
@@ -245,7 +269,12 @@ function runBatches(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo
   const outData = backend.dataIdMap.get(out.dataId);
   if (batchB === 1 && batchA === batch) {
     // Every batch of a meets the same b: fold a's batches into rows, one product.
-    matMul2d(backend, aData.id, bData.id, outData.id, batchA * m, k, n);
+    const views: number[] = [];
+    try {
+      matMul2d(backend, aData.id, weightsId(backend, bData, k, n, views), outData.id, batchA * m, k, n);
+    } finally {
+      for (const id of views) releaseView(backend, id);
+    }
     return;
   }
   for (let i = 0; i < batch; i++) {
@@ -264,13 +293,33 @@ function runBatches(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo
   }
 }
 
+/**
+ * Runs `body` with weights whose data id is safe for XNNPACK's id-keyed cache: `b` itself, or (when
+ * `b` is a reshape of data created with another shape) a temporary entry pointing at a view.
+ */
+function withNaturalWeights<T>(backend: WasmBackendLike, b: tf.TensorInfo, body: (weights: tf.TensorInfo) => T): T {
+  const data = backend.dataIdMap.get(b.dataId);
+  const views: number[] = [];
+  const [k, n] = b.shape.slice(-2);
+  const id = b.shape.length >= 2 && sizeOf(b.shape) === k * n ? weightsId(backend, data, k, n, views) : data.id;
+  if (id === data.id) return body(b);
+  const dataId = {};
+  backend.dataIdMap.set(dataId, { ...data, id, shape: b.shape, refCount: 1 });
+  try {
+    return body({ ...b, dataId });
+  } finally {
+    backend.dataIdMap.delete(dataId);
+    for (const view of views) releaseView(backend, view);
+  }
+}
+
 /** Fused (bias/activation) products: only the transposes are taken off; the stock kernel does the rest. */
 function fusedMatMulWasm(stock: KernelFn): KernelFn {
   return (args) => {
     const backend = args.backend as WasmBackendLike;
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
-    if (!attrs.transposeA && !attrs.transposeB) return stock(args);
+    if (!attrs.transposeA && !attrs.transposeB) return withNaturalWeights(backend, b, (weights) => stock({ ...args, inputs: { ...args.inputs, b: weights } }));
     const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, attrs.transposeA, attrs.transposeB) : undefined;
     if (!plan) return stock(args);
     return withUntransposed(backend, a, b, attrs.transposeA, attrs.transposeB, plan, (aReady, bReady) =>

@@ -53,6 +53,9 @@ export class AddedVocabulary {
   private readonly byId = new Map<number, AddedToken>();
   private readonly rawPattern: RegExp | null;
   private readonly normalizedPattern: RegExp | null;
+  /** First characters of the tokens of each pattern: a text without any of them has no match (fast check). */
+  private readonly rawFirstChars: string[];
+  private readonly normalizedFirstChars: string[];
 
   constructor(tokens: AddedToken[]) {
     this.tokens = [...tokens].sort((a, b) => a.id - b.id);
@@ -62,6 +65,8 @@ export class AddedVocabulary {
     }
     this.rawPattern = buildPattern(this.tokens.filter((t) => !t.normalized));
     this.normalizedPattern = buildPattern(this.tokens.filter((t) => t.normalized));
+    this.rawFirstChars = firstChars(this.tokens.filter((t) => !t.normalized));
+    this.normalizedFirstChars = firstChars(this.tokens.filter((t) => t.normalized));
   }
 
   get(content: string): AddedToken | undefined {
@@ -75,7 +80,7 @@ export class AddedVocabulary {
   /** Added-token matches in `text`: raw (normalized: false) or normalized ones. */
   find(text: string, normalized: boolean): AddedMatch[] {
     const pattern = normalized ? this.normalizedPattern : this.rawPattern;
-    if (!pattern) return [];
+    if (!pattern || !(normalized ? this.normalizedFirstChars : this.rawFirstChars).some((c) => text.includes(c))) return [];
     const matches: AddedMatch[] = [];
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
@@ -99,6 +104,10 @@ function isWordBoundary(text: string, start: number, end: number): boolean {
   const before = start > 0 && hasFlag(text.codePointAt(start - 1)!, WORD);
   const after = end < text.length && hasFlag(text.codePointAt(end)!, WORD);
   return !before && !after;
+}
+
+function firstChars(tokens: AddedToken[]): string[] {
+  return [...new Set(tokens.map((t) => t.content[0]))];
 }
 
 function buildPattern(tokens: AddedToken[]): RegExp | null {

@@ -34,11 +34,11 @@ const BERT_BASE: DemoPreset = {
     { name: 'mlm', options: {} },
     { name: 'nsp', options: {} },
   ],
-  pretrain: { maxSteps: 5000, maxWallClockSeconds: 240, batchSize: 32, maxLength: 64, learningRate: 1e-3, warmupSteps: 30, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
+  pretrain: { maxSteps: 5000, maxWallClockSeconds: 180, batchSize: 32, maxLength: 64, learningRate: 2e-3, warmupSteps: 30, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
   evalDocuments: 40,
   sizes: [100, 300, 1000, null],
-  finetune: { epochs: 4, minSteps: 30, maxSteps: 120, batchSize: 16 },
-  finetuneTrainer: { learningRate: 3e-4, warmupSteps: 5, maxLength: 64, logEverySteps: 5, progress: 'none' },
+  finetune: { epochs: 4, minSteps: 40, maxSteps: 100, batchSize: 32 },
+  finetuneTrainer: { learningRate: 1e-3, warmupSteps: 10, maxLength: 64, logEverySteps: 5, progress: 'none' },
 };
 
 export const PRESETS: Record<string, DemoPreset> = {
@@ -46,10 +46,8 @@ export const PRESETS: Record<string, DemoPreset> = {
   full: {
     ...BERT_BASE,
     name: 'full',
-    modelLabel: 'BERT-mini (4 layers, hidden 256, 4 heads)',
-    model: { name: 'bert', options: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 1024, maxPositionEmbeddings: 128 } },
-    pretrain: { ...BERT_BASE.pretrain, maxSteps: 20000, maxWallClockSeconds: 45 * 60 },
-    finetune: { epochs: 6, minSteps: 40, maxSteps: 300, batchSize: 16 },
+    // Same model and fine-tuning as quick: only the pre-training budget differs (steps, not wall-clock, so runs compare across machines).
+    pretrain: { ...BERT_BASE.pretrain, maxSteps: 400, maxWallClockSeconds: 60 * 60 },
   },
   smoke: {
     ...BERT_BASE,

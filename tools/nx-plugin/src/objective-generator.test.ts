@@ -74,7 +74,7 @@ describe('objective generator (real workspace copy)', () => {
       // Lint, including the nx module-boundary rule (a plugin may import only core and TF.js).
       run(['node_modules/eslint/bin/eslint.js', 'packages/objective-demo/src']);
       // The generated test trains the objective for 3 steps on a tiny backbone.
-      const jest = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '-c', 'packages/objective-demo/jest.config.js', '--ci'], { cwd: dir, encoding: 'utf8', timeout: 240_000 });
+      const jest = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '-c', 'packages/objective-demo/jest.config.js', '--ci', '--colors=false'], { cwd: dir, encoding: 'utf8', timeout: 240_000, env: { ...process.env, FORCE_COLOR: '0' } });
       expect(`${jest.stderr}`).toMatch(/Tests:\s+2 passed, 2 total/);
       expect(jest.status).toBe(0);
     } catch (error) {

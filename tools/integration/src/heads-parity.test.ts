@@ -83,9 +83,8 @@ function fixtureExamples(json: any, labels: ReturnType<Case['labels']>): Example
 }
 
 /**
- * HF's nn.Embedding(padding_idx=0) never sends a lookup gradient to the pad row. @pretrain/model-bert
- * does (reported to its owner); only the QA loss, which reads logits at padding positions, exposes it.
- * Row 0 is compared separately in the `test.failing` below, which turns red once model-bert is fixed.
+ * HF's nn.Embedding(padding_idx=0) never sends a lookup gradient to the pad row; model-bert matches that.
+ * Row 0 is compared on its own below so a regression there is named precisely.
  */
 const PAD_ROW_NAME = 'bert.embeddings.word_embeddings.weight';
 function comparable(name: string, t: tf.Tensor): tf.Tensor {
@@ -191,8 +190,8 @@ describe.each(cases)('$fixture: BERT + head vs HF', (c) => {
   });
 });
 
-describe('known model-bert gap', () => {
-  test.failing('bert-qa: the pad row (id 0) gets no embedding-lookup gradient, as in HF (nn.Embedding padding_idx)', () => {
+describe('pad row', () => {
+  test('bert-qa: the pad row (id 0) gets no embedding-lookup gradient, as in HF (nn.Embedding padding_idx)', () => {
     const c = cases.find((x) => x.fixture === 'bert-qa')!;
     const { model, head, json } = load(c, true);
     const hfGrads = loadSafetensorsAsTensors(path.join(HF, c.fixture, 'grads.safetensors'));

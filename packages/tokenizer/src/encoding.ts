@@ -135,6 +135,8 @@ export class Enc {
       for (const piece of pieces) merged.mergeWith(piece);
       return merged;
     }
+    const single = Enc.wrapSingle(pieces);
+    if (single) return single;
     merged.ids = ([] as number[]).concat(...pieces.map((p) => p.ids));
     merged.typeIds = ([] as number[]).concat(...pieces.map((p) => p.typeIds));
     merged.tokens = ([] as string[]).concat(...pieces.map((p) => p.tokens));
@@ -148,6 +150,34 @@ export class Enc {
       base += p.length;
     }
     return merged;
+  }
+
+  /**
+   * One real sequence between a few special tokens (`[CLS] A [SEP]`): the special tokens are
+   * added to the sequence's own arrays instead of copying everything into new ones.
+   */
+  private static wrapSingle(pieces: Enc[]): Enc | null {
+    let main = -1;
+    for (let i = 0; i < pieces.length; i++) {
+      if (pieces[i].sequenceRanges.size > 0 || pieces[i].length > 4) {
+        if (main >= 0) return null;
+        main = i;
+      }
+    }
+    if (main < 0) return null;
+    const target = pieces[main];
+    const before = pieces.slice(0, main);
+    const after = pieces.slice(main + 1);
+    const shift = before.reduce((n, p) => n + p.length, 0);
+    const fields = ['ids', 'typeIds', 'tokens', 'words', 'offsets', 'specialTokensMask', 'attentionMask'] as const;
+    for (const field of fields) {
+      const arr = target[field] as unknown[];
+      const head = before.flatMap((p) => p[field] as unknown[]);
+      if (head.length > 0) arr.unshift(...head);
+      for (const p of after) arr.push(...(p[field] as unknown[]));
+    }
+    for (const [id, [s, e]] of target.sequenceRanges) target.sequenceRanges.set(id, [s + shift, e + shift]);
+    return target;
   }
 
   /** HF `Encoding::merge_with`, overflowing combinations included. */

@@ -53,6 +53,16 @@ export class Enc {
     this.attentionMask.push(1);
   }
 
+  private unshiftToken(from: Enc, k: number): void {
+    this.ids.unshift(from.ids[k]);
+    this.typeIds.unshift(from.typeIds[k]);
+    this.tokens.unshift(from.tokens[k]);
+    this.words.unshift(from.words[k]);
+    this.offsets.unshift(from.offsets[k]);
+    this.specialTokensMask.unshift(from.specialTokensMask[k]);
+    this.attentionMask.unshift(from.attentionMask[k]);
+  }
+
   clone(): Enc {
     const c = this.slice(0, this.length);
     c.overflowing = this.overflowing.map((o) => o.clone());
@@ -169,13 +179,11 @@ export class Enc {
     const before = pieces.slice(0, main);
     const after = pieces.slice(main + 1);
     const shift = before.reduce((n, p) => n + p.length, 0);
-    const fields = ['ids', 'typeIds', 'tokens', 'words', 'offsets', 'specialTokensMask', 'attentionMask'] as const;
-    for (const field of fields) {
-      const arr = target[field] as unknown[];
-      const head = before.flatMap((p) => p[field] as unknown[]);
-      if (head.length > 0) arr.unshift(...head);
-      for (const p of after) arr.push(...(p[field] as unknown[]));
+    for (let b = before.length - 1; b >= 0; b--) {
+      const p = before[b];
+      for (let k = p.length - 1; k >= 0; k--) target.unshiftToken(p, k);
     }
+    for (const p of after) for (let k = 0; k < p.length; k++) target.push(p.ids[k], p.tokens[k], p.typeIds[k], p.words[k], p.offsets[k][0], p.offsets[k][1], p.specialTokensMask[k]);
     for (const [id, [s, e]] of target.sequenceRanges) target.sequenceRanges.set(id, [s + shift, e + shift]);
     return target;
   }

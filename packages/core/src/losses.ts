@@ -2,7 +2,7 @@
  * Fused softmax cross-entropy for classifier and language-model heads. Composed from TF.js ops it
  * takes ~10 passes over the [rows, classes] logits forward and as many backward (max, shift, exp,
  * sum, log, one-hot, multiply, …, plus the Equal mask of max's gradient). Here it is one kernel
- * forward (per-row log-sum-exp, loss and argmax hit) and one backward (softmax − one-hot), on the
+ * forward (per-row softmax, loss and argmax hit) and one backward (softmax − one-hot, no exponentials), on the
  * wasm heap or the cpu backend's arrays. Other backends get the same math from TF.js ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,8 +23,11 @@ const BACKWARD = 'PretrainSoftmaxCrossEntropyGrad';
 type Floats = Float32Array;
 type Ints = Int32Array;
 
-/** Per row: logSumExp, loss (lse − logit[label]) and hit (argmax === label). */
-export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: number, classes: number, lse: Floats, loss: Floats, hit: Floats): void {
+/**
+ * Per row: loss (logSumExp − logit[label]), hit (argmax === label) and the softmax itself, which the
+ * backward pass reuses (the exponentials are most of the cost; computing them once halves it).
+ */
+export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: number, classes: number, probs: Floats, loss: Floats, hit: Floats): void {
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
     let max = -Infinity;
@@ -37,18 +40,22 @@ export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: numb
       }
     }
     let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(logits[base + c] - max);
-    const logSumExp = max + Math.log(sum);
-    lse[r] = logSumExp;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(logits[base + c] - max);
+      probs[base + c] = e;
+      sum += e;
+    }
+    const inverse = 1 / sum;
+    for (let c = 0; c < classes; c++) probs[base + c] *= inverse;
     const label = labels[r];
     const counted = label >= 0 && label < classes;
-    loss[r] = counted ? logSumExp - logits[base + label] : 0;
+    loss[r] = counted ? max + Math.log(sum) - logits[base + label] : 0;
     hit[r] = counted && argmax === label ? 1 : 0;
   }
 }
 
 /** dlogits = (softmax − onehot(label)) · rowScale[r]; rows with ignored labels get 0. */
-export function softmaxCrossEntropyGradRows(logits: Floats, lse: Floats, labels: Ints, rowScale: Floats, rows: number, classes: number, out: Floats): void {
+export function softmaxCrossEntropyGradRows(probs: Floats, labels: Ints, rowScale: Floats, rows: number, classes: number, out: Floats): void {
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
     const label = labels[r];
@@ -57,8 +64,7 @@ export function softmaxCrossEntropyGradRows(logits: Floats, lse: Floats, labels:
       out.fill(0, base, base + classes);
       continue;
     }
-    const shift = lse[r];
-    for (let c = 0; c < classes; c++) out[base + c] = Math.exp(logits[base + c] - shift) * scale;
+    for (let c = 0; c < classes; c++) out[base + c] = probs[base + c] * scale;
     out[base + label] -= scale;
   }
 }
@@ -114,12 +120,12 @@ function registerFor(backendName: string): void {
         const { logits, labels } = inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
         const [rows, classes] = logits.shape;
         const io = ioFor(backendName, backend);
-        const lse = io.output([rows], () => undefined);
+        const probs = io.output([rows, classes], () => undefined);
         const loss = io.output([rows], () => undefined);
         const hit = io.output([rows], () => undefined);
         // Views after all allocations (an allocation may move the wasm heap).
-        softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(lse) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
-        return [lse, loss, hit];
+        softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(probs) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
+        return [probs, loss, hit];
       }) as unknown as tf.KernelFunc,
     });
   }
@@ -128,11 +134,11 @@ function registerFor(backendName: string): void {
       kernelName: BACKWARD,
       backendName,
       kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-        const { logits, lse, labels, rowScale } = inputs as Record<string, tf.TensorInfo>;
-        const [rows, classes] = logits.shape;
+        const { probs, labels, rowScale } = inputs as Record<string, tf.TensorInfo>;
+        const [rows, classes] = probs.shape;
         const io = ioFor(backendName, backend);
         const out = io.output([rows, classes], () => undefined);
-        softmaxCrossEntropyGradRows(io.read(logits) as Floats, io.read(lse) as Floats, io.read(labels) as Ints, io.read(rowScale) as Floats, rows, classes, io.read(out) as Floats);
+        softmaxCrossEntropyGradRows(io.read(probs) as Floats, io.read(labels) as Ints, io.read(rowScale) as Floats, rows, classes, io.read(out) as Floats);
         return out;
       }) as unknown as tf.KernelFunc,
     });
@@ -162,16 +168,16 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
   let hits: tf.Tensor | undefined;
   const lossOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const [lse, perRow, hit] = tf.engine().runKernel(FORWARD, { logits: x, labels: labelTensor }) as tf.Tensor[];
+    const [probs, perRow, hit] = tf.engine().runKernel(FORWARD, { logits: x, labels: labelTensor }) as tf.Tensor[];
     // The forward runs inside a tidy: keep the hit flags for the accuracy below (disposed there).
     hits = tf.keep(hit);
-    save([x, lse, labelTensor]);
+    save([probs, labelTensor]);
     return {
       value: tf.mul(tf.sum(perRow), scale) as tf.Scalar,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedLogits, savedLse, savedLabels] = saved;
+        const [savedProbs, savedLabels] = saved;
         const rowScale = tf.mul(tf.fill([rows], scale), dy);
-        return tf.engine().runKernel(BACKWARD, { logits: savedLogits, lse: savedLse, labels: savedLabels, rowScale }) as tf.Tensor;
+        return tf.engine().runKernel(BACKWARD, { probs: savedProbs, labels: savedLabels, rowScale }) as tf.Tensor;
       },
     };
   });

@@ -86,7 +86,7 @@ ${data.config === undefined ? '' : `<details><summary>Resolved config</summary><
     var canvas = document.getElementById(spec.id);
     var datasets = spec.series.map(function (s, i) {
       var color = data.palette[i % data.palette.length];
-      return { label: s.label, data: s.points, borderColor: color, backgroundColor: color, pointRadius: s.points.length > 60 ? 0 : 3, tension: 0.15, showLine: true };
+      return { label: s.label, data: s.points, borderColor: color, backgroundColor: color, pointRadius: s.points.length > 60 ? 0 : 3, tension: 0, showLine: true };
     });
     var chart = new Chart(canvas, {
       type: 'scatter',

@@ -177,6 +177,38 @@ describe('comparisons (JS on the wasm heap)', () => {
   });
 });
 
+describe('Identity (shares the heap buffer on wasm)', () => {
+  it('equals its input, survives the input\'s disposal, and frees the buffer with the last reference', async () => {
+    await initBackend({ backend: 'wasm', log: false });
+    const values = randomArray(3 * 5);
+    const before = { tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() };
+    const x = tf.tensor2d(values, [3, 5]);
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    expect(tf.engine().backend.numDataIds()).toBe(before.dataIds + 1); // no copy
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(Array.from(values));
+    // A later op reusing freed heap memory must not change y.
+    const other = tf.fill([3, 5], 7);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(values));
+    tf.dispose([y, other]);
+    expect({ tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() }).toEqual(before);
+  });
+
+  it('gradients that flow through Identity (tf.clone, customGrad) match cpu', async () => {
+    const x = randomArray(4 * 6);
+    const run = () =>
+      tf.tidy(() => {
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.clone(tf.square(t)), tf.clone(t)));
+        return Array.from(tf.grad(f)(tf.tensor2d(x, [4, 6])).dataSync());
+      });
+    await initBackend({ backend: 'cpu', log: false });
+    const expected = run();
+    await initBackend({ backend: 'wasm', log: false });
+    const got = run();
+    got.forEach((g, i) => expect(g).toBeCloseTo(expected[i], 5));
+  });
+});
+
 describe('Sum over leading axes (JS on the wasm heap)', () => {
   it.each([
     [[64, 20], 0, false],

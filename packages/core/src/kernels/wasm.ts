@@ -39,6 +39,7 @@ interface WasmBackendLike {
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
   typedArrayFromHeap(info: tf.TensorInfo): HeapArray;
 }
 
@@ -87,6 +88,19 @@ function comparisonWasm(op: ComparisonOp): KernelFn {
     if (sizeOf(outShape) === 0) return out;
     broadcastCompareInto(op, backend.typedArrayFromHeap(out) as Uint8Array, backend.typedArrayFromHeap(a), a.shape, backend.typedArrayFromHeap(b), b.shape, outShape);
     return out;
+  };
+}
+
+/**
+ * Identity shares the input's heap buffer (as the cpu backend and wasm's own Reshape do) instead of
+ * copying it: gradients pass through Identity for every op, ~130 copies per training step.
+ */
+function identityWasm(stock: KernelFn): KernelFn {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return stock(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
 }
 
@@ -347,6 +361,7 @@ export function registerWasmKernels(): void {
   replaceKernel(tf.UnsortedSegmentSum, () => unsortedSegmentSumWasm);
   for (const op of COMPARISONS) replaceKernel(op, () => comparisonWasm(op));
   replaceKernel(tf.Sum, (stock) => sumWasm(stock));
+  replaceKernel(tf.Identity, (stock) => identityWasm(stock));
 }
 
 const COMPARISONS: ComparisonOp[] = ['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalOr'];

@@ -8,6 +8,7 @@
  * everything created in the step disposed. Prints ms/step (median), tokens/s, model FLOP/s, the
  * fraction of this process's measured matmul peak, and the PyTorch reference as a ratio.
  * Usage: node tools/bench/run.js train [--config bert-mini,gpt-mini,nanogpt] [--steps N] [--profile] [--threads N]
+ * (`--config bert-mini --steps 200` is the memory check: peak RSS and the tensor count after every step.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, disposeBatchTensors, initBackend, Rng, type BackbonePlugin, type Example, type ObjectivePlugin, type TokenizerPlugin } from '@pretrain/core';
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
     const tensorsBefore = tf.memory().numTensors;
     const times: number[] = [];
     const cpuTimes: number[] = [];
+    const tensorCounts: number[] = [];
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       times.push(performance.now() - t0);
       cpuTimes.push((cpu.user + cpu.system) / 1000);
+      tensorCounts.push(tf.memory().numTensors);
     }
     const ms = median(times);
     const cpuMs = median(cpuTimes);
@@ -214,7 +217,9 @@ async function main(): Promise<void> {
     console.log(`  cpu:  ${cpuMs.toFixed(1)} ms/step (median), ${((tokens / cpuMs) * 1000).toFixed(0)} tokens per CPU-second, ${(w.flops / (cpuMs * 1e6)).toFixed(2)} model GFLOP per CPU-second = ${((100 * w.flops) / (cpuMs * 1e6) / peak).toFixed(0)}% of matmul peak`);
     console.log(`  vs ${w.reference.what}: ${w.reference.ms} ms/step → ours/PyTorch time ${(ms / w.reference.ms).toFixed(2)}× (wall), ${(cpuMs / w.reference.ms).toFixed(2)}× (cpu)`);
     console.log(`  of which the AdamW update: ${median(optimizerMs).toFixed(1)} ms (median wall), ${w.backbone.variables().size + w.objectives.reduce((n, o) => n + o.variables().size, 0)} parameters`);
-    console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} → ${tf.memory().numTensors}; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} before the timed steps, ${Math.min(...tensorCounts)}–${Math.max(...tensorCounts)} after each of ${steps} steps (${tensorCounts.every((n) => n === tensorsBefore) ? 'flat' : 'NOT flat'})`);
+    // Peak RSS of the whole process so far (earlier workloads included: run one --config to isolate it).
+    console.log(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB now, peak ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`);
     if (args.includes('--profile')) await profile(step);
     dispose();
     w.backbone.dispose();

@@ -182,10 +182,8 @@ async function stsb(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   tokenizer.setTruncation({ maxLength: 128 });
   const toExample = (e: { text: string; textPair?: string; score: number }): Example => {
     const enc = tokenizer.encode(e.text, e.textPair ?? null);
-    // collate picks an Int32Array label field when the first example's value is an integer; a 1e-7
-    // nudge (below float32 resolution at these magnitudes) keeps integral scores like 5.0 float.
-    const score = Number.isInteger(e.score) ? e.score + 1e-7 : e.score;
-    return { inputIds: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.typeIds), labels: { labels: score } };
+    // Integral scores (5.0) mixed with fractional ones stay float: the trainer's batches keep such label fields Float32.
+    return { inputIds: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.typeIds), labels: { labels: e.score } };
   };
   const train = sample(readGlue('stsb', path.join(dataDir, 'pairs/STS-B/train.tsv')).examples, trainLimit, 2).map(toExample);
   const dev = readGlue('stsb', path.join(dataDir, 'pairs/STS-B/dev.tsv')).examples.slice(0, evalLimit).map(toExample);

@@ -30,6 +30,8 @@ export function collate(examples: Example[], options: CollateOptions): Batch {
     specialTokensMask: new Uint8Array(n).fill(1),
     fields: {},
   };
+  // A label field is float when any example's value is fractional (a regression batch may start with 5.0).
+  const floatLabels = new Set(examples.flatMap((e) => Object.entries(e.labels ?? {}).filter(([, v]) => !Number.isInteger(v)).map(([k]) => k)));
   const hasWordIds = examples.some((e) => e.wordIds);
   if (hasWordIds) batch.wordIds = new Int32Array(n).fill(-1);
   examples.forEach((example, row) => {
@@ -42,7 +44,7 @@ export function collate(examples: Example[], options: CollateOptions): Batch {
     else batch.specialTokensMask.fill(0, offset, offset + len);
     if (batch.wordIds && example.wordIds) batch.wordIds.set(example.wordIds, offset);
     for (const [name, value] of Object.entries(example.labels ?? {})) {
-      const field = (batch.fields[name] ??= Number.isInteger(value) ? new Int32Array(size) : new Float32Array(size));
+      const field = (batch.fields[name] ??= floatLabels.has(name) ? new Float32Array(size) : new Int32Array(size));
       field[row] = value;
     }
     for (const [name, values] of Object.entries(example.tokenLabels ?? {})) {

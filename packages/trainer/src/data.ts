@@ -89,20 +89,6 @@ export class BatchSource {
   }
 
   private collate(examples: Example[]): Batch {
-    return keepFloatLabels(collate(examples, { padId: this.options.padId, padToMultipleOf: this.options.padToMultipleOf }), examples);
+    return collate(examples, { padId: this.options.padId, padToMultipleOf: this.options.padToMultipleOf });
   }
-}
-
-/**
- * core's collate types a per-example label field by its first value, so a regression batch that
- * starts with a score like 5.0 would store 3.8 as 3. Such fields are rebuilt as Float32Array.
- */
-export function keepFloatLabels(batch: Batch, examples: Example[]): Batch {
-  for (const [name, field] of Object.entries(batch.fields)) {
-    if (!(field instanceof Int32Array) || field.length !== examples.length) continue;
-    const values = examples.map((e) => e.labels?.[name]);
-    if (values.every((v) => v === undefined || Number.isInteger(v))) continue;
-    batch.fields[name] = Float32Array.from(values, (v) => v ?? 0);
-  }
-  return batch;
 }

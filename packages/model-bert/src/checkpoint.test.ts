@@ -8,10 +8,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, initBackend, readSafetensors, type SafetensorsTensor } from '@pretrain/core';
 import { BERT_PRETRAINING_HEAD_NAMES, BertModel } from './index';
-import { loadFixture } from './test-utils/fixtures';
+import { loadHfFixture } from '@pretrain/core/testing';
 import { PretrainingHeadsDouble } from './test-utils/heads';
 
-const pretraining = loadFixture('bert-pretraining');
+const pretraining = loadHfFixture('bert-pretraining');
 const hfFile = path.join(pretraining.modelDir, 'model.safetensors');
 let tmp: string;
 
@@ -67,7 +67,7 @@ describe('BERT checkpoints', () => {
   });
 
   it('reports the pooler missing from a token-classification checkpoint unless it is built without one', () => {
-    const tokcls = loadFixture('bert-tokcls');
+    const tokcls = loadHfFixture('bert-tokcls');
     const withPooler = BertModel.fromPretrained(tokcls.modelDir);
     expect(withPooler.loadReport).toEqual({ missing: ['pooler.dense.weight', 'pooler.dense.bias'], unexpected: ['classifier.bias', 'classifier.weight'] });
     withPooler.dispose();

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Registry, initBackend, parseWithPath, resolveExperiment } from '@pretrain/core';
 import { BertModel, bertOptionsSchema, pretrainPlugins } from './index';
-import { FIXTURES_DIR } from './test-utils/fixtures';
+import { HF_FIXTURES_DIR } from '@pretrain/core/testing';
 
 const tiny = { vocab_size: 50, hidden_size: 16, num_attention_heads: 2, num_hidden_layers: 2, intermediate_size: 32, max_position_embeddings: 32 };
 
@@ -131,7 +131,7 @@ describe('the bert plugin', () => {
 
   it('loads `pretrained` relative to the config directory, with dropout overrides', async () => {
     const options = parseWithPath(bertOptionsSchema, { pretrained: 'bert-seqcls/model', hiddenDropoutProb: 0 }, 'model.options');
-    const model = (await plugin.create(options, { baseDir: FIXTURES_DIR, seed: 0 })) as BertModel;
+    const model = (await plugin.create(options, { baseDir: HF_FIXTURES_DIR, seed: 0 })) as BertModel;
     expect(model.config.hidden_dropout_prob).toBe(0);
     expect(model.config.attention_probs_dropout_prob).toBe(0.1);
     expect(model.loadReport).toEqual({ missing: [], unexpected: ['classifier.bias', 'classifier.weight'] });

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
 import { BertModel, bertParameterSpecs } from './index';
-import { crossEntropy, int2d, loadFixture, maxAbs, maxAbsDiff, type HfFixture } from './test-utils/fixtures';
+import { crossEntropy, int2d, loadHfFixture, maxAbs, maxAbsDiff, type HfFixture } from '@pretrain/core/testing';
 import { PretrainingHeadsDouble, QuestionAnsweringDouble, SequenceClassifierDouble } from './test-utils/heads';
 
 const ATOL = 1e-4;
@@ -27,7 +27,7 @@ function expectGradClose(name: string, actual: tf.Tensor, expected: { shape: num
 }
 
 describe('BertModel vs HF BertForPreTraining', () => {
-  const fixture = loadFixture('bert-pretraining');
+  const fixture = loadHfFixture('bert-pretraining');
   const config = fixture.json.config as { hidden_size: number; vocab_size: number; layer_norm_eps: number };
   let model: BertModel;
   let heads: PretrainingHeadsDouble;
@@ -89,7 +89,7 @@ describe('BertModel vs HF BertForPreTraining', () => {
 
 describe('BertModel vs HF BertForSequenceClassification', () => {
   it('matches hidden states, logits, loss and every gradient', () => {
-    const fixture = loadFixture('bert-seqcls');
+    const fixture = loadHfFixture('bert-seqcls');
     const classifier = new SequenceClassifierDouble(64, 3);
     const model = BertModel.fromPretrained(fixture.modelDir, { heads: [classifier] });
     expect(model.loadReport).toEqual({ missing: [], unexpected: [] });
@@ -118,7 +118,7 @@ describe('BertModel vs HF BertForSequenceClassification', () => {
 
 describe('BertModel vs HF BertForQuestionAnswering (no pooler, padded batch)', () => {
   it('matches the logits, the loss and every gradient — the pad row gets no lookup gradient, as nn.Embedding(padding_idx)', () => {
-    const fixture = loadFixture('bert-qa');
+    const fixture = loadHfFixture('bert-qa');
     const qa = new QuestionAnsweringDouble(64);
     const model = BertModel.fromPretrained(fixture.modelDir, { heads: [qa], addPoolingLayer: false });
     expect(model.loadReport).toEqual({ missing: [], unexpected: [] });

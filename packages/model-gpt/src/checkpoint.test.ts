@@ -7,9 +7,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, readSafetensors, type SafetensorsTensor } from '@pretrain/core';
 import { Gpt2Model } from './index';
-import { loadFixture } from './test-utils/fixtures';
+import { loadHfFixture } from '@pretrain/core/testing';
 
-const gpt2 = loadFixture('gpt2');
+const gpt2 = loadHfFixture('gpt2');
 const hfFile = path.join(gpt2.modelDir, 'model.safetensors');
 let tmp: string;
 

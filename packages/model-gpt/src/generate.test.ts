@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, Rng, initBackend } from '@pretrain/core';
 import { Gpt2Model, argmax, disposeCache, pickToken, samplingDistribution, type KVCache } from './index';
-import { int2d, loadFixture, maxAbsDiff } from './test-utils/fixtures';
+import { int2d, loadHfFixture, maxAbsDiff } from '@pretrain/core/testing';
 import { lmLogits } from './test-utils/lm-loss';
 
 const ATOL = 1e-4;
-const fixture = loadFixture('gpt2-generate');
+const fixture = loadHfFixture('gpt2-generate');
 const prompt = fixture.json.inputs.input_ids[0];
 const hfGenerated = Array.from(fixture.outputs.get('generated_ids')!.data);
 const hfScores = fixture.outputs.get('generate_scores')!;

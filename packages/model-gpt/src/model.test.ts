@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Registry, initBackend, parseWithPath, resolveExperiment } from '@pretrain/core';
 import { Gpt2Model, gpt2OptionsSchema, pretrainPlugins } from './index';
-import { FIXTURES_DIR } from './test-utils/fixtures';
+import { HF_FIXTURES_DIR } from '@pretrain/core/testing';
 
 const tiny = { vocab_size: 50, n_embd: 16, n_head: 2, n_layer: 2, n_positions: 32, bos_token_id: 0, eos_token_id: 0 };
 
@@ -92,7 +92,7 @@ describe('the gpt2 plugin', () => {
 
   it('loads `pretrained` relative to the config directory', async () => {
     const options = parseWithPath(gpt2OptionsSchema, { pretrained: 'gpt2/model', residPdrop: 0 }, 'model.options');
-    const model = (await plugin.create(options, { baseDir: FIXTURES_DIR, seed: 0 })) as Gpt2Model;
+    const model = (await plugin.create(options, { baseDir: HF_FIXTURES_DIR, seed: 0 })) as Gpt2Model;
     expect(model.loadReport).toEqual({ missing: [], unexpected: [] });
     expect(model.config.resid_pdrop).toBe(0);
     model.dispose();

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
 import { Gpt2Model } from './index';
-import { int2d, loadFixture, maxAbs, maxAbsDiff } from './test-utils/fixtures';
+import { int2d, loadHfFixture, maxAbs, maxAbsDiff } from '@pretrain/core/testing';
 import { lmLogits, shiftedLmLoss } from './test-utils/lm-loss';
 
 const ATOL = 1e-4;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 describe('Gpt2Model vs HF GPT2LMHeadModel', () => {
-  const fixture = loadFixture('gpt2');
+  const fixture = loadHfFixture('gpt2');
   const labels = (fixture.json.labels as { labels: number[][] }).labels;
   let model: Gpt2Model;
 

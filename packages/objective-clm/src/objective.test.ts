@@ -3,10 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, initBackend, loadSafetensorsAsTensors, Rng, type BackbonePlugin, type Example } from '@pretrain/core';
 import { CausalLanguageModeling } from './objective';
 import { clmPlugin } from './plugin';
-import { TinyBackbone } from './test-utils/backbone';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { readSample, sampleDocuments, streamOf, tokenizeDocuments } from './test-utils/text';
-import { trainStep } from './test-utils/train';
+import { TinyBackbone, PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, trainStep } from '@pretrain/core/testing';
 
 const FIXTURE = path.join(__dirname, '../../../fixtures/hf/gpt2');
 const fixture = require(path.join(FIXTURE, 'fixture.json'));

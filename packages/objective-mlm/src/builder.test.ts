@@ -1,8 +1,7 @@
 import { Rng, type Example } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { mlmPlugin } from './plugin';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { readSample, sampleDocuments, streamOf, tokenizeDocuments } from './test-utils/text';
+import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments } from '@pretrain/core/testing';
 
 describe('FullSentenceBuilder (RoBERTa FULL-SENTENCES)', () => {
   test('packs every token of every sentence, in order, into [CLS] … [SEP] rows of at most maxLength', async () => {

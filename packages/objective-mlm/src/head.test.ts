@@ -2,9 +2,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, disposeBatchTensors, initBackend, loadSafetensorsAsTensors, Rng, type BackbonePlugin } from '@pretrain/core';
 import { MaskedLanguageModeling } from './objective';
-import { TinyBackbone } from './test-utils/backbone';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { trainStep } from './test-utils/train';
+import { TinyBackbone, PieceTokenizer, trainStep } from '@pretrain/core/testing';
 
 const FIXTURE = path.join(__dirname, '../../../fixtures/hf/bert-pretraining');
 const fixture = require(path.join(FIXTURE, 'fixture.json'));

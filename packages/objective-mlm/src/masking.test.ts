@@ -1,9 +1,7 @@
 import { collate, initBackend, Rng, type Batch, type Example } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { MaskedLanguageModeling } from './objective';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { readSample, sampleDocuments, streamOf, tokenizeDocuments } from './test-utils/text';
-import { TinyBackbone } from './test-utils/backbone';
+import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, TinyBackbone } from '@pretrain/core/testing';
 
 const MAX_LENGTH = 128;
 let tokenizer: PieceTokenizer;

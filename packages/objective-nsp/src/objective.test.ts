@@ -4,9 +4,7 @@ import { batchToTensors, collate, initBackend, loadSafetensorsAsTensors, Rng, ty
 import { NextSentencePrediction } from './objective';
 import { nspPlugin } from './plugin';
 import { pairExample } from './builder';
-import { TinyBackbone } from './test-utils/backbone';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { trainStep } from './test-utils/train';
+import { TinyBackbone, PieceTokenizer, trainStep } from '@pretrain/core/testing';
 
 const FIXTURE = path.join(__dirname, '../../../fixtures/hf/bert-pretraining');
 const fixture = require(path.join(FIXTURE, 'fixture.json'));

@@ -2,8 +2,7 @@ import { Rng, type Example } from '@pretrain/core';
 import { SentencePairBuilder } from './builder';
 import { nspOptions } from './options';
 import { truncateSeqPair, type PairInstance } from './pairs';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { readSample, sampleDocuments, streamOf, tokenizeDocuments } from './test-utils/text';
+import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments } from '@pretrain/core/testing';
 
 const MAX_LENGTH = 64;
 const tokenizer = new PieceTokenizer(readSample());

@@ -4,10 +4,7 @@ import { orderInstancesFromDocument } from './builder';
 import { SentenceOrderPrediction } from './objective';
 import { sopOptions } from './options';
 import { sopPlugin } from './plugin';
-import { TinyBackbone } from './test-utils/backbone';
-import { PieceTokenizer } from './test-utils/tokenizer';
-import { readSample, sampleDocuments, streamOf, tokenizeDocuments } from './test-utils/text';
-import { trainStep } from './test-utils/train';
+import { TinyBackbone, PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, trainStep } from '@pretrain/core/testing';
 
 beforeAll(() => initBackend({ log: false }));
 

@@ -4,12 +4,12 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, initBackend, loadSafetensorsAsTensors, Rng, type Batch, type Example, type TaskHeadPlugin } from '@pretrain/core';
+import { fixtureHostBatch, maxAbsDiff } from '@pretrain/core/testing';
 import { loadBertPretrained, type BertModel } from '@pretrain/model-bert';
 import { QuestionAnsweringHead, RegressionHead, SequenceClassificationHead, TokenClassificationHead } from '@pretrain/heads';
 import { loadModel, Trainer } from '@pretrain/trainer';
 
 const HF = path.join(__dirname, '../../../fixtures/hf');
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 beforeAll(() => initBackend({ log: false }));
 
@@ -54,21 +54,10 @@ const cases: Case[] = [
 ];
 
 function fixtureBatch(json: any, labels: ReturnType<Case['labels']>): Batch {
-  const ids: number[][] = json.inputs.input_ids;
-  const size = ids.length;
-  const seqLen = ids[0].length;
   const fields: Batch['fields'] = {};
   for (const [name, values] of Object.entries(labels.perExample ?? {})) fields[name] = Number.isInteger(values[0]) && !json.config.problem_type?.includes('regression') ? Int32Array.from(values) : Float32Array.from(values);
   for (const [name, values] of Object.entries(labels.perToken ?? {})) fields[name] = Int32Array.from(values.flat());
-  return {
-    size,
-    seqLen,
-    inputIds: Int32Array.from(ids.flat()),
-    attentionMask: Int32Array.from((json.inputs.attention_mask as number[][]).flat()),
-    tokenTypeIds: Int32Array.from((json.inputs.token_type_ids as number[][]).flat()),
-    specialTokensMask: new Uint8Array(size * seqLen),
-    fields,
-  };
+  return fixtureHostBatch(json.inputs, fields);
 }
 
 /** Examples equal to the fixture batch (padding trimmed by the attention mask) for the Trainer. */

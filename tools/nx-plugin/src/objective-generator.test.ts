@@ -14,7 +14,7 @@ describe('objective generator (virtual tree)', () => {
     tree.write('tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: {} } }));
     await objectiveGenerator(tree, { name: 'token-order' });
     const root = 'packages/objective-token-order';
-    for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.lib.json', 'jest.config.js', 'src/index.ts', 'src/objective.ts', 'src/objective.test.ts', 'src/test-utils/backbone.ts']) {
+    for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.lib.json', 'jest.config.js', 'src/index.ts', 'src/objective.ts', 'src/objective.test.ts']) {
       expect(tree.exists(`${root}/${file}`)).toBe(true);
     }
     const pkg = readJson(tree, `${root}/package.json`);

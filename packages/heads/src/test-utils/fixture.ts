@@ -3,8 +3,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors } from '@pretrain/core';
 import { loadSafetensorsAsTensors } from '@pretrain/core';
+import { fixtureHostBatch, HF_FIXTURES_DIR } from '@pretrain/core/testing';
 
-export const fixturesDir = path.join(__dirname, '../../../../fixtures/hf');
+export { maxAbsDiff } from '@pretrain/core/testing';
+
+export const fixturesDir = HF_FIXTURES_DIR;
 
 export interface HeadFixture {
   json: any;
@@ -67,25 +70,8 @@ export function fakeBackbone(config: any): BackbonePlugin {
 
 /** BatchTensors whose host batch carries the given label fields (the heads read labels from there). */
 export function batchWithFields(json: any, fields: Batch['fields']): BatchTensors {
-  const ids: number[][] = json.inputs.input_ids;
-  const size = ids.length;
-  const seqLen = ids[0].length;
-  const host: Batch = {
-    size,
-    seqLen,
-    inputIds: Int32Array.from(ids.flat()),
-    attentionMask: Int32Array.from((json.inputs.attention_mask as number[][]).flat()),
-    tokenTypeIds: Int32Array.from((json.inputs.token_type_ids as number[][]).flat()),
-    specialTokensMask: new Uint8Array(size * seqLen),
-    fields,
-  };
   // The heads only read host fields; tensors stay unused placeholders sized like the batch.
-  return { inputIds: null as any, attentionMask: null as any, tokenTypeIds: null as any, host };
-}
-
-export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  if (a.shape.join() !== b.shape.join()) throw new Error(`shape mismatch: [${a.shape}] vs [${b.shape}]`);
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+  return { inputIds: null as any, attentionMask: null as any, tokenTypeIds: null as any, host: fixtureHostBatch(json.inputs, fields) };
 }
 
 export const testRng = () => new Rng(7);

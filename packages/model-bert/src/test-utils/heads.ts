@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneOutput, LoadReport, NamedVariables, ParameterModule } from '@pretrain/core';
 import { geluErf, layerNorm } from '../nn';
-import { crossEntropy } from './fixtures';
+import { crossEntropy } from '@pretrain/core/testing';
 
 /** Named variables in HF layout, loaded by exact name. */
 class HfTensorsModule implements ParameterModule {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Model } from '../model';
-import { crossEntropy } from './fixtures';
+import { crossEntropy } from '@pretrain/core/testing';
 
 export function lmLogits(model: Gpt2Model, sequenceOutput: tf.Tensor3D): tf.Tensor3D {
   const [batch, seq, width] = sequenceOutput.shape;

@@ -1,13 +1,21 @@
 /**
- * Test-only helpers: read an HF fixture (fixtures/hf/<name>) and compare tensors with the
- * numbers HF transformers produced. Nothing here is part of the package's API.
+ * Test-only helpers: read an HF fixture (fixtures/hf/<name>) and compare tensors with the numbers
+ * HF transformers produced.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors } from '@pretrain/core';
+import type { Batch } from '../contract';
+import { readSafetensors } from '../safetensors';
 
-export const FIXTURES_DIR = path.join(__dirname, '../../../../fixtures/hf');
+/** The repository's fixtures/hf folder (the path holds from both src/testing and dist/testing). */
+export const HF_FIXTURES_DIR = path.join(__dirname, '../../../../fixtures/hf');
+
+/** A tensor read into host memory. */
+export interface HostTensor {
+  shape: number[];
+  data: ArrayLike<number>;
+}
 
 export interface HfFixture {
   dir: string;
@@ -24,8 +32,9 @@ export interface HfFixture {
   grads?: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
-export function loadFixture(name: string): HfFixture {
-  const dir = path.join(FIXTURES_DIR, name);
+/** Loads fixtures/hf/<name> (or an absolute fixture folder): fixture.json, outputs and grads as host arrays. */
+export function loadHfFixture(nameOrDir: string): HfFixture {
+  const dir = path.resolve(HF_FIXTURES_DIR, nameOrDir);
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'fixture.json'), 'utf8'));
   const read = (file: string) => new Map([...readSafetensors(path.join(dir, file)).tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
   const gradsFile = path.join(dir, 'grads.safetensors');
@@ -36,13 +45,14 @@ export function int2d(rows: number[][]): tf.Tensor2D {
   return tf.tensor2d(rows, [rows.length, rows[0].length], 'int32');
 }
 
-/** Largest |a - b| (shapes must agree). */
-export function maxAbsDiff(actual: tf.Tensor, expected: { shape: number[]; data: ArrayLike<number> }): number {
-  expect(actual.shape).toEqual(expected.shape);
+/** Largest |actual - expected|; NaN anywhere counts as Infinity. Throws when the shapes differ. */
+export function maxAbsDiff(actual: tf.Tensor, expected: tf.Tensor | HostTensor): number {
+  if (actual.shape.join() !== expected.shape.join()) throw new Error(`shape mismatch: [${actual.shape}] vs [${expected.shape}]`);
   const a = actual.dataSync();
+  const e = expected instanceof tf.Tensor ? expected.dataSync() : expected.data;
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - expected.data[i]);
+    const d = Math.abs(a[i] - e[i]);
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
   return worst;
@@ -67,4 +77,20 @@ export function crossEntropy(logits2d: tf.Tensor2D, labels: number[]): tf.Scalar
   // x - logsumexp(x): tf.logSoftmax trips the wasm backend's kernel leak check inside a gradient tape.
   const logProbs = tf.sub(logits2d, tf.logSumExp(logits2d, -1, true));
   return tf.div(tf.neg(tf.sum(tf.mul(logProbs, tf.tensor2d(picks, [rows, classes])))), count) as tf.Scalar;
+}
+
+/** A host Batch of a fixture's input_ids / attention_mask / token_type_ids rows, carrying the given fields. */
+export function fixtureHostBatch(inputs: Record<string, number[][]>, fields: Batch['fields']): Batch {
+  const ids = inputs.input_ids;
+  const size = ids.length;
+  const seqLen = ids[0].length;
+  return {
+    size,
+    seqLen,
+    inputIds: Int32Array.from(ids.flat()),
+    attentionMask: Int32Array.from(inputs.attention_mask.flat()),
+    tokenTypeIds: Int32Array.from(inputs.token_type_ids.flat()),
+    specialTokensMask: new Uint8Array(size * seqLen),
+    fields,
+  };
 }

@@ -1,7 +1,7 @@
 // Splits the Gutenberg fixture into documents (letters and chapters) of sentences.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { TokenizedDocument } from '@pretrain/core';
+import type { TokenizedDocument } from '../contract';
 
 export const SAMPLE_PATH = path.join(__dirname, '../../../../fixtures/data/objectives/frankenstein-letters-ch20.txt');
 

@@ -1,7 +1,7 @@
 // Test double: a small WordPiece-like tokenizer built from a text sample. Frequent words are one
 // token; other words split into 3-character pieces, the later ones marked `##` like WordPiece.
 // The plugin packages may not depend on @pretrain/tokenizer, so tests use this instead.
-import type { Encoding, SpecialTokenIds, TokenizerPlugin } from '@pretrain/core';
+import type { Encoding, SpecialTokenIds, TokenizerPlugin } from '../contract';
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const WORD = /[a-z0-9]+|[^a-z0-9\s]/g;

@@ -2,8 +2,8 @@
 // one context-mixing tanh layer (bidirectional: mean over the sequence; causal: running mean over
 // the prefix), a BERT-like pooler on the first token. Small enough to train in a few steps.
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionKind, BackboneInfo, BackboneInputs, BackboneOutput, BackbonePlugin, ForwardOptions, LoadReport, NamedVariables } from '@pretrain/core';
-import { Rng } from '@pretrain/core';
+import type { AttentionKind, BackboneInfo, BackboneInputs, BackboneOutput, BackbonePlugin, ForwardOptions, LoadReport, NamedVariables } from '../contract';
+import { Rng } from '../rng';
 
 export interface TinyBackboneOptions {
   vocabSize: number;

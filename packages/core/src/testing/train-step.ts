@@ -1,6 +1,7 @@
 // A minimal training step for tests: the weighted objective losses, their gradients, Adam.
 import * as tf from '@tensorflow/tfjs-core';
-import { batchToTensors, disposeBatchTensors, type BackbonePlugin, type Batch, type ObjectivePlugin } from '@pretrain/core';
+import { batchToTensors, disposeBatchTensors } from '../batch';
+import type { BackbonePlugin, Batch, ObjectivePlugin } from '../contract';
 
 export function trainStep(backbone: BackbonePlugin, objectives: ObjectivePlugin[], batch: Batch, optimizer: tf.Optimizer): number {
   const variables = [...backbone.variables().values(), ...objectives.flatMap((o) => [...o.variables().values()])];

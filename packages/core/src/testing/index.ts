@@ -1,0 +1,9 @@
+/**
+ * Test doubles and fixture helpers for Pretrain's own package tests (`@pretrain/core/testing`).
+ * Plugin packages may not depend on each other, so their tests share these instead.
+ */
+export * from './tiny-backbone';
+export * from './piece-tokenizer';
+export * from './sample-text';
+export * from './train-step';
+export * from './hf-fixture';

@@ -78,6 +78,15 @@ describe('wasm BatchMatMul (fast path for transposed and batched products)', () 
     expectClose(wasm[0], cpu[0]);
   });
 
+  it('Aᵀ·B whose swapped weights would exceed the cache (tied LM head gradient: computed directly) matches cpu', async () => {
+    // 4.2M elements: cheap patterned values instead of random normals (generation would dominate the test).
+    const patterned = (shape: number[], salt: number) => ({ shape, values: Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => (((i * 7919 + salt) % 1009) - 504) / 504) });
+    const a = patterned([64, 65600], 1);
+    const b = patterned([64, 6], 2);
+    const { cpu, wasm } = await onBoth(() => tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), true, false));
+    expectClose(wasm[0], cpu[0]);
+  });
+
   it('two-way broadcast batch dims equal the product of explicitly tiled inputs (tfjs\'s stock kernels get this wrong)', async () => {
     const a = randomTensorData([2, 1, 4, 5]);
     const b = randomTensorData([1, 3, 5, 2]);

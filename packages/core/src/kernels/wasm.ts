@@ -248,10 +248,17 @@ function batchMatMulWasm(stock: KernelFn): KernelFn {
  */
 function swappedIsCheaper(plan: MatMulPlan, transposeA: boolean, transposeB: boolean): boolean {
   const { m, k, n } = plan;
+  // The swapped product takes op(A)ᵀ as XNNPACK's weights, packed anew and streamed once per tile of
+  // rows: past the last-level cache that costs more than the transpose it saves (the tied LM head's
+  // [2032,8000]ᵀ·[2032,128]: 218 ms direct vs 270 swapped; [301,8000]ᵀ·[301,128]: 34 vs 26).
+  if (k * m > SWAPPED_WEIGHTS_LIMIT && k * m > k * n) return false;
   const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
   const swapped = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n;
   return swapped < direct;
 }
+
+/** Elements (4M floats = 16 MB) above which a swapped product's weights fall out of cache. */
+const SWAPPED_WEIGHTS_LIMIT = 4 * 2 ** 20;
 
 /** C = op(A)·op(B) for one batch as (op(B)ᵀ·op(A)ᵀ)ᵀ; the returned tensor is [1, m, n]. */
 function swappedMatMul(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, plan: MatMulPlan): tf.TensorInfo {

@@ -12,11 +12,11 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
+import { normalTensor, ParameterSet } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { activation, crossEntropyWithAccuracy, dense, gatherRows, layerNorm } from './nn';
 import { mlmOptions, type MlmOptions } from './options';
-import { normalTensor, ParameterSet } from './params';
 
 /** HF BertForPreTraining / BertForMaskedLM names of the prediction head. */
 export const MLM_PARAMETER_NAMES = {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LoadReport, NamedVariables, ParameterModule } from '@pretrain/core';
-import type { Rng } from '@pretrain/core';
+import type { LoadReport, NamedVariables, ParameterModule } from './contract';
+import type { Rng } from './rng';
 
 /**
  * How a parameter is stored inside versus in HF checkpoints. `linear` weights are kept [in, out]
@@ -15,7 +15,10 @@ interface Entry {
 
 let nextVariableId = 0;
 
-/** The trainable tensors of one head, keyed by their HF names, with HF-layout state dicts. */
+/**
+ * The trainable tensors of one head, keyed by their HF names, with HF-layout state dicts. Objective
+ * heads (MLM, NSP, SOP, ...) keep their parameters in one of these.
+ */
 export class ParameterSet implements ParameterModule {
   private readonly entries = new Map<string, Entry>();
 

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from './backend';
+import { normalTensor, ParameterSet } from './parameters';
+import { Rng } from './rng';
+
+beforeAll(() => initBackend({ log: false }));
+
+function headParameters(): ParameterSet {
+  const set = new ParameterSet(['cls.'], { 'cls.tied.weight': 'cls.dense.weight' }, ['cls.decoder.weight']);
+  set.add('cls.dense.weight', tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), 'linear');
+  set.add('cls.bias', tf.tensor1d([7, 8, 9]));
+  return set;
+}
+
+test('stateDict gives linear weights in HF [out, in] layout; loadStateDict takes them back', () => {
+  const set = headParameters();
+  const state = set.stateDict();
+  expect(state.get('cls.dense.weight')!.shape).toEqual([3, 2]);
+  expect(Array.from(state.get('cls.dense.weight')!.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+  const other = new ParameterSet(['cls.']);
+  other.add('cls.dense.weight', tf.zeros([2, 3]), 'linear');
+  other.add('cls.bias', tf.zeros([3]));
+  expect(other.loadStateDict(state)).toEqual({ missing: [], unexpected: [] });
+  expect(Array.from(other.get('cls.dense.weight').dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+  for (const t of state.values()) t.dispose();
+  set.dispose();
+  other.dispose();
+});
+
+test('loadStateDict: aliases, ignored and foreign names, missing and unexpected, shape errors', () => {
+  const set = headParameters();
+  const tied = tf.tensor2d([6, 5, 4, 3, 2, 1], [3, 2]);
+  const report = set.loadStateDict(new Map<string, tf.Tensor>([
+    ['cls.tied.weight', tied],
+    ['cls.decoder.weight', tf.zeros([9])],
+    ['bert.pooler.weight', tf.zeros([1])],
+    ['cls.extra', tf.zeros([1])],
+  ]));
+  expect(report).toEqual({ missing: ['cls.bias'], unexpected: ['cls.extra'] });
+  expect(Array.from(set.get('cls.dense.weight').dataSync())).toEqual([6, 4, 2, 5, 3, 1]);
+  expect(() => set.loadStateDict(new Map([['cls.bias', tf.zeros([4])]]))).toThrow('cls.bias: checkpoint shape [4] does not match the head\'s [3]');
+  expect(() => set.add('cls.bias', tf.zeros([3]))).toThrow(/defined twice/);
+  set.dispose();
+  expect(() => set.get('cls.bias')).toThrow(/does not exist/);
+});
+
+test('normalTensor draws N(0, std) from the run RNG: same seed, same values', () => {
+  const a = normalTensor([200, 10], 0.02, new Rng(3));
+  const b = normalTensor([200, 10], 0.02, new Rng(3));
+  expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+  const values = Array.from(a.dataSync());
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const std = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
+  expect(Math.abs(mean)).toBeLessThan(0.002);
+  expect(std).toBeGreaterThan(0.018);
+  expect(std).toBeLessThan(0.022);
+  a.dispose();
+  b.dispose();
+});

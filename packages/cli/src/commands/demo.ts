@@ -88,7 +88,10 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     const accuracies: Record<string, number> = {};
     for (const init of ['pretrained', 'scratch'] as const) {
       const model = await create('model', preset.model.name, modelOptions, dataDir, seed + 1);
-      if (init === 'pretrained') model.loadStateDict(pretrainedState);
+      if (init === 'pretrained') {
+        const report = model.loadStateDict(pretrainedState);
+        if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the pre-trained weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
+      }
       const head = await create('head', 'sequence-classification', { numLabels: 2, labels: splits.labels }, dataDir, seed);
       const steps = Math.min(preset.finetune.maxSteps, Math.max(preset.finetune.minSteps, Math.ceil((preset.finetune.epochs * n) / preset.finetune.batchSize)));
       context.log(`  fine-tuning ${init === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} examples: ${steps} steps of ${preset.finetune.batchSize}`);

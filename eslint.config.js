@@ -15,7 +15,8 @@ module.exports = [
         'error',
         {
           enforceBuildableLibDependency: false,
-          allow: [],
+          // tools/scripts is no project: its shared script runner and benchmark helpers are imported by path.
+          allow: ['^(\\.\\./)+(tools/)?scripts/(run-ts|bench-utils)$'],
           depConstraints: [
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:plugin', onlyDependOnLibsWithTags: ['type:core'] },

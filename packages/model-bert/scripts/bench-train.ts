@@ -8,27 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
 import { BertModel, dense, expOfNonPositive, geluErf, layerNorm } from '../src';
-import { machineDescription, median, option } from './timing';
+import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep } from '../../../tools/scripts/bench-utils';
 
 const C = { vocab: 8000, hidden: 128, layers: 2, heads: 2, ffn: 512, seq: 128, batch: 16 };
 const REFERENCE = { ms: 241, what: 'HF BertForPreTraining on PyTorch, 2 threads (8,480 tokens/s; 403 ms with 1 thread)' };
 
-/** Mean cross-entropy with the gradient written out: (softmax - onehot) / rows. */
-function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  const [rows, classes] = logits.shape;
-  const loss = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const logitsIn = x as tf.Tensor2D;
-    const max = tf.max(logitsIn, -1, true);
-    const exp = expOfNonPositive(tf.sub(logitsIn, max)); // wasm's exp is a slow scalar loop
-    const sum = tf.sum(exp, -1, true);
-    const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
-    const picked = tf.gather(tf.reshape(logitsIn, [-1]), flatIndex);
-    const value = tf.mean(tf.sub(tf.reshape(tf.add(tf.log(sum), max), [rows]), picked)) as tf.Scalar;
-    save([tf.div(exp, sum), targets]);
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], tf.oneHot(saved[1] as tf.Tensor1D, classes)), tf.div(dy, rows)) };
-  });
-  return loss(logits) as tf.Scalar;
-}
+const crossEntropy = (logits: tf.Tensor2D, targets: tf.Tensor1D) => crossEntropyWithExplicitGrad(logits, targets, expOfNonPositive);
 
 /** The pre-training heads (as HF's BertPreTrainingHeads), sized for the bench; weights [in, out]. */
 function makeHeads(rng: Rng) {
@@ -81,25 +66,6 @@ function pretrainingLoss(model: BertModel, heads: ReturnType<typeof makeHeads>, 
   const mlm = crossEntropy(mlmLogits, tf.tensor1d(b.maskedLabels, 'int32'));
   const nsp = crossEntropy(dense(output.pooledOutput!, heads.nspWeight, heads.nspBias), tf.tensor1d(b.nextSentence, 'int32'));
   return tf.add(mlm, nsp) as tf.Scalar;
-}
-
-async function profileStep(step: () => number): Promise<void> {
-  const profile = await tf.profile(() => {
-    step();
-  });
-  const byKernel = new Map<string, { ms: number; count: number }>();
-  let total = 0;
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    total += k.kernelTimeMs as number;
-    entry.count++;
-    byKernel.set(k.name, entry);
-  }
-  console.log(`  profile: ${profile.kernels.length} kernels, ${total.toFixed(0)} ms in kernels`);
-  for (const [name, { ms, count }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(`    ${name.padEnd(22)} ${String(count).padStart(4)}× ${ms.toFixed(1)} ms`);
-  const slowest = [...profile.kernels].sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number)).slice(0, 15);
-  for (const k of slowest) console.log(`    ${(k.kernelTimeMs as number).toFixed(1).padStart(7)} ms ${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`);
 }
 
 async function main(): Promise<void> {

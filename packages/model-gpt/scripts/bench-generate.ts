@@ -7,7 +7,7 @@
  */
 import { Rng, initBackend } from '@pretrain/core';
 import { Gpt2Model } from '../src';
-import { machineDescription, median, option, timeRuns } from './timing';
+import { machineDescription, median, option, timeRuns } from '../../../tools/scripts/bench-utils';
 
 async function main(): Promise<void> {
   const backend = await initBackend();

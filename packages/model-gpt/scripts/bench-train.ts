@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
 import { Gpt2Model, expOfNonPositive } from '../src';
-import { machineDescription, median, option } from './timing';
+import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep } from '../../../tools/scripts/bench-utils';
 
 interface BenchConfig {
   name: string;
@@ -41,29 +41,7 @@ function shakespeareChars(): { ids: Int32Array; vocab: number } {
   return { ids: Int32Array.from(text, (c) => index.get(c)!), vocab: chars.length };
 }
 
-/**
- * Mean cross-entropy with its gradient written out (softmax - onehot) / rows: one exp pass, and no
- * gradient through max/logSumExp (whose broadcast Equal mask is very slow on wasm).
- */
-function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  const [rows, vocab] = logits.shape;
-  const loss = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const logitsIn = x as tf.Tensor2D;
-    const max = tf.max(logitsIn, -1, true);
-    const exp = expOfNonPositive(tf.sub(logitsIn, max)); // wasm's exp is a slow scalar loop
-    const sum = tf.sum(exp, -1, true);
-    const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), targets);
-    const picked = tf.gather(tf.reshape(logitsIn, [-1]), flatIndex);
-    const value = tf.mean(tf.sub(tf.reshape(tf.add(tf.log(sum), max), [rows]), picked)) as tf.Scalar;
-    const probs = tf.div(exp, sum);
-    save([probs, targets]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], tf.oneHot(saved[1] as tf.Tensor1D, vocab)), tf.div(dy, rows)),
-    };
-  });
-  return loss(logits) as tf.Scalar;
-}
+const crossEntropy = (logits: tf.Tensor2D, targets: tf.Tensor1D) => crossEntropyWithExplicitGrad(logits, targets, expOfNonPositive);
 
 /** Position t predicts token t+1, with the LM head tied to wte. */
 function clmLoss(model: Gpt2Model, inputs: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
@@ -90,26 +68,6 @@ function batchFrom(data: Int32Array | null, vocab: number, batch: number, block:
     }
   }
   return { inputs, targets };
-}
-
-/** Per-kernel time of one step (tf.profile), largest first, with the slowest individual calls. */
-async function profileStep(step: () => number): Promise<void> {
-  const profile = await tf.profile(() => {
-    step();
-  });
-  const byKernel = new Map<string, { ms: number; count: number }>();
-  let total = 0;
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    total += k.kernelTimeMs as number;
-    entry.count++;
-    byKernel.set(k.name, entry);
-  }
-  console.log(`  profile: ${profile.kernels.length} kernels, ${total.toFixed(0)} ms in kernels`);
-  for (const [name, { ms, count }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(`    ${name.padEnd(22)} ${String(count).padStart(4)}× ${ms.toFixed(1)} ms`);
-  const slowest = [...profile.kernels].sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number)).slice(0, 15);
-  for (const k of slowest) console.log(`    ${(k.kernelTimeMs as number).toFixed(1).padStart(7)} ms ${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`);
 }
 
 function modelFlopsPerStep(c: BenchConfig): number {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
 import { Gpt2Model, disposeCache } from '../src';
-import { median, timeRuns } from './timing';
+import { kernelTimes, median, timeRuns } from '../../../tools/scripts/bench-utils';
 
 async function main(): Promise<void> {
   await initBackend();
@@ -24,18 +24,11 @@ async function main(): Promise<void> {
   };
   console.log(`cached step: ${median(timeRuns(step, 20, 3)).toFixed(2)} ms`);
   const profile = await tf.profile(step);
-  const byKernel = new Map<string, { ms: number; count: number }>();
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    entry.count++;
-    byKernel.set(k.name, entry);
-  }
   console.log(`kernels: ${profile.kernels.length}`);
   const total = profile.kernels.reduce((a, k) => a + (k.kernelTimeMs as number), 0);
   console.log(`sum of kernel times: ${total.toFixed(2)} ms`);
   for (const k of profile.kernels.filter((k) => k.name === 'BatchMatMul')) console.log(`  BatchMatMul ${k.inputShapes.map((s) => `[${s}]`).join('·')} ${(k.kernelTimeMs as number).toFixed(3)} ms`);
-  for (const [name, { ms, count }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${name.padEnd(20)} ${count}× ${ms.toFixed(3)} ms`);
+  for (const [name, { ms, count }] of kernelTimes(profile.kernels)) console.log(`  ${name.padEnd(20)} ${count}× ${ms.toFixed(3)} ms`);
   disposeCache(prefill.cache);
   model.dispose();
 }

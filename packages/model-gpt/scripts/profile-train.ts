@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@pretrain/core';
 import { Gpt2Model } from '../src';
-import { option } from './timing';
+import { kernelTimes, option } from '../../../tools/scripts/bench-utils';
 
 async function main(): Promise<void> {
   await initBackend();
@@ -21,15 +21,8 @@ async function main(): Promise<void> {
     }).dispose();
   step();
   const profile = await tf.profile(step);
-  const byKernel = new Map<string, { ms: number; count: number }>();
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    entry.count++;
-    byKernel.set(k.name, entry);
-  }
   console.log(`backbone forward + backward: ${profile.kernels.length} kernels`);
-  for (const [name, { ms, count }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${name.padEnd(22)} ${String(count).padStart(4)}× ${ms.toFixed(1)} ms`);
+  for (const [name, { ms, count }] of kernelTimes(profile.kernels)) console.log(`  ${name.padEnd(22)} ${String(count).padStart(4)}× ${ms.toFixed(1)} ms`);
   if (process.argv.includes('--list')) for (const k of profile.kernels) console.log(`  ${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')} → [${k.outputShapes.join('] [')}] ${(k.kernelTimeMs as number).toFixed(2)} ms`);
   model.dispose();
 }

@@ -33,6 +33,22 @@ export function option(name: string, fallback: string): string {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 }
 
+/** Runs `step` `runs` times: each run's loss, wall milliseconds and process CPU milliseconds (all threads). */
+export function timeSteps(step: () => number, runs: number): { losses: number[]; times: number[]; cpuTimes: number[] } {
+  const losses: number[] = [];
+  const times: number[] = [];
+  const cpuTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    losses.push(step());
+    const cpu = process.cpuUsage(cpu0);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
+    times.push(performance.now() - t0);
+  }
+  return { losses, times, cpuTimes };
+}
+
 /** Time and call count per kernel name, largest total time first. */
 export function kernelTimes(kernels: Awaited<ReturnType<typeof tf.profile>>['kernels']): [string, { ms: number; count: number }][] {
   const byKernel = new Map<string, { ms: number; count: number }>();

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
 import { BertModel, dense, expOfNonPositive, geluErf, layerNorm } from '../src';
-import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep } from '../../../tools/scripts/bench-utils';
+import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep, timeSteps } from '../../../tools/scripts/bench-utils';
 
 const C = { vocab: 8000, hidden: 128, layers: 2, heads: 2, ffn: 512, seq: 128, batch: 16 };
 const REFERENCE = { ms: 241, what: 'HF BertForPreTraining on PyTorch, 2 threads (8,480 tokens/s; 403 ms with 1 thread)' };
@@ -89,16 +89,8 @@ async function main(): Promise<void> {
   };
   const losses = [step(), step()];
   const tensorsBefore = tf.memory().numTensors;
-  const times: number[] = [];
-  const cpuTimes: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    losses.push(step());
-    const cpu = process.cpuUsage(cpu0);
-    cpuTimes.push((cpu.user + cpu.system) / 1000);
-    times.push(performance.now() - t0);
-  }
+  const { losses: timedLosses, times, cpuTimes } = timeSteps(step, steps);
+  losses.push(...timedLosses);
   if (process.argv.includes('--profile')) await profileStep(step);
   const ms = median(times);
   const tokens = C.batch * C.seq;

@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@pretrain/core';
 import { Gpt2Model, expOfNonPositive } from '../src';
-import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep } from '../../../tools/scripts/bench-utils';
+import { crossEntropyWithExplicitGrad, machineDescription, median, option, profileStep, timeSteps } from '../../../tools/scripts/bench-utils';
 
 interface BenchConfig {
   name: string;
@@ -105,16 +105,8 @@ async function runConfig(key: string, stepsOverride: number | undefined): Promis
   const losses: number[] = [];
   for (let i = 0; i < warmup; i++) losses.push(step());
   const tensorsBefore = tf.memory().numTensors;
-  const times: number[] = [];
-  const cpuTimes: number[] = [];
-  for (let i = 0; i < c.steps; i++) {
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    losses.push(step());
-    const cpu = process.cpuUsage(cpu0);
-    cpuTimes.push((cpu.user + cpu.system) / 1000);
-    times.push(performance.now() - t0);
-  }
+  const { losses: timedLosses, times, cpuTimes } = timeSteps(step, c.steps);
+  losses.push(...timedLosses);
   if (process.argv.includes('--profile')) await profileStep(step);
   const ms = median(times);
   const tokens = c.batch * c.block;

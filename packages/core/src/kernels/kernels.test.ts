@@ -246,6 +246,39 @@ describe('OneHot', () => {
   });
 });
 
+describe('GatherV2 along axis 0 (row copies on the wasm heap)', () => {
+  it.each([
+    ['2-D table, 1-D indices (embedding lookup)', [9, 5], [7]],
+    ['3-D table, 2-D indices', [6, 3, 4], [2, 5]],
+    ['1-D table', [11], [8]],
+  ])('%s matches cpu exactly (float32 and int32)', async (_name, shape, indexShape) => {
+    const x = randomTensorData(shape);
+    const ids = Int32Array.from({ length: indexShape.reduce((a, b) => a * b, 1) }, () => rng.int(shape[0]));
+    const floats = await onBoth(() => tf.gather(tf.tensor(x.values, shape), tf.tensor(ids, indexShape, 'int32')));
+    expect(floats.wasm[0].shape).toEqual([...indexShape, ...shape.slice(1)]);
+    expect(Array.from(floats.wasm[0].values)).toEqual(Array.from(floats.cpu[0].values));
+    const ints = Int32Array.from(x.values, (v) => Math.round(v * 100));
+    const intResult = await onBoth(() => tf.gather(tf.tensor(ints, shape, 'int32'), tf.tensor(ids, indexShape, 'int32')));
+    expect(Array.from(intResult.wasm[0].values)).toEqual(Array.from(intResult.cpu[0].values));
+  });
+
+  it('other axes (stock kernel) still match cpu', async () => {
+    const x = randomTensorData([4, 6, 3]);
+    const { cpu, wasm } = await onBoth(() => tf.gather(tf.tensor(x.values, x.shape), tf.tensor1d([5, 0, 5, 2], 'int32'), 1));
+    expect(Array.from(wasm[0].values)).toEqual(Array.from(cpu[0].values));
+  });
+
+  it('rejects an out-of-range index by value and leaves nothing behind', async () => {
+    await initBackend({ backend: 'wasm', log: false });
+    const x = tf.tensor2d(randomArray(12), [4, 3]);
+    const ids = tf.tensor1d([1, 4], 'int32');
+    const before = { tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() };
+    expect(() => tf.gather(x, ids)).toThrow('GatherV2: the index value 4 is not in [0, 3]');
+    expect({ tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() }).toEqual(before);
+    tf.dispose([x, ids]);
+  });
+});
+
 describe('UnsortedSegmentSum (gather gradient), both backends', () => {
   /** Reference: segment sums as oneHot(ids)ᵀ · x, on the cpu backend's stock ops. */
   async function reference(x: { shape: number[]; values: Float32Array }, ids: Int32Array, numSegments: number) {

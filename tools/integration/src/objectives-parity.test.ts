@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, initBackend, loadSafetensorsAsTensors, readSafetensorsHeader, Rng, type TokenizerPlugin } from '@pretrain/core';
+import { maxAbsDiff } from '@pretrain/core/testing';
 import { loadBertPretrained, loadWithHeads as loadBertHeads, readCheckpointTensors as readBert, saveBertPretrained } from '@pretrain/model-bert';
 import { loadGpt2Pretrained, saveGpt2Pretrained } from '@pretrain/model-gpt';
 import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
@@ -18,12 +19,26 @@ const gptFixture = require(path.join(HF, 'gpt2/fixture.json'));
 /** The fixtures use random ids; the objectives only need to know the special ids here. */
 const fixtureTokenizer = { specialTokenIds: () => ({ pad: 0, mask: 4 }), isContinuation: () => false } as unknown as TokenizerPlugin;
 
-const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-
 beforeAll(() => initBackend({ log: false }));
 
 describe('BERT + MLM + NSP vs HF BertForPreTraining (fixtures/hf/bert-pretraining)', () => {
   const dir = path.join(HF, 'bert-pretraining/model');
+
+  /** The fixture's batch with MLM and NSP labels, padded exactly as HF's. */
+  function fixtureBatch() {
+    const batch = collate(
+      bertFixture.inputs.input_ids.map((ids: number[], r: number) => ({
+        inputIds: Int32Array.from(ids),
+        tokenTypeIds: Int32Array.from(bertFixture.inputs.token_type_ids[r]),
+        tokenLabels: { mlmLabels: Int32Array.from(bertFixture.labels.labels[r]) },
+        labels: { nextSentenceLabel: bertFixture.labels.next_sentence_label[r] },
+      })),
+      { padId: 0 },
+    );
+    // collate derives the attention mask from lengths; the fixture pads row 1 with zeros at the end.
+    batch.attentionMask.set(bertFixture.inputs.attention_mask.flat());
+    return batch;
+  }
 
   function loadAll() {
     const model = loadBertPretrained(dir);
@@ -42,17 +57,7 @@ describe('BERT + MLM + NSP vs HF BertForPreTraining (fixtures/hf/bert-pretrainin
     const { model, mlm, nsp, report } = loadAll();
     expect(report).toEqual({ missing: [], unexpected: [] });
     const outputs = loadSafetensorsAsTensors(path.join(HF, 'bert-pretraining/outputs.safetensors'));
-    const batch = collate(
-      bertFixture.inputs.input_ids.map((ids: number[], r: number) => ({
-        inputIds: Int32Array.from(ids),
-        tokenTypeIds: Int32Array.from(bertFixture.inputs.token_type_ids[r]),
-        tokenLabels: { mlmLabels: Int32Array.from(bertFixture.labels.labels[r]) },
-        labels: { nextSentenceLabel: bertFixture.labels.next_sentence_label[r] },
-      })),
-      { padId: 0 },
-    );
-    // collate derives the attention mask from lengths; the fixture pads row 1 with zeros at the end.
-    batch.attentionMask.set(bertFixture.inputs.attention_mask.flat());
+    const batch = fixtureBatch();
     const tensors = batchToTensors(batch);
     const output = model.forward(tensors, { training: false });
 
@@ -71,16 +76,7 @@ describe('BERT + MLM + NSP vs HF BertForPreTraining (fixtures/hf/bert-pretrainin
   test('gradients of MLM + NSP loss for the heads and the tied word embeddings match HF within 1e-4', () => {
     const { model, mlm, nsp } = loadAll();
     const hfGrads = loadSafetensorsAsTensors(path.join(HF, 'bert-pretraining/grads.safetensors'));
-    const batch = collate(
-      bertFixture.inputs.input_ids.map((ids: number[], r: number) => ({
-        inputIds: Int32Array.from(ids),
-        tokenTypeIds: Int32Array.from(bertFixture.inputs.token_type_ids[r]),
-        tokenLabels: { mlmLabels: Int32Array.from(bertFixture.labels.labels[r]) },
-        labels: { nextSentenceLabel: bertFixture.labels.next_sentence_label[r] },
-      })),
-      { padId: 0 },
-    );
-    batch.attentionMask.set(bertFixture.inputs.attention_mask.flat());
+    const batch = fixtureBatch();
     const tensors = batchToTensors(batch);
     const named = new Map<string, tf.Variable>([
       ...[...mlm.variables()].concat([...nsp.variables()]),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
-import { normalTensor, ParameterSet } from './parameters';
+import { normalTensor, ParameterSet, ParameterSetModule } from './parameters';
 import { Rng } from './rng';
 
 beforeAll(() => initBackend({ log: false }));
@@ -56,4 +56,21 @@ test('normalTensor draws N(0, std) from the run RNG: same seed, same values', ()
   expect(std).toBeLessThan(0.022);
   a.dispose();
   b.dispose();
+});
+
+test('ParameterSetModule delegates variables, stateDict, loadStateDict and dispose to its ParameterSet', () => {
+  class Head extends ParameterSetModule {
+    constructor() {
+      super(headParameters());
+    }
+  }
+  const head = new Head();
+  expect([...head.variables().keys()]).toEqual(['cls.dense.weight', 'cls.bias']);
+  const state = head.stateDict();
+  expect(state.get('cls.dense.weight')!.shape).toEqual([3, 2]);
+  expect(head.loadStateDict(new Map([['cls.bias', tf.tensor1d([1, 1, 1])]]))).toEqual({ missing: ['cls.dense.weight'], unexpected: [] });
+  const variable = head.variables().get('cls.bias')!;
+  head.dispose();
+  expect(variable.isDisposed).toBe(true);
+  for (const t of state.values()) t.dispose();
 });

@@ -90,6 +90,30 @@ export class ParameterSet implements ParameterModule {
   }
 }
 
+/**
+ * Base for objectives and heads whose trainable tensors all live in one ParameterSet: the
+ * ParameterModule methods delegate to it.
+ */
+export abstract class ParameterSetModule implements ParameterModule {
+  protected constructor(protected readonly parameters: ParameterSet) {}
+
+  variables(): NamedVariables {
+    return this.parameters.variables();
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    return this.parameters.stateDict();
+  }
+
+  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    return this.parameters.loadStateDict(tensors);
+  }
+
+  dispose(): void {
+    this.parameters.dispose();
+  }
+}
+
 /** Normal(0, std) values drawn from the run's RNG, so initialisation is reproducible. */
 export function normalTensor(shape: number[], std: number, rng: Rng): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackboneOutput, BatchTensors, LoadReport, LossOutput, NamedVariables, ObjectiveContext } from './contract';
-import { normalTensor, ParameterSet } from './parameters';
+import type { BackboneOutput, BatchTensors, LossOutput, ObjectiveContext } from './contract';
+import { normalTensor, ParameterSet, ParameterSetModule } from './parameters';
 
 /** Where a pooled-output classifier keeps its two HF tensors and how it names itself in errors. */
 export interface PooledClassifierSpec {
@@ -23,11 +23,9 @@ export interface PooledClassifierSpec {
  * backbone's pooled output (HF names, weight N(0, initializer_range), bias 0), cross-entropy loss
  * with accuracy against an int label field. Subclasses add the name and the example builder.
  */
-export abstract class PooledClassifierObjective {
-  private readonly parameters: ParameterSet;
-
+export abstract class PooledClassifierObjective extends ParameterSetModule {
   protected constructor(private readonly spec: PooledClassifierSpec) {
-    this.parameters = new ParameterSet(spec.ownedPrefixes);
+    super(new ParameterSet(spec.ownedPrefixes));
   }
 
   init({ backbone, rng }: ObjectiveContext): void {
@@ -49,22 +47,6 @@ export abstract class PooledClassifierObjective {
     if (!labels) throw new Error(`${objective}: the batch has no "${labelField}" field (were the examples built by the ${objective} builder?)`);
     const { loss, accuracy } = crossEntropyWithAccuracy(this.logits(output.pooledOutput), Int32Array.from(labels));
     return { loss, metrics: { accuracy } };
-  }
-
-  variables(): NamedVariables {
-    return this.parameters.variables();
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    return this.parameters.stateDict();
-  }
-
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    return this.parameters.loadStateDict(tensors);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 }
 

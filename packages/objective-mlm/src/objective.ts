@@ -5,14 +5,12 @@ import type {
   Batch,
   BatchTensors,
   ExampleBuilder,
-  LoadReport,
   LossOutput,
-  NamedVariables,
   ObjectiveContext,
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { normalTensor, ParameterSet } from '@pretrain/core';
+import { normalTensor, ParameterSet, ParameterSetModule } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { activation, crossEntropyWithAccuracy, dense, gatherRows, layerNorm } from './nn';
@@ -32,22 +30,24 @@ export const MLM_PARAMETER_NAMES = {
  * (dense → activation → LayerNorm → decoder tied to the input embeddings + bias) runs only at
  * the selected positions.
  */
-export class MaskedLanguageModeling implements ObjectivePlugin {
+export class MaskedLanguageModeling extends ParameterSetModule implements ObjectivePlugin {
   readonly name = 'mlm';
   readonly requiresAttention = 'bidirectional' as const;
   readonly exampleBuilder?: ExampleBuilder;
   readonly options: MlmOptions;
-  private readonly parameters = new ParameterSet(
-    ['cls.predictions.'],
-    // HF ties decoder.bias to cls.predictions.bias and decoder.weight to the word embeddings.
-    { 'cls.predictions.decoder.bias': MLM_PARAMETER_NAMES.bias },
-    ['cls.predictions.decoder.weight'],
-  );
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
   private act?: (x: tf.Tensor) => tf.Tensor;
 
   constructor(options: Partial<MlmOptions> = {}) {
+    super(
+      new ParameterSet(
+        ['cls.predictions.'],
+        // HF ties decoder.bias to cls.predictions.bias and decoder.weight to the word embeddings.
+        { 'cls.predictions.decoder.bias': MLM_PARAMETER_NAMES.bias },
+        ['cls.predictions.decoder.weight'],
+      ),
+    );
     this.options = mlmOptions(options);
     if (this.options.buildExamples) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
   }
@@ -122,22 +122,6 @@ export class MaskedLanguageModeling implements ObjectivePlugin {
     }
     const { loss, accuracy } = crossEntropyWithAccuracy(this.logitsAt(output.sequenceOutput, positions), labels);
     return { loss, metrics: { maskedAccuracy: accuracy } };
-  }
-
-  variables(): NamedVariables {
-    return this.parameters.variables();
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    return this.parameters.stateDict();
-  }
-
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    return this.parameters.loadStateDict(tensors);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 
   private requireBackbone(): BackbonePlugin {

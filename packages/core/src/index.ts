@@ -13,6 +13,7 @@ export * from './atomic';
 export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
+export * from './checkpoint';
 export { softmaxCrossEntropy, IGNORE_LABEL, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

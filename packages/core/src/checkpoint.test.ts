@@ -1,0 +1,90 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from './backend';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readCheckpointTensors, readHfConfigJson, saveHfCheckpoint, stripPrefix } from './checkpoint';
+import type { LoadReport } from './contract';
+import { PretrainError } from './errors';
+import { ParameterSet, ParameterSetModule } from './parameters';
+import { readSafetensorsHeader } from './safetensors';
+
+beforeAll(() => initBackend({ log: false }));
+
+/** A module owning every name it is given (so it reports all other names as unexpected). */
+class Module extends ParameterSetModule {
+  loadReport?: LoadReport;
+  constructor(values: Record<string, number[]>, private readonly config: Record<string, unknown> = {}) {
+    super(new ParameterSet(['']));
+    for (const [name, v] of Object.entries(values)) this.parameters.add(name, tf.tensor1d(v));
+  }
+  configJSON(): Record<string, unknown> {
+    return this.config;
+  }
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'core-checkpoint-'));
+
+test('saveHfCheckpoint prefixes backbone names, skips tied head names, merges and sorts config.json', () => {
+  const dir = tmp();
+  const backbone = new Module({ 'emb.weight': [1, 2] }, { z_key: 1, model_type: 'tiny' });
+  const head = new Module({ 'cls.bias': [3], 'cls.decoder.weight': [9] }, { num_labels: 1 });
+  const before = tf.memory().numTensors;
+  saveHfCheckpoint(backbone, dir, { heads: [head], backbonePrefix: 'tiny.', tiedNames: ['cls.decoder.weight'], architecture: (names) => `Arch(${names.join(',')})`, config: { extra: true } });
+  expect(tf.memory().numTensors).toBe(before);
+  expect([...readSafetensorsHeader(path.join(dir, HF_WEIGHTS_FILE)).tensors.keys()].sort()).toEqual(['cls.bias', 'tiny.emb.weight']);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, HF_CONFIG_FILE), 'utf8'));
+  expect(Object.keys(config)).toEqual(['architectures', 'extra', 'model_type', 'num_labels', 'z_key']);
+  expect(config.architectures).toEqual(['Arch(tiny.emb.weight,cls.bias)']);
+  const tensors = readCheckpointTensors(dir);
+  expect(Array.from(tensors.get('tiny.emb.weight')!.dataSync())).toEqual([1, 2]);
+  tf.dispose([...tensors.values()]);
+  expect(() => saveHfCheckpoint(backbone, dir, { heads: [head, new Module({ 'cls.bias': [0] })], backbonePrefix: '', architecture: () => 'X' })).toThrow('savePretrained: two modules both provide tensor "cls.bias"');
+  [backbone, head].forEach((m) => m.dispose());
+});
+
+test('loadBackboneAndHeads: the backbone takes its names, the heads the renamed rest; tied names are neither missing nor unexpected', () => {
+  const backbone = new Module({ 'emb.weight': [0, 0] });
+  const head = new Module({ 'cls.weight': [0], 'cls.tied': [0], 'cls.absent': [0] });
+  const tensors = new Map<string, tf.Tensor>([
+    ['emb.weight', tf.tensor1d([1, 2])],
+    ['cls.gamma', tf.tensor1d([5])],
+    ['cls.decoder', tf.tensor1d([7])],
+    ['junk', tf.tensor1d([0])],
+  ]);
+  const report = loadBackboneAndHeads(backbone, tensors, [head], { tiedNames: ['cls.tied', 'cls.decoder'], renameHeadKey: (n) => n.replace(/\.gamma$/, '.weight') });
+  expect(report).toEqual({ missing: ['cls.absent'], unexpected: ['junk'] });
+  expect(Array.from(head.variables().get('cls.weight')!.dataSync())).toEqual([5]);
+  tf.dispose([...tensors.values()]);
+  [backbone, head].forEach((m) => m.dispose());
+});
+
+test('loadCheckpointWeights keeps the report, disposes the tensors, and on failure disposes the model and names the file', () => {
+  const dir = tmp();
+  const source = new Module({ 'emb.weight': [1, 2] });
+  saveHfCheckpoint(source, dir, { backbonePrefix: '', architecture: () => 'X' });
+  const before = tf.memory().numTensors;
+  const model = loadCheckpointWeights(dir, new Module({ 'emb.weight': [0, 0] }), (tensors) => ({ missing: [], unexpected: [...tensors.keys()] }));
+  expect(model.loadReport).toEqual({ missing: [], unexpected: ['emb.weight'] });
+  const failing = new Module({ 'emb.weight': [0, 0] });
+  const variable = failing.variables().get('emb.weight')!;
+  const fail = (): LoadReport => {
+    throw new PretrainError('bad shape');
+  };
+  expect(() => loadCheckpointWeights(dir, failing, fail)).toThrow(`${path.join(dir, HF_WEIGHTS_FILE)}: bad shape`);
+  expect(variable.isDisposed).toBe(true);
+  model.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  expect(() => readCheckpointTensors(tmp())).toThrow(/model\.safetensors: not found/);
+  source.dispose();
+});
+
+test('readHfConfigJson merges overrides and names the file when it is missing or not JSON', () => {
+  const dir = tmp();
+  expect(() => readHfConfigJson(dir, 'BERT')).toThrow(`${path.join(dir, HF_CONFIG_FILE)}: not found (a pretrained BERT directory needs config.json and model.safetensors)`);
+  fs.writeFileSync(path.join(dir, HF_CONFIG_FILE), '{ "a": 1,');
+  expect(() => readHfConfigJson(dir, 'BERT')).toThrow(new RegExp(`${HF_CONFIG_FILE}: not valid JSON`));
+  fs.writeFileSync(path.join(dir, HF_CONFIG_FILE), '{ "a": 1, "b": 2 }');
+  expect(readHfConfigJson(dir, 'BERT', { b: 3 })).toEqual({ config: { a: 1, b: 3 }, file: path.join(dir, HF_CONFIG_FILE) });
+  expect([stripPrefix('bert.encoder.x', 'bert'), stripPrefix('encoder.x', 'bert'), stripPrefix('bertx.y', 'bert')]).toEqual(['encoder.x', 'encoder.x', 'bertx.y']);
+});

@@ -1,0 +1,144 @@
+/**
+ * HF checkpoint directories (`config.json` + `model.safetensors`, as transformers'
+ * `save_pretrained` writes them), shared by the model packages: reading the config and the tensors,
+ * splitting a checkpoint between a backbone and its heads, and saving a backbone with heads.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeJsonAtomic } from './atomic';
+import type { LoadReport, ParameterModule } from './contract';
+import { PretrainError } from './errors';
+import { readSafetensors, writeSafetensors } from './safetensors';
+
+export const HF_CONFIG_FILE = 'config.json';
+export const HF_WEIGHTS_FILE = 'model.safetensors';
+
+/** A module whose config.json additions (architectures, num_labels, ...) are merged on save. */
+export type CheckpointHead = ParameterModule & { configJSON?: () => Record<string, unknown> };
+
+/** `bert.encoder...` → `encoder...`; names without the prefix pass through. */
+export function stripPrefix(name: string, prefix: string): string {
+  return name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
+}
+
+/**
+ * Reads `dir/config.json` merged with `overrides`; `modelName` (e.g. `BERT`) goes into the error
+ * when the file is missing. The caller validates the result (`file` names it in errors).
+ */
+export function readHfConfigJson(dir: string, modelName: string, overrides: Record<string, unknown> = {}): { config: Record<string, unknown>; file: string } {
+  const file = path.join(dir, HF_CONFIG_FILE);
+  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found (a pretrained ${modelName} directory needs config.json and model.safetensors)`, { file });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new PretrainError(`${file}: not valid JSON (${(error as Error).message})`, { file, cause: error });
+  }
+  return { config: { ...(raw as Record<string, unknown>), ...overrides }, file };
+}
+
+/** Reads `dir/model.safetensors` as float32/int32 tensors (the caller disposes them). */
+export function readCheckpointTensors(dir: string): Map<string, tf.Tensor> {
+  const file = path.join(dir, HF_WEIGHTS_FILE);
+  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found`, { file });
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, t] of readSafetensors(file).tensors) {
+    tensors.set(name, tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype.startsWith('F') || t.dtype === 'BF16' ? 'float32' : 'int32'));
+  }
+  return tensors;
+}
+
+/**
+ * Loads `dir/model.safetensors` into a freshly built model through `load` (which returns the load
+ * report, kept as `model.loadReport`). The tensors are always disposed; on failure the model is
+ * too, and a PretrainError is re-thrown naming the weights file.
+ */
+export function loadCheckpointWeights<M extends { dispose(): void; loadReport?: LoadReport }>(dir: string, model: M, load: (tensors: Map<string, tf.Tensor>) => LoadReport): M {
+  const tensors = readCheckpointTensors(dir);
+  try {
+    model.loadReport = load(tensors);
+  } catch (error) {
+    model.dispose();
+    throw error instanceof PretrainError ? new PretrainError(`${path.join(dir, HF_WEIGHTS_FILE)}: ${error.message}`, { file: dir, cause: error }) : error;
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+  return model;
+}
+
+export interface SplitLoadOptions {
+  /** Head names tied to another tensor: neither missing when absent nor unexpected when present. */
+  tiedNames?: readonly string[];
+  /** Renames a non-backbone checkpoint name before the heads see it (e.g. legacy `gamma` → `weight`). */
+  renameHeadKey?: (name: string) => string;
+}
+
+/**
+ * Splits a checkpoint between a backbone and heads: the backbone takes what it knows, every head
+ * sees the rest; the reports are merged (a name is unexpected only if no one took it).
+ */
+export function loadBackboneAndHeads(backbone: ParameterModule, tensors: Map<string, tf.Tensor>, heads: ParameterModule[], options: SplitLoadOptions = {}): LoadReport {
+  const tied = options.tiedNames ?? [];
+  const rename = options.renameHeadKey ?? ((name: string) => name);
+  const backboneReport = backbone.loadStateDict(tensors);
+  const rest = new Map([...tensors].filter(([name]) => backboneReport.unexpected.includes(name)).map(([name, t]) => [rename(name), t]));
+  const missing = [...backboneReport.missing];
+  let unclaimed = new Set(rest.keys());
+  for (const head of heads) {
+    const report = head.loadStateDict(rest);
+    missing.push(...report.missing.filter((name) => !tied.includes(name)));
+    const headUnexpected = new Set(report.unexpected);
+    unclaimed = new Set([...unclaimed].filter((name) => headUnexpected.has(name)));
+  }
+  return { missing, unexpected: [...unclaimed].filter((name) => !tied.includes(name)) };
+}
+
+export interface SaveCheckpointOptions {
+  /** Head modules saved with the backbone. */
+  heads?: CheckpointHead[];
+  /** Prepended to every backbone name (`bert.`, `transformer.`, or '' for a bare backbone). */
+  backbonePrefix: string;
+  /** Head names tied to another tensor: never written. */
+  tiedNames?: readonly string[];
+  /** config.json `architectures` entry, from the names of the tensors being written. */
+  architecture: (names: string[]) => string;
+  /** Extra config.json keys (override inferred ones such as `architectures`). */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * Writes a backbone and its heads as `config.json` (keys sorted, as HF writes them) and
+ * `model.safetensors`, both atomically, in HF layout. Two modules providing the same tensor is an error.
+ */
+export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Record<string, unknown> }, dir: string, options: SaveCheckpointOptions): void {
+  const tied = options.tiedNames ?? [];
+  const tensors = new Map<string, tf.Tensor>();
+  try {
+    for (const [name, tensor] of backbone.stateDict()) tensors.set(`${options.backbonePrefix}${name}`, tensor);
+    let headConfig: Record<string, unknown> = {};
+    for (const head of options.heads ?? []) {
+      for (const [name, tensor] of head.stateDict()) {
+        const isTied = tied.includes(name);
+        if (isTied || tensors.has(name)) {
+          tensor.dispose();
+          if (!isTied) throw new PretrainError(`savePretrained: two modules both provide tensor "${name}"`);
+          continue;
+        }
+        tensors.set(name, tensor);
+      }
+      headConfig = { ...headConfig, ...(head.configJSON?.() ?? {}) };
+    }
+    const config = { ...backbone.configJSON(), architectures: [options.architecture([...tensors.keys()])], ...headConfig, ...(options.config ?? {}) };
+    fs.mkdirSync(dir, { recursive: true });
+    writeSafetensors(path.join(dir, HF_WEIGHTS_FILE), tensors, { format: 'pt' });
+    writeJsonAtomic(path.join(dir, HF_CONFIG_FILE), sortKeys(config));
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+}
+
+/** HF writes config keys sorted; so do we, for byte-comparable files. */
+function sortKeys(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -14,6 +14,8 @@ export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
 export * from './checkpoint';
+/** Layer functions (dense, layerNorm, GELUs, dropout, attention masks) shared by the model packages and heads. */
+export * from './nn';
 export { softmaxCrossEntropy, IGNORE_LABEL, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

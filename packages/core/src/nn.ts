@@ -1,0 +1,193 @@
+/**
+ * The few layers the transformer backbones (BERT, GPT-2) and their heads are made of, as plain
+ * functions over tensors. Dense layers work on 2-D activations [rows, in] with weights kept as
+ * [in, out], so every dense layer is one plain (non-transposed) matmul; HF's nn.Linear [out, in]
+ * layout exists only at the checkpoint edge (GPT-2's Conv1D already is [in, out]).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from './rng';
+
+/** The most negative float32: HF's additive mask value (`torch.finfo(float32).min`). */
+export const FLOAT32_MIN = -3.4028234663852886e38;
+
+export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
+
+/**
+ * y = x W + b with x [rows, in], W [in, out]: one fused matmul + bias kernel. Gradient:
+ * dx = dy Wᵀ, dW = xᵀ dy, db = column sums of dy (as a matmul, see columnSum).
+ */
+export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([input, w]);
+    return {
+      value: tf.fused.matMul({ a: input, b: w, bias: b }),
+      gradFunc: (dy: tf.Tensor, [savedInput, savedWeight]: tf.Tensor[]) => {
+        const dy2d = dy as tf.Tensor2D;
+        return [tf.matMul(dy2d, savedWeight as tf.Tensor2D, false, true), tf.matMul(savedInput as tf.Tensor2D, dy2d, true, false), columnSum(dy2d)];
+      },
+    };
+  });
+  return op(x, weight, bias) as tf.Tensor2D;
+}
+
+/**
+ * Sum over rows, [rows, cols] → [cols], as ones[1, rows] · x: on wasm a reduction over a non-last
+ * axis transposes first and is ~5× slower than this matmul.
+ */
+export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
+  const [rows, cols] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
+}
+
+/**
+ * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for
+ * 2-D input [rows, width]. The gradient is written out (about half the kernels autodiff would run):
+ *   dx = rstd · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)),  ĝ = dy · γ;  dγ = Σ dy · x̂;  dβ = Σ dy.
+ */
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const mean = tf.mean(input, -1, true);
+    const centered = tf.sub(input, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+    const normalized = tf.mul(centered, rstd);
+    save([normalized, rstd, g]);
+    return {
+      value: tf.add(tf.mul(normalized, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, r, gammaSaved] = saved;
+        const dxhat = tf.mul(dy, gammaSaved);
+        const projection = tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true));
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), projection), r);
+        return [dx, columnSum(tf.mul(dy, xhat) as tf.Tensor2D), columnSum(dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(x, gamma, beta) as tf.Tensor2D;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Exact GELU: x Φ(x) with Φ(x) = 0.5 (1 + erf(x / sqrt 2)); gradient Φ(x) + x φ(x). */
+export function geluErf<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const cdf = tf.mul(tf.add(tf.erf(tf.mul(input, Math.SQRT1_2)), 1), 0.5);
+    save([input, cdf]);
+    return {
+      value: tf.mul(input, cdf),
+      gradFunc: (dy: tf.Tensor, [saved, savedCdf]: tf.Tensor[]) => {
+        const pdf = tf.mul(expOfNonPositive(tf.mul(tf.mul(saved, saved), -0.5)), INV_SQRT_2PI);
+        return tf.mul(dy, tf.add(savedCdf, tf.mul(saved, pdf)));
+      },
+    };
+  });
+  return op(x) as T;
+}
+
+/**
+ * exp(z) for z ≤ 0 as s / (1 - s), s = sigmoid(z): on wasm sigmoid is a vectorised kernel while
+ * exp (and erf, tanh) run a scalar libm loop about 20× slower than arithmetic.
+ */
+export function expOfNonPositive(z: tf.Tensor): tf.Tensor {
+  const s = tf.sigmoid(z);
+  return tf.div(s, tf.sub(1, s));
+}
+
+/**
+ * GPT-2's tanh approximation, 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), computed
+ * as x · sigmoid(2u) (the same function; sigmoid is a vectorised kernel on wasm, tanh is not).
+ * Gradient: s + x · s (1 - s) · 2 du/dx, du/dx = sqrt(2/pi) (1 + 3 · 0.044715 x²).
+ */
+export function geluTanh<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const squared = tf.square(input);
+    const twiceInner = tf.mul(tf.mul(input, tf.add(tf.mul(squared, 0.044715), 1)), 2 * SQRT_2_OVER_PI);
+    const s = tf.sigmoid(twiceInner);
+    save([input, squared, s]);
+    return {
+      value: tf.mul(input, s),
+      gradFunc: (dy: tf.Tensor, [saved, savedSquared, savedS]: tf.Tensor[]) => {
+        const slope = tf.add(tf.mul(savedSquared, 2 * SQRT_2_OVER_PI * 3 * 0.044715), 2 * SQRT_2_OVER_PI);
+        const inner = tf.mul(tf.mul(saved, tf.mul(savedS, tf.sub(1, savedS))), slope);
+        return tf.mul(dy, tf.add(savedS, inner));
+      },
+    };
+  });
+  return op(x) as T;
+}
+
+export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {
+  if (activation === 'gelu') return geluErf(x);
+  if (activation === 'gelu_new' || activation === 'gelu_pytorch_tanh') return geluTanh(x);
+  return tf.relu(x);
+}
+
+/**
+ * Inverted dropout with a mask drawn on the host from a seeded generator, so a run (and a
+ * resumed run) gets the same masks for the same seed. Callers skip it when not training.
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng): T {
+  if (rate <= 0) return x;
+  const scale = 1 / (1 - rate);
+  // Two keep/drop decisions per 32-bit draw, each from 16 bits (keep probability exact to 2^-16).
+  const threshold = Math.round((1 - rate) * 65536);
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i += 2) {
+    const bits = rng.nextUint32();
+    mask[i] = (bits & 0xffff) < threshold ? scale : 0;
+    if (i + 1 < mask.length) mask[i + 1] = bits >>> 16 < threshold ? scale : 0;
+  }
+  return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
+}
+
+/**
+ * Additive attention bias [batch, 1, 1, seq] from a 0/1 padding mask: 0 where attended,
+ * float32 min where masked (HF's extended attention mask).
+ */
+export function paddingBias(attentionMask: tf.Tensor2D): tf.Tensor4D {
+  const [batch, seq] = attentionMask.shape;
+  const masked = tf.sub(1, tf.cast(attentionMask, 'float32'));
+  return tf.reshape(tf.mul(masked, FLOAT32_MIN), [batch, 1, 1, seq]);
+}
+
+/**
+ * Whether a 0/1 attention mask masks anything. Packed batches usually have no padding; then the
+ * all-zero additive bias (a broadcast add over every [batch, heads, seq, seq] score) is skipped.
+ */
+export function hasPadding(attentionMask: tf.Tensor): boolean {
+  return attentionMask.dataSync().some((v) => v === 0);
+}
+
+/** Values drawn from N(0, std) with a seeded generator (HF's `normal_(0, initializer_range)`). */
+export function normalValues(size: number, std: number, rng: Rng): Float32Array {
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = rng.normal() * std;
+  return values;
+}
+
+/**
+ * Rows of a [rows, width] matrix at host-known indices. The gradient scatters back with a host-built
+ * selection matrix where the backend lacks UnsortedSegmentSum (tf.gather's gradient kernel).
+ */
+export function gatherRows(x: tf.Tensor2D, indices: Int32Array): tf.Tensor2D {
+  const index = tf.tensor1d(indices, 'int32');
+  if (tf.getKernel('UnsortedSegmentSum', tf.getBackend())) return tf.gather(x, index) as tf.Tensor2D;
+  const rows = x.shape[0];
+  const gather = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const value = tf.gather(args[0] as tf.Tensor, index);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) => {
+        const scatter = new Float32Array(rows * indices.length);
+        indices.forEach((row, i) => (scatter[row * indices.length + i] = 1));
+        return tf.matMul(tf.tensor2d(scatter, [rows, indices.length]), dy as tf.Tensor2D);
+      },
+    };
+  });
+  return gather(x) as tf.Tensor2D;
+}

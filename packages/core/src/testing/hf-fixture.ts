@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../contract';
-import { readSafetensors } from '../safetensors';
+import { readSafetensors, type SafetensorsTensor } from '../safetensors';
 
 /** The repository's fixtures/hf folder (the path holds from both src/testing and dist/testing). */
 export const HF_FIXTURES_DIR = path.join(__dirname, '../../../../fixtures/hf');
@@ -93,4 +93,27 @@ export function fixtureHostBatch(inputs: Record<string, number[][]>, fields: Bat
     specialTokensMask: new Uint8Array(size * seqLen),
     fields,
   };
+}
+
+/**
+ * How a safetensors file differs from the tensors HF wrote: metadata, names, then per tensor dtype,
+ * shape and bytes. Empty when identical (tests expect `[]`, so a failure lists every difference).
+ */
+export function safetensorsDifferences(actualFile: string, expected: Map<string, SafetensorsTensor>): string[] {
+  const actual = readSafetensors(actualFile);
+  const problems: string[] = [];
+  if (JSON.stringify(actual.metadata) !== JSON.stringify({ format: 'pt' })) problems.push(`metadata ${JSON.stringify(actual.metadata)} instead of {"format":"pt"}`);
+  const names = (m: Map<string, unknown>) => [...m.keys()].sort().join(', ');
+  if (names(actual.tensors) !== names(expected)) problems.push(`tensor names [${names(actual.tensors)}] instead of [${names(expected)}]`);
+  for (const [name, t] of expected) {
+    const mine = actual.tensors.get(name);
+    if (!mine) continue;
+    if (mine.dtype !== t.dtype || mine.shape.join() !== t.shape.join()) problems.push(`${name}: ${mine.dtype} [${mine.shape}] instead of ${t.dtype} [${t.shape}]`);
+    else if (!bytesOf(mine.data).equals(bytesOf(t.data))) problems.push(`${name}: different values`);
+  }
+  return problems;
+}
+
+function bytesOf(data: ArrayBufferView): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,6 +1,9 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../index';
-import { crossEntropy, fixtureHostBatch, loadHfFixture, maxAbsDiff, PieceTokenizer, sampleDocuments, TinyBackbone } from './index';
+import { initBackend, writeSafetensors, type SafetensorsTensor } from '../index';
+import { crossEntropy, fixtureHostBatch, loadHfFixture, maxAbsDiff, PieceTokenizer, safetensorsDifferences, sampleDocuments, TinyBackbone } from './index';
 
 beforeAll(() => initBackend({ log: false }));
 
@@ -54,4 +57,15 @@ test('the test doubles: WordPiece-like pieces, a backbone that forwards without 
   });
   expect(tf.memory().numTensors).toBe(before);
   backbone.dispose();
+});
+
+test('safetensorsDifferences lists metadata, name, dtype/shape and value differences, and nothing for an identical file', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'core-testing-')), 'a.safetensors');
+  writeSafetensors(file, new Map([['a', { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) }], ['b', { dtype: 'I32', shape: [1], data: Int32Array.from([3]) }]]), { format: 'pt' });
+  const same = new Map<string, SafetensorsTensor>([['a', { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) }], ['b', { dtype: 'I32', shape: [1], data: Int32Array.from([3]) }]]);
+  expect(safetensorsDifferences(file, same)).toEqual([]);
+  const other = new Map<string, SafetensorsTensor>([['a', { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2.5]) }], ['b', { dtype: 'I32', shape: [1, 1], data: Int32Array.from([3]) }], ['c', { dtype: 'F32', shape: [1], data: Float32Array.from([0]) }]]);
+  expect(safetensorsDifferences(file, other)).toEqual(['tensor names [a, b] instead of [a, b, c]', 'a: different values', 'b: I32 [1] instead of I32 [1,1]']);
+  writeSafetensors(file, new Map([['a', { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) }]]), { format: 'np' });
+  expect(safetensorsDifferences(file, new Map([['a', same.get('a')!]]))).toEqual(['metadata {"format":"np"} instead of {"format":"pt"}']);
 });

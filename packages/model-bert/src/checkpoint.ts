@@ -2,15 +2,24 @@
  * HF checkpoints in and out: `config.json` + `model.safetensors`, exactly as transformers'
  * `save_pretrained` writes them for BertModel / BertForPreTraining / BertFor... classes.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
-import { PretrainError, readSafetensors, writeJsonAtomic, writeSafetensors, type LoadReport, type ParameterModule } from '@pretrain/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  HF_CONFIG_FILE,
+  HF_WEIGHTS_FILE,
+  loadBackboneAndHeads,
+  loadCheckpointWeights,
+  readHfConfigJson,
+  saveHfCheckpoint,
+  type CheckpointHead,
+  type LoadReport,
+  type ParameterModule,
+} from '@pretrain/core';
 import { parseBertConfig } from './config';
 import { BERT_BASE_PREFIX, BertModel, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
+export { readCheckpointTensors } from '@pretrain/core';
+export const CONFIG_FILE = HF_CONFIG_FILE;
+export const WEIGHTS_FILE = HF_WEIGHTS_FILE;
 
 /**
  * HF names of BertForPreTraining's heads (owned by the MLM / NSP objectives). The decoder weight
@@ -32,12 +41,9 @@ export const BERT_PRETRAINING_HEAD_NAMES = {
 /** Head names tied to another tensor: never written, and ignored when a checkpoint has them. */
 export const BERT_TIED_HEAD_NAMES: readonly string[] = [BERT_PRETRAINING_HEAD_NAMES.mlmDecoderWeight, BERT_PRETRAINING_HEAD_NAMES.mlmDecoderBias];
 
-/** A module whose config.json additions (architectures, num_labels, ...) are merged on save. */
-type HeadModule = ParameterModule & { configJSON?: () => Record<string, unknown> };
-
 export interface SaveOptions {
   /** Head modules saved with the backbone; backbone names then get the `bert.` prefix. */
-  heads?: HeadModule[];
+  heads?: CheckpointHead[];
   /** Extra config.json keys (override inferred ones such as `architectures`). */
   config?: Record<string, unknown>;
 }
@@ -52,29 +58,8 @@ export interface LoadOptions extends BertModelOptions {
 /** Writes `config.json` and `model.safetensors` (atomically) in HF layout. */
 export function saveBertPretrained(model: BertModel, dir: string, options: SaveOptions = {}): void {
   const heads = options.heads ?? [];
-  const tensors = new Map<string, tf.Tensor>();
-  const prefix = heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '';
-  try {
-    for (const [name, tensor] of model.stateDict()) tensors.set(`${prefix}${name}`, tensor);
-    let headConfig: Record<string, unknown> = {};
-    for (const head of heads) {
-      for (const [name, tensor] of head.stateDict()) {
-        if (BERT_TIED_HEAD_NAMES.includes(name) || tensors.has(name)) {
-          tensor.dispose();
-          if (!BERT_TIED_HEAD_NAMES.includes(name)) throw new PretrainError(`savePretrained: two modules both provide tensor "${name}"`);
-          continue;
-        }
-        tensors.set(name, tensor);
-      }
-      headConfig = { ...headConfig, ...(head.configJSON?.() ?? {}) };
-    }
-    const config = { ...model.configJSON(), architectures: [inferArchitecture([...tensors.keys()])], ...headConfig, ...(options.config ?? {}) };
-    fs.mkdirSync(dir, { recursive: true });
-    writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt' });
-    writeJsonAtomic(path.join(dir, CONFIG_FILE), sortKeys(config));
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
-  }
+  const backbonePrefix = heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '';
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix, tiedNames: BERT_TIED_HEAD_NAMES, architecture: inferArchitecture, config: options.config });
 }
 
 function inferArchitecture(names: string[]): string {
@@ -86,33 +71,10 @@ function inferArchitecture(names: string[]): string {
   return 'BertModel';
 }
 
-/** HF writes config keys sorted; so do we, for byte-comparable files. */
-function sortKeys(config: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
 /** Reads and validates `dir/config.json`. */
 export function readBertConfig(dir: string, overrides: Record<string, unknown> = {}) {
-  const file = path.join(dir, CONFIG_FILE);
-  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found (a pretrained BERT directory needs config.json and model.safetensors)`, { file });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new PretrainError(`${file}: not valid JSON (${(error as Error).message})`, { file, cause: error });
-  }
-  return parseBertConfig({ ...(raw as Record<string, unknown>), ...overrides }, file);
-}
-
-/** Reads `dir/model.safetensors` as float32/int32 tensors (the caller disposes them). */
-export function readCheckpointTensors(dir: string): Map<string, tf.Tensor> {
-  const file = path.join(dir, WEIGHTS_FILE);
-  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found`, { file });
-  const tensors = new Map<string, tf.Tensor>();
-  for (const [name, t] of readSafetensors(file).tensors) {
-    tensors.set(name, tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype.startsWith('F') || t.dtype === 'BF16' ? 'float32' : 'int32'));
-  }
-  return tensors;
+  const { config, file } = readHfConfigJson(dir, 'BERT', overrides);
+  return parseBertConfig(config, file);
 }
 
 /**
@@ -120,34 +82,13 @@ export function readCheckpointTensors(dir: string): Map<string, tf.Tensor> {
  * tensors go to `heads`; whatever nobody takes is reported in `loadReport.unexpected`.
  */
 export function loadBertPretrained(dir: string, options: LoadOptions = {}): BertModel {
-  const config = readBertConfig(dir, options.configOverrides);
-  const model = new BertModel(config, options);
-  const tensors = readCheckpointTensors(dir);
-  try {
-    model.loadReport = loadWithHeads(model, tensors, options.heads ?? []);
-  } catch (error) {
-    model.dispose();
-    throw error instanceof PretrainError ? new PretrainError(`${path.join(dir, WEIGHTS_FILE)}: ${error.message}`, { file: dir, cause: error }) : error;
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
-  }
-  return model;
+  const model = new BertModel(readBertConfig(dir, options.configOverrides), options);
+  return loadCheckpointWeights(dir, model, (tensors) => loadWithHeads(model, tensors, options.heads ?? []));
 }
 
 /** Splits a checkpoint between backbone and heads and merges their reports. */
 export function loadWithHeads(model: BertModel, tensors: Map<string, tf.Tensor>, heads: ParameterModule[]): LoadReport {
-  const backboneReport = model.loadStateDict(tensors);
-  const rest = new Map([...tensors].filter(([name]) => backboneReport.unexpected.includes(name)).map(([name, t]) => [renameLegacyKey(name), t]));
-  const missing = [...backboneReport.missing];
-  let unclaimed = new Set(rest.keys());
-  for (const head of heads) {
-    const report = head.loadStateDict(rest);
-    missing.push(...report.missing.filter((name) => !BERT_TIED_HEAD_NAMES.includes(name)));
-    const headUnexpected = new Set(report.unexpected);
-    unclaimed = new Set([...unclaimed].filter((name) => headUnexpected.has(name)));
-  }
-  const unexpected = [...unclaimed].filter((name) => !BERT_TIED_HEAD_NAMES.includes(name));
-  return { missing, unexpected };
+  return loadBackboneAndHeads(model, tensors, heads, { tiedNames: BERT_TIED_HEAD_NAMES, renameHeadKey: renameLegacyKey });
 }
 
 export { stripPrefix };

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   PretrainError,
   Rng,
+  stripPrefix,
   type BackboneInfo,
   type BackboneInputs,
   type BackboneOutput,
@@ -358,7 +359,4 @@ export function renameLegacyKey(name: string): string {
   return name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
 }
 
-/** `bert.encoder...` → `encoder...`; names without the prefix pass through. */
-export function stripPrefix(name: string, prefix: string): string {
-  return name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
-}
+export { stripPrefix };

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   PretrainError,
   Rng,
+  stripPrefix,
   type BackboneInfo,
   type BackboneInputs,
   type BackboneOutput,
@@ -382,7 +383,4 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** `transformer.h.0...` → `h.0...`; names without the prefix pass through. */
-export function stripPrefix(name: string, prefix: string): string {
-  return name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
-}
+export { stripPrefix };

@@ -4,6 +4,7 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
+import { expOfNonPositive } from '@pretrain/core';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -75,16 +76,15 @@ export async function profileStep(step: () => number): Promise<void> {
 
 /**
  * Mean cross-entropy with its gradient written out (softmax - onehot) / rows: one exp pass, and no
- * gradient through max/logSumExp (whose broadcast Equal mask is very slow on wasm). `expOfNonPositive`
- * is the model package's exp for inputs <= 0 (wasm's exp is a slow scalar loop).
+ * gradient through max/logSumExp (whose broadcast Equal mask is very slow on wasm).
  */
-export function crossEntropyWithExplicitGrad(logits: tf.Tensor2D, targets: tf.Tensor1D, expOfNonPositive: (x: tf.Tensor) => tf.Tensor): tf.Scalar {
+export function crossEntropyWithExplicitGrad(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [rows, classes] = logits.shape;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const logitsIn = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
     const max = tf.max(logitsIn, -1, true);
-    const exp = expOfNonPositive(tf.sub(logitsIn, max));
+    const exp = expOfNonPositive(tf.sub(logitsIn, max)); // wasm's exp is a slow scalar loop
     const sum = tf.sum(exp, -1, true);
     const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
     const picked = tf.gather(tf.reshape(logitsIn, [-1]), flatIndex);

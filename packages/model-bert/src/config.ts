@@ -3,7 +3,7 @@
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
 import { PretrainError, z } from '@pretrain/core';
-import { ACTIVATIONS, type Activation } from './nn';
+import { ACTIVATIONS, type Activation } from '@pretrain/core';
 
 /** The HF config fields BERT reads, with HF's names and defaults. */
 export interface BertConfig {

@@ -1,4 +1,5 @@
-export * from './nn';
+/** The layer functions live in @pretrain/core (shared by the models and heads); still exported from here. */
+export { FLOAT32_MIN, ACTIVATIONS, activate, columnSum, dense, dropout, expOfNonPositive, geluErf, geluTanh, hasPadding, layerNorm, normalValues, paddingBias, type Activation } from '@pretrain/core';
 export * from './config';
 export * from './model';
 export * from './checkpoint';

@@ -37,8 +37,7 @@ describe('dropout', () => {
   });
 
   it('keeps 1 - p of the activations, scaled by 1 / (1 - p)', () => {
-    const { dropout } = jest.requireActual('./nn') as typeof import('./nn');
-    const { Rng } = jest.requireActual('@pretrain/core') as typeof import('@pretrain/core');
+    const { dropout, Rng } = jest.requireActual('@pretrain/core') as typeof import('@pretrain/core');
     const values = tf.tidy(() => dropout(tf.ones([100000]), 0.25, new Rng(3)).dataSync());
     const kept = values.filter((v) => v !== 0);
     expect(kept.length / values.length).toBeCloseTo(0.75, 2);

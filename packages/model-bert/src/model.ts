@@ -17,7 +17,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
-import { activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from './nn';
+import { activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadBertPretrained, saveBertPretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 
 export const BERT_BASE_PREFIX = 'bert';

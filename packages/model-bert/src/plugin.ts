@@ -6,7 +6,7 @@ import * as path from 'path';
 import { PretrainError, definePlugin, z, type PluginDefinition } from '@pretrain/core';
 import { BERT_OPTION_KEYS, bertOptionsToConfig, parseBertConfig } from './config';
 import { BertModel } from './model';
-import { ACTIVATIONS, type Activation } from './nn';
+import { ACTIVATIONS, type Activation } from '@pretrain/core';
 
 /** Options that may accompany `pretrained` (HF from_pretrained overrides). */
 const PRETRAINED_OVERRIDES = ['hiddenDropoutProb', 'attentionProbsDropoutProb'] as const;

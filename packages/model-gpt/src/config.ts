@@ -2,8 +2,10 @@
  * GPT-2's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { PretrainError, z } from '@pretrain/core';
-import { ACTIVATIONS, type Activation } from './nn';
+import { PretrainError, z, type Activation } from '@pretrain/core';
+
+/** GPT-2's activation names, its default first (the order zod lists them in errors; core's list starts with BERT's). */
+export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'];
 
 /** The HF config fields GPT-2 reads, with HF's names and defaults. */
 export interface Gpt2Config {

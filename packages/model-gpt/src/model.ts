@@ -18,7 +18,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
-import { FLOAT32_MIN, activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from './nn';
+import { FLOAT32_MIN, activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
 

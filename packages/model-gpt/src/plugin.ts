@@ -3,10 +3,9 @@
  * or `pretrained: <dir>` to load an HF checkpoint directory.
  */
 import * as path from 'path';
-import { definePlugin, z, type PluginDefinition } from '@pretrain/core';
-import { GPT2_OPTION_KEYS, gpt2OptionsToConfig, parseGpt2Config } from './config';
+import { definePlugin, z, type Activation, type PluginDefinition } from '@pretrain/core';
+import { ACTIVATIONS, GPT2_OPTION_KEYS, gpt2OptionsToConfig, parseGpt2Config } from './config';
 import { Gpt2Model } from './model';
-import { ACTIVATIONS, type Activation } from './nn';
 
 /** Options that may accompany `pretrained` (HF from_pretrained overrides). */
 const PRETRAINED_OVERRIDES = ['residPdrop', 'embdPdrop', 'attnPdrop'] as const;

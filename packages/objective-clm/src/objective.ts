@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackboneOutput, BackbonePlugin, Batch, BatchTensors, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin } from '@pretrain/core';
+import { gatherRows, softmaxCrossEntropy, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
 import { BlockBuilder } from './builder';
-import { crossEntropyWithAccuracy, gatherRows } from './loss';
 import { clmOptions, type ClmOptions } from './options';
 
 const IGNORE_INDEX = -100;
@@ -65,7 +64,8 @@ export class CausalLanguageModeling implements ObjectivePlugin {
     // Project only the positions that have a next token to predict (not the last, not padding).
     const selected = gatherRows(tf.reshape(output.sequenceOutput, [rows * seq, hidden]), positions);
     const logits = tf.matMul(selected, this.embeddings(), false, true) as tf.Tensor2D;
-    const { loss, accuracy } = crossEntropyWithAccuracy(logits, labels);
+    // Core's fused kernel: one pass forward, one backward over the vocabulary-sized logits.
+    const { loss, accuracy } = softmaxCrossEntropy(logits, labels);
     return { loss, metrics: { accuracy, perplexity: tf.exp(loss) } };
   }
 

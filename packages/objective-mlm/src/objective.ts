@@ -10,10 +10,10 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { normalTensor, ParameterSet, ParameterSetModule } from '@pretrain/core';
+import { dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
-import { activation, crossEntropyWithAccuracy, dense, gatherRows, layerNorm } from './nn';
+import { activation } from './nn';
 import { mlmOptions, type MlmOptions } from './options';
 
 /** HF BertForPreTraining / BertForMaskedLM names of the prediction head. */
@@ -120,7 +120,8 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
       const zero = tf.mul(0, tf.sum(this.parameters.get(MLM_PARAMETER_NAMES.bias))) as tf.Scalar;
       return { loss: zero, metrics: { maskedAccuracy: tf.scalar(0) } };
     }
-    const { loss, accuracy } = crossEntropyWithAccuracy(this.logitsAt(output.sequenceOutput, positions), labels);
+    // Core's fused kernel: one pass forward, one backward over the vocabulary-sized logits.
+    const { loss, accuracy } = softmaxCrossEntropy(this.logitsAt(output.sequenceOutput, positions), labels);
     return { loss, metrics: { maskedAccuracy: accuracy } };
   }
 

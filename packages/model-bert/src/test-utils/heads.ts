@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneOutput, LoadReport, NamedVariables, ParameterModule } from '@pretrain/core';
-import { geluErf, layerNorm } from '../nn';
+import { geluErf, layerNorm } from '@pretrain/core';
 import { crossEntropy } from '@pretrain/core/testing';
 
 /** Named variables in HF layout, loaded by exact name. */

@@ -3,17 +3,7 @@
  * `save_pretrained` writes them for BertModel / BertForPreTraining / BertFor... classes.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import {
-  HF_CONFIG_FILE,
-  HF_WEIGHTS_FILE,
-  loadBackboneAndHeads,
-  loadCheckpointWeights,
-  readHfConfigJson,
-  saveHfCheckpoint,
-  type CheckpointHead,
-  type LoadReport,
-  type ParameterModule,
-} from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseBertConfig } from './config';
 import { BERT_BASE_PREFIX, BertModel, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
 

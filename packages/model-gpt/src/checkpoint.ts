@@ -3,17 +3,7 @@
  * `save_pretrained` writes them for GPT2Model / GPT2LMHeadModel.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import {
-  HF_CONFIG_FILE,
-  HF_WEIGHTS_FILE,
-  loadBackboneAndHeads,
-  loadCheckpointWeights,
-  readHfConfigJson,
-  saveHfCheckpoint,
-  type CheckpointHead,
-  type LoadReport,
-  type ParameterModule,
-} from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseGpt2Config } from './config';
 import { GPT2_BASE_PREFIX, Gpt2Model, type Gpt2ModelOptions } from './model';
 

@@ -69,14 +69,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
 
   step(2, `pre-training ${preset.modelLabel} with MLM + NSP for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
-  const objectives = [];
-  for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
-  const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
-    env,
-  );
-  if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir, env);
   const pretrainedState = backbone.stateDict();
 
   step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
@@ -154,6 +147,28 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   print(context, `\n${lossLine}\n\n${table}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
 }
 
+/** Builds the preset's model and objectives and pre-trains them; an interrupted run stops the demo. */
+async function pretrainPreset(
+  preset: DemoPreset,
+  modelOptions: Record<string, unknown>,
+  tokenizer: Parameters<typeof runPretraining>[0]['tokenizer'],
+  corpus: Parameters<typeof runPretraining>[0]['corpus'],
+  dataDir: string,
+  runDir: RunDir,
+  env: Parameters<typeof runPretraining>[1],
+) {
+  const seed = preset.seed;
+  const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
+  const objectives = [];
+  for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
+  const pre = await runPretraining(
+    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
+    env,
+  );
+  if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
+  return { backbone, pre };
+}
+
 async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGenerator<string> {
   for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
@@ -209,14 +224,7 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const endOfText = tokenizer.specialTokenIds().eos ?? tokenizer.tokenToId('<|endoftext|>');
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize(), bosTokenId: endOfText, eosTokenId: endOfText };
-  const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
-  const objectives = [];
-  for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
-  const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
-    env,
-  );
-  if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir, env);
   context.log('[3/3] sampling');
   const samples: string[] = [];
   const prompt = preset.samples?.prompt ?? '\n';

@@ -6,11 +6,13 @@ import { PretrainError, type TokenizerPlugin } from '@pretrain/core';
 import { writeFileAtomicSync } from '../io/atomic';
 import { deserializeError, type SerializedError } from '../io/errors';
 import { resolveSources, type SourceFile } from '../io/files';
-import { emptyStats, mergeStats, type ReadStats } from '../io/stats';
+import { isGzip } from '../io/lines';
+import type { ReadStats } from '../io/stats';
 import { documentReadOptions, type DocumentReadOptions } from '../text/documents';
 import { checkLocale } from '../text/segment';
 import { defaultTokenizerFactory, type TokenizerFactory } from './tokenizer-factory';
-import { runShardTask, type ShardTask, type ShardTaskResult } from './tokenize-task';
+import { ShardAssembler } from './assemble';
+import { runShardTask, type FilePiece, type ShardTask, type ShardTaskResult } from './tokenize-task';
 import type { WorkerInit, WorkerRequest } from './worker';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -35,7 +37,11 @@ export interface TokenCacheOptions extends Partial<DocumentReadOptions> {
    * collect sooner. Raise it for very large tokenizers if workers run out of memory. Default 128.
    */
   workerHeapMb?: number;
-  /** Source bytes per shard. Default: 1/64 of the corpus, clamped to 256 KB..16 MB (enough tasks for every worker). */
+  /**
+   * Source bytes per task and shard: small files are grouped, bigger (uncompressed) ones are read
+   * in ranges of this size, so work spreads evenly over the workers. Default: 1/64 of the corpus,
+   * clamped to 256 KB..4 MB. The shards depend on it (and the corpus), never on `workers`.
+   */
   shardBytes?: number;
   /** Rebuild even when the manifest says the cache is current. */
   force?: boolean;
@@ -93,18 +99,21 @@ export async function buildTokenCache(options: TokenCacheOptions): Promise<Token
 
   fs.mkdirSync(cacheDir, { recursive: true });
   removeCache(cacheDir, existing);
-  const tasks = planTasks(files, cacheDir, options.shardBytes);
+  const tasks = planTasks(files, options.shardBytes);
+  const assembler = new ShardAssembler(files, readOptions, cacheDir);
   const workers = options.workers ?? Math.min(8, os.availableParallelism());
-  const results = workers > 0
-    ? await runInWorkers(tasks, workers, {
-        kind: 'pretrain-corpus-shard-worker',
-        tokenizerJSON: options.tokenizer.toJSON(),
-        factory: options.tokenizerFactory ?? defaultTokenizerFactory,
-        readOptions,
-        workerHeapMb: options.workerHeapMb ?? 128,
-      })
-    : await runInThread(tasks, readOptions, options.tokenizer);
-  const manifest = makeManifest(tasks, results, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
+  if (workers > 0) {
+    await runInWorkers(tasks, workers, assembler, {
+      kind: 'pretrain-corpus-shard-worker',
+      tokenizerJSON: options.tokenizer.toJSON(),
+      factory: options.tokenizerFactory ?? defaultTokenizerFactory,
+      readOptions,
+      workerHeapMb: options.workerHeapMb ?? 128,
+    });
+  } else {
+    for (const task of tasks) assembler.add(task, await runShardTask(task, readOptions, options.tokenizer));
+  }
+  const manifest = makeManifest(assembler, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
   writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   return { rebuilt: true, reason: staleness ?? 'no cache yet', manifest, cacheDir };
 }
@@ -148,72 +157,95 @@ function removeCache(cacheDir: string, manifest: CacheManifest | undefined): voi
 }
 
 /**
- * Groups consecutive files into shards of about 1/64 of the corpus (256 KB to 16 MB), so there are
- * enough tasks to keep every worker busy; the grouping depends only on the corpus, never on the
- * number of workers, so the cache is identical however it was built.
+ * Cuts the corpus into tasks of about `shardBytes` source bytes: consecutive small files share a
+ * task, bigger uncompressed files are split into equal byte ranges (each worker moves a range's
+ * ends to cut points; see findCutPoint). The plan depends only on the corpus, never on the number
+ * of workers, so the cache is identical however it was built.
  */
-export function planTasks(files: SourceFile[], cacheDir: string, shardBytes?: number): ShardTask[] {
+export function planTasks(files: SourceFile[], shardBytes?: number): ShardTask[] {
   const total = files.reduce((sum, f) => sum + f.size, 0);
-  const target = shardBytes ?? Math.min(16 << 20, Math.max(256 << 10, Math.ceil(total / 64)));
+  const target = Math.max(1, shardBytes ?? Math.min(4 << 20, Math.max(256 << 10, Math.ceil(total / 64))));
   const tasks: ShardTask[] = [];
-  let current: ShardTask['files'] = [];
+  let current: FilePiece[] = [];
   let bytes = 0;
   const flush = () => {
-    if (current.length === 0) return;
-    tasks.push({ basePath: path.join(cacheDir, `shard-${String(tasks.length).padStart(5, '0')}`), files: current });
+    if (current.length > 0) tasks.push({ pieces: current });
     current = [];
     bytes = 0;
   };
   files.forEach((file, fileIndex) => {
+    if (file.size > target && !isGzip(file.path)) {
+      flush();
+      const ranges = Math.ceil(file.size / target);
+      for (let r = 0; r < ranges; r++) {
+        tasks.push({ pieces: [{ fileIndex, file, start: Math.floor((r * file.size) / ranges), end: Math.floor(((r + 1) * file.size) / ranges) }] });
+      }
+      return;
+    }
     if (bytes > 0 && bytes + file.size > target) flush();
-    current.push({ file, fileIndex });
+    current.push({ fileIndex, file, start: 0, end: file.size });
     bytes += file.size;
   });
   flush();
   return tasks;
 }
 
-async function runInThread(tasks: ShardTask[], readOptions: DocumentReadOptions, tokenizer: TokenizerPlugin): Promise<ShardTaskResult[]> {
-  const results: ShardTaskResult[] = [];
-  for (const task of tasks) results.push(await runShardTask(task, readOptions, tokenizer));
-  return results;
-}
-
 type WorkerReply = { type: 'ready' } | { type: 'done'; taskIndex: number; result: ShardTaskResult } | { type: 'error'; taskIndex: number; error: SerializedError };
 
-/** Hands tasks, largest first, to a pool of worker threads; the first failure stops them all. */
-async function runInWorkers(tasks: ShardTask[], workerCount: number, init: WorkerInit): Promise<ShardTaskResult[]> {
-  const results: ShardTaskResult[] = new Array(tasks.length);
-  const queue = tasks.map((task, index) => ({ task, index, bytes: task.files.reduce((s, f) => s + f.file.size, 0) })).sort((a, b) => b.bytes - a.bytes || a.index - b.index);
+/** Tasks handed out but not yet assembled, at most (bounds the results waiting for an earlier one). */
+const TASKS_AHEAD_PER_WORKER = 4;
+
+/**
+ * Runs tasks on a pool of worker threads, in plan order, each worker with its next task already
+ * queued so it never waits for this thread; results are assembled into shards in plan order as
+ * they become contiguous. The first failure stops them all.
+ */
+async function runInWorkers(tasks: ShardTask[], workerCount: number, assembler: ShardAssembler, init: WorkerInit): Promise<void> {
+  const finished = new Map<number, ShardTaskResult>();
   const workers: Worker[] = [];
+  const poolSize = Math.min(workerCount, tasks.length);
+  let nextTask = 0;
+  let assembled = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      let running = 0;
       let failed = false;
-      const fail = (error: Error) => {
+      const fail = (error: unknown) => {
         if (failed) return;
         failed = true;
         reject(error);
       };
       const dispatch = (worker: Worker) => {
-        const next = queue.shift();
-        if (!next) {
-          if (running === 0) resolve();
-          return;
-        }
-        running++;
-        worker.postMessage({ type: 'task', taskIndex: next.index, task: next.task } satisfies WorkerRequest);
+        if (failed || nextTask >= tasks.length || nextTask >= assembled + TASKS_AHEAD_PER_WORKER * poolSize) return false;
+        worker.postMessage({ type: 'task', taskIndex: nextTask, task: tasks[nextTask] } satisfies WorkerRequest);
+        nextTask++;
+        return true;
       };
-      for (let i = 0; i < Math.min(workerCount, tasks.length); i++) {
+      const assembleReady = () => {
+        while (finished.has(assembled)) {
+          const result = finished.get(assembled)!;
+          finished.delete(assembled);
+          assembler.add(tasks[assembled], result);
+          assembled++;
+        }
+        if (assembled === tasks.length) resolve();
+      };
+      const idle = new Set<Worker>();
+      for (let i = 0; i < poolSize; i++) {
         const worker = spawnWorker(init);
         workers.push(worker);
+        for (let queued = 0; queued < 2; queued++) dispatch(worker);
         worker.on('message', (reply: WorkerReply) => {
           if (reply.type === 'error') return fail(deserializeError(reply.error, reply.taskIndex < 0 ? 'tokenizer worker' : 'tokenizing'));
-          if (reply.type === 'done') {
-            running--;
-            results[reply.taskIndex] = reply.result;
+          if (reply.type !== 'done') return;
+          finished.set(reply.taskIndex, reply.result);
+          // Hand out more work before writing shards, so no worker waits on this thread.
+          if (!dispatch(worker)) idle.add(worker);
+          try {
+            assembleReady();
+          } catch (error) {
+            return fail(error);
           }
-          if (!failed) dispatch(worker);
+          for (const waiting of idle) if (dispatch(waiting)) idle.delete(waiting);
         });
         worker.on('error', (error) => {
           const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -229,7 +261,6 @@ async function runInWorkers(tasks: ShardTask[], workerCount: number, init: Worke
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
 }
 
 /**
@@ -273,13 +304,8 @@ Module._extensions['.ts'] = function (module, filename) {
 require(workerData.tsEntry);
 `;
 
-function makeManifest(tasks: ShardTask[], results: ShardTaskResult[], files: SourceFile[], tokenizerHash: string, vocabSize: number, readOptions: DocumentReadOptions): CacheManifest {
-  const stats = emptyStats();
-  const shards: ManifestShard[] = tasks.map((task, i) => {
-    mergeStats(stats, results[i].stats);
-    const { documents, sentences, tokens } = results[i];
-    return { name: path.basename(task.basePath), files: task.files.map((f) => f.fileIndex), documents, sentences, tokens };
-  });
+function makeManifest(assembler: ShardAssembler, files: SourceFile[], tokenizerHash: string, vocabSize: number, readOptions: DocumentReadOptions): CacheManifest {
+  const shards: ManifestShard[] = assembler.shards;
   const totals = shards.reduce((t, s) => ({ documents: t.documents + s.documents, sentences: t.sentences + s.sentences, tokens: t.tokens + s.tokens }), { documents: 0, sentences: 0, tokens: 0 });
   return {
     format: MANIFEST_FORMAT,
@@ -290,7 +316,7 @@ function makeManifest(tasks: ShardTask[], results: ShardTaskResult[], files: Sou
     files: files.map(({ path: p, relPath, size, mtimeMs }) => ({ path: p, relPath, size, mtimeMs })),
     shards,
     totals,
-    stats,
+    stats: assembler.stats,
   };
 }
 

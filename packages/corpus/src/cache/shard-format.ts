@@ -55,9 +55,13 @@ export class ShardWriter {
 
   /** Appends one sentence to the document being written (streaming form of addDocument). */
   addSentence(ids: ArrayLike<number>): void {
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < ids.length; ) {
       if (this.pendingCount === this.pending.length) this.flush();
-      this.pending[this.pendingCount++] = ids[i];
+      const count = Math.min(ids.length - i, this.pending.length - this.pendingCount);
+      if (ids instanceof Int32Array) this.pending.set(ids.subarray(i, i + count), this.pendingCount);
+      else for (let k = 0; k < count; k++) this.pending[this.pendingCount + k] = ids[i + k];
+      this.pendingCount += count;
+      i += count;
     }
     this.tokens += ids.length;
     this.sentenceTokenEnd.push(this.tokens);

@@ -1,42 +1,119 @@
 import type { TokenizerPlugin } from '@pretrain/core';
+import { countLinesBefore, findCutPoint, type CutRule } from '../io/cut-points';
 import type { SourceFile } from '../io/files';
 import { emptyStats, type ReadStats } from '../io/stats';
-import { readDocuments, type DocumentReadOptions } from '../text/documents';
-import { ShardWriter, type ShardCounts } from './shard-format';
+import { readRangeGroups, type DocumentReadOptions, type FileRange, type RangeEnd } from '../text/documents';
+import { GUTENBERG_HEADER_LINES } from '../text/gutenberg';
 
 const ENCODE_BATCH = 64;
 
-/** A unit of tokenization work: consecutive corpus files that go into one shard. */
+/**
+ * Part of one file. `start`/`end` are nominal byte offsets from the plan; the worker moves both
+ * to the next cut point (findCutPoint), so neighbouring pieces meet exactly and a file read in
+ * pieces gives the same lines as read whole.
+ */
+export interface FilePiece {
+  fileIndex: number;
+  file: SourceFile;
+  start: number;
+  end: number;
+}
+
+/** A unit of tokenization work: consecutive pieces (small whole files, or a range of a big one) that become one shard. */
 export interface ShardTask {
-  /** Shard file base path (without .bin / .idx). */
-  basePath: string;
-  files: { file: SourceFile; fileIndex: number }[];
+  pieces: FilePiece[];
 }
 
-export interface ShardTaskResult extends ShardCounts {
+export interface PieceResult {
+  /** Sentence groups this piece produced (see readRangeGroups). */
+  groups: number;
   stats: ReadStats;
+  end: RangeEnd;
 }
 
-/** Reads, segments and tokenizes a task's files into one shard. */
+/** Token ids of a task's sentences, back to back, with the counts that delimit them. */
+export interface ShardTaskResult {
+  ids: Int32Array;
+  /** Tokens of each sentence. */
+  sentenceTokens: Uint32Array;
+  /** Sentences of each group. */
+  groupSentences: Uint32Array;
+  pieces: PieceResult[];
+}
+
+/** Reads, segments and tokenizes a task's pieces (everything but writing the shard). */
 export async function runShardTask(task: ShardTask, readOptions: DocumentReadOptions, tokenizer: TokenizerPlugin): Promise<ShardTaskResult> {
-  const stats = emptyStats();
-  const writer = new ShardWriter(task.basePath);
-  try {
-    for (const { file, fileIndex } of task.files) {
-      let ordinal = 0;
-      for await (const document of readDocuments(file, readOptions, stats)) {
-        // Encoding objects are large (tokens, offsets, word ids...): encode a few sentences at a
-        // time so a 10,000-sentence document never has all of them alive at once.
-        for (let start = 0; start < document.sentences.length; start += ENCODE_BATCH) {
-          const encodings = tokenizer.encodeBatch(document.sentences.slice(start, start + ENCODE_BATCH), { addSpecialTokens: false });
-          for (const encoding of encodings) writer.addSentence(encoding.ids);
+  const ids = new GrowingArray(Int32Array);
+  const sentenceTokens = new GrowingArray(Uint32Array);
+  const groupSentences = new GrowingArray(Uint32Array);
+  const pieces: PieceResult[] = [];
+  for (const piece of task.pieces) {
+    const stats = emptyStats();
+    const outcome = { end: undefined as RangeEnd };
+    let groups = 0;
+    for await (const sentences of readRangeGroups(piece.file, alignedRange(piece, readOptions), readOptions, stats, outcome)) {
+      // Encoding objects are large (tokens, offsets, word ids...): encode a few sentences at a
+      // time so a 10,000-sentence document never has all of them alive at once.
+      for (let start = 0; start < sentences.length; start += ENCODE_BATCH) {
+        for (const encoding of tokenizer.encodeBatch(sentences.slice(start, start + ENCODE_BATCH), { addSpecialTokens: false })) {
+          ids.pushAll(encoding.ids);
+          sentenceTokens.push(encoding.ids.length);
         }
-        writer.endDocument(fileIndex, ordinal++);
       }
+      groupSentences.push(sentences.length);
+      groups++;
     }
-    return { ...writer.finish(), stats };
-  } catch (error) {
-    writer.abort();
-    throw error;
+    pieces.push({ groups, stats, end: outcome.end });
+  }
+  return { ids: ids.toArray(), sentenceTokens: sentenceTokens.toArray(), groupSentences: groupSentences.toArray(), pieces };
+}
+
+export function cutRuleFor(readOptions: DocumentReadOptions): CutRule {
+  const text = readOptions.format === 'text';
+  return { anyLineStart: !text, headerLines: text && readOptions.stripGutenberg ? GUTENBERG_HEADER_LINES : 0 };
+}
+
+function alignedRange(piece: FilePiece, readOptions: DocumentReadOptions): FileRange {
+  const { path: file, size } = piece.file;
+  const rule = cutRuleFor(readOptions);
+  const start = findCutPoint(file, size, piece.start, rule);
+  const end = Math.max(start, findCutPoint(file, size, piece.end, rule));
+  let linesBefore: number | undefined;
+  return { start, end, linesBefore: () => (linesBefore ??= start === 0 ? 0 : countLinesBefore(file, start)) };
+}
+
+type IntArray = Int32Array | Uint32Array;
+
+/** An append-only typed array that doubles its capacity as needed. */
+class GrowingArray<T extends IntArray> {
+  private data: T;
+  private length = 0;
+
+  constructor(private readonly kind: { new (length: number): T }) {
+    this.data = new kind(1024);
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) this.grow(this.length + 1);
+    this.data[this.length++] = value;
+  }
+
+  pushAll(values: ArrayLike<number>): void {
+    if (this.length + values.length > this.data.length) this.grow(this.length + values.length);
+    for (let i = 0; i < values.length; i++) this.data[this.length + i] = values[i];
+    this.length += values.length;
+  }
+
+  /** An exactly-sized copy (its buffer can be transferred to another thread). */
+  toArray(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+
+  private grow(needed: number): void {
+    let capacity = this.data.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const bigger = new this.kind(capacity);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Worker-thread entry for tokenization. The tokenizer cannot be sent to a worker, so each worker
- * rebuilds it from its JSON through a factory module, then runs shard tasks as they arrive.
+ * rebuilds it from its JSON through a factory module, then reads, segments and tokenizes shard
+ * tasks as they arrive and sends the token ids back (transferred, not copied).
  */
 import { parentPort, workerData } from 'worker_threads';
 import { serializeError } from '../io/errors';
@@ -26,17 +27,21 @@ function start(port: NonNullable<typeof parentPort>, init: WorkerInit): void {
     port.postMessage({ type: 'error', taskIndex: -1, error: serializeError(error) });
     return;
   }
-  port.on('message', async (request: WorkerRequest) => {
+  // Tasks may arrive while one runs (the pool keeps a worker's next task queued): run them in order.
+  let queue = Promise.resolve();
+  port.on('message', (request: WorkerRequest) => {
     if (request.type === 'exit') {
       port.close();
       return;
     }
-    try {
-      const result = await runShardTask(request.task, init.readOptions, tokenizer);
-      port.postMessage({ type: 'done', taskIndex: request.taskIndex, result });
-    } catch (error) {
-      port.postMessage({ type: 'error', taskIndex: request.taskIndex, error: serializeError(error) });
-    }
+    queue = queue.then(async () => {
+      try {
+        const result = await runShardTask(request.task, init.readOptions, tokenizer);
+        port.postMessage({ type: 'done', taskIndex: request.taskIndex, result }, [result.ids.buffer, result.sentenceTokens.buffer, result.groupSentences.buffer] as ArrayBuffer[]);
+      } catch (error) {
+        port.postMessage({ type: 'error', taskIndex: request.taskIndex, error: serializeError(error) });
+      }
+    });
   });
   port.postMessage({ type: 'ready' });
 }

@@ -11,9 +11,13 @@ export interface LineReadOptions {
   overlongLines: 'split' | 'error';
   skipInvalid: boolean;
   stats: ReadStats;
+  /** Read only these bytes of an uncompressed file (the file's head is still checked for binary content). */
+  range?: { start: number; end: number };
+  /** Lines before `range.start`; called only when an error needs an absolute line number. */
+  linesBefore?: () => number;
 }
 
-/** Lines of a file with their 1-based line numbers (pieces of a split line share its number). */
+/** Lines of a file with their 1-based line numbers, counted from `range.start` when reading a range (pieces of a split line share its number). */
 export interface LineBatch {
   lines: string[];
   lineNumbers: number[];
@@ -30,14 +34,17 @@ const REPLACEMENT = '\uFFFD';
  */
 export async function* readLineBatches(file: string, options: LineReadOptions): AsyncGenerator<LineBatch> {
   const splitter = new LineSplitter(file, options);
-  const decoder = new TextDecoder('utf-8', { fatal: false });
+  const startsMidFile = (options.range?.start ?? 0) > 0;
+  // A BOM is only a BOM at the start of the file; mid-file U+FEFF is text.
+  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: startsMidFile });
   let sniffed = false;
   try {
-    for await (const chunk of openByteStream(file)) {
+    if (options.range && options.range.start >= options.range.end) return;
+    for await (const chunk of openByteStream(file, options.range)) {
       const bytes = chunk as Buffer;
       if (!sniffed) {
         sniffed = true;
-        if (looksBinary(bytes)) {
+        if (looksBinary(startsMidFile ? readHead(file) : bytes)) {
           const error = inputError('looks like a binary file (NUL bytes near the start), not text', file);
           if (!options.skipInvalid) throw error;
           options.stats.skippedFiles++;
@@ -62,7 +69,8 @@ export async function* readLineBatches(file: string, options: LineReadOptions): 
   }
 }
 
-function openByteStream(file: string): NodeJS.ReadableStream {
+function openByteStream(file: string, range?: { start: number; end: number }): NodeJS.ReadableStream {
+  if (range) return fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES, start: range.start, end: range.end - 1 });
   const raw = fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
   if (!isGzip(file)) return raw;
   const gunzip = zlib.createGunzip({ chunkSize: READ_CHUNK_BYTES });
@@ -70,7 +78,17 @@ function openByteStream(file: string): NodeJS.ReadableStream {
   return raw.pipe(gunzip);
 }
 
-function isGzip(file: string): boolean {
+function readHead(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(BINARY_SNIFF_BYTES);
+    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function isGzip(file: string): boolean {
   const fd = fs.openSync(file, 'r');
   try {
     const magic = Buffer.alloc(2);
@@ -136,7 +154,7 @@ class LineSplitter {
     this.pending += piece;
     while (this.pending.length > this.options.maxLineLength) {
       if (this.options.overlongLines === 'error') {
-        const error = inputError(`line is longer than ${this.options.maxLineLength} characters`, this.file, this.lineNumber);
+        const error = inputError(`line is longer than ${this.options.maxLineLength} characters`, this.file, this.lineNumber + (this.options.linesBefore?.() ?? 0));
         if (!this.options.skipInvalid) throw error;
         this.options.stats.skippedRecords++;
         recordProblem(this.options.stats, error.message);

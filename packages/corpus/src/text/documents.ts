@@ -3,7 +3,7 @@ import { inputError } from '../io/errors';
 import type { SourceFile } from '../io/files';
 import { readLineBatches, type LineBatch } from '../io/lines';
 import { recordProblem, type ReadStats } from '../io/stats';
-import { GutenbergStripper } from './gutenberg';
+import { GUTENBERG_HEADER_LINES, GutenbergStripper } from './gutenberg';
 import { segmentSentences } from './segment';
 
 /**
@@ -63,26 +63,97 @@ export function documentReadOptions(options: object): DocumentReadOptions {
 export async function* readDocuments(file: SourceFile, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
   stats.files++;
   stats.bytes += file.size;
+  let ordinal = 0;
+  for await (const sentences of readSentenceGroups(file, options, stats)) yield { id: `${file.relPath}:${ordinal++}`, sentences };
+}
+
+/**
+ * Bytes `start..end` of a file, both at cut points (see findCutPoint): reading them gives the lines
+ * a whole-file read gives there, with the reading state (document, paragraph) fresh at `start`.
+ */
+export interface FileRange {
+  start: number;
+  end: number;
+  /** Lines before `start`; called only when an error needs an absolute line number. */
+  linesBefore: () => number;
+}
+
+/** Why nothing after a range counts: it ended in a Gutenberg footer, or the file was skipped (binary, unreadable). */
+export type RangeEnd = 'footer' | 'skipped' | undefined;
+
+/**
+ * Sentence groups of one file range, in order. For the `document` layout each group is one
+ * paragraph flush: the caller joins groups into documents across ranges (joinDocumentGroups);
+ * for the other layouts (and JSONL) each group is a whole document. File-level counts (files,
+ * bytes, documents, sentences) are the caller's; `outcome.end` says whether the file ends here.
+ */
+export async function* readRangeGroups(file: SourceFile, range: FileRange, options: DocumentReadOptions, stats: ReadStats, outcome: { end: RangeEnd }): AsyncGenerator<string[]> {
+  const skippedBefore = stats.skippedFiles;
+  const groups = readSentenceGroups(file, options, stats, range);
+  let next = await groups.next();
+  while (!next.done) {
+    yield next.value;
+    next = await groups.next();
+  }
+  outcome.end = stats.skippedFiles > skippedBefore ? 'skipped' : next.value;
+}
+
+/**
+ * Joins `document`-layout paragraph groups into documents exactly where reading the whole file
+ * cuts them: a document ends once it holds maxSentencesPerDocument sentences, and at the end of the file.
+ */
+export class DocumentJoiner {
+  private pending = 0;
+
+  constructor(private readonly maxSentencesPerDocument: number) {}
+
+  /** Adds a group of `sentences`; returns the size of the document it completes, or 0. */
+  add(sentences: number): number {
+    this.pending += sentences;
+    return this.pending >= this.maxSentencesPerDocument ? this.take() : 0;
+  }
+
+  /** At the end of the file: the size of the last document, or 0. */
+  end(): number {
+    return this.take();
+  }
+
+  private take(): number {
+    const sentences = this.pending;
+    this.pending = 0;
+    return sentences;
+  }
+}
+
+async function* readSentenceGroups(file: SourceFile, options: DocumentReadOptions, stats: ReadStats, range?: FileRange): AsyncGenerator<string[], RangeEnd> {
   const lineBatches = readLineBatches(file.path, {
     maxLineLength: options.format === 'jsonl' ? options.maxRecordLength : options.maxLineLength,
     overlongLines: options.format === 'jsonl' ? 'error' : 'split',
     skipInvalid: options.skipInvalid,
     stats,
+    // A range that is the whole file reads it as a whole (gzip included).
+    range: range && (range.start > 0 || range.end < file.size) ? { start: range.start, end: range.end } : undefined,
+    linesBefore: range?.linesBefore,
   });
-  if (options.format === 'jsonl') yield* jsonlDocuments(file, lineBatches, options, stats);
-  else yield* textDocuments(file, lineBatches, options, stats);
+  if (options.format === 'jsonl') {
+    yield* jsonlDocuments(file, lineBatches, options, stats, range?.linesBefore);
+    return undefined;
+  }
+  return yield* textDocuments(file, lineBatches, options, stats, range);
 }
 
-async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
-  const builder = new DocumentBuilder(options, stats, false);
+async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats, range?: FileRange): AsyncGenerator<string[], RangeEnd> {
+  // Ranges of a `document` file: every paragraph's sentences complete a group of their own, and
+  // DocumentJoiner cuts documents across ranges where the whole-file builder would.
+  const groupsParagraphs = range !== undefined && options.layout === 'document';
+  const builder = new DocumentBuilder(groupsParagraphs ? { ...options, maxSentencesPerDocument: 1 } : options, stats, false);
   const skippedFilesBefore = stats.skippedFiles;
-  const stripper = options.stripGutenberg ? new GutenbergStripper() : undefined;
-  let ordinal = 0;
-  const emit = (sentences: string[]): TextDocument => ({ id: `${file.relPath}:${ordinal++}`, sentences });
+  const afterHeader = (range?.start ?? 0) > 0;
+  const stripper = options.stripGutenberg ? new GutenbergStripper(GUTENBERG_HEADER_LINES, afterHeader) : undefined;
   for await (const raw of batches) {
     const batch = stripper ? strip(stripper, raw) : raw;
     for (const line of batch.lines) builder.addLine(line);
-    for (const sentences of builder.takeCompleted()) yield emit(sentences);
+    yield* builder.takeCompleted();
   }
   if (stripper) {
     const rest = { lines: [] as string[], lineNumbers: [] as number[] };
@@ -90,9 +161,11 @@ async function* textDocuments(file: SourceFile, batches: AsyncIterable<LineBatch
     for (const line of rest.lines) builder.addLine(line);
     if (stripper.stripped) stats.gutenbergStripped++;
   }
+  if (groupsParagraphs) builder.endParagraph();
   // A file skipped as binary/unreadable is counted there, not again as an empty document.
-  builder.endDocument(options.layout === 'document' && stats.skippedFiles === skippedFilesBefore);
-  for (const sentences of builder.takeCompleted()) yield emit(sentences);
+  else builder.endDocument(options.layout === 'document' && stats.skippedFiles === skippedFilesBefore);
+  yield* builder.takeCompleted();
+  return stripper?.inFooter ? 'footer' : undefined;
 }
 
 function strip(stripper: GutenbergStripper, batch: LineBatch): LineBatch {
@@ -101,23 +174,22 @@ function strip(stripper: GutenbergStripper, batch: LineBatch): LineBatch {
   return out;
 }
 
-async function* jsonlDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats): AsyncGenerator<TextDocument> {
+async function* jsonlDocuments(file: SourceFile, batches: AsyncIterable<LineBatch>, options: DocumentReadOptions, stats: ReadStats, linesBefore?: () => number): AsyncGenerator<string[]> {
   const builder = new DocumentBuilder(options, stats, true);
-  let ordinal = 0;
   for await (const batch of batches) {
     for (let i = 0; i < batch.lines.length; i++) {
-      const lineNumber = batch.lineNumbers[i];
+      const lineNumber = () => batch.lineNumbers[i] + (linesBefore?.() ?? 0);
       const text = jsonlText(batch.lines[i], file.path, lineNumber, options, stats);
       if (text === undefined) continue;
       for (const line of text.split('\n')) builder.addLine(line);
       builder.endDocument(true);
-      for (const sentences of builder.takeCompleted()) yield { id: `${file.relPath}:${ordinal++}`, sentences };
+      yield* builder.takeCompleted();
     }
   }
 }
 
 /** The text of one JSONL record; undefined for a blank line or a skipped malformed record. */
-function jsonlText(line: string, file: string, lineNumber: number, options: DocumentReadOptions, stats: ReadStats): string | undefined {
+function jsonlText(line: string, file: string, lineNumber: () => number, options: DocumentReadOptions, stats: ReadStats): string | undefined {
   if (line.trim().length === 0) return undefined;
   let problem: string;
   try {
@@ -128,7 +200,7 @@ function jsonlText(line: string, file: string, lineNumber: number, options: Docu
   } catch (error) {
     problem = `invalid JSON (${(error as Error).message})`;
   }
-  const error = inputError(problem, file, lineNumber);
+  const error = inputError(problem, file, lineNumber());
   if (!options.skipInvalid) throw error;
   stats.skippedRecords++;
   recordProblem(stats, error.message);
@@ -189,6 +261,11 @@ class DocumentBuilder {
     const done = this.completed;
     this.completed = [];
     return done;
+  }
+
+  /** Ends the paragraph being joined (at the end of a range of a `document` file). */
+  endParagraph(): void {
+    this.flushParagraph();
   }
 
   private flushParagraph(): void {

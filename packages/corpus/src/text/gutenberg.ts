@@ -5,6 +5,9 @@
  * first `headerSearchLines` lines), so memory stays bounded; a file without a start marker is
  * passed through unchanged.
  */
+/** How many lines from the top of a file may precede the start marker. */
+export const GUTENBERG_HEADER_LINES = 1000;
+
 export class GutenbergStripper {
   private held: string[] = [];
   private heldLineNumbers: number[] = [];
@@ -13,7 +16,15 @@ export class GutenbergStripper {
   /** True once a header or footer was actually removed. */
   stripped = false;
 
-  constructor(private readonly headerSearchLines = 1000) {}
+  /** `afterHeader`: the stripper starts past the header window (reading a file range that begins after it). */
+  constructor(private readonly headerSearchLines = GUTENBERG_HEADER_LINES, afterHeader = false) {
+    if (afterHeader) this.state = 'body';
+  }
+
+  /** True once the end marker was seen: nothing after it is text. */
+  get inFooter(): boolean {
+    return this.state === 'footer';
+  }
 
   /** Lines ready to pass on after this one (possibly none, possibly several held ones). */
   push(line: string, lineNumber: number, out: { lines: string[]; lineNumbers: number[] }): void {

@@ -120,6 +120,58 @@ describe('KV cache', () => {
   });
 });
 
+describe('KV cache decoding on other configurations', () => {
+  // Larger weights than HF's init, so attention is far from uniform and a wrong scale or head shows.
+  const base = { vocab_size: 40, n_embd: 30, n_head: 3, n_layer: 2, n_positions: 32, initializer_range: 0.3, bos_token_id: 0, eos_token_id: 0 };
+  const rows = [
+    [3, 17, 5, 22, 9, 1, 30, 12, 7, 7, 25, 4, 38, 2, 11, 19],
+    [8, 2, 33, 14, 0, 21, 6, 6, 39, 10, 27, 13, 5, 31, 16, 24],
+  ];
+
+  /** Prefill 3 positions into a cache of capacity 2, then single tokens, then a 4-token chunk. */
+  function cachedHidden(model: Gpt2Model, cache: KVCache): number[][][] {
+    const pieces = [[0, 3], ...Array.from({ length: 9 }, (_, i) => [3 + i, 4 + i]), [12, 16]];
+    return tf.tidy(() => {
+      const outputs = pieces.map(([from, to]) => model.forwardWithCache(int2d(rows.map((row) => row.slice(from, to))), cache).hidden);
+      return (tf.concat(outputs, 1) as tf.Tensor3D).arraySync();
+    });
+  }
+
+  it.each([
+    ['gelu (erf)', { activation_function: 'gelu' }],
+    ['relu, attention scaled by 1 / (layer + 1)', { activation_function: 'relu', scale_attn_by_inverse_layer_idx: true }],
+    ['gelu_new, unscaled attention', { scale_attn_weights: false }],
+  ])('%s: equals the full forward, growing the cache past its capacity', (_, overrides) => {
+    const model = new Gpt2Model({ ...base, ...overrides }, { seed: 9 });
+    const cache = model.createCache(2, 2);
+    const before = tf.memory().numTensors;
+    const cached = cachedHidden(model, cache);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(cache.length).toBe(16);
+    expect(cache.capacity).toBeGreaterThanOrEqual(16);
+    tf.tidy(() => {
+      const full = model.forward({ inputIds: int2d(rows) }, { training: false }).sequenceOutput;
+      const scale = Math.max(...Array.from(full.dataSync(), Math.abs));
+      expect(maxAbsDiff(tf.tensor3d(cached), full) / scale).toBeLessThan(ATOL);
+    });
+    model.dispose();
+  });
+
+  it('rejects a cache of another shape and input past n_positions', () => {
+    const model = new Gpt2Model(base, { seed: 1 });
+    const other = new Gpt2Model({ ...base, n_layer: 1 }, { seed: 1 });
+    tf.tidy(() => {
+      expect(() => model.forwardWithCache(int2d([[1]]), model.createCache(2, 4))).toThrow(/cache holds 2 rows but the input has 1/);
+      expect(() => model.forwardWithCache(int2d([[1]]), other.createCache(1, 4))).toThrow(/1 layers × 3 heads × 10 but the model has 2 × 3 × 10/);
+      const cache = model.createCache(1, 4);
+      model.forwardWithCache(int2d([Array.from({ length: 31 }, (_, i) => i % 40)]), cache);
+      expect(() => model.forwardWithCache(int2d([[1, 2]]), cache)).toThrow(/reaches position 33 but n_positions is 32/);
+    });
+    model.dispose();
+    other.dispose();
+  });
+});
+
 describe('sampling', () => {
   it('is reproducible for a seed and differs across seeds', () => {
     const sample = (seed: number) => model.generate(prompt, { maxNewTokens: 10, doSample: true, temperature: 1.5, seed, stopTokens: [] })[0];

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, Rng } from '@pretrain/core';
-import { disposeCache, type Gpt2Model, type KVCache } from './model';
+import type { Gpt2Model } from './model';
+import type { KVCache } from './kv-cache';
 
 export interface SamplingOptions {
   /** Sample instead of taking the argmax (HF `do_sample`). Default false (greedy). */
@@ -56,15 +57,14 @@ export function generate(model: Gpt2Model, prompt: number[] | number[][], option
   const sequences = rows.map((row) => [...row]);
   const generated: number[][] = rows.map(() => []);
   const finished = rows.map(() => false);
-  let cache: KVCache | undefined;
+  // Sized for the whole generation: each step writes one position, nothing is copied.
+  const cache = useCache ? model.createCache(rows.length, promptLength + maxNewTokens) : undefined;
   let pending = sequences.map((row) => [...row]);
   // The weights are fixed while generating: transpose the tied LM head once, not per token.
   const transposedEmbeddings = tf.transpose(model.inputEmbeddings()) as tf.Tensor2D;
   try {
     for (let step = 0; step < maxNewTokens; step++) {
-      const { logits, nextCache } = nextLogits(model, pending, useCache ? cache : undefined, useCache, transposedEmbeddings);
-      disposeCache(cache);
-      cache = nextCache;
+      const logits = nextLogits(model, pending, cache, transposedEmbeddings);
       options.onLogits?.(step, logits);
       for (let r = 0; r < rows.length; r++) {
         // A finished row keeps feeding its last token so the batch stays rectangular; its output is ignored.
@@ -79,27 +79,27 @@ export function generate(model: Gpt2Model, prompt: number[] | number[][], option
       pending = useCache ? sequences.map((row) => [row[row.length - 1]]) : sequences;
     }
   } finally {
-    disposeCache(cache);
+    cache?.clear();
     transposedEmbeddings.dispose();
   }
   return generated;
 }
 
-/** Logits for the last position of every row (and the new cache when caching). */
-function nextLogits(model: Gpt2Model, pending: number[][], cache: KVCache | undefined, keepCache: boolean, transposedEmbeddings: tf.Tensor2D) {
-  const result = tf.tidy(() => {
+/**
+ * Logits for the last position of every row: with a cache, over the pending tokens only (the cache
+ * grows by them); without, a full forward over the whole sequence.
+ */
+function nextLogits(model: Gpt2Model, pending: number[][], cache: KVCache | undefined, transposedEmbeddings: tf.Tensor2D): Float32Array {
+  const logits = tf.tidy(() => {
     const ids = tf.tensor2d(pending, [pending.length, pending[0].length], 'int32');
-    let hidden: tf.Tensor3D;
-    let next: KVCache | undefined;
-    if (keepCache) ({ hidden, cache: next } = model.forwardWithCache(ids, cache));
-    else hidden = model.forward({ inputIds: ids }, { training: false }).sequenceOutput;
+    const hidden = cache ? model.forwardWithCache(ids, cache).hidden : model.forward({ inputIds: ids }, { training: false }).sequenceOutput;
     const [batch, seq, width] = hidden.shape;
     const last = tf.reshape(tf.slice(hidden, [0, seq - 1, 0], [batch, 1, width]), [batch, width]) as tf.Tensor2D;
-    return { logits: model.lmLogits(last, transposedEmbeddings), next };
+    return model.lmLogits(last, transposedEmbeddings);
   });
-  const logits = result.logits.dataSync() as Float32Array;
-  result.logits.dispose();
-  return { logits: Float32Array.from(logits), nextCache: result.next };
+  const values = Float32Array.from(logits.dataSync() as Float32Array);
+  logits.dispose();
+  return values;
 }
 
 function validateSampling(options: SamplingOptions, vocab: number): void {

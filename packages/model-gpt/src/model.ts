@@ -21,6 +21,8 @@ import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
 import { FLOAT32_MIN, activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
+import { KVCache, type HostRows } from './kv-cache';
+import { activateInPlace, addInto, addToRows, layerNormRows } from './host-math';
 
 export const GPT2_BASE_PREFIX = 'transformer';
 
@@ -69,22 +71,9 @@ export function gpt2ParameterSpecs(config: Gpt2Config): ParameterSpec[] {
   return specs;
 }
 
-/**
- * Keys and values of the positions seen so far, per layer: keys already transposed to
- * [batch, heads, headSize, length] (what the score matmul consumes), values [batch, heads, length, headSize].
- */
-// A type alias (not an interface) so a cache can be returned from tf.tidy as a TensorContainer.
-export type KVCache = {
-  length: number;
-  layers: { keyT: tf.Tensor4D; value: tf.Tensor4D }[];
-};
-
+/** Releases a cache's buffers early (they are host memory, freed with the cache anyway). */
 export function disposeCache(cache: KVCache | undefined): void {
-  if (!cache) return;
-  for (const layer of cache.layers) {
-    layer.keyT.dispose();
-    layer.value.dispose();
-  }
+  cache?.clear();
 }
 
 export interface Gpt2ModelOptions {
@@ -98,8 +87,8 @@ interface RunOptions {
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
   attentionMask?: tf.Tensor2D;
+  /** Stores every layer's keys and values here (an empty cache: the prefill of generation). */
   cache?: KVCache;
-  keepCache: boolean;
 }
 
 export class Gpt2Model implements BackbonePlugin {
@@ -165,16 +154,41 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
-    return this.run(inputs.inputIds, { ...options, attentionMask: inputs.attentionMask, keepCache: false }).output;
+    return this.run(inputs.inputIds, { ...options, attentionMask: inputs.attentionMask });
+  }
+
+  /** An empty key/value cache for `batch` rows, preallocated for `capacity` positions (it grows past them). */
+  createCache(batch: number, capacity: number = this.config.n_positions): KVCache {
+    const c = this.config;
+    return new KVCache({ layers: c.n_layer, batch, heads: c.n_head, headSize: this.headSize }, capacity);
   }
 
   /**
    * Eval-mode forward over new tokens only, attending to the cached positions: the final hidden
-   * states [batch, new, hidden] and a new cache (the old one stays valid; dispose it yourself).
+   * states [batch, new, hidden]. The new positions' keys and values are appended to `cache` in
+   * place (without one, a new cache is made); the returned cache is that same object.
    */
   forwardWithCache(inputIds: tf.Tensor2D, cache?: KVCache): { hidden: tf.Tensor3D; cache: KVCache } {
-    const { output, cache: next } = this.run(inputIds, { training: false, cache, keepCache: true });
-    return { hidden: output.sequenceOutput, cache: next! };
+    const [batch, seq] = inputIds.shape;
+    const kv = cache ?? this.createCache(batch, seq);
+    this.checkCache(kv, batch, seq);
+    if (kv.length === 0 && seq > 1) return { hidden: this.run(inputIds, { training: false, cache: kv }).sequenceOutput, cache: kv };
+    // After the prefill, new tokens go one position at a time.
+    const ids = inputIds.arraySync();
+    const steps = Array.from({ length: seq }, (_, s) => this.decodeStep(ids.map((row) => row[s]), kv));
+    const hidden = steps.length === 1 ? steps[0] : (tf.concat(steps, 1) as tf.Tensor3D);
+    if (steps.length > 1) for (const step of steps) step.dispose();
+    return { hidden, cache: kv };
+  }
+
+  private checkCache(cache: KVCache, batch: number, seq: number): void {
+    const c = this.config;
+    const { layers, heads, headSize, batch: rows } = cache.shape;
+    if (layers !== c.n_layer || heads !== c.n_head || headSize !== this.headSize) {
+      throw new PretrainError(`GPT-2 KV cache is for ${layers} layers × ${heads} heads × ${headSize} but the model has ${c.n_layer} × ${c.n_head} × ${this.headSize}`);
+    }
+    if (rows !== batch) throw new PretrainError(`GPT-2 KV cache holds ${rows} rows but the input has ${batch}`);
+    if (cache.length + seq > c.n_positions) throw new PretrainError(`GPT-2 input reaches position ${cache.length + seq} but n_positions is ${c.n_positions}`);
   }
 
   /**
@@ -192,44 +206,101 @@ export class Gpt2Model implements BackbonePlugin {
     return generate(this, prompt, options);
   }
 
-  private run(inputIds: tf.Tensor2D, options: RunOptions): { output: BackboneOutput; cache?: KVCache } {
+  /**
+   * One new position per row (`tokens`, one per batch row) against the cache → hidden [batch, 1,
+   * hidden]. Its vectors are a few hundred floats, so everything but the weight products runs on
+   * the host (host-math.ts, the cache's attend): ~20 kernels for a 2-layer model instead of ~130,
+   * whose launch costs more than their arithmetic. Same math as run(); the KV-cache tests compare.
+   */
+  private decodeStep(tokens: number[], cache: KVCache): tf.Tensor3D {
+    if (this.disposed) throw new PretrainError('Gpt2Model.forward: the model was disposed');
+    const c = this.config;
+    const h = c.n_embd;
+    const position = cache.length;
+    const x = this.hostEmbed(tokens, position);
+    for (let i = 0; i < c.n_layer; i++) {
+      const p = `h.${i}`;
+      const qkv = this.hostLinear(this.hostNorm(x, `${p}.ln_1`), `${p}.attn.c_attn`);
+      const part = (offset: number): HostRows => ({ data: qkv, stride: 3 * h, offset });
+      cache.write(i, part(h), part(2 * h), 1);
+      addInto(x, this.hostLinear(cache.attend(i, part(0), this.attentionScale(i), position + 1), `${p}.attn.c_proj`));
+      const inner = activateInPlace(this.hostLinear(this.hostNorm(x, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function);
+      addInto(x, this.hostLinear(inner, `${p}.mlp.c_proj`));
+    }
+    cache.advance(1);
+    return tf.tensor3d(this.hostNorm(x, 'ln_f'), [tokens.length, 1, h]);
+  }
+
+  /** Runs `compute` and returns its values as a new host array (the tensors are freed). */
+  private onHost(compute: () => tf.Tensor): Float32Array {
+    const result = tf.tidy(compute);
+    // A copy: on cpu, dataSync may hand out the storage of a variable (slices of one do).
+    const values = Float32Array.from(result.dataSync() as Float32Array);
+    result.dispose();
+    return values;
+  }
+
+  /** Token embeddings of `tokens` + the position embedding of `position`, [rows, n_embd] on the host. */
+  private hostEmbed(tokens: number[], position: number): Float32Array {
+    const x = this.onHost(() => tf.gather(this.p<tf.Rank.R2>('wte.weight'), tf.tensor1d(tokens, 'int32')));
+    addToRows(x, this.onHost(() => tf.slice(this.p<tf.Rank.R2>('wpe.weight'), [position, 0], [1, this.config.n_embd])));
+    return x;
+  }
+
+  /** x · W + b for host rows: the product on the backend, the bias on the host. */
+  private hostLinear(x: Float32Array, name: string): Float32Array {
+    const weight = this.p<tf.Rank.R2>(`${name}.weight`);
+    const inSize = weight.shape[0];
+    const out = this.onHost(() => tf.matMul(tf.tensor2d(x, [x.length / inSize, inSize]), weight));
+    addToRows(out, this.p(`${name}.bias`).dataSync());
+    return out;
+  }
+
+  private hostNorm(x: Float32Array, name: string): Float32Array {
+    return layerNormRows(x, this.config.n_embd, this.p(`${name}.weight`).dataSync(), this.p(`${name}.bias`).dataSync(), this.config.layer_norm_epsilon);
+  }
+
+  private run(inputIds: tf.Tensor2D, options: RunOptions): BackboneOutput {
     if (this.disposed) throw new PretrainError('Gpt2Model.forward: the model was disposed');
     const c = this.config;
     const [batch, seq] = inputIds.shape;
-    const past = options.cache?.length ?? 0;
-    if (past + seq > c.n_positions) {
-      throw new PretrainError(`GPT-2 input reaches position ${past + seq} but n_positions is ${c.n_positions}`);
-    }
+    if (seq > c.n_positions) throw new PretrainError(`GPT-2 input reaches position ${seq} but n_positions is ${c.n_positions}`);
     const training = options.training && (c.resid_pdrop > 0 || c.embd_pdrop > 0 || c.attn_pdrop > 0);
     const rng = training ? new Rng(options.dropoutSeed ?? this.dropoutSeeds.nextUint32()) : undefined;
     const as3d = (x: tf.Tensor2D) => tf.reshape(x, [batch, seq, c.n_embd]) as tf.Tensor3D;
     const hiddenStates: tf.Tensor3D[] = [];
     const attentions: tf.Tensor4D[] = [];
-    const nextCache: KVCache = { length: past + seq, layers: [] };
 
-    let hidden = this.embed(inputIds, past, rng);
-    const bias = attentionBias(seq, past, options.attentionMask);
+    let hidden = this.embed(inputIds, rng);
+    const bias = attentionBias(seq, options.attentionMask);
     for (let i = 0; i < c.n_layer; i++) {
       if (options.outputHiddenStates) hiddenStates.push(as3d(hidden));
-      const block = this.block(i, hidden, batch, seq, bias, rng, options.cache?.layers[i]);
+      const block = this.block(i, hidden, batch, seq, bias, rng);
       hidden = block.output;
       if (options.outputAttentions) attentions.push(block.probs);
-      if (options.keepCache) nextCache.layers.push(block.kv);
+      if (options.cache) this.cacheKeysValues(options.cache, i, block.keys, block.values, seq);
     }
+    options.cache?.advance(seq);
     const sequenceOutput = as3d(this.norm(hidden, 'ln_f'));
     if (options.outputHiddenStates) hiddenStates.push(sequenceOutput);
     const output: BackboneOutput = { sequenceOutput };
     if (options.outputHiddenStates) output.hiddenStates = hiddenStates;
     if (options.outputAttentions) output.attentions = attentions;
-    return { output, cache: options.keepCache ? nextCache : undefined };
+    return output;
+  }
+
+  /** Copies a layer's keys and values ([batch*seq, hidden] each) into the cache. */
+  private cacheKeysValues(cache: KVCache, layer: number, keys: tf.Tensor2D, values: tf.Tensor2D, seq: number): void {
+    const width = this.config.n_embd;
+    cache.write(layer, { data: keys.dataSync(), stride: width, offset: 0 }, { data: values.dataSync(), stride: width, offset: 0 }, seq);
   }
 
   /** Token + position embeddings → dropout, as [batch*seq, hidden]. */
-  private embed(inputIds: tf.Tensor2D, past: number, rng: Rng | undefined): tf.Tensor2D {
+  private embed(inputIds: tf.Tensor2D, rng: Rng | undefined): tf.Tensor2D {
     const c = this.config;
     const [batch, seq] = inputIds.shape;
     const tokens = tf.reshape(tf.gather(this.p<tf.Rank.R2>('wte.weight'), tf.reshape(inputIds, [-1])), [batch, seq, c.n_embd]);
-    const positions = tf.slice(this.p<tf.Rank.R2>('wpe.weight'), [past, 0], [seq, c.n_embd]);
+    const positions = tf.slice(this.p<tf.Rank.R2>('wpe.weight'), [0, 0], [seq, c.n_embd]);
     const summed = tf.reshape(tf.add(tokens, positions), [batch * seq, c.n_embd]) as tf.Tensor2D;
     return rng ? dropout(summed, c.embd_pdrop, rng) : summed;
   }
@@ -243,45 +314,47 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   /** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
-  private block(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined, past?: KVCache['layers'][number]) {
+  private block(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined) {
     const c = this.config;
     const p = `h.${index}`;
-    const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng, past);
+    const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng);
     let attended = this.linear(attention.context, `${p}.attn.c_proj`);
     if (rng) attended = dropout(attended, c.resid_pdrop, rng);
     const afterAttention = tf.add(x, attended) as tf.Tensor2D;
     let mlp = this.linear(activate(this.linear(this.norm(afterAttention, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
     if (rng) mlp = dropout(mlp, c.resid_pdrop, rng);
-    return { output: tf.add(afterAttention, mlp) as tf.Tensor2D, probs: attention.probs, kv: attention.kv };
+    return { output: tf.add(afterAttention, mlp) as tf.Tensor2D, probs: attention.probs, keys: attention.keys, values: attention.values };
+  }
+
+  /** 1/sqrt(headSize) (when scale_attn_weights), divided by layer + 1 with scale_attn_by_inverse_layer_idx. */
+  private attentionScale(index: number): number {
+    const c = this.config;
+    const scale = c.scale_attn_weights ? 1 / Math.sqrt(this.headSize) : 1;
+    return c.scale_attn_by_inverse_layer_idx ? scale / (index + 1) : scale;
   }
 
   /**
    * Causal multi-head attention. One matmul makes q|k|v (HF's c_attn); keys go straight to
    * [batch, heads, headSize, seq] so the score matmul is a plain batched matmul; the scale is
-   * applied to the queries (fewer elements than the scores).
+   * applied to the queries (fewer elements than the scores). Also returns k and v as [rows, hidden].
    */
-  private attention(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined, past?: KVCache['layers'][number]) {
+  private attention(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined) {
     const c = this.config;
     const heads = c.n_head;
     const d = this.headSize;
     const [q, k, v] = this.queryKeyValue(x, index);
-    let scale = c.scale_attn_weights ? 1 / Math.sqrt(d) : 1;
-    if (c.scale_attn_by_inverse_layer_idx) scale /= index + 1;
+    const scale = this.attentionScale(index);
     const toHeads = (t: tf.Tensor, perm: number[], shape: [number, number, number, number]) => headLayout(t, [batch, seq, heads, d], perm, shape);
     const query = toHeads(scale === 1 ? q : tf.mul(q, scale), [0, 2, 1, 3], [batch, heads, seq, d]);
-    let keyT = toHeads(k, [0, 2, 3, 1], [batch, heads, d, seq]);
-    let value = toHeads(v, [0, 2, 1, 3], [batch, heads, seq, d]);
-    if (past) {
-      keyT = tf.concat([past.keyT, keyT], 3);
-      value = tf.concat([past.value, value], 2);
-    }
+    const keyT = toHeads(k, [0, 2, 3, 1], [batch, heads, d, seq]);
+    const value = toHeads(v, [0, 2, 1, 3], [batch, heads, seq, d]);
     let scores = tf.matMul(query, keyT) as tf.Tensor4D;
     if (bias) scores = tf.add(scores, bias);
     const probs = tf.softmax(scores) as tf.Tensor4D;
     const dropped = rng ? dropout(probs, c.attn_pdrop, rng) : probs;
     const heads4d = tf.matMul(dropped, value);
     const context = tf.reshape(seq === 1 ? heads4d : tf.transpose(heads4d, [0, 2, 1, 3]), [batch * seq, c.n_embd]) as tf.Tensor2D;
-    return { context, probs: dropped, kv: { keyT, value } };
+    return { context, probs: dropped, keys: k, values: v };
   }
 
   /**
@@ -350,20 +423,18 @@ export class Gpt2Model implements BackbonePlugin {
 }
 
 /**
- * Additive bias for queries at positions [past, past+seq) over keys [0, past+seq): float32 min
- * above the diagonal and on padded keys, clamped so causal + padding never reaches -Infinity.
- * Null for a single new token without padding (it may attend to everything).
+ * Additive causal bias [1, 1, seq, seq] (float32 min above the diagonal) plus padding, clamped so
+ * causal + padding never reaches -Infinity. Null for a single token without padding.
  */
-function attentionBias(seq: number, past: number, attentionMask: tf.Tensor2D | undefined): tf.Tensor | undefined {
-  const total = past + seq;
+function attentionBias(seq: number, attentionMask: tf.Tensor2D | undefined): tf.Tensor | undefined {
   let causal: tf.Tensor | undefined;
   if (seq > 1) {
-    const values = new Float32Array(seq * total);
-    for (let i = 0; i < seq; i++) values.fill(FLOAT32_MIN, i * total + past + i + 1, (i + 1) * total);
-    causal = tf.tensor4d(values, [1, 1, seq, total]);
+    const values = new Float32Array(seq * seq);
+    for (let i = 0; i < seq; i++) values.fill(FLOAT32_MIN, i * seq + i + 1, (i + 1) * seq);
+    causal = tf.tensor4d(values, [1, 1, seq, seq]);
   }
-  if (attentionMask && attentionMask.shape[1] !== total) {
-    throw new PretrainError(`GPT-2 attention mask covers ${attentionMask.shape[1]} positions but the input reaches ${total}`);
+  if (attentionMask && attentionMask.shape[1] !== seq) {
+    throw new PretrainError(`GPT-2 attention mask covers ${attentionMask.shape[1]} positions but the input reaches ${seq}`);
   }
   if (!attentionMask || !hasPadding(attentionMask)) return causal;
   const padding = paddingBias(attentionMask);

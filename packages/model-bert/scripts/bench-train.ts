@@ -15,15 +15,16 @@ const REFERENCE = { ms: 241, what: 'HF BertForPreTraining on PyTorch, 2 threads 
 
 /** The pre-training heads (as HF's BertPreTrainingHeads), sized for the bench; weights [in, out]. */
 function makeHeads(rng: Rng) {
-  const normal = (shape: number[]) => tf.variable(tf.tensor(Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal() * 0.02), shape));
+  const normal = (rows: number, cols: number) => tf.variable(tf.tensor2d(Float32Array.from({ length: rows * cols }, () => rng.normal() * 0.02), [rows, cols]));
+  const vector = (t: tf.Tensor1D) => tf.variable(t);
   return {
-    transformWeight: normal([C.hidden, C.hidden]),
-    transformBias: tf.variable(tf.zeros([C.hidden])),
-    normWeight: tf.variable(tf.ones([C.hidden])),
-    normBias: tf.variable(tf.zeros([C.hidden])),
-    decoderBias: tf.variable(tf.zeros([C.vocab])),
-    nspWeight: normal([C.hidden, 2]),
-    nspBias: tf.variable(tf.zeros([2])),
+    transformWeight: normal(C.hidden, C.hidden),
+    transformBias: vector(tf.zeros([C.hidden])),
+    normWeight: vector(tf.ones([C.hidden])),
+    normBias: vector(tf.zeros([C.hidden])),
+    decoderBias: vector(tf.zeros([C.vocab])),
+    nspWeight: normal(C.hidden, 2),
+    nspBias: vector(tf.zeros([2])),
   };
 }
 

@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   const model = new Gpt2Model({ vocab_size: 8000, n_embd: 128, n_layer: 2, n_head: 2, n_positions: 256, bos_token_id: 0, eos_token_id: 0 }, { seed: 1 });
   const wteT = tf.transpose(model.inputEmbeddings()) as tf.Tensor2D;
   const cache = model.createCache(1, 256);
-  tf.tidy(() => model.forwardWithCache(tf.zeros([1, 64], 'int32') as tf.Tensor2D, cache));
+  tf.tidy(() => {
+    model.forwardWithCache(tf.zeros([1, 64], 'int32') as tf.Tensor2D, cache);
+  });
   // Each step appends one position (64 → 165 over the warm-up, timed and profiled steps); the
   // warm-up lets V8 optimise the host-side attention loops.
   const step = () => {

@@ -359,8 +359,8 @@ export class Gpt2Model implements BackbonePlugin {
 
   /**
    * q, k, v = x · c_attn split along the output axis. For many rows the (small) weight is split
-   * rather than the [rows, 3·hidden] product, whose column split is slow on wasm; for the few rows
-   * of a decoding step one matmul and a split is fewer kernels.
+   * rather than the [rows, 3·hidden] product, whose column split is slow on wasm; for a few rows
+   * one matmul and a split is fewer kernels.
    */
   private queryKeyValue(x: tf.Tensor2D, index: number): tf.Tensor2D[] {
     const h = this.config.n_embd;
@@ -443,7 +443,7 @@ function attentionBias(seq: number, attentionMask: tf.Tensor2D | undefined): tf.
 
 /**
  * [rows, hidden] → per-head layout by `perm` of [batch, seq, heads, headSize]. With one position
- * (a decoding step) every such permutation keeps the memory order: a reshape, no copy.
+ * (a one-token input) every such permutation keeps the memory order: a reshape, no copy.
  */
 function headLayout(t: tf.Tensor, split: [number, number, number, number], perm: number[], shape: [number, number, number, number]): tf.Tensor4D {
   const [, seq] = split;

@@ -5,7 +5,9 @@
  *   node scripts/bench.js [--runs 2] [--tokenizer real|test] [--no-small] [--no-big] [--big-mb 1024] [--big-tokenizer real|test]
  *
  * 1. Throughput (MB of source text per second) building the token cache of the shared Gutenberg
- *    corpus with 1 and with 2 worker threads, same process, same tokenizer; prints the ratio.
+ *    corpus with 1 and with 2 worker threads, same process, same tokenizer; prints the ratio, how
+ *    long the calling thread was busy (it only plans and writes shards; workers read, segment and
+ *    tokenize), and checks that both caches are byte-identical.
  * 2. Peak RSS (kernel VmHWM of this process, which includes its worker threads) while building the
  *    cache of a ~1 GB corpus made by repeating the Gutenberg books (hard links), then while
  *    streaming every tokenized document back.
@@ -67,10 +69,19 @@ function rssSampler() {
 async function timeBuild(paths, workers, tok, cacheDir) {
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
+  const eluStart = performance.eventLoopUtilization();
   const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, force: true, ...readOptions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, result };
+  const mainBusySeconds = performance.eventLoopUtilization(eluStart).active / 1e3;
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainBusySeconds, result };
+}
+
+/** Shard files and index of two caches, byte for byte (the manifest differs only in nothing: same corpus, same options). */
+function sameCache(dirA, dirB) {
+  const names = (dir) => fs.readdirSync(dir).filter((f) => /^shard-|^manifest/.test(f)).sort();
+  const [a, b] = [names(dirA), names(dirB)];
+  return a.length === b.length && a.every((name, i) => name === b[i] && fs.readFileSync(path.join(dirA, name)).equals(fs.readFileSync(path.join(dirB, name))));
 }
 
 async function main() {
@@ -91,10 +102,11 @@ async function throughput(tok, mb, tmp) {
   const best = {};
   for (let run = 0; run < runs; run++) {
     for (const workers of [1, 2]) {
-      const { seconds, cpuSeconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
+      const { seconds, cpuSeconds, mainBusySeconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
       best[workers] = Math.min(best[workers] ?? Infinity, seconds);
-      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
+      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy, main thread busy ${mainBusySeconds.toFixed(2)} s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
     }
+    console.log(`  run ${run + 1}: 1- and 2-worker caches byte-identical: ${sameCache(path.join(tmp, 'small-1'), path.join(tmp, 'small-2')) ? 'yes' : 'NO'}`);
   }
   console.log(`  load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other processes share them)`);
   console.log(`  best: 1 worker ${(mb / best[1]).toFixed(2)} MB/s, 2 workers ${(mb / best[2]).toFixed(2)} MB/s, speedup 2/1 = ${(best[1] / best[2]).toFixed(2)}x (target >= 1.7x)`);

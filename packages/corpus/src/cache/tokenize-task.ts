@@ -47,24 +47,32 @@ export async function runShardTask(task: ShardTask, readOptions: DocumentReadOpt
   const sentenceTokens = new GrowingArray(Uint32Array);
   const groupSentences = new GrowingArray(Uint32Array);
   const pieces: PieceResult[] = [];
+  // Encoding objects are large (tokens, offsets, word ids...): encode ENCODE_BATCH sentences at a
+  // time (across paragraph groups, which are often a few sentences each), so a 10,000-sentence
+  // document never has all of them alive at once.
+  let batch: string[] = [];
+  const encodeBatch = () => {
+    for (const encoding of tokenizer.encodeBatch(batch, { addSpecialTokens: false })) {
+      ids.pushAll(encoding.ids);
+      sentenceTokens.push(encoding.ids.length);
+    }
+    batch = [];
+  };
   for (const piece of task.pieces) {
     const stats = emptyStats();
     const outcome = { end: undefined as RangeEnd };
     let groups = 0;
     for await (const sentences of readRangeGroups(piece.file, alignedRange(piece, readOptions), readOptions, stats, outcome)) {
-      // Encoding objects are large (tokens, offsets, word ids...): encode a few sentences at a
-      // time so a 10,000-sentence document never has all of them alive at once.
-      for (let start = 0; start < sentences.length; start += ENCODE_BATCH) {
-        for (const encoding of tokenizer.encodeBatch(sentences.slice(start, start + ENCODE_BATCH), { addSpecialTokens: false })) {
-          ids.pushAll(encoding.ids);
-          sentenceTokens.push(encoding.ids.length);
-        }
+      for (const sentence of sentences) {
+        batch.push(sentence);
+        if (batch.length === ENCODE_BATCH) encodeBatch();
       }
       groupSentences.push(sentences.length);
       groups++;
     }
     pieces.push({ groups, stats, end: outcome.end });
   }
+  if (batch.length > 0) encodeBatch();
   return { ids: ids.toArray(), sentenceTokens: sentenceTokens.toArray(), groupSentences: groupSentences.toArray(), pieces };
 }
 

@@ -274,11 +274,18 @@ export interface TaskHeadContext {
   rng: Rng;
 }
 
+export interface TaskHeadForwardOptions {
+  training: boolean;
+  dropoutSeed?: number;
+  /** The batch's [batch, seq] mask (1 = token, 0 = padding), for heads that pool over tokens. */
+  attentionMask?: tf.Tensor2D;
+}
+
 export interface TaskHeadPlugin extends ParameterModule {
   readonly task: TaskKind;
   init(context: TaskHeadContext): void;
   /** Logits (or scores) from the backbone output. */
-  forward(output: BackboneOutput, options: { training: boolean; dropoutSeed?: number }): tf.Tensor;
+  forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor;
   /** Loss from logits and the batch's labels; metrics are computed on the host from predictions. */
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar;
   /** HF config.json additions for this head (architectures, num_labels, id2label, problem_type). */

@@ -115,6 +115,25 @@ describe('head behaviour', () => {
     head.dispose();
   });
 
+
+  it("pooling 'mean' averages the unpadded tokens only (compared with a host-side average)", () => {
+    const head = new SequenceClassificationHead({ numLabels: 3, pooling: 'mean', dropout: 0 });
+    head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.5, hidden_dropout_prob: 0 }), rng: testRng() });
+    const states = Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i * 1.7) * 3);
+    const mask = [1, 1, 0, 1, 0, 0];
+    const sequenceOutput = tf.tensor3d(states, [2, 3, 4]);
+    const logits = head.forward({ sequenceOutput }, { training: false, attentionMask: tf.tensor2d(mask, [2, 3], 'int32') }).arraySync() as number[][];
+    const weight = head.stateDict().get('classifier.weight')!.arraySync() as number[][];
+    for (let b = 0; b < 2; b++) {
+      const kept = [0, 1, 2].filter((t) => mask[b * 3 + t] === 1);
+      const average = [0, 1, 2, 3].map((h) => kept.reduce((sum, t) => sum + states[(b * 3 + t) * 4 + h], 0) / kept.length);
+      const expected = weight.map((row) => row.reduce((sum, w, h) => sum + w * average[h], 0));
+      expected.forEach((value, label) => expect(logits[b][label]).toBeCloseTo(value, 5));
+    }
+    const unmasked = head.forward({ sequenceOutput }, { training: false }).arraySync() as number[][];
+    expect(unmasked[1]).not.toEqual(logits[1]);
+    head.dispose();
+  });
   it('rejects a checkpoint with a different number of labels, naming the tensor', () => {
     const head = new SequenceClassificationHead({ numLabels: 2 });
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });

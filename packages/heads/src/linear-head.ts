@@ -105,9 +105,23 @@ export function architecturePrefix(modelType: string): string {
   return known[modelType] ?? modelType.charAt(0).toUpperCase() + modelType.slice(1);
 }
 
-/** The pooled representation: the pooler output where the backbone has one, else the first token's state. */
-export function pooled(output: BackboneOutput, pooling: 'pooler' | 'first'): tf.Tensor2D {
+export const POOLINGS = ['pooler', 'first', 'mean'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
+/**
+ * The pooled representation: 'pooler' is the pooler output where the backbone has one (else the first
+ * token's state), 'first' the first token's state, 'mean' the mean over the tokens the attention mask
+ * keeps (every position when no mask is given).
+ */
+export function pooled(output: BackboneOutput, pooling: Pooling, attentionMask?: tf.Tensor2D): tf.Tensor2D {
   if (pooling === 'pooler' && output.pooledOutput) return output.pooledOutput;
-  const [batch, , hidden] = output.sequenceOutput.shape;
+  const [batch, seq, hidden] = output.sequenceOutput.shape;
+  if (pooling === 'mean') return maskedMean(output.sequenceOutput, attentionMask ?? tf.ones([batch, seq]));
   return tf.reshape(tf.slice(output.sequenceOutput, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]);
+}
+
+function maskedMean(states: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor2D {
+  const weights = tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
+  const counts = tf.maximum(tf.sum(weights, 1), 1);
+  return tf.div(tf.sum(tf.mul(states, weights), 1), counts) as tf.Tensor2D;
 }

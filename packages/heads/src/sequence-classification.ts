@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
-import { architecturePrefix, LinearHead, pooled } from './linear-head';
+import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { architecturePrefix, LinearHead, POOLINGS, pooled } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
 export const sequenceClassificationOptionsSchema = z
@@ -10,8 +10,8 @@ export const sequenceClassificationOptionsSchema = z
     labels: z.array(z.string()).optional(),
     /** HF classifier_dropout; default: the backbone's hidden dropout. */
     dropout: z.number().min(0).max(1).optional(),
-    /** 'pooler' (BERT's pooled [CLS]) or 'first' (the first token's hidden state). */
-    pooling: z.enum(['pooler', 'first']).default('pooler'),
+    /** 'pooler' (BERT's pooled [CLS], HF's choice), 'first' (the first token's hidden state) or 'mean' (mean over unpadded tokens). */
+    pooling: z.enum(POOLINGS).default('pooler'),
     /** Batch field holding the integer labels. */
     labelField: z.string().default('labels'),
   })
@@ -38,8 +38,8 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
   }
 
   /** [batch, numLabels] logits. */
-  forward(output: BackboneOutput, options: { training: boolean; dropoutSeed?: number }): tf.Tensor2D {
-    return tf.tidy(() => this.project(pooled(output, this.options.pooling), options) as tf.Tensor2D);
+  forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
+    return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
   }
 
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
@@ -62,7 +62,7 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
 export const regressionOptionsSchema = z
   .object({
     dropout: z.number().min(0).max(1).optional(),
-    pooling: z.enum(['pooler', 'first']).default('pooler'),
+    pooling: z.enum(POOLINGS).default('pooler'),
     /** Batch field holding the float targets. */
     labelField: z.string().default('labels'),
   })
@@ -86,8 +86,8 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
   }
 
   /** [batch, 1] scores (HF's logits shape). */
-  forward(output: BackboneOutput, options: { training: boolean; dropoutSeed?: number }): tf.Tensor2D {
-    return tf.tidy(() => this.project(pooled(output, this.options.pooling), options) as tf.Tensor2D);
+  forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
+    return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
   }
 
   loss(scores: tf.Tensor, batch: BatchTensors): tf.Scalar {

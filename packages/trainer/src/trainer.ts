@@ -308,7 +308,7 @@ export class Trainer {
         const tensors = batchToTensors(batch);
         const output = this.backbone.forward(tensors, { training: false });
         if (this.head) {
-          const headLogits = this.head.forward(output, { training: false });
+          const headLogits = this.head.forward(output, { training: false, attentionMask: tensors.attentionMask });
           return { loss: this.head.loss(headLogits, tensors), logits: headLogits };
         }
         return { loss: this.objectiveLoss(output, tensors, false, kept), logits: undefined };
@@ -333,7 +333,10 @@ export class Trainer {
     const source = this.batchSource(examples, this.options.evalBatchSize ?? this.options.batchSize, false);
     const out: Prediction[] = [];
     for await (const batch of source.batches(0, 0)) {
-      const logits = tf.tidy(() => this.head!.forward(this.backbone.forward(batchToTensors(batch), { training: false }), { training: false }));
+      const logits = tf.tidy(() => {
+        const tensors = batchToTensors(batch);
+        return this.head!.forward(this.backbone.forward(tensors, { training: false }), { training: false, attentionMask: tensors.attentionMask });
+      });
       out.push(...splitPredictions(logits, batch));
       logits.dispose();
     }
@@ -408,7 +411,7 @@ export class Trainer {
   /** Weighted loss for training; objective metrics are kept (outside the tape's scope) into `kept`. */
   private trainingLoss(tensors: BatchTensors, dropoutSeed: number, kept: Record<string, tf.Scalar>): tf.Scalar {
     const output = this.backbone.forward(tensors, { training: true, dropoutSeed });
-    if (this.head) return this.head.loss(this.head.forward(output, { training: true, dropoutSeed: deriveSeed(dropoutSeed, 'head') }), tensors);
+    if (this.head) return this.head.loss(this.head.forward(output, { training: true, dropoutSeed: deriveSeed(dropoutSeed, 'head'), attentionMask: tensors.attentionMask }), tensors);
     return this.objectiveLoss(output, tensors, true, kept);
   }
 

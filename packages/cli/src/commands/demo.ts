@@ -29,7 +29,7 @@ export const demoCommand: Command = {
   path: ['demo'],
   summary: 'the one-command demo: tokenizer → BERT pre-training → fine-tuning vs from scratch (or --preset gpt)',
   details: `
-Presets: quick (default, ≤ 10 minutes on 2 cores), full (longer pre-training, clearer gain),
+Presets: quick (default, ≤ 10 minutes on 2 cores), full (5,000 pre-training steps, about 25 minutes),
 gpt (pre-train a small GPT on tiny-shakespeare with CLM and print samples), smoke (seconds; tests).
 Reads the committed data/ folder; writes everything to the run folder (default runs/demo-<preset>).`,
   options: {

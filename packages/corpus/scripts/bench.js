@@ -109,8 +109,30 @@ async function throughput(tok, mb, tmp) {
     console.log(`  run ${run + 1}: 1- and 2-worker caches byte-identical: ${sameCache(path.join(tmp, 'small-1'), path.join(tmp, 'small-2')) ? 'yes' : 'NO'}`);
   }
   console.log(`  load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other processes share them)`);
+  const control = await machineScaling();
+  console.log(`  control: a CPU-bound JS loop (Map lookups) in 1 vs 2 worker threads, same total work: ${control.one} ms vs ${control.two} ms = ${(control.one / control.two).toFixed(2)}x (what this machine gives two threads now)`);
   console.log(`  best: 1 worker ${(mb / best[1]).toFixed(2)} MB/s, 2 workers ${(mb / best[2]).toFixed(2)} MB/s, speedup 2/1 = ${(best[1] / best[2]).toFixed(2)}x (target >= 1.7x)`);
 
+}
+
+/** The same CPU-bound work (string building + Map lookups, like tokenizing) in one worker thread and split over two. */
+async function machineScaling() {
+  const { Worker } = require('worker_threads');
+  const code = `const { parentPort, workerData } = require('worker_threads');
+    const m = new Map(); for (let i = 0; i < 30000; i++) m.set('w' + ((i * 7919) % 100003), i);
+    let s = 0; for (let n = 0; n < workerData.n; n++) for (let i = 0; i < 1000; i++) s += m.get('w' + (((n * 31 + i) * 7919) % 100003)) || 0;
+    parentPort.postMessage(s);`;
+  const run = (threads, work) => new Promise((resolve, reject) => {
+    const started = Date.now();
+    let done = 0;
+    for (let t = 0; t < threads; t++) {
+      const worker = new Worker(code, { eval: true, workerData: { n: work / threads } });
+      worker.on('error', reject);
+      worker.on('message', () => ++done === threads && resolve(Date.now() - started));
+    }
+  });
+  await run(2, 2000);
+  return { one: await run(1, 8000), two: await run(2, 8000) };
 }
 
 async function bigCorpus(tmp) {

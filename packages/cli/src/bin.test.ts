@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
+import { TextCorpus } from '@pretrain/corpus';
+import { fromTokenizerJSON } from '@pretrain/tokenizer';
 import { BIN, DATA_DIR, installToyObjectivePackage, runBin, tempDir, writeJson } from './test-utils/run-bin';
 
 const SMALL_BOOK = path.join(DATA_DIR, 'gutenberg', 'pg11.txt');
@@ -25,6 +27,16 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
+
+/** Tokens of SMALL_BOOK read and tokenized sentence by sentence in this process, as `--input` reads it. */
+async function tokensOfBook(): Promise<number> {
+  const tokenizer = fromTokenizerJSON(fs.readFileSync(tokenizerFile, 'utf8'));
+  let tokens = 0;
+  for await (const document of new TextCorpus({ paths: [SMALL_BOOK] }).documents({ split: 'train', seed: 0 })) {
+    for (const sentence of document.sentences) tokens += tokenizer.encode(sentence, null, { addSpecialTokens: false }).ids.length;
+  }
+  return tokens;
+}
 
 function pretrainConfig(dir: string, overrides: Record<string, unknown> = {}): string {
   const tokenizerVocab = JSON.parse(fs.readFileSync(tokenizerFile, 'utf8')).model.vocab;
@@ -152,7 +164,7 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(Object.keys(json.model.vocab).length).toBeGreaterThan(100);
   });
 
-  it('corpus prepare counts documents, sentences and tokens', () => {
+  it('corpus prepare counts documents, sentences and tokens, from the token cache it writes', async () => {
     const out = path.join(work, 'corpus');
     const result = runBin(['corpus', 'prepare', '--input', SMALL_BOOK, '-t', tokenizerFile, '-o', out]);
     expect(result.status).toBe(0);
@@ -160,6 +172,28 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(stats.documents).toBeGreaterThan(0);
     expect(stats.sentences).toBeGreaterThan(100);
     expect(stats.tokens).toBeGreaterThan(stats.sentences);
+    // The counts come from the token cache the command writes; tokenizing the book here must agree.
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'token-cache', 'manifest.json'), 'utf8'));
+    expect(manifest.totals.tokens).toBe(stats.tokens);
+    expect(stats.tokens).toBe(await tokensOfBook());
+    expect(result.stdout).toContain(`--token-cache ${path.join(out, 'token-cache')}`);
+  });
+
+  it('pretrain --token-cache reads the prepared ids, and refuses a cache built with another tokenizer', () => {
+    const dir = tempDir('pretrain-cache');
+    const cache = path.join(work, 'corpus', 'token-cache');
+    const result = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', tokenizerFile, '-o', path.join(dir, 'run'), '--set', 'trainer.maxSteps=2', '--token-cache', cache]);
+    expect(result.stderr).not.toContain('error:');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/pre-training: 2 steps/);
+    const manifestFile = path.join(cache, 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    const other = path.join(dir, 'other-cache');
+    fs.cpSync(cache, other, { recursive: true });
+    writeJson(path.join(other, 'manifest.json'), { ...manifest, tokenizerHash: 'another-tokenizer' });
+    const refused = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', tokenizerFile, '-o', path.join(dir, 'run2'), '--set', 'trainer.maxSteps=2', '--token-cache', other]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('token cache was built with tokenizer another-tokenizer');
   });
 
   let pretrained: string;

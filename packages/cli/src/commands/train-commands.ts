@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, CorpusSourcePlugin, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { TextCorpus, TokenizedCorpus, buildTokenCacheFor } from '@pretrain/corpus';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
@@ -58,8 +59,14 @@ Reads config sections: model, objectives, tokenizer (or --tokenizer), corpus, tr
 Writes to the run folder: config.json (resolved), metrics.jsonl, checkpoint-<step>/ (resumable:
 trainer.resume=true), checkpoint/ (final model, HF layout: config.json, model.safetensors,
 tokenizer.json), report.html. Ctrl-C stops after the current step and writes a checkpoint.
-Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
-  options: { ...CONFIG_OPTIONS, ...TOKENIZER_OPTION },
+Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200
+With --token-cache DIR (written by \`pretrain corpus prepare\`) the token ids are read from the cache
+instead of tokenizing the corpus every epoch; the cache must match the tokenizer.`,
+  options: {
+    ...CONFIG_OPTIONS,
+    ...TOKENIZER_OPTION,
+    'token-cache': { type: 'string', valueName: 'DIR', description: 'read token ids from this cache (see corpus prepare)' },
+  },
   async run(context) {
     const experiment = await loadExperiment(context, 'pretrain');
     const { resolved, runDir } = experiment;
@@ -80,6 +87,7 @@ Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
         seed: experiment.config.seed,
         finalDir: runDir.path('checkpoint'),
         refs: { model: { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> } },
+        tokenCache: tokenCacheOption(context, resolved.corpus.options),
       },
       { ...environment(context), callbacks: await createCallbacks(experiment) },
     );
@@ -90,6 +98,23 @@ Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200`,
     if (wasInterrupted(run.result)) throw new InterruptedError(run.result.lastCheckpoint ?? run.finalDir);
   },
 };
+
+/** Tokenizes a text corpus once into shards on worker threads (or reuses an up-to-date cache). */
+async function buildCache(context: CommandContext, corpus: TextCorpus, tokenizer: TokenizerPlugin, cacheDir: string): Promise<string> {
+  const started = Date.now();
+  const cache = await buildTokenCacheFor(corpus, { cacheDir, tokenizer });
+  const action = cache.rebuilt ? `built in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'up to date, reused';
+  print(context, `token cache ${action}: ${cache.cacheDir} (${cache.manifest.shards.length} shards, ${cache.manifest.totals.tokens} tokens)`);
+  return cache.cacheDir;
+}
+
+/** --token-cache, with the corpus's validation fraction so the cache splits documents as the corpus does. */
+function tokenCacheOption(context: CommandContext, corpusOptions: unknown): { dir: string; validationFraction: number } | undefined {
+  const dir = stringOption(context.options, 'token-cache');
+  if (!dir) return undefined;
+  const fraction = (corpusOptions as { validationFraction?: unknown } | undefined)?.validationFraction;
+  return { dir: path.resolve(context.io.cwd, dir), validationFraction: typeof fraction === 'number' ? fraction : 0 };
+}
 
 /** The config's `callbacks` section: trainer callback plugins (built-in or third-party packages). */
 async function createCallbacks(experiment: Experiment): Promise<TrainerCallbackPlugin[]> {
@@ -227,11 +252,15 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-
       const definition = await defaultRegistry.resolve('tokenizer', ref.name, { fromDir: baseDir, configPath: 'tokenizer.name' });
       tokenizer = await definition.create(parseWithPath(definition.options as z.ZodType<unknown>, ref.options, 'tokenizer.options'), { baseDir, seed: 0 });
     }
+    const cacheDir = corpus instanceof TextCorpus ? await buildCache(context, corpus, tokenizer, runDir.path('token-cache')) : undefined;
     const stats = { documents: 0, sentences: 0, tokens: 0, unknownTokens: 0, tokenizerHash: tokenizer.hash() };
     const unk = tokenizer.specialTokenIds().unk;
     const progress = new ProgressBar({ label: 'documents', stream: context.io.stderr });
-    for (const split of ['train', 'validation'] as const) {
-      for await (const document of tokenizedDocuments(corpus, tokenizer, split, 0)) {
+    // Counting reads the cache's ids when there is one: the corpus is tokenized once.
+    const cached = cacheDir ? TokenizedCorpus.open(cacheDir) : undefined;
+    const sources = cached ? [cached.documents({ split: 'train' })] : [tokenizedDocuments(corpus, tokenizer, 'train', 0), tokenizedDocuments(corpus, tokenizer, 'validation', 0)];
+    for (const source of sources) {
+      for await (const document of source) {
         stats.documents += 1;
         progress.update(stats.documents, `${stats.tokens} tokens`);
         stats.sentences += document.sentences.length;
@@ -241,9 +270,11 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-
         }
       }
     }
+    cached?.close();
     progress.done();
     const out = runDir.writeJson('corpus-stats.json', stats);
     print(context, formatTable(['documents', 'sentences', 'tokens', 'unknown tokens'], [[stats.documents, stats.sentences, stats.tokens, stats.unknownTokens]]));
     print(context, `written: ${out}`);
+    if (cacheDir) print(context, `pre-train from the token cache with: pretrain pretrain ... --token-cache ${cacheDir}`);
   },
 };

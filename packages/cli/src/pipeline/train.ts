@@ -9,6 +9,7 @@ import {
   TokenizedDocument,
   TrainerCallbackPlugin,
 } from '@pretrain/core';
+import { TokenizedCorpus } from '@pretrain/corpus';
 import { accuracy, argmaxRows } from '@pretrain/heads';
 import { DocumentSource, Prediction, Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
 import type { StopSignal } from '../interrupt';
@@ -49,6 +50,17 @@ export interface PretrainInputs {
   refs: SavedPluginRefs;
   /** Held-out documents used for the before/after loss (a cap keeps evaluation quick). */
   evalDocuments?: number;
+  /** Read token ids from this cache (`pretrain corpus prepare`) instead of tokenizing the corpus every epoch. */
+  tokenCache?: { dir: string; validationFraction: number };
+}
+
+type DocumentsOf = (split: 'train' | 'validation', seed: number) => AsyncIterable<TokenizedDocument>;
+
+/** Where pre-training documents come from: the token cache when given (checked against the tokenizer), else the corpus. */
+function documentSource(inputs: PretrainInputs): { documentsOf: DocumentsOf; close(): void } {
+  if (!inputs.tokenCache) return { documentsOf: (split, seed) => tokenizedDocuments(inputs.corpus, inputs.tokenizer, split, seed), close: () => undefined };
+  const cache = TokenizedCorpus.open(inputs.tokenCache.dir, { validationFraction: inputs.tokenCache.validationFraction, tokenizerHash: inputs.tokenizer.hash() });
+  return { documentsOf: (split, seed) => cache.documents({ split, seed }), close: () => cache.close() };
 }
 
 export interface PretrainResult {
@@ -62,9 +74,10 @@ export interface PretrainResult {
 
 /** Pre-trains backbone + objectives on the corpus's train split, measuring held-out loss before and after. */
 export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment): Promise<PretrainResult> {
-  const { backbone, tokenizer, corpus, seed } = inputs;
-  const train: DocumentSource = { documents: (epoch) => tokenizedDocuments(corpus, tokenizer, 'train', seed + epoch) };
-  const validation = await heldOutDocuments(corpus, tokenizer, seed, inputs.evalDocuments ?? 40);
+  const { backbone, tokenizer, seed } = inputs;
+  const source = documentSource(inputs);
+  const train: DocumentSource = { documents: (epoch) => source.documentsOf('train', seed + epoch) };
+  const validation = await heldOutDocuments(source.documentsOf, seed, inputs.evalDocuments ?? 40);
   if (!validation) env.log('note: the corpus has no validation split (corpus.options.validationFraction), so no held-out loss is measured');
   const trainer = new Trainer({
     backbone,
@@ -86,13 +99,14 @@ export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment
   } finally {
     detach();
     trainer.dispose();
+    source.close();
   }
 }
 
 /** The first `limit` validation documents, materialised once so every evaluation sees the same data. */
-async function heldOutDocuments(corpus: CorpusSourcePlugin, tokenizer: TokenizerPlugin, seed: number, limit: number): Promise<DocumentSource | undefined> {
+async function heldOutDocuments(documentsOf: DocumentsOf, seed: number, limit: number): Promise<DocumentSource | undefined> {
   const documents: TokenizedDocument[] = [];
-  for await (const document of tokenizedDocuments(corpus, tokenizer, 'validation', seed)) {
+  for await (const document of documentsOf('validation', seed)) {
     documents.push(document);
     if (documents.length >= limit) break;
   }

@@ -2,15 +2,17 @@
 /**
  * Corpus → token shards benchmark.
  *   npm run bench -w @pretrain/corpus              (builds dist first)
- *   node scripts/bench.js [--runs 2] [--tokenizer real|test] [--no-small] [--no-big] [--big-mb 1024] [--big-tokenizer real|test]
+ *   node scripts/bench.js [--runs 2] [--tokenizer real|test] [--no-small] [--no-big] [--big-mb 1024] [--big-tokenizer real|test] [--parallelism processes|threads]
  *
  * 1. Throughput (MB of source text per second) building the token cache of the shared Gutenberg
- *    corpus with 1 and with 2 worker threads, same process, same tokenizer; prints the ratio, how
- *    long the calling thread was busy (it only plans and writes shards; workers read, segment and
- *    tokenize), and checks that both caches are byte-identical.
- * 2. Peak RSS (kernel VmHWM of this process, which includes its worker threads) while building the
- *    cache of a ~1 GB corpus made by repeating the Gutenberg books (hard links), then while
- *    streaming every tokenized document back.
+ *    corpus with 1 and with 2 workers, as worker threads and as worker processes, same tokenizer;
+ *    prints the 2/1 ratios and threads vs processes, how long the calling thread was busy (it only
+ *    plans and writes shards; workers read, segment and tokenize), and checks that all caches are
+ *    byte-identical.
+ * 2. Peak RSS while building the cache of a ~1 GB corpus made by repeating the Gutenberg books
+ *    (hard links) with 2 workers (--parallelism, default processes): the kernel VmHWM of this
+ *    process (which includes worker threads) plus the peak RSS each worker process reported; then
+ *    while streaming every tokenized document back.
  * The tokenizer is the real @pretrain/tokenizer (bert-base-uncased tokenizer.json) when it loads,
  * else the whitespace test double; the output says which.
  */
@@ -66,15 +68,17 @@ function rssSampler() {
  * process (worker threads included), so cpuSeconds / seconds is how many cores the build kept
  * busy: on a shared, oversubscribed machine the 2-worker speedup is capped by the cores it gets.
  */
-async function timeBuild(paths, workers, tok, cacheDir) {
+async function timeBuild(paths, workers, parallelism, tok, cacheDir) {
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
-  const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, force: true, ...readOptions });
+  const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, parallelism, force: true, ...readOptions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   const mainBusySeconds = performance.eventLoopUtilization(eluStart).active / 1e3;
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainBusySeconds, result };
+  // Worker processes report their own CPU time (process.cpuUsage() covers only this process's threads).
+  const childCpu = (result.workerProcesses ?? []).reduce((sum, w) => sum + w.cpuSeconds, 0);
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 + childCpu, mainBusySeconds, result };
 }
 
 /** Shard files and index of two caches, byte for byte (the manifest differs only in nothing: same corpus, same options). */
@@ -96,23 +100,32 @@ async function main() {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
+const MODES = ['threads', 'processes'];
+
 async function throughput(tok, mb, tmp) {
   console.log(`\n[1] throughput on ${books.length} Gutenberg books, ${mb.toFixed(1)} MB (layout document, Gutenberg stripping)`);
   const runs = Number(value('--runs', '2'));
   const best = {};
   for (let run = 0; run < runs; run++) {
-    for (const workers of [1, 2]) {
-      const { seconds, cpuSeconds, mainBusySeconds, result } = await timeBuild(books, workers, tok, path.join(tmp, `small-${workers}`));
-      best[workers] = Math.min(best[workers] ?? Infinity, seconds);
-      console.log(`  run ${run + 1}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy, main thread busy ${mainBusySeconds.toFixed(2)} s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
+    for (const parallelism of MODES) {
+      for (const workers of [1, 2]) {
+        const key = `${parallelism}-${workers}`;
+        const { seconds, cpuSeconds, mainBusySeconds, result } = await timeBuild(books, workers, parallelism, tok, path.join(tmp, `small-${key}`));
+        best[key] = Math.min(best[key] ?? Infinity, seconds);
+        console.log(`  run ${run + 1}, ${parallelism}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy, main thread busy ${mainBusySeconds.toFixed(2)} s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
+      }
     }
-    console.log(`  run ${run + 1}: 1- and 2-worker caches byte-identical: ${sameCache(path.join(tmp, 'small-1'), path.join(tmp, 'small-2')) ? 'yes' : 'NO'}`);
+    const dirs = Object.keys(best).map((key) => path.join(tmp, `small-${key}`));
+    console.log(`  run ${run + 1}: threads/processes x 1/2-worker caches byte-identical: ${dirs.every((dir) => sameCache(dirs[0], dir)) ? 'yes' : 'NO'}`);
   }
   console.log(`  load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other processes share them)`);
   const control = await machineScaling();
   console.log(`  control: a CPU-bound JS loop (Map lookups) in 1 vs 2 worker threads, same total work: ${control.one} ms vs ${control.two} ms = ${(control.one / control.two).toFixed(2)}x (what this machine gives two threads now)`);
-  console.log(`  best: 1 worker ${(mb / best[1]).toFixed(2)} MB/s, 2 workers ${(mb / best[2]).toFixed(2)} MB/s, speedup 2/1 = ${(best[1] / best[2]).toFixed(2)}x (target >= 1.7x)`);
-
+  for (const parallelism of MODES) {
+    const [one, two] = [best[`${parallelism}-1`], best[`${parallelism}-2`]];
+    console.log(`  best ${parallelism}: 1 worker ${(mb / one).toFixed(2)} MB/s, 2 workers ${(mb / two).toFixed(2)} MB/s, speedup 2/1 = ${(one / two).toFixed(2)}x (target >= 1.7x)`);
+  }
+  console.log(`  processes vs threads (best times, threads/processes): 1 worker ${(best['threads-1'] / best['processes-1']).toFixed(2)}x, 2 workers ${(best['threads-2'] / best['processes-2']).toFixed(2)}x; 2 processes vs 1 thread ${(best['threads-1'] / best['processes-2']).toFixed(2)}x`);
 }
 
 /** The same CPU-bound work (string building + Map lookups, like tokenizing) in one worker thread and split over two. */
@@ -148,13 +161,17 @@ async function bigCorpus(tmp) {
       }
     }
     const bigTok = loadTokenizer(value('--big-tokenizer', value('--tokenizer', 'real')));
-    console.log(`\n[2] ${(total / 1048576).toFixed(0)} MB corpus (${fs.readdirSync(bigDir).length} hard-linked copies of the books), 2 workers, tokenizer: ${bigTok.label}`);
+    const parallelism = value('--parallelism', 'processes');
+    console.log(`\n[2] ${(total / 1048576).toFixed(0)} MB corpus (${fs.readdirSync(bigDir).length} hard-linked copies of the books), 2 workers (${parallelism}), tokenizer: ${bigTok.label}`);
     const baseline = process.memoryUsage().rss / 1048576;
     const sampler = rssSampler();
-    const { seconds, cpuSeconds, result } = await timeBuild([bigDir], 2, bigTok, path.join(tmp, 'big-cache'));
+    const { seconds, cpuSeconds, result } = await timeBuild([bigDir], 2, parallelism, bigTok, path.join(tmp, 'big-cache'));
     const peakBuild = sampler.stop();
+    const mainPeak = peakRssMb();
+    const children = (result.workerProcesses ?? []).map((w) => w.peakRssMb);
     console.log(`  build: ${seconds.toFixed(1)} s, ${(total / 1048576 / seconds).toFixed(2)} MB/s, CPU ${cpuSeconds.toFixed(0)} s (${(cpuSeconds / seconds).toFixed(2)} cores busy), ${result.manifest.totals.tokens} tokens in ${result.manifest.shards.length} shards`);
-    console.log(`  peak RSS while building: ${peakBuild.toFixed(0)} MB sampled, VmHWM ${peakRssMb().toFixed(0)} MB (process before: ${baseline.toFixed(0)} MB; target < 500 MB)`);
+    const childText = children.length > 0 ? ` + worker processes ${children.map((c) => c.toFixed(0)).join(' + ')} MB` : ' (worker threads included)';
+    console.log(`  peak RSS while building (${parallelism}): total ${(mainPeak + children.reduce((a, b) => a + b, 0)).toFixed(0)} MB = this process VmHWM ${mainPeak.toFixed(0)} MB${childText} (sum of peaks; this process sampled ${peakBuild.toFixed(0)} MB, before: ${baseline.toFixed(0)} MB; target < 500 MB)`);
     const readSampler = rssSampler();
     const corpus = TokenizedCorpus.open(path.join(tmp, 'big-cache'), { seed: 1 });
     let documents = 0;

@@ -8,6 +8,7 @@ export * from './text/segment';
 export * from './text/text-corpus';
 export * from './text/tokenize-stream';
 export * from './cache/build';
+export type { WorkerUsage } from './cache/worker';
 export * from './cache/shard-format';
 export * from './cache/tokenized-corpus';
 export * from './cache/tokenizer-factory';

@@ -4,7 +4,7 @@ import { PretrainError, type TokenizedDocument } from '@pretrain/core';
 import { TextCorpus } from '../text/text-corpus';
 import { tokenizeStream } from '../text/tokenize-stream';
 import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
-import { buildTokenCache, buildTokenCacheFor, type TokenCacheOptions } from './build';
+import { buildTokenCache, buildTokenCacheFor, type Parallelism, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
 import { tempDir } from '../test-utils/temp';
 
@@ -53,10 +53,11 @@ describe('token cache', () => {
     expect(result.manifest.totals.sentences).toBe(text.reduce((n, d) => n + d.sentences.length, 0));
   });
 
-  it('is byte-identical whether built with 0, 1 or 2 workers', async () => {
+  it('is byte-identical whether built with 0, 1 or 2 workers, processes or threads', async () => {
     const corpusDir = makeCorpus();
-    const dirs = [0, 1, 2].map(() => path.join(tempDir(), 'cache'));
-    for (const [i, workers] of [0, 1, 2].entries()) await buildTokenCache({ ...baseOptions(corpusDir, dirs[i]), workers });
+    const builds: [number, Parallelism][] = [[0, 'processes'], [1, 'processes'], [2, 'processes'], [1, 'threads'], [2, 'threads']];
+    const dirs = builds.map(() => path.join(tempDir(), 'cache'));
+    for (const [i, [workers, parallelism]] of builds.entries()) await buildTokenCache({ ...baseOptions(corpusDir, dirs[i]), workers, parallelism });
     const files = fs.readdirSync(dirs[0]).filter((f) => /^shard-/.test(f)).sort();
     expect(files.length).toBeGreaterThan(2);
     for (const dir of dirs.slice(1)) {
@@ -124,27 +125,66 @@ describe('token cache', () => {
     }
   });
 
-  it('reports a malformed record found in a worker with its file and line', async () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'a.jsonl'), '{"text": "fine"}\n{"text": broken\n');
-    const build = buildTokenCache({ paths: [dir], cacheDir: path.join(dir, 'cache'), tokenizer: new WhitespaceTestTokenizer(), tokenizerFactory: factory, format: 'jsonl', workers: 1 });
-    await expect(build).rejects.toThrow(PretrainError);
-    await expect(build).rejects.toThrow(`${path.join(dir, 'a.jsonl')}:2: invalid JSON`);
-    expect(fs.existsSync(path.join(dir, 'cache/manifest.json'))).toBe(false);
+  it('worker processes report their peak memory; threads report none', async () => {
+    const corpusDir = makeCorpus();
+    const processes = await buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), workers: 2, parallelism: 'processes' });
+    expect(processes.workerProcesses).toHaveLength(2);
+    // A Node process needs tens of MB resident; a made-up or zero number would fail this.
+    for (const usage of processes.workerProcesses!) expect(usage.peakRssMb).toBeGreaterThan(20);
+    const threads = await buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), workers: 2, parallelism: 'threads' });
+    expect(threads.workerProcesses).toBeUndefined();
   });
 
-  it('a worker that runs out of heap fails with a hint, not a hang', async () => {
-    const corpusDir = makeCorpus();
-    const hungry = path.join(tempDir(), 'hungry-tokenizer.js');
-    fs.writeFileSync(hungry, `const keep = []; exports.make = () => ({ encodeBatch() { for (;;) keep.push(new Array(1e6).fill(Math.random())); } });`);
-    const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: hungry, exportName: 'make' }, workers: 1, workerHeapMb: 32 });
-    await expect(build).rejects.toThrow(/tokenizer worker crashed: .*raise workerHeapMb, now 32/);
+  it('refuses an unknown parallelism', async () => {
+    const build = buildTokenCache({ ...baseOptions(makeCorpus(), path.join(tempDir(), 'cache')), workers: 1, parallelism: 'fibers' as Parallelism });
+    await expect(build).rejects.toThrow(/parallelism must be 'processes' or 'threads', got "fibers"/);
   });
 
-  it('explains a tokenizer factory that cannot be loaded', async () => {
-    const corpusDir = makeCorpus();
-    const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1 });
-    await expect(build).rejects.toThrow(/cannot load module "no-such-tokenizer-module"/);
+  describe.each(['processes', 'threads'] as const)('worker failures (%s)', (parallelism) => {
+    it('reports a malformed record found in a worker with its file and line, and ends every worker', async () => {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'a.jsonl'), '{"text": "fine"}\n{"text": broken\n');
+      for (let f = 0; f < 3; f++) fs.writeFileSync(path.join(dir, `b${f}.jsonl`), '{"text": "more"}\n'.repeat(50));
+      // A factory that records the pid of every worker that loads it, so the test can see them gone.
+      const pids = path.join(tempDir(), 'pids.txt');
+      const recording = path.join(tempDir(), 'recording-tokenizer.js');
+      fs.writeFileSync(recording, `const fs = require('fs'); exports.make = (json) => { fs.appendFileSync(${JSON.stringify(pids)}, process.pid + '\\n'); return require(${JSON.stringify(factory.module)}).fromTokenizerJSON(json); };`);
+      const build = buildTokenCache({ paths: [dir], cacheDir: path.join(dir, 'cache'), tokenizer: new WhitespaceTestTokenizer(), tokenizerFactory: { module: recording, exportName: 'make' }, format: 'jsonl', shardBytes: 100, workers: 2, parallelism });
+      await expect(build).rejects.toThrow(PretrainError);
+      await expect(build).rejects.toThrow(`${path.join(dir, 'a.jsonl')}:2: invalid JSON`);
+      expect(fs.existsSync(path.join(dir, 'cache/manifest.json'))).toBe(false);
+      const workerPids = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      // The second worker may be ended before it has loaded the tokenizer.
+      expect(workerPids.length).toBeGreaterThanOrEqual(1);
+      if (parallelism === 'processes') {
+        expect(workerPids.every((pid) => pid !== process.pid)).toBe(true);
+        for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+      } else {
+        expect(workerPids.every((pid) => pid === process.pid)).toBe(true);
+      }
+    });
+
+    it('a worker that runs out of heap fails with a hint, not a hang', async () => {
+      const corpusDir = makeCorpus();
+      const hungry = path.join(tempDir(), 'hungry-tokenizer.js');
+      fs.writeFileSync(hungry, `const keep = []; exports.make = () => ({ encodeBatch() { for (;;) keep.push(new Array(1e6).fill(Math.random())); } });`);
+      const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: hungry, exportName: 'make' }, workers: 1, workerHeapMb: 32, parallelism });
+      await expect(build).rejects.toThrow(/tokenizer worker crashed: .*raise workerHeapMb, now 32/);
+    });
+
+    it('a worker that dies mid-task rejects the build with its exit code', async () => {
+      const corpusDir = makeCorpus();
+      const dying = path.join(tempDir(), 'dying-tokenizer.js');
+      fs.writeFileSync(dying, `exports.make = () => ({ encodeBatch() { process.exit(7); } });`);
+      const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: dying, exportName: 'make' }, workers: 2, parallelism });
+      await expect(build).rejects.toThrow(/tokenizer worker (crashed: the worker process )?exited with code 7/);
+    });
+
+    it('explains a tokenizer factory that cannot be loaded', async () => {
+      const corpusDir = makeCorpus();
+      const build = buildTokenCache({ ...baseOptions(corpusDir, path.join(tempDir(), 'cache')), tokenizerFactory: { module: 'no-such-tokenizer-module', exportName: 'x' }, workers: 1, parallelism });
+      await expect(build).rejects.toThrow(/cannot load module "no-such-tokenizer-module"/);
+    });
   });
 
   it('tokenizeStream gives the same documents as the cache, and resumes through the source state', async () => {

@@ -6,7 +6,7 @@ import type { DocumentReadOptions } from '../text/documents';
 import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { tempDir } from '../test-utils/temp';
 import { findCutPoint } from '../io/cut-points';
-import { buildTokenCache, planTasks } from './build';
+import { buildTokenCache, planTasks, type Parallelism } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
@@ -52,10 +52,10 @@ function jsonlCorpus(): string {
 
 type ReadOptions = Partial<DocumentReadOptions>;
 
-async function buildWith(corpusDir: string, readOptions: ReadOptions, workers: number) {
+async function buildWith(corpusDir: string, readOptions: ReadOptions, workers: number, parallelism: Parallelism) {
   const cacheDir = path.join(tempDir(), 'cache');
   const tokenizer = new WhitespaceTestTokenizer();
-  const result = await buildTokenCache({ paths: [corpusDir], cacheDir, tokenizer, tokenizerFactory: factory, workers, shardBytes: SHARD_BYTES, ...readOptions });
+  const result = await buildTokenCache({ paths: [corpusDir], cacheDir, tokenizer, tokenizerFactory: factory, workers, parallelism, shardBytes: SHARD_BYTES, ...readOptions });
   return { cacheDir, manifest: result.manifest };
 }
 
@@ -107,13 +107,16 @@ describe('token cache built from file ranges', () => {
     expect(findCutPoint(file, size, 1, { anyLineStart: false, headerLines: 6 })).toBe(size);
   });
 
-  it.each(cases)('%s: 1 and 2 workers write byte-identical caches that hold exactly what reading each file whole gives', async (_name, makeCorpus, readOptions) => {
+  it.each(cases)('%s: 1 and 2 workers, processes or threads, write byte-identical caches that hold exactly what reading each file whole gives', async (_name, makeCorpus, readOptions) => {
     const corpusDir = makeCorpus();
-    const one = await buildWith(corpusDir, readOptions, 1);
-    const two = await buildWith(corpusDir, readOptions, 2);
-    const [oneFiles, twoFiles] = [cacheFiles(one.cacheDir), cacheFiles(two.cacheDir)];
-    expect([...twoFiles.keys()]).toEqual([...oneFiles.keys()]);
-    for (const [name, bytes] of oneFiles) expect({ name, same: bytes.equals(twoFiles.get(name)!) }).toEqual({ name, same: true });
+    const one = await buildWith(corpusDir, readOptions, 1, 'processes');
+    const oneFiles = cacheFiles(one.cacheDir);
+    const others: [number, Parallelism][] = [[2, 'processes'], [1, 'threads'], [2, 'threads']];
+    for (const [workers, parallelism] of others) {
+      const otherFiles = cacheFiles((await buildWith(corpusDir, readOptions, workers, parallelism)).cacheDir);
+      expect([...otherFiles.keys()]).toEqual([...oneFiles.keys()]);
+      for (const [name, bytes] of oneFiles) expect({ workers, parallelism, name, same: bytes.equals(otherFiles.get(name)!) }).toEqual({ workers, parallelism, name, same: true });
+    }
 
     // Files were really read in several ranges.
     const biggest = Math.max(...one.manifest.files.map((f) => f.size));
@@ -126,12 +129,12 @@ describe('token cache built from file ranges', () => {
     expect(one.manifest.stats).toEqual(reference.stats);
   });
 
-  it('an error in a later range names the file and its absolute line', async () => {
+  it.each(['processes', 'threads'] as const)('an error in a later range names the file and its absolute line (%s)', async (parallelism) => {
     const dir = tempDir();
     const lines = Array.from({ length: 500 }, (_, r) => JSON.stringify({ text: `Record ${r}.` }));
     lines[431] = '{"text": broken';
     fs.writeFileSync(path.join(dir, 'late-error.jsonl'), lines.join('\n'));
-    const build = buildTokenCache({ paths: [dir], cacheDir: path.join(dir, 'cache'), tokenizer: new WhitespaceTestTokenizer(), tokenizerFactory: factory, format: 'jsonl', shardBytes: 1000, workers: 1 });
+    const build = buildTokenCache({ paths: [dir], cacheDir: path.join(dir, 'cache'), tokenizer: new WhitespaceTestTokenizer(), tokenizerFactory: factory, format: 'jsonl', shardBytes: 1000, workers: 1, parallelism });
     await expect(build).rejects.toThrow(PretrainError);
     await expect(build).rejects.toThrow(`${path.join(dir, 'late-error.jsonl')}:432: invalid JSON`);
   });

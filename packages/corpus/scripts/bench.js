@@ -10,7 +10,7 @@
  *    plans and writes shards; workers read, segment and tokenize), and checks that all caches are
  *    byte-identical.
  * 2. Peak RSS while building the cache of a ~1 GB corpus made by repeating the Gutenberg books
- *    (hard links) with 2 workers (--parallelism, default processes): the kernel VmHWM of this
+ *    (hard links) with 2 workers (--parallelism, default threads like the build): the kernel VmHWM of this
  *    process (which includes worker threads) plus the peak RSS each worker process reported; then
  *    while streaming every tokenized document back.
  * The tokenizer is the real @pretrain/tokenizer (bert-base-uncased tokenizer.json) when it loads,
@@ -161,7 +161,7 @@ async function bigCorpus(tmp) {
       }
     }
     const bigTok = loadTokenizer(value('--big-tokenizer', value('--tokenizer', 'real')));
-    const parallelism = value('--parallelism', 'processes');
+    const parallelism = value('--parallelism', 'threads');
     console.log(`\n[2] ${(total / 1048576).toFixed(0)} MB corpus (${fs.readdirSync(bigDir).length} hard-linked copies of the books), 2 workers (${parallelism}), tokenizer: ${bigTok.label}`);
     const baseline = process.memoryUsage().rss / 1048576;
     const sampler = rssSampler();

@@ -186,7 +186,7 @@ export function judge(rows: { size: number; pretrained: number; scratch: number 
     `At this budget (${budget}) the gain is NOT clear: ${meanGain >= 0 ? '+' : ''}${(meanGain * 100).toFixed(1)} points on average.`,
     `We have not found a budget on 2 CPU cores where it appears: ${PRESETS.full.pretrain.maxSteps} steps (\`npm run demo -- --preset full\`, about 25 minutes)`,
     'took the held-out MLM loss to 3.6 (32% of masked tokens right), yet fine-tuned 3-4 points below scratch; see docs/guides/pretrain-bert.md.',
-    'Try more steps (`--pretrain-steps N`) on a faster machine, or pre-training text closer to the task than 19th-century novels.',
+    'Try more steps (`--pretrain-steps N`) or a larger model on a faster machine.',
   ];
 }
 

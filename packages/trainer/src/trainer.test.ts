@@ -236,6 +236,28 @@ describe('Trainer: evaluation, early stopping, best model', () => {
     t.dispose();
   });
 
+  it('hands the batch attention mask to the head in training, evaluation and prediction', async () => {
+    const maskedTokens: number[] = [];
+    class MaskRecordingHead extends TinyClassifierHead {
+      override forward(output: Parameters<TinyClassifierHead['forward']>[0], options: Parameters<TinyClassifierHead['forward']>[1]): tf.Tensor {
+        maskedTokens.push(options.attentionMask ? tf.sum(options.attentionMask).dataSync()[0] : -1);
+        return super.forward(output, options);
+      }
+    }
+    const backbone = new TinyBackbone();
+    const head = new MaskRecordingHead();
+    const trainer = new Trainer({ backbone, head, tokenizer: stubTokenizer(), seed: 11, options: { progress: 'none', batchSize: 4, maxSteps: 2, evalEachEpoch: false, saveEachEpoch: false } });
+    const few = validation.slice(0, 4);
+    const tokens = few.reduce((sum, e) => sum + e.inputIds.length, 0);
+    await trainer.train({ train: few });
+    await trainer.evaluate(few);
+    await trainer.predict(few);
+    expect(maskedTokens).toEqual([tokens, tokens, tokens, tokens]);
+    trainer.dispose();
+    backbone.dispose();
+    head.dispose();
+  });
+
   it('evaluate() returns the eval-mode loss, which equals the mean CE computed by hand', async () => {
     const t = fineTuner({ batchSize: 5 });
     const metrics = await t.trainer.evaluate(validation);

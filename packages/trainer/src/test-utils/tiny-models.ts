@@ -18,6 +18,7 @@ import {
   type LossOutput,
   type NamedVariables,
   type ObjectivePlugin,
+  type TaskHeadForwardOptions,
   type TaskHeadPlugin,
   type TaskKind,
   type TokenizedDocument,
@@ -150,7 +151,7 @@ export class TinyClassifierHead extends Params implements TaskHeadPlugin {
     this.vars.set('classifier.bias', variable(tf.zeros([this.numLabels]), 'cb'));
   }
 
-  forward(output: BackboneOutput, options: { training: boolean; dropoutSeed?: number }): tf.Tensor {
+  forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor {
     return tf.tidy(() => {
       const x = options.training ? tf.dropout(output.pooledOutput!, 0.1, undefined, options.dropoutSeed) : output.pooledOutput!;
       return tf.add(tf.matMul(x, this.vars.get('classifier.dense.weight')!), this.vars.get('classifier.bias')!);

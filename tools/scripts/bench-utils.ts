@@ -34,8 +34,11 @@ export function option(name: string, fallback: string): string {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 }
 
-/** Runs `step` `runs` times: each run's loss, wall milliseconds and process CPU milliseconds (all threads). */
-export function timeSteps(step: () => number, runs: number): { losses: number[]; times: number[]; cpuTimes: number[] } {
+/**
+ * Runs `step` `runs` times: each run's loss, wall milliseconds and process CPU milliseconds (all threads).
+ * `afterEach` runs after each timed step, outside the timing.
+ */
+export function timeSteps(step: () => number, runs: number, afterEach?: () => void): { losses: number[]; times: number[]; cpuTimes: number[] } {
   const losses: number[] = [];
   const times: number[] = [];
   const cpuTimes: number[] = [];
@@ -46,6 +49,7 @@ export function timeSteps(step: () => number, runs: number): { losses: number[];
     const cpu = process.cpuUsage(cpu0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
     times.push(performance.now() - t0);
+    afterEach?.();
   }
   return { losses, times, cpuTimes };
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, softmaxCrossEntropy } from '@pretrain/core';
-import { machineDescription } from './timing';
+import { machineDescription, option } from '../../scripts/bench-utils';
 
 function composed(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const target = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]), 'float32');
@@ -28,8 +28,6 @@ function cpuMs(fn: () => void, runs: number): number {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
   const rows = Number(option('rows', '2032'));
   const classes = Number(option('classes', '8000'));
   console.log(`softmax cross-entropy [${rows}, ${classes}] forward + backward, CPU ms (median of 5) — ${machineDescription()}`);

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, withStockKernels, type BackendName } from '@pretrain/core';
-import { machineDescription, medianMs } from './timing';
+import { machineDescription, option } from '../../scripts/bench-utils';
+import { medianMs } from './timing';
 
 interface Case {
   name: string;
@@ -45,10 +46,6 @@ function gflops(c: Case, stock: boolean, budgetMs: number): number {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : fallback;
-  };
   const backends = option('backends', 'wasm,cpu').split(',') as BackendName[];
   const size = Number(option('size', '512'));
   const threads = args.includes('--threads') ? Number(option('threads', '1')) : undefined;

@@ -13,8 +13,3 @@ export function medianMs(fn: () => void, options: { warmup?: number; budgetMs?: 
   return times[Math.floor(times.length / 2)];
 }
 
-export function machineDescription(): string {
-  const os = require('os') as typeof import('os');
-  const cpus = os.cpus();
-  return `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length} (${os.platform()} ${os.arch()}), Node ${process.version}`;
-}

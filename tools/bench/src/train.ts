@@ -18,7 +18,8 @@ import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
 import { NextSentencePrediction } from '@pretrain/objective-nsp';
 import { CausalLanguageModeling } from '@pretrain/objective-clm';
 import { AdamW } from '@pretrain/trainer';
-import { machineDescription, medianMs } from './timing';
+import { machineDescription, median, option, profileStep, timeSteps } from '../../scripts/bench-utils';
+import { medianMs } from './timing';
 
 interface Workload {
   name: string;
@@ -129,11 +130,6 @@ function makeStep(w: Workload, seed: number): { step: () => number; dispose: () 
   return { step, dispose: () => tf.dispose(list), optimizerMs };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 /** Plain 512×512 matmul GFLOP/s in this process: the machine's measured peak for the fraction column. */
 function matmulPeak(): number {
   const a = tf.randomNormal([512, 512]);
@@ -149,39 +145,8 @@ function matmulPeak(): number {
   return (2 * 512 ** 3) / (Math.min(...times) * 1e6);
 }
 
-async function profile(step: () => number): Promise<void> {
-  const info = await tf.profile(() => {
-    step();
-  });
-  const byKernel = new Map<string, { ms: number; count: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    entry.count++;
-    total += k.kernelTimeMs as number;
-    byKernel.set(k.name, entry);
-  }
-  console.log(`  profile (one step): ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
-  for (const [name, { ms, count }] of [...byKernel].sort((x, y) => y[1].ms - x[1].ms).slice(0, 12)) {
-    console.log(`    ${name.padEnd(24)} ${String(count).padStart(5)}× ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(1)}%`);
-  }
-  // The same kernel with the same input shapes, summed: which calls to make faster.
-  const byCall = new Map<string, { ms: number; count: number }>();
-  for (const k of info.kernels) {
-    const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`;
-    const entry = byCall.get(key) ?? { ms: 0, count: 0 };
-    entry.ms += k.kernelTimeMs as number;
-    entry.count++;
-    byCall.set(key, entry);
-  }
-  console.log('  heaviest calls (kernel + input shapes):');
-  for (const [key, { ms, count }] of [...byCall].sort((x, y) => y[1].ms - x[1].ms).slice(0, 15)) console.log(`    ${ms.toFixed(1).padStart(8)} ms ${String(count).padStart(4)}× ${key}`);
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
   const threads = args.includes('--threads') ? Number(option('threads', '1')) : undefined;
   const backend = await initBackend({ threads, log: false });
   const peak = matmulPeak();
@@ -192,20 +157,12 @@ async function main(): Promise<void> {
     const w = make();
     const { step, dispose, optimizerMs } = makeStep(w, 1);
     const steps = Number(option('steps', key === 'nanogpt' ? '30' : '10'));
-    const losses = [step(), step()];
+    const warmupLosses = [step(), step()];
     const tensorsBefore = tf.memory().numTensors;
-    const times: number[] = [];
-    const cpuTimes: number[] = [];
     const tensorCounts: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      losses.push(step());
-      const cpu = process.cpuUsage(cpu0);
-      times.push(performance.now() - t0);
-      cpuTimes.push((cpu.user + cpu.system) / 1000);
-      tensorCounts.push(tf.memory().numTensors);
-    }
+    const timed = timeSteps(step, steps, () => tensorCounts.push(tf.memory().numTensors));
+    const losses = [...warmupLosses, ...timed.losses];
+    const { times, cpuTimes } = timed;
     const ms = median(times);
     const cpuMs = median(cpuTimes);
     const tokens = w.batch * w.seq;
@@ -220,7 +177,7 @@ async function main(): Promise<void> {
     console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} before the timed steps, ${Math.min(...tensorCounts)}–${Math.max(...tensorCounts)} after each of ${steps} steps (${tensorCounts.every((n) => n === tensorsBefore) ? 'flat' : 'NOT flat'})`);
     // Peak RSS of the whole process so far (earlier workloads included: run one --config to isolate it).
     console.log(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB now, peak ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`);
-    if (args.includes('--profile')) await profile(step);
+    if (args.includes('--profile')) await profileStep(step);
     dispose();
     w.backbone.dispose();
     w.objectives.forEach((o) => o.dispose());

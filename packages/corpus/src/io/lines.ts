@@ -44,7 +44,7 @@ export async function* readLineBatches(file: string, options: LineReadOptions): 
       const bytes = chunk as Buffer;
       if (!sniffed) {
         sniffed = true;
-        if (looksBinary(startsMidFile ? readHead(file) : bytes)) {
+        if (looksBinary(startsMidFile ? readHead(file, BINARY_SNIFF_BYTES) : bytes)) {
           const error = inputError('looks like a binary file (NUL bytes near the start), not text', file);
           if (!options.skipInvalid) throw error;
           options.stats.skippedFiles++;
@@ -78,25 +78,20 @@ function openByteStream(file: string, range?: { start: number; end: number }): N
   return raw.pipe(gunzip);
 }
 
-function readHead(file: string): Buffer {
+/** The file's first `bytes` bytes (fewer if it is shorter). */
+function readHead(file: string, bytes: number): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
-    const head = Buffer.alloc(BINARY_SNIFF_BYTES);
-    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
   } finally {
     fs.closeSync(fd);
   }
 }
 
 export function isGzip(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const magic = Buffer.alloc(2);
-    const read = fs.readSync(fd, magic, 0, 2, 0);
-    return read === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const magic = readHead(file, 2);
+  return magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
 }
 
 function looksBinary(bytes: Buffer): boolean {

@@ -17,7 +17,6 @@ interface FileProgress {
   ordinal: number;
   /** Set once a piece ended the file (Gutenberg footer, skipped file): later pieces do not count. */
   end: RangeEnd;
-  skipped: boolean;
   stripped: boolean;
 }
 
@@ -48,7 +47,7 @@ export class ShardAssembler {
     try {
       task.pieces.forEach((piece, p) => {
         const outcome = result.pieces[p];
-        if (piece.start === 0 || !this.progress) this.progress = { ordinal: 0, end: undefined, skipped: false, stripped: false };
+        if (piece.start === 0 || !this.progress) this.progress = { ordinal: 0, end: undefined, stripped: false };
         const progress = this.progress;
         const counts = progress.end === undefined;
         this.addPieceStats(outcome.stats, progress.end);
@@ -63,7 +62,6 @@ export class ShardAssembler {
         }
         if (counts) {
           progress.end = outcome.end;
-          progress.skipped ||= outcome.end === 'skipped';
           progress.stripped ||= outcome.stats.gutenbergStripped > 0;
         }
         if (piece.end >= piece.file.size) this.endFile(piece.fileIndex);
@@ -86,7 +84,7 @@ export class ShardAssembler {
     this.stats.bytes += this.files[fileIndex].size;
     if (progress.stripped) this.stats.gutenbergStripped++;
     // A whole `document` file with no text left is one empty document (as a whole-file read counts it).
-    if (this.joiner && progress.ordinal === 0 && !progress.skipped) this.stats.emptyDocuments++;
+    if (this.joiner && progress.ordinal === 0 && progress.end !== 'skipped') this.stats.emptyDocuments++;
     this.progress = undefined;
   }
 

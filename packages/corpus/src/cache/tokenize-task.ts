@@ -76,7 +76,7 @@ export async function runShardTask(task: ShardTask, readOptions: DocumentReadOpt
   return { ids: ids.toArray(), sentenceTokens: sentenceTokens.toArray(), groupSentences: groupSentences.toArray(), pieces };
 }
 
-export function cutRuleFor(readOptions: DocumentReadOptions): CutRule {
+function cutRuleFor(readOptions: DocumentReadOptions): CutRule {
   const text = readOptions.format === 'text';
   return { anyLineStart: !text, headerLines: text && readOptions.stripGutenberg ? GUTENBERG_HEADER_LINES : 0 };
 }

@@ -335,11 +335,18 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(result.stderr).not.toContain('error:');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/pre-training loss .*before \d+\.\d+ → after \d+\.\d+/);
-    expect(result.stdout).toMatch(/labeled examples\s+pre-trained acc\s+scratch acc\s+gain/);
-    expect(result.stdout).toMatch(/\n100\s+/);
+    expect(result.stdout).toMatch(/labeled examples\s+pre-trained acc\s+scratch acc\s+gain \(95% interval\)/);
+    expect(result.stdout).toMatch(/\n100\s+0\.\d+\s+0\.\d+\s+[+-]\d+\.\d ± \d+\.\d pt/);
+    expect(result.stdout).toMatch(/[+-]\d+\.\d ± \d+\.\d pt on average \(paired 95% interval over \d+ validation predictions\)/);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     expect(report.charts.map((c: { id: string }) => c.id)).toEqual(['pretrain-loss', 'accuracy', 'finetune-loss']);
     expect(report.charts[1].series[0].points).toHaveLength(2);
+    const [accuracyTable] = report.tables;
+    expect(accuracyTable.columns).toEqual(['labeled examples', 'pre-trained', 'from scratch', 'gain', '±']);
+    for (const [, pretrained, scratch, gain, halfWidth] of accuracyTable.rows) {
+      expect(gain).toBeCloseTo(pretrained - scratch, 10);
+      expect(halfWidth).toBeGreaterThanOrEqual(0);
+    }
   });
 });
 

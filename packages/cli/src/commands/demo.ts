@@ -11,6 +11,7 @@ import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeli
 import { Rng } from '@pretrain/core';
 import { trainTokenizer } from '../pipeline/tokenizers';
 import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
+import { PairedDifference, pairedDifference } from '../pipeline/paired';
 import { sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
 import { DemoPreset, PRESETS } from './demo-presets';
@@ -74,11 +75,12 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
 
   step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
   const splits = sentimentSplits(dataDir, seed);
-  const rows: { size: number; pretrained: number; scratch: number }[] = [];
+  const rows: DemoRow[] = [];
   const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
   for (const size of preset.sizes) {
     const n = size === null ? splits.train.length : Math.min(size, splits.train.length);
     const accuracies: Record<string, number> = {};
+    const correct: Record<string, Uint8Array> = {};
     for (const init of ['pretrained', 'scratch'] as const) {
       const model = await create('model', preset.model.name, modelOptions, dataDir, seed + 1);
       if (init === 'pretrained') {
@@ -89,28 +91,31 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
       const steps = Math.min(preset.finetune.maxSteps, Math.max(preset.finetune.minSteps, Math.ceil((preset.finetune.epochs * n) / preset.finetune.batchSize)));
       context.log(`  fine-tuning ${init === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} examples: ${steps} steps of ${preset.finetune.batchSize}`);
       const run = await runFinetuning(
-        { backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...preset.finetuneTrainer, maxSteps: steps, batchSize: preset.finetune.batchSize }, seed },
+        { backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...preset.finetuneTrainer, maxSteps: steps, batchSize: preset.finetune.batchSize }, seed, keepValidationCorrect: true },
         env,
       );
       accuracies[init] = run.validation.accuracy;
+      correct[init] = run.validation.correct!;
       finetuneLosses.push({ label: `${init}, ${n} examples`, points: run.result.losses.map((y, i) => ({ x: i + 1, y })) });
       model.dispose();
       head.dispose();
       if (wasInterrupted(run.result)) throw new InterruptedError(pre.finalDir);
     }
-    rows.push({ size: n, pretrained: accuracies.pretrained, scratch: accuracies.scratch });
-    context.log(`  ${n} labeled examples: pre-trained ${accuracies.pretrained.toFixed(3)} vs scratch ${accuracies.scratch.toFixed(3)}`);
+    const row = { size: n, pretrained: accuracies.pretrained, scratch: accuracies.scratch, correct: { pretrained: correct.pretrained, scratch: correct.scratch } };
+    rows.push(row);
+    context.log(`  ${n} labeled examples: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(rowDifference(row))})`);
   }
   for (const t of pretrainedState.values()) t.dispose();
 
   step(4, 'writing the report');
   const elapsed = Date.now() - started;
   const verdict = judge(rows, preset, pre.result.step);
+  const differences = rows.map(rowDifference);
   const before = pre.evalBefore?.loss ?? NaN;
   const after = pre.evalAfter?.loss ?? NaN;
   const table = formatTable(
-    ['labeled examples', 'pre-trained acc', 'scratch acc', 'gain'],
-    rows.map((r) => [String(r.size), r.pretrained, r.scratch, `${r.pretrained - r.scratch >= 0 ? '+' : ''}${((r.pretrained - r.scratch) * 100).toFixed(1)} pt`]),
+    ['labeled examples', 'pre-trained acc', 'scratch acc', 'gain (95% interval)'],
+    rows.map((r, i) => [String(r.size), r.pretrained, r.scratch, formatGain(differences[i])]),
   );
   const lossLine = `pre-training loss (MLM + NSP, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);
@@ -137,7 +142,11 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
       notes: [lossLine, ...verdict, `total time ${formatDuration(elapsed)}; validation: ${splits.validation.length} held-out sentences`],
       charts,
       tables: [
-        { title: 'Validation accuracy: pre-trained vs from scratch (same architecture, same fine-tuning budget)', columns: ['labeled examples', 'pre-trained', 'from scratch', 'gain'], rows: rows.map((r) => [r.size, r.pretrained, r.scratch, r.pretrained - r.scratch]) },
+        {
+          title: 'Validation accuracy: pre-trained vs from scratch (same architecture, same fine-tuning budget; gain ± half-width of its paired 95% interval)',
+          columns: ['labeled examples', 'pre-trained', 'from scratch', 'gain', '±'],
+          rows: rows.map((r, i) => [r.size, r.pretrained, r.scratch, differences[i].gain, differences[i].halfWidth95]),
+        },
         { title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', before], ['held-out loss after', after], ['steps', pre.result.step]] },
       ],
       config: preset,
@@ -174,16 +183,41 @@ async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGene
 }
 
 /** Honest verdict: is the gain visible at this budget? Thresholds: +2 points on average and positive at the smallest size. */
-export function judge(rows: { size: number; pretrained: number; scratch: number }[], preset: DemoPreset, pretrainSteps: number): string[] {
-  const gains = rows.map((r) => r.pretrained - r.scratch);
-  const meanGain = gains.reduce((a, b) => a + b, 0) / Math.max(1, gains.length);
-  const smallGain = gains[0] ?? 0;
+export interface DemoRow {
+  size: number;
+  pretrained: number;
+  scratch: number;
+  /** 1 where each arm classified that validation sentence right. */
+  correct: { pretrained: Uint8Array; scratch: Uint8Array };
+}
+
+function rowDifference(row: DemoRow): PairedDifference {
+  return pairedDifference([{ a: row.correct.pretrained, b: row.correct.scratch }]);
+}
+
+function points(value: number, signed = true): string {
+  return `${signed && value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}`;
+}
+
+function formatGain(d: PairedDifference): string {
+  return `${points(d.gain)} ± ${points(d.halfWidth95, false)} pt`;
+}
+
+/**
+ * The verdict: a gain counts only when the paired 95% interval of the average gain (all sizes
+ * pooled) lies above zero and the smallest labeled set gains too; below zero, pre-training hurt.
+ */
+export function judge(rows: DemoRow[], preset: DemoPreset, pretrainSteps: number): string[] {
+  const pooled = pairedDifference(rows.map((r) => ({ a: r.correct.pretrained, b: r.correct.scratch })));
+  const smallest = rows[0] ? rows[0].pretrained - rows[0].scratch : 0;
   const budget = `${pretrainSteps} pre-training steps of ${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
-  if (meanGain >= 0.02 && smallGain > 0) {
-    return [`Pre-training helps at this budget (${budget}): +${(meanGain * 100).toFixed(1)} points on average, +${(smallGain * 100).toFixed(1)} with only ${rows[0].size} labeled examples.`];
+  const average = `${formatGain(pooled)} on average (paired 95% interval over ${pooled.examples} validation predictions)`;
+  if (pooled.gain - pooled.halfWidth95 > 0 && smallest > 0) {
+    return [`Pre-training helps at this budget (${budget}): ${average}, ${points(smallest)} points with only ${rows[0].size} labeled examples.`];
   }
+  const outcome = pooled.gain + pooled.halfWidth95 < 0 ? 'pre-training HURTS' : 'the gain is NOT clear';
   return [
-    `At this budget (${budget}) the gain is NOT clear: ${meanGain >= 0 ? '+' : ''}${(meanGain * 100).toFixed(1)} points on average.`,
+    `At this budget (${budget}) ${outcome}: ${average}.`,
     `We have not found a budget on 2 CPU cores where it appears: ${PRESETS.full.pretrain.maxSteps} steps (\`npm run demo -- --preset full\`, about 25 minutes)`,
     'took the held-out MLM loss to 3.6 (32% of masked tokens right), yet fine-tuned 3-4 points below scratch; see docs/guides/pretrain-bert.md.',
     'Try more steps (`--pretrain-steps N`) or a larger model on a faster machine.',

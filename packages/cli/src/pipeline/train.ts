@@ -128,11 +128,14 @@ export interface FinetuneInputs {
   /** Where the final model goes; omit to write nothing (demo sweeps). */
   finalDir?: string;
   refs?: SavedPluginRefs;
+  /** Also return which validation examples were classified right (paired comparisons of two runs). */
+  keepValidationCorrect?: boolean;
 }
 
 export interface FinetuneResult {
   result: TrainResult;
-  validation: { accuracy: number; loss: number; examples: number };
+  /** `correct[i]` is 1 where validation example i was classified right (with keepValidationCorrect). */
+  validation: { accuracy: number; loss: number; examples: number; correct?: Uint8Array };
   finalDir?: string;
 }
 
@@ -156,12 +159,18 @@ export async function runFinetuning(inputs: FinetuneInputs, env: RunEnvironment)
   try {
     const result = await trainer.train({ train });
     const metrics = validation.length > 0 ? await trainer.evaluate(validation) : { accuracy: NaN, loss: NaN };
+    const correct = inputs.keepValidationCorrect ? await correctPredictions(trainer, validation) : undefined;
     const finalDir = inputs.finalDir ? saveFinalModel(inputs.finalDir, trainer, { ...inputs.refs!, labels: splits.labels }) : undefined;
-    return { result, validation: { accuracy: metrics.accuracy, loss: metrics.loss, examples: validation.length }, finalDir };
+    return { result, validation: { accuracy: metrics.accuracy, loss: metrics.loss, examples: validation.length, correct }, finalDir };
   } finally {
     detach();
     trainer.dispose();
   }
+}
+
+async function correctPredictions(trainer: Trainer, examples: Example[]): Promise<Uint8Array> {
+  const { predictions } = await predictLabels(trainer, examples);
+  return Uint8Array.from(examples, (e, i) => (predictions[i] === e.labels?.labels ? 1 : 0));
 }
 
 /** Label ids and probabilities for examples, with a restored trainer (eval mode). */

@@ -54,6 +54,12 @@ export interface DecodeOptions {
 export interface TokenizerPlugin {
   encode(text: string, pair?: string | null, options?: EncodeOptions): Encoding;
   encodeBatch(inputs: (string | [string, string])[], options?: EncodeOptions): Encoding[];
+  /**
+   * Optional fast path: the token ids of one text, without special tokens, truncation or padding
+   * (what `encode(text, null, { addSpecialTokens: false }).ids` gives when neither is set), without
+   * building an Encoding. The corpus token cache uses it when a tokenizer has it.
+   */
+  encodeIds?(text: string): Int32Array;
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;

@@ -50,6 +50,8 @@ function escapeRegex(s: string): string {
 export class AddedVocabulary {
   readonly tokens: AddedToken[];
   private readonly byContent = new Map<string, AddedToken>();
+  /** normalized: true tokens by their normalized content (what the normalized text contains). */
+  private readonly byNormalizedContent = new Map<string, AddedToken>();
   private readonly byId = new Map<number, AddedToken>();
   private readonly rawPattern: RegExp | null;
   private readonly normalizedPattern: RegExp | null;
@@ -57,16 +59,22 @@ export class AddedVocabulary {
   private readonly rawFirstChars: string[];
   private readonly normalizedFirstChars: string[];
 
-  constructor(tokens: AddedToken[]) {
+  /** `normalize`: the tokenizer's normalizer; like HF, `normalized: true` tokens are matched by their normalized content. */
+  constructor(tokens: AddedToken[], normalize: (text: string) => string = (text) => text) {
     this.tokens = [...tokens].sort((a, b) => a.id - b.id);
     for (const t of this.tokens) {
       this.byContent.set(t.content, t);
       this.byId.set(t.id, t);
+      if (t.normalized) {
+        const content = normalize(t.content);
+        if (content.length > 0 && !this.byNormalizedContent.has(content)) this.byNormalizedContent.set(content, t);
+      }
     }
-    this.rawPattern = buildPattern(this.tokens.filter((t) => !t.normalized));
-    this.normalizedPattern = buildPattern(this.tokens.filter((t) => t.normalized));
-    this.rawFirstChars = firstChars(this.tokens.filter((t) => !t.normalized));
-    this.normalizedFirstChars = firstChars(this.tokens.filter((t) => t.normalized));
+    const normalizedContents = [...this.byNormalizedContent.keys()];
+    this.rawPattern = buildPattern(this.tokens.filter((t) => !t.normalized).map((t) => t.content));
+    this.normalizedPattern = buildPattern(normalizedContents);
+    this.rawFirstChars = firstChars(this.tokens.filter((t) => !t.normalized).map((t) => t.content));
+    this.normalizedFirstChars = firstChars(normalizedContents);
   }
 
   get(content: string): AddedToken | undefined {
@@ -84,7 +92,7 @@ export class AddedVocabulary {
     const matches: AddedMatch[] = [];
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      const token = this.byContent.get(m[0])!;
+      const token = (normalized ? this.byNormalizedContent : this.byContent).get(m[0])!;
       let start = m.index;
       let end = start + m[0].length;
       if (token.singleWord && !isWordBoundary(text, start, end)) {
@@ -106,12 +114,13 @@ function isWordBoundary(text: string, start: number, end: number): boolean {
   return !before && !after;
 }
 
-function firstChars(tokens: AddedToken[]): string[] {
-  return [...new Set(tokens.map((t) => t.content[0]))];
+function firstChars(contents: string[]): string[] {
+  return [...new Set(contents.map((c) => c[0]))];
 }
 
-function buildPattern(tokens: AddedToken[]): RegExp | null {
-  if (tokens.length === 0) return null;
-  const sorted = [...tokens].sort((a, b) => b.content.length - a.content.length || a.id - b.id);
-  return new RegExp(sorted.map((t) => escapeRegex(t.content)).join('|'), 'g');
+/** Longest first, so the leftmost match is also the longest. */
+function buildPattern(contents: string[]): RegExp | null {
+  if (contents.length === 0) return null;
+  const sorted = [...contents].sort((a, b) => b.length - a.length);
+  return new RegExp(sorted.map(escapeRegex).join('|'), 'g');
 }

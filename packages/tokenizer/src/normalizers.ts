@@ -12,7 +12,6 @@ export interface Normalizer {
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-const ASCII_WITH_TABS = /^[\t\n\r\x20-\x7e]*$/;
 
 export interface BertNormalizerOptions {
   cleanText?: boolean;
@@ -38,11 +37,31 @@ export class BertNormalizer implements Normalizer {
   normalize(input: Normalized): Normalized {
     const { text } = input;
     if (PRINTABLE_ASCII.test(text)) return this.lowercase ? withText(input, text.toLowerCase()) : input;
-    if (this.cleanText && ASCII_WITH_TABS.test(text)) {
-      const spaced = text.replace(/[\t\n\r]/g, ' ');
+    if (this.mapsUnitForUnit(text)) {
+      const spaced = this.cleanText ? text.replace(/[\t\n\r]/g, ' ') : text;
       return withText(input, this.lowercase ? spaced.toLowerCase() : spaced);
     }
     return mapCodePoints(input, (cp) => this.mapChar(cp));
+  }
+
+  /**
+   * True when normalizing changes nothing but ASCII units, each into one unit (\t \n \r → space,
+   * A-Z → a-z): then the text keeps its length and alignment, and replace + toLowerCase give the
+   * same result as mapping each code point (a character BERT keeps is one toLowerCase keeps too).
+   * Prose with curly quotes and dashes takes this path instead of mapCodePoints.
+   */
+  private mapsUnitForUnit(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x80) {
+        if ((c < 32 || c === 127) && this.cleanText && c !== 9 && c !== 10 && c !== 13) return false;
+        continue;
+      }
+      const cp = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? text.codePointAt(i)! : c;
+      if (this.mapChar(cp) !== null) return false;
+      if (cp > 0xffff) i++;
+    }
+    return true;
   }
 
   private readonly charCache = new Map<number, string | null>();

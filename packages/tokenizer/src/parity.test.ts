@@ -146,6 +146,20 @@ describe.each(['bert-base-uncased', 'bert-base-cased', 'gpt2'])('parity with HF 
     expect(await compareBatch(get(), mixed, { padding: { strategy: 'longest', padToMultipleOf: 8 } })).toEqual([]);
   });
 
+  it('encodeIds gives the ids of encode without special tokens, and HF\'s', async () => {
+    const c = get();
+    const texts = [...lines, ...EDGE_CASES];
+    const theirs: any[] = await c.theirs.encodeBatch(texts, { addSpecialTokens: false });
+    const problems: string[] = [];
+    texts.forEach((text, i) => {
+      const ids = Array.from(c.ours.encodeIds(text));
+      const viaEncode = c.ours.encode(text, null, { addSpecialTokens: false }).ids;
+      if (JSON.stringify(ids) !== JSON.stringify(viaEncode)) problems.push(`#${i} vs encode: ${JSON.stringify(ids).slice(0, 200)} vs ${JSON.stringify(viaEncode).slice(0, 200)}`);
+      if (JSON.stringify(ids) !== JSON.stringify(theirs[i].getIds())) problems.push(`#${i} vs HF: ${JSON.stringify(ids).slice(0, 200)} vs ${JSON.stringify(theirs[i].getIds()).slice(0, 200)}`);
+    });
+    expect(problems.slice(0, 5)).toEqual([]);
+  });
+
   it('decodes with and without special tokens like HF', async () => {
     const c = get();
     const sample = [...lines.slice(0, 300), ...EDGE_CASES];
@@ -159,5 +173,21 @@ describe.each(['bert-base-uncased', 'bert-base-cased', 'gpt2'])('parity with HF 
       }
     }
     expect(problems.slice(0, 5)).toEqual([]);
+  });
+});
+
+describe.each(['bert-base-uncased', 'gpt2'])('encodeIds with added tokens: %s', (name) => {
+  it('encodeIds matches HF with added tokens (normalized and not) inside the text', async () => {
+    const file = path.join(fixtures, name, 'tokenizer.json');
+    const ours = Tokenizer.fromFile(file);
+    const theirs = hf.Tokenizer.fromFile(file);
+    ours.addTokens(['Pemberley', 'Mr. Darcy']);
+    theirs.addTokens(['Pemberley', 'Mr. Darcy']);
+    ours.addTokens(['<LIT>'], { special: true });
+    theirs.addSpecialTokens(['<LIT>']);
+    const texts = ['At Pemberley, Mr. Darcy said <LIT> “no”—twice.', '<LIT>pemberley MR. DARCY<LIT>', ...lines.slice(0, 200).map((l, i) => (i % 3 ? `${l} Pemberley` : `<LIT> ${l}`))];
+    const theirsIds = (await theirs.encodeBatch(texts, { addSpecialTokens: false })).map((e: any) => e.getIds());
+    expect(texts.map((t) => Array.from(ours.encodeIds(t)))).toEqual(theirsIds);
+    expect(texts.map((t) => ours.encode(t, null, { addSpecialTokens: false }).ids)).toEqual(theirsIds);
   });
 });

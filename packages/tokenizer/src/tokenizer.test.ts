@@ -121,6 +121,18 @@ describe('encoding details', () => {
     expect(Array.from(bert.encodeIds('Hello world'))).toEqual(bert.encode('Hello world', null, { addSpecialTokens: false }).ids);
   });
 
+  it('encodeIds ignores truncation and padding (the whole text, no pad ids)', () => {
+    const text = 'The quick brown fox jumps over the lazy dog, again and again.';
+    const full = bert.encode(text, null, { addSpecialTokens: false }).ids;
+    bert.setTruncation({ maxLength: 5 }).setPadding({ strategy: 'max_length', maxLength: 64 });
+    try {
+      expect(bert.encode(text, null, { addSpecialTokens: false }).ids).toHaveLength(64);
+      expect(Array.from(bert.encodeIds(text))).toEqual(full);
+    } finally {
+      bert.setTruncation(null).setPadding(null);
+    }
+  });
+
   it('a word over max_input_chars_per_word becomes [UNK]', () => {
     const e = bert.encode(`short ${'a'.repeat(101)} ${'b'.repeat(100)}`, null, { addSpecialTokens: false });
     expect(e.tokens[0]).toBe('short');

@@ -56,7 +56,7 @@ export class Tokenizer implements TokenizerPlugin {
     this.preTokenizer = parts.preTokenizer ?? null;
     this.postProcessor = parts.postProcessor ?? null;
     this.decoder = parts.decoder ?? null;
-    this.added = new AddedVocabulary(parts.addedTokens ?? []);
+    this.added = new AddedVocabulary(parts.addedTokens ?? [], this.normalizeContent);
     if (parts.truncation) this.setTruncation(parts.truncation);
     if (parts.padding) this.setPadding(parts.padding);
   }
@@ -186,9 +186,12 @@ export class Tokenizer implements TokenizerPlugin {
       tokens.push({ id, content, singleWord: false, lstrip: false, rstrip: false, normalized: options.normalized ?? !special, special });
       added++;
     }
-    this.added = new AddedVocabulary(tokens);
+    this.added = new AddedVocabulary(tokens, this.normalizeContent);
     return added;
   }
+
+  /** How `normalized: true` added tokens appear in normalized text. */
+  private readonly normalizeContent = (content: string): string => (this.normalizer ? this.normalizer.normalize(identity(content)).text : content);
 
   addedTokens(): readonly AddedToken[] {
     return this.added.tokens;
@@ -257,14 +260,21 @@ export class Tokenizer implements TokenizerPlugin {
     return encodings.map((e) => e.toEncoding());
   }
 
-  /** Token ids only, no special tokens, truncation or padding: the corpus pipeline's fast path. */
+  /**
+   * Token ids of one text without special tokens, truncation or padding: the ids of
+   * `encode(text, null, { addSpecialTokens: false })` on a tokenizer without truncation and padding,
+   * through the same pipeline, but without building token strings, offsets, word ids or masks
+   * (the corpus token cache needs only the ids).
+   */
   encodeIds(text: string): Int32Array {
-    return Int32Array.from(this.encodeSequence(text, 0).ids);
+    const out = new IdList();
+    this.encodeSequence(text, 0, out);
+    return out.toArray();
   }
 
   private encodeToEnc(text: string, pair: string | null, addSpecialTokens: boolean): Enc {
-    const first = this.encodeSequence(text, 0);
-    const second = pair === null ? null : this.encodeSequence(pair, 1);
+    const first = this.encodeSequence(text, 0, new Enc());
+    const second = pair === null ? null : this.encodeSequence(pair, 1, new Enc());
     return this.postProcess(first, second, addSpecialTokens);
   }
 
@@ -282,33 +292,32 @@ export class Tokenizer implements TokenizerPlugin {
     return Enc.mergeAll(processed);
   }
 
-  private encodeSequence(rawText: string, typeId: number): Enc {
+  private encodeSequence<T extends TokenSink>(rawText: string, typeId: number, enc: T): T {
     const text = toWellFormed(rawText);
-    const enc = new Enc();
     const words = { next: 0 };
     let at = 0;
     for (const m of this.added.find(text, false)) {
       if (m.start > at) this.encodeNormalizedPiece(text.slice(at, m.start), at, typeId, enc, words);
-      enc.push(m.token.id, m.token.content, typeId, words.next++, m.start, m.end, 0);
+      pushAddedToken(enc, m.token, typeId, words.next++, m.start, m.end);
       at = m.end;
     }
     if (at < text.length) this.encodeNormalizedPiece(at === 0 ? text : text.slice(at), at, typeId, enc, words);
     return enc;
   }
 
-  private encodeNormalizedPiece(piece: string, base: number, typeId: number, enc: Enc, words: { next: number }): void {
+  private encodeNormalizedPiece(piece: string, base: number, typeId: number, enc: TokenSink, words: { next: number }): void {
     const n = this.normalizer ? this.normalizer.normalize(identity(piece)) : identity(piece);
     let at = 0;
     for (const m of this.added.find(n.text, true)) {
       if (m.start > at) this.encodeRange(n, at, m.start, base, typeId, enc, words);
       const [s, e] = sourceOffsets(n, m.start, m.end);
-      enc.push(m.token.id, m.token.content, typeId, words.next++, base + s, base + e, 0);
+      pushAddedToken(enc, m.token, typeId, words.next++, base + s, base + e);
       at = m.end;
     }
     if (at < n.text.length) this.encodeRange(n, at, n.text.length, base, typeId, enc, words);
   }
 
-  private encodeRange(full: Normalized, start: number, end: number, base: number, typeId: number, enc: Enc, words: { next: number }): void {
+  private encodeRange(full: Normalized, start: number, end: number, base: number, typeId: number, enc: TokenSink, words: { next: number }): void {
     let n = full;
     const pre = this.preTokenizer;
     if (pre?.addPrefixSpace && full.text.charCodeAt(start) !== 32) {
@@ -328,6 +337,10 @@ export class Tokenizer implements TokenizerPlugin {
       const word = n.text.slice(s, e);
       const tokens = byteLevel ? this.byteLevelTokens(word) : model.tokenize(word);
       const wordId = words.next++;
+      if (enc instanceof IdList) {
+        enc.pushAll(tokens.ids);
+        continue;
+      }
       const { ids, starts, ends } = tokens;
       for (let t = 0; t < ids.length; t++) {
         const id = ids[t];
@@ -394,6 +407,41 @@ function stringifyOrdered(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** Where the pipeline writes tokens: a full Enc, or only the ids (encodeIds). */
+type TokenSink = Enc | IdList;
+
+/** Token ids appended to a typed array that doubles as needed. */
+class IdList {
+  private ids = new Int32Array(64);
+  private length = 0;
+
+  push(id: number): void {
+    if (this.length === this.ids.length) this.grow(this.length + 1);
+    this.ids[this.length++] = id;
+  }
+
+  pushAll(ids: Int32Array): void {
+    if (this.length + ids.length > this.ids.length) this.grow(this.length + ids.length);
+    for (let i = 0; i < ids.length; i++) this.ids[this.length + i] = ids[i];
+    this.length += ids.length;
+  }
+
+  toArray(): Int32Array {
+    return this.ids.slice(0, this.length);
+  }
+
+  private grow(needed: number): void {
+    const bigger = new Int32Array(Math.max(needed, 2 * this.ids.length));
+    bigger.set(this.ids.subarray(0, this.length));
+    this.ids = bigger;
+  }
+}
+
+function pushAddedToken(enc: TokenSink, token: AddedToken, typeId: number, word: number, start: number, end: number): void {
+  if (enc instanceof IdList) enc.push(token.id);
+  else enc.push(token.id, token.content, typeId, word, start, end, 0);
 }
 
 function sourceOffsets(n: Normalized, start: number, end: number): [number, number] {

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { PretrainError, type TokenizedDocument } from '@pretrain/core';
 import { TextCorpus } from '../text/text-corpus';
 import { tokenizeStream } from '../text/tokenize-stream';
-import { WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
+import { WhitespaceIdsTestTokenizer, WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { buildTokenCache, buildTokenCacheFor, type Parallelism, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
 import { tempDir } from '../test-utils/temp';
@@ -63,6 +63,24 @@ describe('token cache', () => {
     for (const dir of dirs.slice(1)) {
       expect(fs.readdirSync(dir).filter((f) => /^shard-/.test(f)).sort()).toEqual(files);
       for (const file of files) expect(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(dirs[0], file)))).toBe(true);
+    }
+  });
+
+  it('tokenizes through encodeIds when the tokenizer has it, with the same shards as through encodeBatch', async () => {
+    const corpusDir = makeCorpus();
+    const reference = path.join(tempDir(), 'cache');
+    await buildTokenCache({ ...baseOptions(corpusDir, reference), workers: 0 });
+    const idsFactory = { ...factory, exportName: 'idsTokenizerFromJSON' };
+    const builds: [number, Parallelism][] = [[0, 'threads'], [2, 'threads'], [2, 'processes']];
+    for (const [workers, parallelism] of builds) {
+      const tokenizer = new WhitespaceIdsTestTokenizer();
+      const dir = path.join(tempDir(), 'cache');
+      // encodeBatch throws on this tokenizer, so a build that went through it would fail.
+      await buildTokenCache({ ...baseOptions(corpusDir, dir, tokenizer), tokenizerFactory: idsFactory, workers, parallelism });
+      if (workers === 0) expect(tokenizer.encodeCalls).toBeGreaterThan(0);
+      const files = fs.readdirSync(reference).filter((f) => /^shard-/.test(f)).sort();
+      expect(fs.readdirSync(dir).filter((f) => /^shard-/.test(f)).sort()).toEqual(files);
+      for (const file of files) expect(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(reference, file)))).toBe(true);
     }
   });
 

@@ -47,14 +47,23 @@ export async function runShardTask(task: ShardTask, readOptions: DocumentReadOpt
   const sentenceTokens = new GrowingArray(Uint32Array);
   const groupSentences = new GrowingArray(Uint32Array);
   const pieces: PieceResult[] = [];
-  // Encoding objects are large (tokens, offsets, word ids...): encode ENCODE_BATCH sentences at a
-  // time (across paragraph groups, which are often a few sentences each), so a 10,000-sentence
-  // document never has all of them alive at once.
+  // Tokenizers with encodeIds give the ids alone (no Encoding objects: far less garbage, which
+  // workers pay for in collection time). Others go through encodeBatch: Encoding objects are large
+  // (tokens, offsets, word ids...), so ENCODE_BATCH sentences at a time (across paragraph groups,
+  // which are often a few sentences each), and a 10,000-sentence document never has all of them alive at once.
   let batch: string[] = [];
   const encodeBatch = () => {
-    for (const encoding of tokenizer.encodeBatch(batch, { addSpecialTokens: false })) {
-      ids.pushAll(encoding.ids);
-      sentenceTokens.push(encoding.ids.length);
+    if (tokenizer.encodeIds) {
+      for (const sentence of batch) {
+        const sentenceIds = tokenizer.encodeIds(sentence);
+        ids.pushAll(sentenceIds);
+        sentenceTokens.push(sentenceIds.length);
+      }
+    } else {
+      for (const encoding of tokenizer.encodeBatch(batch, { addSpecialTokens: false })) {
+        ids.pushAll(encoding.ids);
+        sentenceTokens.push(encoding.ids.length);
+      }
     }
     batch = [];
   };

@@ -14,4 +14,8 @@ export declare class WhitespaceTestTokenizer implements TokenizerPlugin {
   toJSON(): string;
   hash(): string;
 }
+export declare class WhitespaceIdsTestTokenizer extends WhitespaceTestTokenizer {
+  encodeIds(text: string): Int32Array;
+}
 export declare function fromTokenizerJSON(json: string): WhitespaceTestTokenizer;
+export declare function idsTokenizerFromJSON(json: string): WhitespaceIdsTestTokenizer;

@@ -59,8 +59,23 @@ class WhitespaceTestTokenizer {
   }
 }
 
+/** The same tokenizer with the contract's optional encodeIds; encodeBatch throws, so a test sees which one ran. */
+class WhitespaceIdsTestTokenizer extends WhitespaceTestTokenizer {
+  encodeIds(text) {
+    this.encodeCalls++;
+    return Int32Array.from(this.words(text), (w) => this.idOf(w));
+  }
+  encodeBatch() {
+    throw new Error('encodeBatch called although the tokenizer has encodeIds');
+  }
+}
+
 function fromTokenizerJSON(json) {
   return new WhitespaceTestTokenizer(JSON.parse(json));
 }
 
-module.exports = { WhitespaceTestTokenizer, fromTokenizerJSON };
+function idsTokenizerFromJSON(json) {
+  return new WhitespaceIdsTestTokenizer(JSON.parse(json));
+}
+
+module.exports = { WhitespaceTestTokenizer, WhitespaceIdsTestTokenizer, fromTokenizerJSON, idsTokenizerFromJSON };

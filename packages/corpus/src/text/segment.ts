@@ -44,6 +44,61 @@ function lastWord(segment: string): string {
   return trimmed.slice(space + 1).replace(/^[("'“‘[]+/, '');
 }
 
+/** Longest text handed to Intl.Segmenter at once (in UTF-16 units), unless no safe cut is found in it. */
+export const SEGMENT_WINDOW = 1024;
+
+/**
+ * The segments Intl.Segmenter gives for `text`, found in windows of about `window` units. V8 gives
+ * every segment a fresh copy of the whole input string (`input`), so one call over a paragraph of n
+ * units with k sentences allocates k·n (a 1 MB paragraph took 15 s); windows keep it linear.
+ *
+ * The result is the same as one call over the whole text: a window starts at a boundary (UAX #29
+ * rules look back no further than the previous boundary), and of its boundaries only those followed
+ * by a letter inside the window are kept. The only rule that looks ahead more than one character
+ * (SB8: `ATerm Close* Sp* × (¬(OLetter|Upper|Lower|ParaSep|SATerm))* Lower`) stops at the first
+ * letter, so the window's end cannot change any decision up to there. A window without such a
+ * boundary is doubled.
+ */
+export function* sentenceSegments(text: string, locale = 'en', window = SEGMENT_WINDOW): Generator<string> {
+  const segmenter = segmenterFor(locale);
+  let start = 0;
+  let size = window;
+  while (text.length - start > size) {
+    const piece = text.slice(start, start + size);
+    const lastLetter = lastLetterIndex(piece);
+    const segments: string[] = [];
+    let kept = 0;
+    let keptEnd = 0;
+    for (const { segment, index } of segmenter.segment(piece)) {
+      if (index > 0 && index <= lastLetter) {
+        kept = segments.length;
+        keptEnd = index;
+      }
+      segments.push(segment);
+    }
+    if (kept === 0) {
+      size *= 2;
+      continue;
+    }
+    for (let i = 0; i < kept; i++) yield segments[i];
+    start += keptEnd;
+    size = window;
+  }
+  for (const { segment } of segmenter.segment(start === 0 ? text : text.slice(start))) yield segment;
+}
+
+const NON_ASCII_CASED_LETTER = /^[\p{Lu}\p{Ll}]$/u;
+
+/** Index of the last cased letter (Sentence_Break Upper or Lower) in `text`, or -1. Astral letters are not looked for. */
+function lastLetterIndex(text: string): number {
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return i;
+    if (c >= 0x80 && (c < 0xd800 || c > 0xdfff) && NON_ASCII_CASED_LETTER.test(text[i])) return i;
+  }
+  return -1;
+}
+
 /**
  * Sentences of a text by Unicode sentence boundaries (UAX #29 as ICU implements them for the
  * locale), with ICU-style suppression after English abbreviations; trimmed, empty ones dropped.
@@ -51,7 +106,7 @@ function lastWord(segment: string): string {
 export function segmentSentences(text: string, locale = 'en', into: string[] = []): string[] {
   const suppressions = suppressionsFor(locale);
   let carried = '';
-  for (const { segment } of segmenterFor(locale).segment(text)) {
+  for (const segment of sentenceSegments(text, locale)) {
     const joined = carried + segment;
     if (suppressions.size > 0 && endsWithPeriod(segment) && suppressions.has(lastWord(segment))) {
       carried = joined;

@@ -4,6 +4,7 @@
  * word string the model was given.
  */
 import { PretrainError } from '@pretrain/core';
+import { PieceTrie } from './piece-trie';
 import { expectArray, expectObject, expectType, JSONObject, optBool, optNumber, optString, TokenizerJSONError, unknownType } from './json-path';
 
 export interface WordTokens {
@@ -83,7 +84,9 @@ export class WordPiece implements Model {
   readonly prefix: string;
   readonly maxInputCharsPerWord: number;
   private readonly idToTokenArr: string[];
-  private readonly maxTokenLength: number;
+  private readonly trie: PieceTrie;
+  /** Trie node after the continuing-subword prefix: continuation pieces are walked from here (-1: none). */
+  private readonly continuationRoot: number;
   private readonly cache = new WordCache();
 
   constructor(
@@ -94,9 +97,8 @@ export class WordPiece implements Model {
     this.prefix = options.continuingSubwordPrefix ?? '##';
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     this.idToTokenArr = reverseVocab(vocab);
-    let longest = 0;
-    for (const token of vocab.keys()) longest = Math.max(longest, token.length);
-    this.maxTokenLength = longest;
+    this.trie = new PieceTrie(vocab);
+    this.continuationRoot = this.trie.walk(this.prefix);
   }
 
   tokenize(word: string): WordTokens {
@@ -107,29 +109,36 @@ export class WordPiece implements Model {
     return tokens;
   }
 
+  /** Greedy longest match, left to right; one unmatched position makes the whole word unknown. */
   private tokenizeUncached(word: string): WordTokens {
     if (countCodePoints(word) > this.maxInputCharsPerWord) return this.unknownWord(word, `longer than max_input_chars_per_word=${this.maxInputCharsPerWord}`);
     const ids: number[] = [];
     const ends: number[] = [];
     let start = 0;
     while (start < word.length) {
-      const prefixLength = start > 0 ? this.prefix.length : 0;
-      let end = Math.min(word.length, start + this.maxTokenLength - prefixLength);
-      if (end < word.length && isLowSurrogate(word.charCodeAt(end))) end--;
-      let id: number | undefined;
-      while (end > start) {
-        const piece = start > 0 ? this.prefix + word.slice(start, end) : word.slice(start, end);
-        id = this.vocab.get(piece);
-        if (id !== undefined) break;
-        end -= end - 2 >= start && isLowSurrogate(word.charCodeAt(end - 1)) && isHighSurrogate(word.charCodeAt(end - 2)) ? 2 : 1;
-      }
-      if (id === undefined) return this.unknownWord(word, `no vocabulary piece matches at position ${start}`);
-      ids.push(id);
-      ends.push(end);
-      start = end;
+      const node = this.longestPieceAt(word, start);
+      if (node < 0) return this.unknownWord(word, `no vocabulary piece matches at position ${start}`);
+      ids.push(this.trie.pieceId(node));
+      start += this.trie.depth(node) - (start > 0 ? this.prefix.length : 0);
+      ends.push(start);
     }
     const starts = [0, ...ends.slice(0, -1)];
     return { ids: Int32Array.from(ids), starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  }
+
+  /**
+   * Trie node of the longest vocabulary piece starting at `start` (a continuation piece, prefix
+   * included, past the first position), or -1. Pieces end on code point boundaries only: a
+   * surrogate pair is never split.
+   */
+  private longestPieceAt(word: string, start: number): number {
+    let node = start === 0 ? this.trie.root : this.continuationRoot;
+    let best = -1;
+    for (let i = start; node >= 0 && i < word.length; ) {
+      node = this.trie.child(node, word.charCodeAt(i++));
+      if (node >= 0 && this.trie.pieceId(node) >= 0 && !(i < word.length && isHighSurrogate(word.charCodeAt(i - 1)) && isLowSurrogate(word.charCodeAt(i)))) best = node;
+    }
+    return best;
   }
 
   private unknownWord(word: string, why: string): WordTokens {

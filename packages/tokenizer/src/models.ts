@@ -40,6 +40,18 @@ class WordCache {
   }
 }
 
+/** One-element Int32Arrays shared per value below `limit`; results hold them, so they are never written to. */
+class OneElementArrays {
+  private readonly byValue: (Int32Array | undefined)[];
+  constructor(private readonly limit: number) {
+    this.byValue = new Array<Int32Array | undefined>(limit).fill(undefined);
+  }
+  of(value: number): Int32Array {
+    if (value < 0 || value >= this.limit) return Int32Array.of(value);
+    return (this.byValue[value] ??= Int32Array.of(value));
+  }
+}
+
 export class MissingUnkError extends PretrainError {
   constructor(model: string, word: string, detail: string) {
     super(`${model}: cannot encode ${JSON.stringify(word)} (${detail}) and the model defines no unknown token`);
@@ -88,6 +100,12 @@ export class WordPiece implements Model {
   /** Trie node after the continuing-subword prefix: continuation pieces are walked from here (-1: none). */
   private readonly continuationRoot: number;
   private readonly cache = new WordCache();
+  /** Scratch for the pieces of the word being split (grown to the longest word seen). */
+  private pieceIds = new Int32Array(32);
+  private pieceEnds = new Int32Array(32);
+  /** Most words are one piece: their arrays are shared (cached results are shared anyway and never mutated). */
+  private readonly oneIds: OneElementArrays;
+  private readonly oneInts = new OneElementArrays(256);
 
   constructor(
     readonly vocab: Map<string, number>,
@@ -98,6 +116,7 @@ export class WordPiece implements Model {
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     this.idToTokenArr = reverseVocab(vocab);
     this.trie = new PieceTrie(vocab);
+    this.oneIds = new OneElementArrays(this.idToTokenArr.length);
     this.continuationRoot = this.trie.walk(this.prefix);
   }
 
@@ -112,18 +131,22 @@ export class WordPiece implements Model {
   /** Greedy longest match, left to right; one unmatched position makes the whole word unknown. */
   private tokenizeUncached(word: string): WordTokens {
     if (countCodePoints(word) > this.maxInputCharsPerWord) return this.unknownWord(word, `longer than max_input_chars_per_word=${this.maxInputCharsPerWord}`);
-    const ids: number[] = [];
-    const ends: number[] = [];
-    let start = 0;
-    while (start < word.length) {
+    if (this.pieceIds.length < word.length) {
+      this.pieceIds = new Int32Array(word.length);
+      this.pieceEnds = new Int32Array(word.length);
+    }
+    let count = 0;
+    for (let start = 0; start < word.length; count++) {
       const node = this.longestPieceAt(word, start);
       if (node < 0) return this.unknownWord(word, `no vocabulary piece matches at position ${start}`);
-      ids.push(this.trie.pieceId(node));
+      this.pieceIds[count] = this.trie.pieceId(node);
       start += this.trie.depth(node) - (start > 0 ? this.prefix.length : 0);
-      ends.push(start);
+      this.pieceEnds[count] = start;
     }
-    const starts = [0, ...ends.slice(0, -1)];
-    return { ids: Int32Array.from(ids), starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+    if (count === 1) return { ids: this.oneIds.of(this.pieceIds[0]), starts: this.oneInts.of(0), ends: this.oneInts.of(word.length) };
+    const starts = new Int32Array(count);
+    for (let k = 1; k < count; k++) starts[k] = this.pieceEnds[k - 1];
+    return { ids: this.pieceIds.slice(0, count), starts, ends: this.pieceEnds.slice(0, count) };
   }
 
   /**
@@ -144,7 +167,7 @@ export class WordPiece implements Model {
   private unknownWord(word: string, why: string): WordTokens {
     const unk = this.vocab.get(this.unkToken);
     if (unk === undefined) throw new MissingUnkError('WordPiece', word, why);
-    return { ids: Int32Array.of(unk), starts: Int32Array.of(0), ends: Int32Array.of(word.length) };
+    return { ids: this.oneIds.of(unk), starts: this.oneInts.of(0), ends: this.oneInts.of(word.length) };
   }
 
   tokenToId(token: string): number | undefined {

@@ -19,38 +19,31 @@ export class PieceTrie {
   private readonly mask: number;
 
   constructor(vocab: Map<string, number>) {
-    const parents: number[] = [];
-    const codes: number[] = [];
-    const ids: number[] = [NO_NODE];
-    const depths: number[] = [0];
-    const childOf = new Map<number, number>();
-    for (const [piece, id] of vocab) {
-      let node = this.root;
-      for (let i = 0; i < piece.length; i++) {
-        const key = node * 0x10000 + piece.charCodeAt(i);
-        let child = childOf.get(key);
-        if (child === undefined) {
-          child = ids.length;
-          ids.push(NO_NODE);
-          depths.push(i + 1);
-          parents.push(node);
-          codes.push(piece.charCodeAt(i));
-          childOf.set(key, child);
-        }
-        node = child;
-      }
-      ids[node] = id;
-    }
-    this.nodeIds = Int32Array.from(ids);
-    this.nodeDepths = Int32Array.from(depths);
-    // Node k + 1 was created as the child of parents[k] along codes[k].
+    let units = 0;
+    for (const piece of vocab.keys()) units += piece.length;
+    // At most one node per code unit of the vocabulary; the edge table stays at most half full.
+    this.nodeIds = new Int32Array(units + 1).fill(NO_NODE);
+    this.nodeDepths = new Int32Array(units + 1);
     let capacity = 16;
-    while (capacity < parents.length * 2) capacity *= 2;
+    while (capacity < units * 2) capacity *= 2;
     this.mask = capacity - 1;
     this.edgeParents = new Int32Array(capacity).fill(NO_NODE);
     this.edgeCodes = new Int32Array(capacity);
     this.edgeChildren = new Int32Array(capacity);
-    for (let k = 0; k < parents.length; k++) this.insertEdge(parents[k], codes[k], k + 1);
+    let nodes = 1;
+    for (const [piece, id] of vocab) {
+      let node = this.root;
+      for (let i = 0; i < piece.length; i++) {
+        let child = this.child(node, piece.charCodeAt(i));
+        if (child === NO_NODE) {
+          child = nodes++;
+          this.nodeDepths[child] = i + 1;
+          this.insertEdge(node, piece.charCodeAt(i), child);
+        }
+        node = child;
+      }
+      this.nodeIds[node] = id;
+    }
   }
 
   /** The node reached from `node` along char code `code`, or -1. */

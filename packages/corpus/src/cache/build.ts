@@ -1,11 +1,8 @@
-import { fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Worker } from 'worker_threads';
 import { PretrainError, type TokenizerPlugin } from '@pretrain/core';
 import { writeFileAtomicSync } from '../io/atomic';
-import { deserializeError } from '../io/errors';
 import { resolveSources, type SourceFile } from '../io/files';
 import { isGzip } from '../io/lines';
 import type { ReadStats } from '../io/stats';
@@ -13,8 +10,11 @@ import { documentReadOptions, type DocumentReadOptions } from '../text/documents
 import { checkLocale } from '../text/segment';
 import { defaultTokenizerFactory, type TokenizerFactory } from './tokenizer-factory';
 import { ShardAssembler } from './assemble';
-import { runShardTask, type FilePiece, type ShardTask, type ShardTaskResult } from './tokenize-task';
-import { WORKER_PROCESS_ENV, type WorkerInit, type WorkerReply, type WorkerRequest, type WorkerUsage } from './worker';
+import { WorkerPool, type Parallelism } from './pool';
+import { runShardTask, type FilePiece, type ShardTask } from './tokenize-task';
+import type { WorkerInit, WorkerUsage } from './worker';
+
+export type { Parallelism } from './pool';
 
 export const MANIFEST_FILE = 'manifest.json';
 const MANIFEST_FORMAT = 'pretrain-token-cache';
@@ -98,8 +98,6 @@ export interface TokenCacheResult {
   workerProcesses?: WorkerUsage[];
 }
 
-export type Parallelism = 'processes' | 'threads';
-
 /**
  * Tokenizes a corpus once into shards, or reuses them when the manifest shows the same tokenizer
  * hash, the same reading options and the same source files (path, size, mtime).
@@ -109,34 +107,49 @@ export async function buildTokenCache(options: TokenCacheOptions): Promise<Token
   checkLocale(readOptions.locale);
   const cacheDir = path.resolve(options.baseDir ?? process.cwd(), options.cacheDir);
   const files = resolveSources(options.paths, options.baseDir);
-  const tokenizerHash = options.tokenizer.hash();
-  const existing = readManifestIfAny(cacheDir);
-  const staleness = options.force ? 'rebuild forced' : whyStale(existing, cacheDir, tokenizerHash, readOptions, files);
-  if (existing && staleness === undefined) return { rebuilt: false, reason: 'up to date', manifest: existing, cacheDir };
-
-  fs.mkdirSync(cacheDir, { recursive: true });
-  removeCache(cacheDir, existing);
-  const tasks = planTasks(files, options.shardBytes);
-  const assembler = new ShardAssembler(files, readOptions, cacheDir);
   const workers = options.workers ?? Math.min(8, os.availableParallelism());
   const parallelism = options.parallelism ?? 'threads';
   if (parallelism !== 'processes' && parallelism !== 'threads') throw new PretrainError(`parallelism must be 'processes' or 'threads', got ${JSON.stringify(parallelism)}`);
-  let workerProcesses: WorkerUsage[] | undefined;
-  if (workers > 0) {
-    const usage = await runInWorkers(tasks, workers, parallelism, assembler, {
-      kind: 'pretrain-corpus-shard-worker',
-      tokenizerJSON: options.tokenizer.toJSON(),
-      factory: options.tokenizerFactory ?? defaultTokenizerFactory,
-      readOptions,
-      workerHeapMb: options.workerHeapMb ?? 128,
-    });
-    if (parallelism === 'processes') workerProcesses = usage;
-  } else {
-    for (const task of tasks) assembler.add(task, await runShardTask(task, readOptions, options.tokenizer));
+  const existing = readManifestIfAny(cacheDir);
+  const tasks = planTasks(files, options.shardBytes);
+  const poolSize = Math.min(workers, tasks.length);
+  // When a rebuild is certain before the tokenizer is hashed, the workers start loading now.
+  let pool = poolSize > 0 && (options.force || !existing) ? startPool(options, poolSize, parallelism, readOptions) : undefined;
+  try {
+    const tokenizerHash = options.tokenizer.hash();
+    const staleness = options.force ? 'rebuild forced' : whyStale(existing, cacheDir, tokenizerHash, readOptions, files);
+    if (existing && staleness === undefined) return { rebuilt: false, reason: 'up to date', manifest: existing, cacheDir };
+
+    fs.mkdirSync(cacheDir, { recursive: true });
+    removeCache(cacheDir, existing);
+    const assembler = new ShardAssembler(files, readOptions, cacheDir);
+    let workerProcesses: WorkerUsage[] | undefined;
+    if (poolSize > 0) {
+      pool ??= startPool(options, poolSize, parallelism, readOptions);
+      await pool.run(tasks, assembler);
+      const usage = await pool.stop();
+      pool = undefined;
+      if (parallelism === 'processes') workerProcesses = usage;
+    } else {
+      for (const task of tasks) assembler.add(task, await runShardTask(task, readOptions, options.tokenizer));
+    }
+    const manifest = makeManifest(assembler, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
+    writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    return { rebuilt: true, reason: staleness ?? 'no cache yet', manifest, cacheDir, ...(workerProcesses ? { workerProcesses } : {}) };
+  } finally {
+    await pool?.stop();
   }
-  const manifest = makeManifest(assembler, files, tokenizerHash, options.tokenizer.getVocabSize(), readOptions);
-  writeFileAtomicSync(path.join(cacheDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
-  return { rebuilt: true, reason: staleness ?? 'no cache yet', manifest, cacheDir, ...(workerProcesses ? { workerProcesses } : {}) };
+}
+
+function startPool(options: TokenCacheOptions, size: number, parallelism: Parallelism, readOptions: DocumentReadOptions): WorkerPool {
+  const init: WorkerInit = {
+    kind: 'pretrain-corpus-shard-worker',
+    tokenizerJSON: options.tokenizer.toJSON(),
+    factory: options.tokenizerFactory ?? defaultTokenizerFactory,
+    readOptions,
+    workerHeapMb: options.workerHeapMb ?? 128,
+  };
+  return new WorkerPool(size, parallelism, init);
 }
 
 export function readManifestIfAny(cacheDir: string): CacheManifest | undefined {
@@ -209,178 +222,6 @@ export function planTasks(files: SourceFile[], shardBytes?: number): ShardTask[]
   });
   flush();
   return tasks;
-}
-
-/** Tasks handed out but not yet assembled, at most (bounds the results waiting for an earlier one). */
-const TASKS_AHEAD_PER_WORKER = 4;
-
-/** One worker of the pool, thread or process, seen the same way. */
-interface PoolWorker {
-  send(request: WorkerRequest): void;
-  /** Ends the worker (if it still runs) and resolves once it is gone. */
-  stop(): Promise<void>;
-  /** The latest usage a worker process reported. */
-  usage?: WorkerUsage;
-}
-
-type ReplyHandler = (reply: WorkerReply) => void;
-type FailureHandler = (error: PretrainError) => void;
-
-/**
- * Runs tasks on a pool of workers, in plan order, each worker with its next task already queued so
- * it never waits for this thread; results are assembled into shards in plan order as they become
- * contiguous. The first failure stops them all; every worker is ended and waited for either way.
- */
-async function runInWorkers(tasks: ShardTask[], workerCount: number, parallelism: Parallelism, assembler: ShardAssembler, init: WorkerInit): Promise<WorkerUsage[]> {
-  const finished = new Map<number, ShardTaskResult>();
-  const workers: PoolWorker[] = [];
-  const poolSize = Math.min(workerCount, tasks.length);
-  let nextTask = 0;
-  let assembled = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      const fail = (error: unknown) => {
-        if (failed) return;
-        failed = true;
-        reject(error);
-      };
-      const dispatch = (worker: PoolWorker) => {
-        if (failed || nextTask >= tasks.length || nextTask >= assembled + TASKS_AHEAD_PER_WORKER * poolSize) return false;
-        worker.send({ type: 'task', taskIndex: nextTask, task: tasks[nextTask] });
-        nextTask++;
-        return true;
-      };
-      const assembleReady = () => {
-        while (finished.has(assembled)) {
-          const result = finished.get(assembled)!;
-          finished.delete(assembled);
-          assembler.add(tasks[assembled], result);
-          assembled++;
-        }
-        if (assembled === tasks.length) resolve();
-      };
-      const idle = new Set<PoolWorker>();
-      for (let i = 0; i < poolSize; i++) {
-        const onReply = (reply: WorkerReply) => {
-          if (reply.type === 'error') return fail(deserializeError(reply.error, reply.taskIndex < 0 ? 'tokenizer worker' : 'tokenizing'));
-          if (reply.type !== 'done') return;
-          if (reply.usage) worker.usage = reply.usage;
-          finished.set(reply.taskIndex, reply.result);
-          // Hand out more work before writing shards, so no worker waits on this thread.
-          if (!dispatch(worker)) idle.add(worker);
-          try {
-            assembleReady();
-          } catch (error) {
-            return fail(error);
-          }
-          for (const waiting of idle) if (dispatch(waiting)) idle.delete(waiting);
-        };
-        const worker = parallelism === 'processes' ? startWorkerProcess(init, onReply, fail) : startWorkerThread(init, onReply, fail);
-        workers.push(worker);
-        for (let queued = 0; queued < 2; queued++) dispatch(worker);
-      }
-      if (tasks.length === 0) resolve();
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-  }
-  return workers.flatMap((w) => (w.usage ? [w.usage] : []));
-}
-
-/**
- * Tokenizing makes mostly short-lived garbage, and V8's default young generation lets a worker's
- * resident memory grow. 32 MB was the fastest of 8/16/32/64 on the Gutenberg bench (idle 2-core
- * machine: 1 worker 3.08 s vs 3.26 s at 8 MB, 2 workers 2.42 s vs 3.07 s; about 4x fewer scavenges).
- */
-const WORKER_YOUNG_GENERATION_MB = 32;
-
-/**
- * The process flag that gives the same young generation: a thread limited to 32 MB reports a
- * 32 MB new space and the same total available heap (144 vs 145 MB with a 128 MB old generation)
- * as a process with 16 MB semi-spaces (V8 rounds semi-spaces to powers of two).
- */
-const WORKER_SEMI_SPACE_MB = 16;
-
-/**
- * Source files run as compiled JavaScript in a published package; from TypeScript sources (tests)
- * a worker starts in ts-worker-bootstrap.js, which installs an swc require hook so it can load the
- * same .ts modules.
- */
-function workerEntry(): { file: string; tsEntry?: string; packagesDir: string } {
-  const entry = path.join(__dirname, `worker${path.extname(__filename)}`);
-  const packagesDir = path.resolve(__dirname, '../../..');
-  if (!entry.endsWith('.ts')) return { file: entry, packagesDir };
-  return { file: path.join(__dirname, 'ts-worker-bootstrap.js'), tsEntry: entry, packagesDir };
-}
-
-function startWorkerThread(init: WorkerInit, onReply: ReplyHandler, onFailure: FailureHandler): PoolWorker {
-  const { file, tsEntry, packagesDir } = workerEntry();
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: init.workerHeapMb };
-  const worker = new Worker(file, { resourceLimits, workerData: tsEntry ? { ...init, tsEntry, packagesDir } : init });
-  worker.on('message', onReply);
-  worker.on('error', (error) => {
-    const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
-    const hint = outOfMemory ? ` (raise workerHeapMb, now ${init.workerHeapMb})` : '';
-    onFailure(new PretrainError(`tokenizer worker crashed: ${error.message}${hint}`, { cause: error }));
-  });
-  worker.on('exit', (code) => {
-    if (code !== 0) onFailure(new PretrainError(`tokenizer worker exited with code ${code}`));
-  });
-  return {
-    send: (request) => worker.postMessage(request),
-    stop: async () => {
-      await worker.terminate();
-    },
-  };
-}
-
-/** The last bytes a child process wrote to stderr: V8 prints why it aborted there. */
-const STDERR_TAIL_BYTES = 4096;
-
-function startWorkerProcess(init: WorkerInit, onReply: ReplyHandler, onFailure: FailureHandler): PoolWorker {
-  const { file, tsEntry, packagesDir } = workerEntry();
-  const child = fork(file, tsEntry ? [tsEntry, packagesDir] : [], {
-    serialization: 'advanced',
-    execArgv: [`--max-old-space-size=${init.workerHeapMb}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`],
-    env: { ...process.env, [WORKER_PROCESS_ENV]: '1' },
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-  });
-  let stopping = false;
-  let stderrTail = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-  });
-  child.on('message', onReply);
-  child.on('error', (error) => onFailure(new PretrainError(`tokenizer worker process failed: ${error.message}`, { cause: error })));
-  // 'close' comes after the process ended and its stderr was read to the end.
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', (code, signal) => {
-      if (!stopping) onFailure(processCrash(code, signal, stderrTail, init));
-      resolve();
-    });
-  });
-  child.send(init);
-  return {
-    send: (request) => {
-      child.send(request, (error) => {
-        if (error && !stopping) onFailure(new PretrainError(`cannot reach tokenizer worker process ${child.pid}: ${error.message}`, { cause: error }));
-      });
-    },
-    stop: async () => {
-      stopping = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill();
-      await closed;
-    },
-  };
-}
-
-function processCrash(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, init: WorkerInit): PretrainError {
-  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-  const fatal = /^.*(FATAL ERROR|out of memory).*$/m.exec(stderrTail)?.[0].trim();
-  const hint = /out of memory/i.test(stderrTail) ? ` (raise workerHeapMb, now ${init.workerHeapMb})` : '';
-  return new PretrainError(`tokenizer worker crashed: the worker process ${how}${fatal ? `: ${fatal}` : ''}${hint}`);
 }
 
 function makeManifest(assembler: ShardAssembler, files: SourceFile[], tokenizerHash: string, vocabSize: number, readOptions: DocumentReadOptions): CacheManifest {

@@ -40,18 +40,6 @@ class WordCache {
   }
 }
 
-/** One-element Int32Arrays shared per value below `limit`; results hold them, so they are never written to. */
-class OneElementArrays {
-  private readonly byValue: (Int32Array | undefined)[];
-  constructor(private readonly limit: number) {
-    this.byValue = new Array<Int32Array | undefined>(limit).fill(undefined);
-  }
-  of(value: number): Int32Array {
-    if (value < 0 || value >= this.limit) return Int32Array.of(value);
-    return (this.byValue[value] ??= Int32Array.of(value));
-  }
-}
-
 export class MissingUnkError extends PretrainError {
   constructor(model: string, word: string, detail: string) {
     super(`${model}: cannot encode ${JSON.stringify(word)} (${detail}) and the model defines no unknown token`);
@@ -103,9 +91,10 @@ export class WordPiece implements Model {
   /** Scratch for the pieces of the word being split (grown to the longest word seen). */
   private pieceIds = new Int32Array(32);
   private pieceEnds = new Int32Array(32);
-  /** Most words are one piece: their arrays are shared (cached results are shared anyway and never mutated). */
-  private readonly oneIds: OneElementArrays;
-  private readonly oneInts = new OneElementArrays(256);
+  /** Tokens of the words that are one whole piece, by trie node, made once (results are shared and never written to). */
+  private readonly wholeWordTokens: (WordTokens | undefined)[];
+  /** [n] for small n, shared the same way (every one-piece word starts at 0 and ends at its length). */
+  private readonly oneElementArrays: Int32Array[] = [];
 
   constructor(
     readonly vocab: Map<string, number>,
@@ -116,11 +105,14 @@ export class WordPiece implements Model {
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     this.idToTokenArr = reverseVocab(vocab);
     this.trie = new PieceTrie(vocab);
-    this.oneIds = new OneElementArrays(this.idToTokenArr.length);
     this.continuationRoot = this.trie.walk(this.prefix);
+    this.wholeWordTokens = new Array<WordTokens | undefined>(this.trie.nodeCount).fill(undefined);
   }
 
   tokenize(word: string): WordTokens {
+    // Most words are one vocabulary piece: one trie walk finds those sooner than the word cache would.
+    const whole = this.wholeWordNode(word);
+    if (whole >= 0) return (this.wholeWordTokens[whole] ??= { ids: Int32Array.of(this.trie.pieceId(whole)), starts: this.oneElement(0), ends: this.oneElement(word.length) });
     const cached = this.cache.get(word);
     if (cached) return cached;
     const tokens = this.tokenizeUncached(word);
@@ -128,7 +120,7 @@ export class WordPiece implements Model {
     return tokens;
   }
 
-  /** Greedy longest match, left to right; one unmatched position makes the whole word unknown. */
+  /** Greedy longest match, left to right (of at least two pieces: tokenize() caught whole-word pieces); one unmatched position makes the whole word unknown. */
   private tokenizeUncached(word: string): WordTokens {
     if (countCodePoints(word) > this.maxInputCharsPerWord) return this.unknownWord(word, `longer than max_input_chars_per_word=${this.maxInputCharsPerWord}`);
     if (this.pieceIds.length < word.length) {
@@ -143,10 +135,21 @@ export class WordPiece implements Model {
       start += this.trie.depth(node) - (start > 0 ? this.prefix.length : 0);
       this.pieceEnds[count] = start;
     }
-    if (count === 1) return { ids: this.oneIds.of(this.pieceIds[0]), starts: this.oneInts.of(0), ends: this.oneInts.of(word.length) };
     const starts = new Int32Array(count);
     for (let k = 1; k < count; k++) starts[k] = this.pieceEnds[k - 1];
     return { ids: this.pieceIds.slice(0, count), starts, ends: this.pieceEnds.slice(0, count) };
+  }
+
+  private oneElement(n: number): Int32Array {
+    if (n >= 64) return Int32Array.of(n);
+    return (this.oneElementArrays[n] ??= Int32Array.of(n));
+  }
+
+  /** Trie node of `word` when the whole word is one vocabulary piece within the length limit, else -1. */
+  private wholeWordNode(word: string): number {
+    if (word.length === 0 || (word.length > this.maxInputCharsPerWord && countCodePoints(word) > this.maxInputCharsPerWord)) return -1;
+    const node = this.trie.walk(word);
+    return node >= 0 && this.trie.pieceId(node) >= 0 ? node : -1;
   }
 
   /**
@@ -167,7 +170,7 @@ export class WordPiece implements Model {
   private unknownWord(word: string, why: string): WordTokens {
     const unk = this.vocab.get(this.unkToken);
     if (unk === undefined) throw new MissingUnkError('WordPiece', word, why);
-    return { ids: this.oneIds.of(unk), starts: this.oneInts.of(0), ends: this.oneInts.of(word.length) };
+    return { ids: Int32Array.of(unk), starts: Int32Array.of(0), ends: Int32Array.of(word.length) };
   }
 
   tokenToId(token: string): number | undefined {

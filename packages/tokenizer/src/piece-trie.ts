@@ -60,6 +60,11 @@ export class PieceTrie {
     return node;
   }
 
+  /** Nodes are numbered 0 (the root) to nodeCount - 1. */
+  get nodeCount(): number {
+    return this.edgeCount + 1;
+  }
+
   /** The vocabulary id of the piece ending at `node`, or -1 when no piece ends there. */
   pieceId(node: number): number {
     return this.nodeIds[node];

@@ -105,9 +105,12 @@ describe('WordPiece longest match vs HF', () => {
     const vocab = new Map(bertVocab);
     for (const token of ['😀', '##😀']) vocab.set(token, vocab.size);
     const limited = { prefix: '##', maxInputCharsPerWord: 6 };
-    const words = ['😀😀😀😀😀😀', '😀😀😀😀😀😀😀', 'aaaaaa', 'aaaaaaa', 'ab😀cd😀', 'ab😀cd😀e', 'unknown'];
+    // 'washington' and 'government' are whole vocabulary pieces, but longer than the limit.
+    const words = ['😀😀😀😀😀😀', '😀😀😀😀😀😀😀', 'aaaaaa', 'aaaaaaa', 'ab😀cd😀', 'ab😀cd😀e', 'unknown', 'washington', 'government', 'the'];
     await expectSameAsHF(vocab, limited, words);
-    expect([...new WordPiece(vocab, { maxInputCharsPerWord: 6 }).tokenize('😀😀😀😀😀😀😀').ids]).toEqual([vocab.get('[UNK]')]);
+    const model = new WordPiece(vocab, { maxInputCharsPerWord: 6 });
+    expect([...model.tokenize('😀😀😀😀😀😀😀').ids]).toEqual([vocab.get('[UNK]')]);
+    expect([...model.tokenize('washington').ids]).toEqual([vocab.get('[UNK]')]);
   });
 
   it.each([

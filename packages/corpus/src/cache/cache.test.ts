@@ -153,6 +153,28 @@ describe('token cache', () => {
     expect(threads.workerProcesses).toBeUndefined();
   });
 
+  it('starts the workers before hashing the tokenizer when the rebuild is certain (no cache yet)', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'worker-loaded');
+    const module = path.join(dir, 'marking-tokenizer.js');
+    fs.writeFileSync(module, `const { fromTokenizerJSON } = require(${JSON.stringify(factory.module)});
+exports.make = (json) => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'); return fromTokenizerJSON(json); };`);
+    /** Waits in hash() (this thread blocked, as a slow hash would) for a worker to load the tokenizer. */
+    class WaitingTokenizer extends WhitespaceTestTokenizer {
+      workerLoadedDuringHash: boolean | undefined;
+      override hash(): string {
+        const deadline = Date.now() + 30_000;
+        while (!fs.existsSync(marker) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        this.workerLoadedDuringHash ??= fs.existsSync(marker);
+        return super.hash();
+      }
+    }
+    const tokenizer = new WaitingTokenizer();
+    const result = await buildTokenCache({ ...baseOptions(makeCorpus(), path.join(dir, 'cache'), tokenizer), tokenizerFactory: { module, exportName: 'make' }, workers: 1 });
+    expect(result.rebuilt).toBe(true);
+    expect(tokenizer.workerLoadedDuringHash).toBe(true);
+  });
+
   it('refuses an unknown parallelism', async () => {
     const build = buildTokenCache({ ...baseOptions(makeCorpus(), path.join(tempDir(), 'cache')), workers: 1, parallelism: 'fibers' as Parallelism });
     await expect(build).rejects.toThrow(/parallelism must be 'processes' or 'threads', got "fibers"/);

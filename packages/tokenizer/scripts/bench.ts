@@ -13,16 +13,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Tokenizer, trainByteLevelBPE, trainWordPiece } from '../src/index';
+import { arg, repoRoot } from './script-env';
 
-const root = path.resolve(__dirname.includes('pretrain-tokenizer-') ? process.cwd() : path.join(__dirname, '../../..'));
-const repoRoot = fs.existsSync(path.join(root, 'fixtures')) ? root : path.resolve(root, '../..');
 const shared = path.join(repoRoot, '../shared/data/corpus');
 const fixtures = path.join(repoRoot, 'fixtures/data/tokenizer');
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 /** ~`mb` MB of English lines: Gutenberg books, then WikiText-2. */
 function corpusLines(mb: number): string[] {

@@ -12,16 +12,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { WordPiece, type WordTokens } from '../src/index';
+import { arg, repoRoot } from './script-env';
 
-const root = path.resolve(__dirname.includes('pretrain-tokenizer-') ? process.cwd() : path.join(__dirname, '../../..'));
-const repoRoot = fs.existsSync(path.join(root, 'fixtures')) ? root : path.resolve(root, '../..');
 const gutenberg = path.join(repoRoot, '../shared/data/corpus/gutenberg');
 const bertJSON = path.join(repoRoot, 'fixtures/data/tokenizer/bert-base-uncased/tokenizer.json');
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 /** Distinct words roughly as BERT's normalizer and pre-tokenizer cut them (lower-cased, accents off, punctuation apart). */
 function distinctWords(): string[] {

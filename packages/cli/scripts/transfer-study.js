@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * The runs behind docs/guides/pretrain-bert.md "What the demo measures": the demo's pipeline
+ * (runPretraining / runFinetuning, the quick preset's model, recipe and UCI splits) with one thing
+ * changed at a time. Build the CLI first (`npx nx run @pretrain/cli:build`).
+ *
+ *   node packages/cli/scripts/transfer-study.js pretrain '{"name":"books","minutes":4.5}'
+ *   node packages/cli/scripts/transfer-study.js finetune '{"name":"books","n":300,"steps":40,"arms":["pretrained","scratch"]}'
+ *
+ * pretrain options: name (run folder runs/transfer-study/<name>), minutes (cumulative wall-clock cap; rerun
+ *   with a larger value and "resume": true to continue), steps (cap, default 40,000), books (file names in
+ *   data/gutenberg, default the preset's six; [] for none), extra (more text files, e.g. the Rotten Tomatoes
+ *   snippets of ../shared/data/sentiment/rt-polarity), mlmOnly (MLM building its own full-sentence examples, no NSP).
+ * finetune options: name, n (labeled examples), steps, arms ("pretrained", "scratch"), learningRate,
+ *   frozen (train the classifier only), pooling ("mean" | "first"; default the preset's).
+ * Prints one line per run; the pre-trained weights and tokenizer come from <run>/checkpoint.
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const tf = require('@tensorflow/tfjs-core');
+const core = require('@pretrain/core');
+const { registerBuiltins } = require('../dist/builtins');
+const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { runPretraining, runFinetuning } = require('../dist/pipeline/train');
+const { sentimentSplits } = require('../dist/commands/demo');
+const { PRESETS } = require('../dist/commands/demo-presets');
+const { stopSignal } = require('../dist/interrupt');
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const dataDir = path.join(repoRoot, 'data');
+const preset = PRESETS.quick;
+const env = { stop: stopSignal, log: (line) => console.log(line) };
+
+async function create(kind, name, options, seed) {
+  const definition = await core.defaultRegistry.resolve(kind, name);
+  return definition.create(definition.options.parse(options ?? {}), { baseDir: dataDir, seed });
+}
+
+function runDir(name) {
+  if (!name || /[/\\]/.test(name)) throw new Error('transfer-study: "name" (a folder name) is required');
+  return path.join(repoRoot, 'runs', 'transfer-study', name);
+}
+
+async function pretrain(o) {
+  const dir = runDir(o.name);
+  const paths = [...(o.books ?? preset.books).map((b) => path.join(dataDir, 'gutenberg', b)), ...(o.extra ?? []).map((p) => path.resolve(p))];
+  const corpus = await create('corpus', 'text', { ...preset.corpus.options, paths }, preset.seed);
+  async function* sentences() {
+    for await (const d of corpus.documents({ split: 'train', seed: preset.seed })) yield* d.sentences;
+  }
+  // The tokenizer is a pure function of the corpus, so a resumed run trains the same one again.
+  const tokenizer = await trainTokenizer(sentences(), { type: 'wordpiece', vocabSize: preset.vocabSize });
+  const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
+  const backbone = await create('model', 'bert', modelOptions, preset.seed);
+  const specs = o.mlmOnly ? [{ name: 'mlm', options: { buildExamples: true } }] : preset.objectives;
+  const objectives = [];
+  for (const spec of specs) objectives.push({ plugin: await create('objective', spec.name, spec.options, preset.seed), weight: 1 });
+  const options = { ...preset.pretrain, maxSteps: o.steps ?? 40000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), outputDir: dir, progress: 'none', resume: o.resume === true };
+  const pre = await runPretraining(
+    { backbone, objectives, tokenizer, corpus, options, seed: preset.seed, finalDir: path.join(dir, 'checkpoint'), refs: { model: { name: 'bert', options: modelOptions } }, evalDocuments: preset.evalDocuments },
+    env,
+  );
+  console.log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s this run; held-out ${JSON.stringify(pre.evalAfter ?? 'none (no validation documents)')}`);
+}
+
+async function finetune(o) {
+  const checkpoint = path.join(runDir(o.name), 'checkpoint');
+  if (!fs.existsSync(checkpoint)) throw new Error(`transfer-study: ${checkpoint} not found (run "pretrain" first)`);
+  const tokenizer = loadTokenizerFile(checkpoint);
+  const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
+  const saved = core.readSafetensors(path.join(checkpoint, 'model.safetensors'));
+  const splits = sentimentSplits(dataDir, preset.seed);
+  const n = o.n ?? splits.train.length;
+  const trainer = { ...preset.finetuneTrainer, progress: 'none', maxSteps: o.steps ?? 100, batchSize: preset.finetune.batchSize };
+  if (o.learningRate !== undefined) trainer.learningRate = o.learningRate;
+  if (o.frozen) trainer.strategy = { type: 'frozen-backbone' };
+  for (const arm of o.arms ?? ['pretrained', 'scratch']) {
+    const model = await create('model', 'bert', modelOptions, preset.seed + 1);
+    if (arm === 'pretrained') {
+      const state = new Map();
+      for (const [name, t] of saved.tensors) if (name.startsWith('bert.')) state.set(name.slice(5), tf.tensor(t.data, t.shape));
+      const report = model.loadStateDict(state);
+      if (report.missing.length || report.unexpected.length) throw new Error(`loading ${checkpoint}: ${JSON.stringify(report)}`);
+      for (const t of state.values()) t.dispose();
+    } else if (arm !== 'scratch') throw new Error(`transfer-study: unknown arm "${arm}" (pretrained | scratch)`);
+    const head = await create('head', 'sequence-classification', { ...preset.classifier, ...(o.pooling ? { pooling: o.pooling } : {}), numLabels: 2, labels: splits.labels }, preset.seed);
+    const run = await runFinetuning({ backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: trainer, seed: preset.seed }, env);
+    console.log(`finetune ${o.name} ${arm}: n=${n} steps=${trainer.maxSteps} lr=${trainer.learningRate}${o.frozen ? ' frozen' : ''} → accuracy ${run.validation.accuracy.toFixed(4)} (loss ${run.validation.loss.toFixed(3)}, ${run.validation.examples} validation sentences)`);
+    model.dispose();
+    head.dispose();
+  }
+}
+
+(async () => {
+  const [command, json] = process.argv.slice(2);
+  const commands = { pretrain, finetune };
+  if (!commands[command]) throw new Error('usage: transfer-study.js pretrain|finetune \'{json options}\' (see the header of this file)');
+  registerBuiltins(core.defaultRegistry);
+  await core.initBackend({ logger: () => {} });
+  await commands[command](JSON.parse(json ?? '{}'));
+})().catch((error) => {
+  console.error(`transfer-study: ${error.message}`);
+  process.exit(1);
+});

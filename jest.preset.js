@@ -8,8 +8,9 @@ module.exports = {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   moduleNameMapper: {
-    // The subpath rule must come first: jest uses the first pattern that matches.
+    // Subpath rules must come first: jest uses the first pattern that matches.
     '^@pretrain/core/testing$': `${packagesDir}/core/src/testing/index.ts`,
+    '^@pretrain/([a-z0-9-]+)/lite$': `${packagesDir}/$1/src/lite.ts`,
     '^@pretrain/([a-z0-9-]+)$': `${packagesDir}/$1/src/index.ts`,
   },
   testMatch: ['<rootDir>/src/**/*.test.ts'],

@@ -1,15 +1,14 @@
 // tfjs-core's CommonJS build registers no gradients by itself; every user of core gets them.
 import './gradients';
 
-export * from './contract';
-export * from './errors';
+// Contract types, errors, atomic writes, growable id buffers (also `@pretrain/core/lite`).
+export * from './lite';
 export * from './rng';
 export * from './registry';
 export * from './config';
 export * from './backend';
 export { withStockKernels, replacedKernels } from './kernels/stock';
 export * from './batch';
-export * from './atomic';
 export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';

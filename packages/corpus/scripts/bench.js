@@ -43,9 +43,9 @@ function loadTokenizer(wanted) {
   if (wanted === 'real') {
     try {
       const json = fs.readFileSync(path.join(shared, 'tokenizers/bert-base-uncased/tokenizer.json'), 'utf8');
-      const factory = { module: '@pretrain/tokenizer', exportName: 'fromTokenizerJSON' };
-      const tokenizer = require(factory.module)[factory.exportName](json);
-      return { tokenizer, factory, label: '@pretrain/tokenizer fromTokenizerJSON(bert-base-uncased tokenizer.json)' };
+      const tokenizer = require('@pretrain/tokenizer').fromTokenizerJSON(json);
+      // No factory: workers load the default one (@pretrain/tokenizer/lite), as users' builds do.
+      return { tokenizer, factory: undefined, label: '@pretrain/tokenizer fromTokenizerJSON(bert-base-uncased tokenizer.json)' };
     } catch (error) {
       console.warn(`bench: real tokenizer unavailable (${error.message.split('\n')[0]}); using the whitespace test double`);
     }

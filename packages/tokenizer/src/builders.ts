@@ -3,7 +3,7 @@
  * `vocab.json` + `merges.txt`, assembled exactly as HF's converters do.
  */
 import * as fs from 'fs';
-import { PretrainError } from '@pretrain/core';
+import { PretrainError } from '@pretrain/core/lite';
 import { AddedToken } from './added-vocabulary';
 import { ByteLevelDecoder, WordPieceDecoder } from './decoders';
 import { BPE, Model, WordPiece } from './models';

@@ -3,7 +3,7 @@
  * stride become `overflowing`), merging (pairs, special tokens) and padding. `toEncoding` turns it
  * into the contract's plain Encoding.
  */
-import { PretrainError, type Encoding } from '@pretrain/core';
+import { PretrainError, type Encoding } from '@pretrain/core/lite';
 
 export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second';
 export type Direction = 'right' | 'left';

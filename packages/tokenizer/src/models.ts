@@ -3,7 +3,7 @@
  * a lot, so most words cost one Map lookup. Token positions are [start, end) in the units of the
  * word string the model was given.
  */
-import { PretrainError } from '@pretrain/core';
+import { PretrainError } from '@pretrain/core/lite';
 import { PieceTrie } from './piece-trie';
 import { expectArray, expectObject, expectType, JSONObject, optBool, optNumber, optString, TokenizerJSONError, unknownType } from './json-path';
 

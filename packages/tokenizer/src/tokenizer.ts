@@ -7,7 +7,7 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { PretrainError, writeFileAtomic, type DecodeOptions, type Encoding, type EncodeOptions, type SpecialTokenIds, type TokenizerPlugin } from '@pretrain/core';
+import { GrowableIntArray, PretrainError, writeFileAtomic, type DecodeOptions, type Encoding, type EncodeOptions, type SpecialTokenIds, type TokenizerPlugin } from '@pretrain/core/lite';
 import { AddedToken, addedTokenFromJSON, addedTokenToJSON, AddedVocabulary } from './added-vocabulary';
 import { toByteLevel } from './byte-level';
 import { cleanUpTokenization, Decoder, decoderFromJSON } from './decoders';
@@ -267,7 +267,7 @@ export class Tokenizer implements TokenizerPlugin {
    * (the corpus token cache needs only the ids).
    */
   encodeIds(text: string): Int32Array {
-    const out = new IdList();
+    const out = new GrowableIntArray(Int32Array);
     this.encodeSequence(text, 0, out);
     return out.toArray();
   }
@@ -337,7 +337,7 @@ export class Tokenizer implements TokenizerPlugin {
       const word = n.text.slice(s, e);
       const tokens = byteLevel ? this.byteLevelTokens(word) : model.tokenize(word);
       const wordId = words.next++;
-      if (enc instanceof IdList) {
+      if (enc instanceof GrowableIntArray) {
         enc.pushAll(tokens.ids);
         continue;
       }
@@ -410,37 +410,10 @@ function stringifyOrdered(value: unknown): string {
 }
 
 /** Where the pipeline writes tokens: a full Enc, or only the ids (encodeIds). */
-type TokenSink = Enc | IdList;
-
-/** Token ids appended to a typed array that doubles as needed. */
-class IdList {
-  private ids = new Int32Array(64);
-  private length = 0;
-
-  push(id: number): void {
-    if (this.length === this.ids.length) this.grow(this.length + 1);
-    this.ids[this.length++] = id;
-  }
-
-  pushAll(ids: Int32Array): void {
-    if (this.length + ids.length > this.ids.length) this.grow(this.length + ids.length);
-    for (let i = 0; i < ids.length; i++) this.ids[this.length + i] = ids[i];
-    this.length += ids.length;
-  }
-
-  toArray(): Int32Array {
-    return this.ids.slice(0, this.length);
-  }
-
-  private grow(needed: number): void {
-    const bigger = new Int32Array(Math.max(needed, 2 * this.ids.length));
-    bigger.set(this.ids.subarray(0, this.length));
-    this.ids = bigger;
-  }
-}
+type TokenSink = Enc | GrowableIntArray;
 
 function pushAddedToken(enc: TokenSink, token: AddedToken, typeId: number, word: number, start: number, end: number): void {
-  if (enc instanceof IdList) enc.push(token.id);
+  if (enc instanceof GrowableIntArray) enc.push(token.id);
   else enc.push(token.id, token.content, typeId, word, start, end, 0);
 }
 

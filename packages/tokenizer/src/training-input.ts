@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { PretrainError } from '@pretrain/core';
+import { PretrainError } from '@pretrain/core/lite';
 import { countWordsInto, CountingPipeline, finishCounts, mergeCounts } from './word-counts';
 
 /**

@@ -1,4 +1,4 @@
-import type { TokenizerPlugin } from '@pretrain/core';
+import { GrowableIntArray, type TokenizerPlugin } from '@pretrain/core/lite';
 import { countLinesBefore, findCutPoint, type CutRule } from '../io/cut-points';
 import type { SourceFile } from '../io/files';
 import { emptyStats, type ReadStats } from '../io/stats';
@@ -43,9 +43,9 @@ export interface ShardTaskResult {
 
 /** Reads, segments and tokenizes a task's pieces (everything but writing the shard). */
 export async function runShardTask(task: ShardTask, readOptions: DocumentReadOptions, tokenizer: TokenizerPlugin): Promise<ShardTaskResult> {
-  const ids = new GrowingArray(Int32Array);
-  const sentenceTokens = new GrowingArray(Uint32Array);
-  const groupSentences = new GrowingArray(Uint32Array);
+  const ids = new GrowableIntArray(Int32Array, 1024);
+  const sentenceTokens = new GrowableIntArray(Uint32Array, 1024);
+  const groupSentences = new GrowableIntArray(Uint32Array, 1024);
   const pieces: PieceResult[] = [];
   // Tokenizers with encodeIds give the ids alone (no Encoding objects: far less garbage, which
   // workers pay for in collection time). Others go through encodeBatch: Encoding objects are large
@@ -97,40 +97,4 @@ function alignedRange(piece: FilePiece, readOptions: DocumentReadOptions): FileR
   const end = Math.max(start, findCutPoint(file, size, piece.end, rule));
   let linesBefore: number | undefined;
   return { start, end, linesBefore: () => (linesBefore ??= start === 0 ? 0 : countLinesBefore(file, start)) };
-}
-
-type IntArray = Int32Array | Uint32Array;
-
-/** An append-only typed array that doubles its capacity as needed. */
-class GrowingArray<T extends IntArray> {
-  private data: T;
-  private length = 0;
-
-  constructor(private readonly kind: { new (length: number): T }) {
-    this.data = new kind(1024);
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) this.grow(this.length + 1);
-    this.data[this.length++] = value;
-  }
-
-  pushAll(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) this.grow(this.length + values.length);
-    for (let i = 0; i < values.length; i++) this.data[this.length + i] = values[i];
-    this.length += values.length;
-  }
-
-  /** An exactly-sized copy (its buffer can be transferred to another thread). */
-  toArray(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-
-  private grow(needed: number): void {
-    let capacity = this.data.length * 2;
-    while (capacity < needed) capacity *= 2;
-    const bigger = new this.kind(capacity);
-    bigger.set(this.data.subarray(0, this.length));
-    this.data = bigger;
-  }
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'module';
 import * as path from 'path';
-import type { TokenizerPlugin } from '@pretrain/core';
+import type { TokenizerPlugin } from '@pretrain/core/lite';
 
 /** How a worker thread rebuilds the tokenizer from its JSON: `require(module)[exportName](json)`. */
 export interface TokenizerFactory {
@@ -8,7 +8,8 @@ export interface TokenizerFactory {
   exportName: string;
 }
 
-export const defaultTokenizerFactory: TokenizerFactory = { module: '@pretrain/tokenizer', exportName: 'fromTokenizerJSON' };
+/** `@pretrain/tokenizer/lite` rather than the package root: workers then load neither zod nor TensorFlow.js. */
+export const defaultTokenizerFactory: TokenizerFactory = { module: '@pretrain/tokenizer/lite', exportName: 'fromTokenizerJSON' };
 
 /** Loads the factory from the user's project first (cwd), then from this package's location. */
 export function loadTokenizer(factory: TokenizerFactory, json: string): TokenizerPlugin {

@@ -1,5 +1,5 @@
 // Runs a TypeScript worker entry from the package sources (tests): installs an swc require hook and
-// maps `@pretrain/<name>` to packages/<name>/src, then loads the entry. A published package runs
+// maps `@pretrain/<name>` (and its `/lite` subpath) to packages/<name>/src, then loads the entry. A published package runs
 // its compiled worker.js directly and never needs this. A worker thread gets the entry and the
 // packages directory in workerData, a child process as its two arguments.
 'use strict';
@@ -13,9 +13,10 @@ const packagesDir = workerData?.packagesDir ?? process.argv[3];
 const swc = require(require.resolve('@swc/core', { paths: [tsEntry] }));
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
-  const match = /^@pretrain\/([a-z0-9-]+)$/.exec(request);
+  // `@pretrain/<name>` is src/index.ts, a subpath `@pretrain/<name>/lite` is src/lite.ts (as in jest.preset.js).
+  const match = /^@pretrain\/([a-z0-9-]+)(?:\/(lite))?$/.exec(request);
   if (match) {
-    const source = path.join(packagesDir, match[1], 'src', 'index.ts');
+    const source = path.join(packagesDir, match[1], 'src', `${match[2] ?? 'index'}.ts`);
     if (fs.existsSync(source)) return source;
   }
   return resolveFilename.call(this, request, parent, ...rest);

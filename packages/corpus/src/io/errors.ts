@@ -1,4 +1,4 @@
-import { PretrainError } from '@pretrain/core';
+import { PretrainError } from '@pretrain/core/lite';
 
 /** An input problem at a place in a file: the message starts with `file:line:` so users can jump to it. */
 export function inputError(message: string, file: string, line?: number, cause?: unknown): PretrainError {

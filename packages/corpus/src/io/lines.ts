@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
-import { PretrainError } from '@pretrain/core';
+import { PretrainError } from '@pretrain/core/lite';
 import { describeFsError, inputError } from './errors';
 import { recordProblem, type ReadStats } from './stats';
 

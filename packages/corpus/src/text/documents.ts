@@ -1,4 +1,4 @@
-import type { TextDocument } from '@pretrain/core';
+import type { TextDocument } from '@pretrain/core/lite';
 import { inputError } from '../io/errors';
 import type { SourceFile } from '../io/files';
 import { readLineBatches, type LineBatch } from '../io/lines';

@@ -1,0 +1,20 @@
+// `@pretrain/core/lite` must load without zod and TensorFlow.js: requiring either fails here.
+jest.mock('zod', () => {
+  throw new Error('@pretrain/core/lite loaded zod');
+});
+jest.mock('@tensorflow/tfjs-core', () => {
+  throw new Error('@pretrain/core/lite loaded TensorFlow.js');
+});
+
+describe('@pretrain/core/lite', () => {
+  it('loads without zod and TensorFlow.js, and exports the same classes as the full entry', () => {
+    const lite = require('./lite') as typeof import('./lite');
+    expect(new lite.PretrainError('x')).toBeInstanceOf(Error);
+    expect(typeof lite.writeFileAtomic).toBe('function');
+    expect(typeof lite.GrowableIntArray).toBe('function');
+  });
+
+  it('fails when a module it loads needs zod (the check can fail)', () => {
+    expect(() => require('./config')).toThrow('loaded zod');
+  });
+});

@@ -182,7 +182,7 @@ async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGene
   for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
 
-/** Honest verdict: is the gain visible at this budget? Thresholds: +2 points on average and positive at the smallest size. */
+/** One labeled-set size of the demo: both arms' validation accuracy and which sentences each got right. */
 export interface DemoRow {
   size: number;
   pretrained: number;

@@ -154,23 +154,24 @@ export async function runFinetuning(inputs: FinetuneInputs, env: RunEnvironment)
   const train = labeledExamples(tokenizer, splits.train, splits.labels, maxLength);
   const validation = labeledExamples(tokenizer, splits.validation, splits.labels, maxLength);
   if (train.length === 0) throw new PretrainError('no training examples (data.train is empty after data.limit / the validation hold-out)');
-  const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics: classificationMetrics, callbacks: callbacksFor(env), progressStream: env.progress });
+  // The final evaluation's predictions also give which validation examples were right (one pass, not two).
+  let validationCorrect = new Uint8Array(0);
+  const computeMetrics = (predictions: Prediction[], examples: Example[]) => {
+    if (examples === validation) validationCorrect = Uint8Array.from(examples, (e, i) => (argmaxRows(predictions[i].values, predictions[i].values.length)[0] === e.labels?.labels ? 1 : 0));
+    return classificationMetrics(predictions, examples);
+  };
+  const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics, callbacks: callbacksFor(env), progressStream: env.progress });
   const detach = env.stop.onRequest((reason) => trainer.requestStop(`interrupted (${reason})`));
   try {
     const result = await trainer.train({ train });
     const metrics = validation.length > 0 ? await trainer.evaluate(validation) : { accuracy: NaN, loss: NaN };
-    const correct = inputs.keepValidationCorrect ? await correctPredictions(trainer, validation) : undefined;
+    const correct = inputs.keepValidationCorrect ? validationCorrect : undefined;
     const finalDir = inputs.finalDir ? saveFinalModel(inputs.finalDir, trainer, { ...inputs.refs!, labels: splits.labels }) : undefined;
     return { result, validation: { accuracy: metrics.accuracy, loss: metrics.loss, examples: validation.length, correct }, finalDir };
   } finally {
     detach();
     trainer.dispose();
   }
-}
-
-async function correctPredictions(trainer: Trainer, examples: Example[]): Promise<Uint8Array> {
-  const { predictions } = await predictLabels(trainer, examples);
-  return Uint8Array.from(examples, (e, i) => (predictions[i] === e.labels?.labels ? 1 : 0));
 }
 
 /** Label ids and probabilities for examples, with a restored trainer (eval mode). */

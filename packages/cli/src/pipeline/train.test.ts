@@ -1,0 +1,40 @@
+import { initBackend } from '@pretrain/core';
+import { PieceTokenizer, readSample, TinyBackbone } from '@pretrain/core/testing';
+import { SequenceClassificationHead } from '@pretrain/heads';
+import { Trainer } from '@pretrain/trainer';
+import { StopSignal } from '../interrupt';
+import { labeledExamples } from './batches';
+import type { LabeledText } from './labeled';
+import { predictLabels, runFinetuning } from './train';
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+
+describe('runFinetuning with keepValidationCorrect', () => {
+  it('marks exactly the validation examples that the fine-tuned model classifies right', async () => {
+    const sample = readSample();
+    const tokenizer = new PieceTokenizer(sample);
+    const sentences = sample.split(/(?<=[.!?])\s+/).filter((s) => s.length > 20);
+    // A label the model can partly learn in a few steps: does the sentence mention "I"?
+    const rows: LabeledText[] = sentences.slice(0, 90).map((text) => ({ text, label: /\bI\b/.test(text) ? '1' : '0' }));
+    const splits = { train: rows.slice(0, 60), validation: rows.slice(60), labels: ['0', '1'] };
+    const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), seed: 3 });
+    const head = new SequenceClassificationHead({ numLabels: 2, labels: splits.labels });
+    const env = { stop: new StopSignal(), log: () => undefined };
+    const run = await runFinetuning({ backbone, head, tokenizer, splits, options: { maxSteps: 6, batchSize: 8, maxLength: 32, progress: 'none', learningRate: 1e-2 }, seed: 5, keepValidationCorrect: true }, env);
+
+    const correct = run.validation.correct!;
+    expect(correct).toHaveLength(30);
+    expect(correct.reduce((a, b) => a + b, 0) / correct.length).toBeCloseTo(run.validation.accuracy, 10);
+    // Independently: predict with the same fine-tuned weights and compare with the labels.
+    const examples = labeledExamples(tokenizer, splits.validation, splits.labels, 32);
+    const trainer = new Trainer({ backbone, head, tokenizer, options: { progress: 'none', maxLength: 32 }, seed: 5, initialize: false });
+    const { predictions } = await predictLabels(trainer, examples);
+    expect(Array.from(correct)).toEqual(examples.map((e, i) => (predictions[i] === e.labels?.labels ? 1 : 0)));
+    expect(new Set(correct).size).toBe(2);
+    trainer.dispose();
+    backbone.dispose();
+    head.dispose();
+  });
+});

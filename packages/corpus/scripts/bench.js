@@ -24,7 +24,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { buildTokenCache, TokenizedCorpus } = require('../dist');
+const { buildTokenCache, TokenizedCorpus, readDocuments, resolveSources, documentReadOptions, emptyStats } = require('../dist');
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -37,13 +37,16 @@ if (!fs.existsSync(gutenberg)) {
   process.exit(1);
 }
 const books = fs.readdirSync(gutenberg).filter((f) => /^pg\d+\.txt$/.test(f)).map((f) => path.join(gutenberg, f));
-const readOptions = { layout: 'document', stripGutenberg: true };
+const bookReadOptions = { layout: 'document', stripGutenberg: true };
+
+/** The workspace's tokenizer package, loaded by name: this dev script borrows it; the corpus package itself never imports it. */
+const REAL_TOKENIZER = '@pretrain/tokenizer';
 
 function loadTokenizer(wanted) {
   if (wanted === 'real') {
     try {
       const json = fs.readFileSync(path.join(shared, 'tokenizers/bert-base-uncased/tokenizer.json'), 'utf8');
-      const tokenizer = require('@pretrain/tokenizer').fromTokenizerJSON(json);
+      const tokenizer = require(REAL_TOKENIZER).fromTokenizerJSON(json);
       // No factory: workers load the default one (@pretrain/tokenizer/lite), as users' builds do.
       return { tokenizer, factory: undefined, label: '@pretrain/tokenizer fromTokenizerJSON(bert-base-uncased tokenizer.json)' };
     } catch (error) {
@@ -76,7 +79,7 @@ async function timeBuild(paths, workers, parallelism, tok, cacheDir) {
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const eluStart = performance.eventLoopUtilization();
-  const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, parallelism, force: true, ...readOptions });
+  const result = await buildTokenCache({ paths, cacheDir, tokenizer: tok.tokenizer, tokenizerFactory: tok.factory, workers, parallelism, force: true, ...bookReadOptions });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   const mainBusySeconds = performance.eventLoopUtilization(eluStart).active / 1e3;
@@ -111,6 +114,7 @@ async function throughput(tok, mb, tmp) {
   const runs = Number(value('--runs', '2'));
   const best = {};
   const all = {};
+  const busyCores = {};
   for (let run = 0; run < runs; run++) {
     for (const parallelism of MODES) {
       for (const workers of [1, 2]) {
@@ -118,6 +122,7 @@ async function throughput(tok, mb, tmp) {
         const { seconds, cpuSeconds, mainBusySeconds, result } = await timeBuild(books, workers, parallelism, tok, path.join(tmp, `small-${key}`));
         best[key] = Math.min(best[key] ?? Infinity, seconds);
         (all[key] ??= []).push(seconds);
+        if (workers === 1) (busyCores[parallelism] ??= []).push(cpuSeconds / seconds);
         console.log(`  run ${run + 1}, ${parallelism}, ${workers} worker(s): ${seconds.toFixed(2)} s  ${(mb / seconds).toFixed(2)} MB/s  CPU ${cpuSeconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} cores busy, main thread busy ${mainBusySeconds.toFixed(2)} s  (${result.manifest.totals.tokens} tokens, ${result.manifest.shards.length} shards)`);
       }
     }
@@ -125,8 +130,21 @@ async function throughput(tok, mb, tmp) {
     console.log(`  run ${run + 1}: threads/processes x 1/2-worker caches byte-identical: ${dirs.every((dir) => sameCache(dirs[0], dir)) ? 'yes' : 'NO'}`);
   }
   console.log(`  load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (other processes share them)`);
-  const control = await machineScaling();
+  const control = await machineScaling(MAP_LOOP, 8000);
   console.log(`  control: a CPU-bound JS loop (Map lookups) in 1 vs 2 worker threads, same total work: ${control.one} ms vs ${control.two} ms = ${(control.one / control.two).toFixed(2)}x (what this machine gives two threads now)`);
+  const arithmetic = await machineScaling(ARITHMETIC_LOOP, 5e8);
+  console.log(`  control: a pure-arithmetic loop (no memory traffic) in 1 vs 2 worker threads: ${arithmetic.one} ms vs ${arithmetic.two} ms = ${(arithmetic.one / arithmetic.two).toFixed(2)}x (are the two CPUs real cores?)`);
+  if (tok.factory === undefined) {
+    for (const warmUp of [0, 3000]) {
+      const t = await tokenizingScaling(tok, warmUp);
+      const how = warmUp ? `after each thread first tokenized ${warmUp} sentences untimed (JIT and word cache warm)` : 'from a cold start';
+      console.log(`  control: the same tokenizer on the books' sentences (segmented beforehand), timed inside 1 vs 2 threads ${how} (no module loading, files or shards), median of 3: ${t.one.toFixed(0)} ms vs ${t.two.toFixed(0)} ms = ${t.ratio.toFixed(2)}x (runs ${t.ratios.map((r) => r.toFixed(2)).join(' ')})`);
+    }
+  }
+  for (const parallelism of MODES) {
+    const busy = median(busyCores[parallelism]);
+    console.log(`  ceiling (${parallelism}): 1 worker kept ${busy.toFixed(2)} cores busy (median; the worker, V8's GC and compiler threads, the calling thread), so on ${os.availableParallelism()} cores 2 workers doing the same total work could be at most ${(Math.min(2, os.availableParallelism()) / busy).toFixed(2)}x faster`);
+  }
   for (const parallelism of MODES) {
     const [one, two] = [best[`${parallelism}-1`], best[`${parallelism}-2`]];
     console.log(`  best ${parallelism}: 1 worker ${(mb / one).toFixed(2)} MB/s, 2 workers ${(mb / two).toFixed(2)} MB/s, speedup 2/1 = ${(one / two).toFixed(2)}x (target >= 1.7x)`);
@@ -171,24 +189,69 @@ async function scaling(tok, copies, tmp) {
   console.log(`  ${copies} copies: speedup 2/1 = ${(seconds[1] / seconds[2]).toFixed(2)}x (repeated text: word caches warm sooner than on new text)`);
 }
 
-/** The same CPU-bound work (string building + Map lookups, like tokenizing) in one worker thread and split over two. */
-async function machineScaling() {
+/** String building + Map lookups, like tokenizing. */
+const MAP_LOOP = `const { parentPort, workerData } = require('worker_threads');
+  const m = new Map(); for (let i = 0; i < 30000; i++) m.set('w' + ((i * 7919) % 100003), i);
+  let s = 0; for (let n = 0; n < workerData.n; n++) for (let i = 0; i < 1000; i++) s += m.get('w' + (((n * 31 + i) * 7919) % 100003)) || 0;
+  parentPort.postMessage(s);`;
+
+/** Integer arithmetic in registers: no allocation, no memory traffic. */
+const ARITHMETIC_LOOP = `const { parentPort, workerData } = require('worker_threads');
+  let a = 1, b = 2, c = 3, d = 4;
+  for (let i = 0; i < workerData.n; i++) { a = (a + i) | 0; b = (b ^ a) | 0; c = (c + 0x9e37) | 0; d = (d ^ c) | 0; a ^= d >>> 3; c ^= b >>> 5; }
+  parentPort.postMessage(a ^ b ^ c ^ d);`;
+
+/** The same CPU-bound work in one worker thread and split over two. */
+async function machineScaling(code, work) {
   const { Worker } = require('worker_threads');
-  const code = `const { parentPort, workerData } = require('worker_threads');
-    const m = new Map(); for (let i = 0; i < 30000; i++) m.set('w' + ((i * 7919) % 100003), i);
-    let s = 0; for (let n = 0; n < workerData.n; n++) for (let i = 0; i < 1000; i++) s += m.get('w' + (((n * 31 + i) * 7919) % 100003)) || 0;
-    parentPort.postMessage(s);`;
-  const run = (threads, work) => new Promise((resolve, reject) => {
+  const run = (threads, total) => new Promise((resolve, reject) => {
     const started = Date.now();
     let done = 0;
     for (let t = 0; t < threads; t++) {
-      const worker = new Worker(code, { eval: true, workerData: { n: work / threads } });
+      const worker = new Worker(code, { eval: true, workerData: { n: total / threads } });
       worker.on('error', reject);
       worker.on('message', () => ++done === threads && resolve(Date.now() - started));
     }
   });
-  await run(2, 2000);
-  return { one: await run(1, 8000), two: await run(2, 8000) };
+  await run(2, work / 4);
+  return { one: await run(1, work), two: await run(2, work) };
+}
+
+/**
+ * The tokenizing stage alone: the books' sentences (read and segmented here first) tokenized by
+ * the real tokenizer in 1 thread, then split over 2, each thread timing only its own loop. Shows how
+ * the tokenizer's own work scales on this machine now, without start-up, files or shard writing;
+ * with `warmUp`, each thread first tokenizes that many sentences untimed, so what the two threads
+ * would each repeat (JIT compilation, filling their own word caches) is left out.
+ */
+async function tokenizingScaling(tok, warmUp) {
+  const { Worker } = require('worker_threads');
+  const readOptions = documentReadOptions(bookReadOptions);
+  const sentences = [];
+  for (const file of resolveSources(books)) for await (const doc of readDocuments(file, readOptions, emptyStats())) sentences.push(...doc.sentences);
+  const code = `const { parentPort, workerData } = require('worker_threads');
+    const tokenizer = require(workerData.lite).fromTokenizerJSON(workerData.json);
+    for (const sentence of workerData.warmUp) tokenizer.encodeIds(sentence);
+    const started = performance.now();
+    let tokens = 0;
+    for (const sentence of workerData.sentences) tokens += tokenizer.encodeIds(sentence).length;
+    parentPort.postMessage(performance.now() - started);`;
+  const json = tok.tokenizer.toJSON();
+  const lite = require.resolve(`${REAL_TOKENIZER}/lite`);
+  const run = (threads) => Promise.all(Array.from({ length: threads }, (_, t) => new Promise((resolve, reject) => {
+    const part = sentences.filter((_, i) => i % threads === t);
+    const worker = new Worker(code, { eval: true, workerData: { lite, json, sentences: part, warmUp: sentences.slice(0, warmUp) } });
+    worker.on('error', reject);
+    worker.on('message', resolve);
+  }))).then((times) => Math.max(...times));
+  const ones = [];
+  const twos = [];
+  for (let r = 0; r < 3; r++) {
+    ones.push(await run(1));
+    twos.push(await run(2));
+  }
+  const ratios = ones.map((one, i) => one / twos[i]);
+  return { one: median(ones), two: median(twos), ratio: median(ratios), ratios };
 }
 
 async function bigCorpus(tmp) {

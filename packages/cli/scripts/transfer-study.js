@@ -22,8 +22,8 @@ const tf = require('@tensorflow/tfjs-core');
 const core = require('@pretrain/core');
 const { registerBuiltins } = require('../dist/builtins');
 const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
-const { runPretraining, runFinetuning } = require('../dist/pipeline/train');
-const { sentimentSplits } = require('../dist/commands/demo');
+const { runFinetuning } = require('../dist/pipeline/train');
+const { createPlugin, pretrainPreset, sentencesOf, sentimentSplits } = require('../dist/commands/demo');
 const { PRESETS } = require('../dist/commands/demo-presets');
 const { stopSignal } = require('../dist/interrupt');
 
@@ -32,10 +32,7 @@ const dataDir = path.join(repoRoot, 'data');
 const preset = PRESETS.quick;
 const env = { stop: stopSignal, log: (line) => console.log(line) };
 
-async function create(kind, name, options, seed) {
-  const definition = await core.defaultRegistry.resolve(kind, name);
-  return definition.create(definition.options.parse(options ?? {}), { baseDir: dataDir, seed });
-}
+const create = (kind, name, options, seed) => createPlugin(kind, name, options, dataDir, seed);
 
 function runDir(name) {
   if (!name || /[/\\]/.test(name)) throw new Error('transfer-study: "name" (a folder name) is required');
@@ -46,21 +43,13 @@ async function pretrain(o) {
   const dir = runDir(o.name);
   const paths = [...(o.books ?? preset.books).map((b) => path.join(dataDir, 'gutenberg', b)), ...(o.extra ?? []).map((p) => path.resolve(p))];
   const corpus = await create('corpus', 'text', { ...preset.corpus.options, paths }, preset.seed);
-  async function* sentences() {
-    for await (const d of corpus.documents({ split: 'train', seed: preset.seed })) yield* d.sentences;
-  }
   // The tokenizer is a pure function of the corpus, so a resumed run trains the same one again.
-  const tokenizer = await trainTokenizer(sentences(), { type: 'wordpiece', vocabSize: preset.vocabSize });
+  const tokenizer = await trainTokenizer(sentencesOf(corpus, preset.seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const backbone = await create('model', 'bert', modelOptions, preset.seed);
-  const specs = o.mlmOnly ? [{ name: 'mlm', options: { buildExamples: true } }] : preset.objectives;
-  const objectives = [];
-  for (const spec of specs) objectives.push({ plugin: await create('objective', spec.name, spec.options, preset.seed), weight: 1 });
-  const options = { ...preset.pretrain, maxSteps: o.steps ?? 40000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), outputDir: dir, progress: 'none', resume: o.resume === true };
-  const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, options, seed: preset.seed, finalDir: path.join(dir, 'checkpoint'), refs: { model: { name: 'bert', options: modelOptions } }, evalDocuments: preset.evalDocuments },
-    env,
-  );
+  const objectives = o.mlmOnly ? [{ name: 'mlm', options: { buildExamples: true } }] : undefined;
+  const trainer = { maxSteps: o.steps ?? 40000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
+  backbone.dispose();
   console.log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s this run; held-out ${JSON.stringify(pre.evalAfter ?? 'none (no validation documents)')}`);
 }
 

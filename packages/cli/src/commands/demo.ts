@@ -21,7 +21,8 @@ export function defaultDataDir(): string {
   return path.resolve(__dirname, '../../../../data');
 }
 
-async function create<K extends PluginKind>(kind: K, name: string, options: unknown, baseDir: string, seed: number): Promise<PluginKinds[K]> {
+/** A registered plugin by kind and name, its options validated; data paths resolve against `baseDir`. */
+export async function createPlugin<K extends PluginKind>(kind: K, name: string, options: unknown, baseDir: string, seed: number): Promise<PluginKinds[K]> {
   const definition = await defaultRegistry.resolve(kind, name);
   return definition.create(definition.options.parse(options ?? {}), { baseDir, seed });
 }
@@ -64,13 +65,13 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const step = (n: number, text: string) => context.log(`\n[${n}/4] ${text} (${formatDuration(Date.now() - started)} elapsed)`);
 
   step(1, `training a WordPiece tokenizer (${preset.vocabSize} tokens) on ${preset.books.length} Gutenberg books`);
-  const corpus = await create('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.books.map((b) => path.join(dataDir, 'gutenberg', b)) }, dataDir, seed);
+  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.books.map((b) => path.join(dataDir, 'gutenberg', b)) }, dataDir, seed);
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
 
   step(2, `pre-training ${preset.modelLabel} with MLM + NSP for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir, env);
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   const pretrainedState = backbone.stateDict();
 
   step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
@@ -82,12 +83,12 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     const accuracies: Record<string, number> = {};
     const correct: Record<string, Uint8Array> = {};
     for (const init of ['pretrained', 'scratch'] as const) {
-      const model = await create('model', preset.model.name, modelOptions, dataDir, seed + 1);
+      const model = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed + 1);
       if (init === 'pretrained') {
         const report = model.loadStateDict(pretrainedState);
         if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the pre-trained weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
       }
-      const head = await create('head', 'sequence-classification', { ...preset.classifier, numLabels: 2, labels: splits.labels }, dataDir, seed);
+      const head = await createPlugin('head', 'sequence-classification', { ...preset.classifier, numLabels: 2, labels: splits.labels }, dataDir, seed);
       const steps = Math.min(preset.finetune.maxSteps, Math.max(preset.finetune.minSteps, Math.ceil((preset.finetune.epochs * n) / preset.finetune.batchSize)));
       context.log(`  fine-tuning ${init === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} examples: ${steps} steps of ${preset.finetune.batchSize}`);
       const run = await runFinetuning(
@@ -157,28 +158,38 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
 }
 
 /** Builds the preset's model and objectives and pre-trains them; an interrupted run stops the demo. */
-async function pretrainPreset(
+/** What a study may change in the preset's pre-training (scripts/transfer-study.js). */
+export interface PretrainOverrides {
+  objectives?: DemoPreset['objectives'];
+  trainer?: Partial<DemoPreset['pretrain']> & { resume?: boolean; progress?: 'none' };
+}
+
+/** Pre-trains the preset's model on `corpus` into `outputDir` (checkpoint in `outputDir`/checkpoint). */
+export async function pretrainPreset(
   preset: DemoPreset,
   modelOptions: Record<string, unknown>,
   tokenizer: Parameters<typeof runPretraining>[0]['tokenizer'],
   corpus: Parameters<typeof runPretraining>[0]['corpus'],
   dataDir: string,
-  runDir: RunDir,
+  outputDir: string,
   env: Parameters<typeof runPretraining>[1],
+  overrides: PretrainOverrides = {},
 ) {
   const seed = preset.seed;
-  const backbone = await create('model', preset.model.name, modelOptions, dataDir, seed);
+  const backbone = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed);
   const objectives = [];
-  for (const o of preset.objectives) objectives.push({ plugin: await create('objective', o.name, o.options, dataDir, seed), weight: 1 });
+  for (const o of overrides.objectives ?? preset.objectives) objectives.push({ plugin: await createPlugin('objective', o.name, o.options, dataDir, seed), weight: 1 });
+  const options = { ...preset.pretrain, outputDir, ...overrides.trainer };
   const pre = await runPretraining(
-    { backbone, objectives, tokenizer, corpus, options: { ...preset.pretrain, outputDir: runDir.dir }, seed, finalDir: runDir.path('checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
+    { backbone, objectives, tokenizer, corpus, options, seed, finalDir: path.join(outputDir, 'checkpoint'), refs: { model: { name: preset.model.name, options: modelOptions } }, evalDocuments: preset.evalDocuments },
     env,
   );
   if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
   return { backbone, pre };
 }
 
-async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGenerator<string> {
+/** The sentences of the corpus's training documents, in the seeded order (tokenizer training input). */
+export async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): AsyncGenerator<string> {
   for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
 
@@ -255,13 +266,13 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   const seed = preset.seed;
   runDir.writeJson('config.json', { preset: preset.name, ...preset });
   context.log(`[1/3] training a byte-level BPE tokenizer (${preset.vocabSize} tokens) on tiny-shakespeare`);
-  const corpus = await create('corpus', preset.corpus.name, { ...preset.corpus.options, paths: [path.join(dataDir, 'tinyshakespeare', 'input.txt')] }, dataDir, seed);
+  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: [path.join(dataDir, 'tinyshakespeare', 'input.txt')] }, dataDir, seed);
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'bpe', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
   context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const endOfText = tokenizer.specialTokenIds().eos ?? tokenizer.tokenToId('<|endoftext|>');
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize(), bosTokenId: endOfText, eosTokenId: endOfText };
-  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir, env);
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   context.log('[3/3] sampling');
   const samples: string[] = [];
   const prompt = preset.samples?.prompt ?? '\n';

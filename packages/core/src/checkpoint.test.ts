@@ -43,6 +43,32 @@ test('saveHfCheckpoint prefixes backbone names, skips tied head names, merges an
   [backbone, head].forEach((m) => m.dispose());
 });
 
+test('loadBackboneAndHeads reports names that heads with owned prefixes pass over (HF: "weights not used")', () => {
+  /** Like the MLM and NSP objectives: a ParameterSet that only looks at its own prefix. */
+  class PrefixedHead extends ParameterSetModule {
+    constructor(prefix: string, names: string[]) {
+      super(new ParameterSet([prefix]));
+      for (const name of names) this.parameters.add(name, tf.tensor1d([0]));
+    }
+  }
+  const backbone = new Module({ 'emb.weight': [0, 0] });
+  const mlm = new PrefixedHead('cls.predictions.', ['cls.predictions.bias']);
+  const ownsNothing = { variables: () => new Map(), stateDict: () => new Map(), loadStateDict: () => ({ missing: [], unexpected: [] }), ownsTensorName: () => false, dispose: () => undefined };
+  const tensors = new Map<string, tf.Tensor>([
+    ['emb.weight', tf.tensor1d([1, 2])],
+    ['cls.predictions.bias', tf.tensor1d([3])],
+    ['cls.predictions.extra', tf.tensor1d([4])],
+    ['cls.seq_relationship.weight', tf.tensor1d([5])],
+  ]);
+  expect(loadBackboneAndHeads(backbone, tensors, [mlm, ownsNothing])).toEqual({ missing: [], unexpected: ['cls.predictions.extra', 'cls.seq_relationship.weight'] });
+  expect(Array.from(mlm.variables().get('cls.predictions.bias')!.dataSync())).toEqual([3]);
+  // A second head that takes the NSP weight claims it.
+  const nsp = new PrefixedHead('cls.seq_relationship.', ['cls.seq_relationship.weight']);
+  expect(loadBackboneAndHeads(backbone, tensors, [mlm, nsp]).unexpected).toEqual(['cls.predictions.extra']);
+  tf.dispose([...tensors.values()]);
+  [backbone, mlm, nsp].forEach((m) => m.dispose());
+});
+
 test('loadBackboneAndHeads: the backbone takes its names, the heads the renamed rest; tied names are neither missing nor unexpected', () => {
   const backbone = new Module({ 'emb.weight': [0, 0] });
   const head = new Module({ 'cls.weight': [0], 'cls.tied': [0], 'cls.absent': [0] });

@@ -89,7 +89,8 @@ export function loadBackboneAndHeads(backbone: ParameterModule, tensors: Map<str
     const report = head.loadStateDict(rest);
     missing.push(...report.missing.filter((name) => !tied.includes(name)));
     const headUnexpected = new Set(report.unexpected);
-    unclaimed = new Set([...unclaimed].filter((name) => headUnexpected.has(name)));
+    // A head leaves a name unclaimed when it reports it, or when the name is not its own at all.
+    unclaimed = new Set([...unclaimed].filter((name) => headUnexpected.has(name) || head.ownsTensorName?.(name) === false));
   }
   return { missing, unexpected: [...unclaimed].filter((name) => !tied.includes(name)) };
 }

@@ -168,6 +168,13 @@ export interface ParameterModule {
   stateDict(): Map<string, tf.Tensor>;
   /** Assigns tensors given in HF layout; reports names it lacked or did not know. Does not dispose inputs. */
   loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport;
+  /**
+   * Whether a checkpoint name is this module's to load. Optional: a module without it is taken to own
+   * every name (its loadStateDict reports each name it does not take). A module that passes over other
+   * modules' names without reporting them (ParameterSet's owned prefixes) says so here, so that a
+   * checkpoint shared by several modules still reports the names that none of them took.
+   */
+  ownsTensorName?(name: string): boolean;
   dispose(): void;
 }
 

@@ -39,6 +39,11 @@ export class ParameterSet implements ParameterModule {
     return variable;
   }
 
+  /** Whether a checkpoint name falls under this set's owned prefixes (taken, aliased, ignored or unexpected). */
+  owns(name: string): boolean {
+    return this.ownedPrefixes.some((p) => name.startsWith(p));
+  }
+
   get(name: string): tf.Variable {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`parameter ${name} does not exist (was init() called?)`);
@@ -61,7 +66,7 @@ export class ParameterSet implements ParameterModule {
     const seen = new Set<string>();
     const unexpected: string[] = [];
     for (const [given, tensor] of tensors) {
-      if (!this.ownedPrefixes.some((p) => given.startsWith(p))) continue;
+      if (!this.owns(given)) continue;
       if (this.ignored.includes(given)) continue;
       const name = this.aliases[given] ?? given;
       const entry = this.entries.get(name);
@@ -107,6 +112,10 @@ export abstract class ParameterSetModule implements ParameterModule {
 
   loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
     return this.parameters.loadStateDict(tensors);
+  }
+
+  ownsTensorName(name: string): boolean {
+    return this.parameters.owns(name);
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchToTensors, collate, initBackend, loadSafetensorsAsTensors, Rng, type BackbonePlugin, type Example } from '@pretrain/core';
+import { batchToTensors, collate, initBackend, loadBackboneAndHeads, loadSafetensorsAsTensors, Rng, type BackbonePlugin, type Example } from '@pretrain/core';
 import { CausalLanguageModeling } from './objective';
 import { clmPlugin } from './plugin';
 import { TinyBackbone, PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, trainStep } from '@pretrain/core/testing';
@@ -67,6 +67,14 @@ describe('CLM loss against HF GPT2LMHeadModel (fixtures/hf/gpt2)', () => {
     expect(Math.abs(clm.loss({ sequenceOutput }, batchToTensors(unlabeled)).loss.dataSync()[0] - fixture.outputs.loss)).toBeLessThan(1e-4);
     expect(clm.stateDict().size).toBe(0);
     expect(clm.variables().size).toBe(0);
+  });
+
+  test('owns no checkpoint tensor: a GPT-2 checkpoint loaded with CLM as its head reports what the backbone left', () => {
+    // A backbone that takes `wte.weight` and reports every other name, as the GPT-2 backbone does.
+    const backbone = { variables: () => new Map(), stateDict: () => new Map(), dispose: () => undefined, loadStateDict: (t: Map<string, tf.Tensor>) => ({ missing: [], unexpected: [...t.keys()].filter((n) => n !== 'wte.weight') }) };
+    const tensors = new Map([['wte.weight', tf.zeros([2])], ['lm_head.extra', tf.zeros([2])]]);
+    expect(loadBackboneAndHeads(backbone, tensors, [new CausalLanguageModeling()])).toEqual({ missing: [], unexpected: ['lm_head.extra'] });
+    tf.dispose([...tensors.values()]);
   });
 
   test('padding positions are neither predicted nor used as labels', () => {

@@ -87,6 +87,11 @@ export class CausalLanguageModeling implements ObjectivePlugin {
     return { missing: [], unexpected: [] };
   }
 
+  /** The LM head is the tied input embeddings: no checkpoint tensor is this objective's own. */
+  ownsTensorName(): boolean {
+    return false;
+  }
+
   dispose(): void {
     this.backbone = undefined;
   }

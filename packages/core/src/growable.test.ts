@@ -25,4 +25,15 @@ describe('GrowableIntArray', () => {
     values.pushAll(Array.from({ length: 9 }, (_, i) => 4_000_000_000 + i));
     expect(Array.from(values.toArray())).toEqual(Array.from({ length: 9 }, (_, i) => 4_000_000_000 + i));
   });
+
+  it('clear() forgets the values but not the copies taken before', () => {
+    const values = new GrowableIntArray();
+    values.pushAll([1, 2, 3]);
+    const before = values.toArray();
+    values.clear();
+    values.push(9);
+    expect(Array.from(values.toArray())).toEqual([9]);
+    expect(values.length).toBe(1);
+    expect(Array.from(before)).toEqual([1, 2, 3]);
+  });
 });

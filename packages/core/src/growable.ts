@@ -31,6 +31,11 @@ export class GrowableIntArray<T extends IntArray = Int32Array> {
     this.size += values.length;
   }
 
+  /** Forgets the values and keeps the capacity (a scratch buffer reused call after call). */
+  clear(): void {
+    this.size = 0;
+  }
+
   /** An exactly-sized copy: its buffer can be transferred to another thread. */
   toArray(): T {
     return this.data.slice(0, this.size) as T;

@@ -48,6 +48,8 @@ export class Tokenizer implements TokenizerPlugin {
   private truncation: Required<TruncationOptions> | null = null;
   private padding: PaddingOptions | null = null;
   private byteLevelCache = new Map<string, WordTokens>();
+  /** encodeIds' id buffer, reused (encoding is synchronous and never re-entered): one per tokenizer, not per sentence. */
+  private readonly idScratch = new GrowableIntArray(Int32Array);
   private cachedJSON: string | null = null;
 
   constructor(parts: TokenizerParts) {
@@ -267,7 +269,8 @@ export class Tokenizer implements TokenizerPlugin {
    * (the corpus token cache needs only the ids).
    */
   encodeIds(text: string): Int32Array {
-    const out = new GrowableIntArray(Int32Array);
+    const out = this.idScratch;
+    out.clear();
     this.encodeSequence(text, 0, out);
     return out.toArray();
   }

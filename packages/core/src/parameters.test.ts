@@ -38,10 +38,24 @@ test('loadStateDict: aliases, ignored and foreign names, missing and unexpected,
   ]));
   expect(report).toEqual({ missing: ['cls.bias'], unexpected: ['cls.extra'] });
   expect(Array.from(set.get('cls.dense.weight').dataSync())).toEqual([6, 4, 2, 5, 3, 1]);
-  expect(() => set.loadStateDict(new Map([['cls.bias', tf.zeros([4])]]))).toThrow('cls.bias: checkpoint shape [4] does not match the head\'s [3]');
+  expect(() => set.loadStateDict(new Map([['cls.bias', tf.zeros([4])]]))).toThrow('cls.bias: checkpoint has shape [4], the head expects [3]');
   expect(() => set.add('cls.bias', tf.zeros([3]))).toThrow(/defined twice/);
   set.dispose();
   expect(() => set.get('cls.bias')).toThrow(/does not exist/);
+});
+
+test('loadStateDict leaves no tensors behind (float32 and int32 inputs, linear and plain layouts)', () => {
+  const set = headParameters();
+  const inputs = new Map<string, tf.Tensor>([
+    ['cls.tied.weight', tf.ones([3, 2])],
+    ['cls.bias', tf.tensor1d([1, 2, 3], 'int32')],
+  ]);
+  const before = tf.memory().numTensors;
+  expect(set.loadStateDict(inputs).missing).toEqual([]);
+  expect(tf.memory().numTensors).toBe(before);
+  expect(Array.from(set.get('cls.bias').dataSync())).toEqual([1, 2, 3]);
+  tf.dispose([...inputs.values()]);
+  set.dispose();
 });
 
 test('normalTensor draws N(0, std) from the run RNG: same seed, same values', () => {

@@ -79,9 +79,9 @@ export class ParameterSet implements ParameterModule {
       if (!tf.util.arraysEqual(value.shape, entry.variable.shape)) {
         const hfShape = entry.layout === 'linear' ? [...entry.variable.shape].reverse() : entry.variable.shape;
         if (value !== tensor) value.dispose();
-        throw new Error(`${given}: checkpoint shape [${tensor.shape}] does not match the head's [${hfShape}]`);
+        throw new Error(`${given}: checkpoint has shape [${tensor.shape}], the head expects [${hfShape}]`);
       }
-      entry.variable.assign(tf.cast(value, 'float32'));
+      tf.tidy(() => entry.variable.assign(tf.cast(value, 'float32')));
       if (value !== tensor) value.dispose();
       seen.add(name);
     }

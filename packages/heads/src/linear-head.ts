@@ -1,78 +1,45 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackboneOutput, LoadReport, NamedVariables, TaskHeadContext } from '@pretrain/core';
+import { normalTensor, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
 
 /**
- * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias`. Internally the weight is
- * kept [in, out] so the forward is a plain matmul (the fast path); stateDict/loadStateDict convert
- * to and from HF's [out, in].
+ * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias` in a core ParameterSet:
+ * the weight is kept [in, out] so the forward is a plain matmul (the fast path) and exchanged as
+ * HF's [out, in]. The set owns every name, so a checkpoint's other tensors are reported unexpected.
  */
-export abstract class LinearHead {
-  private weight?: tf.Variable;
-  private bias?: tf.Variable;
+export abstract class LinearHead extends ParameterSetModule {
   protected dropoutRate = 0;
 
   protected constructor(
     private readonly prefix: string,
     private readonly outFeatures: number,
     private readonly classifierDropout: number | undefined,
-  ) {}
+  ) {
+    super(new ParameterSet(['']));
+  }
 
   /** HF _init_weights: weight ~ N(0, initializer_range), bias 0. */
   init({ backbone, rng }: TaskHeadContext): void {
-    if (this.weight) throw new Error(`${this.prefix} head: init() called twice`);
-    const inFeatures = backbone.info.hiddenSize;
-    const std = backbone.info.initializerRange;
-    const values = new Float32Array(inFeatures * this.outFeatures);
-    for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
-    this.weight = ownedVariable(tf.tensor2d(values, [inFeatures, this.outFeatures]), `${this.prefix}.weight`);
-    this.bias = ownedVariable(tf.zeros([this.outFeatures]), `${this.prefix}.bias`);
+    if (this.variables().size > 0) throw new Error(`${this.prefix} head: init() called twice`);
+    this.parameters.add(`${this.prefix}.weight`, normalTensor([backbone.info.hiddenSize, this.outFeatures], backbone.info.initializerRange, rng), 'linear');
+    this.parameters.add(`${this.prefix}.bias`, tf.zeros([this.outFeatures]));
     this.dropoutRate = this.classifierDropout ?? backbone.info.hiddenDropoutProb;
     this.afterInit?.({ backbone, rng });
   }
 
   protected afterInit?(context: TaskHeadContext): void;
 
-  variables(): NamedVariables {
-    if (!this.weight || !this.bias) return new Map();
-    return new Map([
-      [`${this.prefix}.weight`, this.weight],
-      [`${this.prefix}.bias`, this.bias],
-    ]);
+  override stateDict(): Map<string, tf.Tensor> {
+    this.initialized();
+    return super.stateDict();
   }
 
-  stateDict(): Map<string, tf.Tensor> {
-    const { weight, bias } = this.initialized();
-    return new Map([
-      [`${this.prefix}.weight`, tf.transpose(weight)],
-      [`${this.prefix}.bias`, tf.clone(bias)],
-    ]);
-  }
-
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    const { weight, bias } = this.initialized();
-    const missing: string[] = [];
-    const w = tensors.get(`${this.prefix}.weight`);
-    const b = tensors.get(`${this.prefix}.bias`);
-    if (w) {
-      const expected = [weight.shape[1], weight.shape[0]];
-      if (w.shape.length !== 2 || w.shape[0] !== expected[0] || w.shape[1] !== expected[1]) {
-        throw new Error(`${this.prefix}.weight: checkpoint has shape [${w.shape}], the head expects [${expected}] (num_labels or hidden size differ)`);
-      }
-      tf.tidy(() => weight.assign(tf.transpose(tf.cast(w, 'float32'))));
-    } else missing.push(`${this.prefix}.weight`);
-    if (b) {
-      if (b.shape.length !== 1 || b.shape[0] !== bias.shape[0]) throw new Error(`${this.prefix}.bias: checkpoint has shape [${b.shape}], the head expects [${bias.shape}]`);
-      tf.tidy(() => bias.assign(tf.cast(b, 'float32')));
-    } else missing.push(`${this.prefix}.bias`);
-    const unexpected = [...tensors.keys()].filter((k) => k !== `${this.prefix}.weight` && k !== `${this.prefix}.bias`);
-    return { missing, unexpected };
-  }
-
-  dispose(): void {
-    this.weight?.dispose();
-    this.bias?.dispose();
-    this.weight = undefined;
-    this.bias = undefined;
+  override loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    this.initialized();
+    try {
+      return super.loadStateDict(tensors);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (num_labels or hidden size differ)`);
+    }
   }
 
   /** dropout (training only) → x·W + b over the last axis. */
@@ -86,18 +53,10 @@ export abstract class LinearHead {
   }
 
   protected initialized(): { weight: tf.Variable; bias: tf.Variable } {
-    if (!this.weight || !this.bias) throw new Error(`${this.prefix} head used before init({ backbone, rng })`);
-    return { weight: this.weight, bias: this.bias };
+    if (this.variables().size === 0) throw new Error(`${this.prefix} head used before init({ backbone, rng })`);
+    return { weight: this.parameters.get(`${this.prefix}.weight`), bias: this.parameters.get(`${this.prefix}.bias`) };
   }
 }
-
-/** A trainable variable with `initial`'s values; `initial` is disposed so nothing outlives the variable. */
-function ownedVariable(initial: tf.Tensor, name: string): tf.Variable {
-  const variable = tf.variable(initial, true, `${name}#${++variableCounter}`);
-  initial.dispose();
-  return variable;
-}
-let variableCounter = 0;
 
 /** HF class-name stem for a model type: bert → Bert, gpt2 → GPT2. */
 export function architecturePrefix(modelType: string): string {

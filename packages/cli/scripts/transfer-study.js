@@ -18,7 +18,6 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const tf = require('@tensorflow/tfjs-core');
 const core = require('@pretrain/core');
 const { registerBuiltins } = require('../dist/builtins');
 const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
@@ -58,7 +57,8 @@ async function finetune(o) {
   if (!fs.existsSync(checkpoint)) throw new Error(`transfer-study: ${checkpoint} not found (run "pretrain" first)`);
   const tokenizer = loadTokenizerFile(checkpoint);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const saved = core.readSafetensors(path.join(checkpoint, 'model.safetensors'));
+  const saved = core.readCheckpointTensors(checkpoint);
+  const backboneState = new Map([...saved].filter(([name]) => name.startsWith('bert.')).map(([name, t]) => [core.stripPrefix(name, 'bert'), t]));
   const splits = sentimentSplits(dataDir, preset.seed);
   const n = o.n ?? splits.train.length;
   const trainer = { ...preset.finetuneTrainer, progress: 'none', maxSteps: o.steps ?? 100, batchSize: preset.finetune.batchSize };
@@ -67,11 +67,8 @@ async function finetune(o) {
   for (const arm of o.arms ?? ['pretrained', 'scratch']) {
     const model = await create('model', 'bert', modelOptions, preset.seed + 1);
     if (arm === 'pretrained') {
-      const state = new Map();
-      for (const [name, t] of saved.tensors) if (name.startsWith('bert.')) state.set(name.slice(5), tf.tensor(t.data, t.shape));
-      const report = model.loadStateDict(state);
+      const report = model.loadStateDict(backboneState);
       if (report.missing.length || report.unexpected.length) throw new Error(`loading ${checkpoint}: ${JSON.stringify(report)}`);
-      for (const t of state.values()) t.dispose();
     } else if (arm !== 'scratch') throw new Error(`transfer-study: unknown arm "${arm}" (pretrained | scratch)`);
     const head = await create('head', 'sequence-classification', { ...preset.classifier, ...(o.pooling ? { pooling: o.pooling } : {}), numLabels: 2, labels: splits.labels }, preset.seed);
     const run = await runFinetuning({ backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: trainer, seed: preset.seed }, env);
@@ -79,6 +76,7 @@ async function finetune(o) {
     model.dispose();
     head.dispose();
   }
+  for (const t of saved.values()) t.dispose();
 }
 
 (async () => {

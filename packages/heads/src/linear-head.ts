@@ -52,8 +52,8 @@ export abstract class LinearHead extends ParameterSetModule {
     return tf.reshape(out, [...shape.slice(0, -1), this.outFeatures]);
   }
 
+  /** The layer's variables (ParameterSet.get says "was init() called?" before init). */
   protected initialized(): { weight: tf.Variable; bias: tf.Variable } {
-    if (this.variables().size === 0) throw new Error(`${this.prefix} head used before init({ backbone, rng })`);
     return { weight: this.parameters.get(`${this.prefix}.weight`), bias: this.parameters.get(`${this.prefix}.bias`) };
   }
 }

@@ -77,6 +77,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
   const splits = sentimentSplits(dataDir, seed);
   const rows: DemoRow[] = [];
+  const differences: PairedDifference[] = [];
   const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
   for (const size of preset.sizes) {
     const n = size === null ? splits.train.length : Math.min(size, splits.train.length);
@@ -104,14 +105,14 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     }
     const row = { size: n, pretrained: accuracies.pretrained, scratch: accuracies.scratch, correct: { pretrained: correct.pretrained, scratch: correct.scratch } };
     rows.push(row);
-    context.log(`  ${n} labeled examples: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(rowDifference(row))})`);
+    differences.push(pairedDifference([{ a: row.correct.pretrained, b: row.correct.scratch }]));
+    context.log(`  ${n} labeled examples: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(differences[differences.length - 1])})`);
   }
   for (const t of pretrainedState.values()) t.dispose();
 
   step(4, 'writing the report');
   const elapsed = Date.now() - started;
   const verdict = judge(rows, preset, pre.result.step);
-  const differences = rows.map(rowDifference);
   const before = pre.evalBefore?.loss ?? NaN;
   const after = pre.evalAfter?.loss ?? NaN;
   const table = formatTable(
@@ -157,14 +158,16 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   print(context, `\n${lossLine}\n\n${table}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
 }
 
-/** Builds the preset's model and objectives and pre-trains them; an interrupted run stops the demo. */
 /** What a study may change in the preset's pre-training (scripts/transfer-study.js). */
 export interface PretrainOverrides {
   objectives?: DemoPreset['objectives'];
   trainer?: Partial<DemoPreset['pretrain']> & { resume?: boolean; progress?: 'none' };
 }
 
-/** Pre-trains the preset's model on `corpus` into `outputDir` (checkpoint in `outputDir`/checkpoint). */
+/**
+ * Builds the preset's model and objectives and pre-trains them on `corpus` into `outputDir`
+ * (checkpoint in `outputDir`/checkpoint); an interrupted run stops the demo.
+ */
 export async function pretrainPreset(
   preset: DemoPreset,
   modelOptions: Record<string, unknown>,
@@ -200,10 +203,6 @@ export interface DemoRow {
   scratch: number;
   /** 1 where each arm classified that validation sentence right. */
   correct: { pretrained: Uint8Array; scratch: Uint8Array };
-}
-
-function rowDifference(row: DemoRow): PairedDifference {
-  return pairedDifference([{ a: row.correct.pretrained, b: row.correct.scratch }]);
 }
 
 function points(value: number, signed = true): string {

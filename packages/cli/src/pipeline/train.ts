@@ -157,7 +157,7 @@ export async function runFinetuning(inputs: FinetuneInputs, env: RunEnvironment)
   // The final evaluation's predictions also give which validation examples were right (one pass, not two).
   let validationCorrect = new Uint8Array(0);
   const computeMetrics = (predictions: Prediction[], examples: Example[]) => {
-    if (examples === validation) validationCorrect = Uint8Array.from(examples, (e, i) => (argmaxRows(predictions[i].values, predictions[i].values.length)[0] === e.labels?.labels ? 1 : 0));
+    if (inputs.keepValidationCorrect && examples === validation) validationCorrect = Uint8Array.from(examples, (e, i) => (argmaxRows(predictions[i].values, predictions[i].values.length)[0] === e.labels?.labels ? 1 : 0));
     return classificationMetrics(predictions, examples);
   };
   const trainer = new Trainer({ backbone, head, tokenizer, options: { evalEachEpoch: false, saveEachEpoch: false, ...inputs.options }, seed, computeMetrics, callbacks: callbacksFor(env), progressStream: env.progress });

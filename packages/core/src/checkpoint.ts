@@ -133,13 +133,13 @@ export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Reco
     const config = { ...backbone.configJSON(), architectures: [options.architecture([...tensors.keys()])], ...headConfig, ...(options.config ?? {}) };
     fs.mkdirSync(dir, { recursive: true });
     writeSafetensors(path.join(dir, HF_WEIGHTS_FILE), tensors, { format: 'pt' });
-    writeJsonAtomic(path.join(dir, HF_CONFIG_FILE), sortKeys(config));
+    writeJsonAtomic(path.join(dir, HF_CONFIG_FILE), sortConfigKeys(config));
   } finally {
     for (const tensor of tensors.values()) tensor.dispose();
   }
 }
 
 /** HF writes config keys sorted; so do we, for byte-comparable files. */
-function sortKeys(config: Record<string, unknown>): Record<string, unknown> {
+export function sortConfigKeys(config: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

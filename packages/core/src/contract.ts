@@ -224,6 +224,8 @@ export interface BackboneInfo {
   layerNormEps: number;
   initializerRange: number;
   hiddenDropoutProb: number;
+  /** HF class of the bare backbone ("BertModel", "GPT2Model"): what a checkpoint is when no head class fits. */
+  baseArchitecture?: string;
 }
 
 export interface BackbonePlugin extends ParameterModule {
@@ -260,6 +262,27 @@ export interface ExampleBuilder {
   build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example>;
 }
 
+/** An HF model class a checkpoint can be saved as exactly. */
+export interface HfClass {
+  /** The `architectures` entry, e.g. `BertForMaskedLM`. */
+  architecture: string;
+  /**
+   * Backbone parameter-name prefixes the class does not have (BertForMaskedLM: `pooler.`): such
+   * tensors are neither written nor expected on load. Only for parameters the objectives never use.
+   */
+  withoutBackbone?: string[];
+}
+
+/**
+ * How an objective's head appears in HF transformers: the class it is on its own, and the class it
+ * forms together with other objectives (BertForPreTraining = mlm + nsp). Absent members: no such class.
+ */
+export interface ObjectiveArchitecture {
+  alone?: HfClass;
+  /** `with`: the names of exactly the other objectives that complete the class. */
+  jointly?: HfClass & { with: string[] };
+}
+
 export interface ObjectiveContext {
   backbone: BackbonePlugin;
   tokenizer: TokenizerPlugin;
@@ -278,6 +301,11 @@ export interface ObjectivePlugin extends ParameterModule {
   transformBatch?(batch: Batch, rng: Rng): Batch;
   /** Loss (and metrics) from the backbone's output; runs inside the trainer's gradient tape. */
   loss(output: BackboneOutput, batch: BatchTensors, options: { training: boolean }): LossOutput;
+  /**
+   * The HF class of the checkpoint this objective's head is saved in (see ObjectiveArchitecture);
+   * without it a pre-training checkpoint can only claim to be the bare backbone.
+   */
+  hfArchitecture?(info: BackboneInfo): ObjectiveArchitecture;
 }
 
 export type TaskKind = 'sequence-classification' | 'sequence-regression' | 'token-classification' | 'question-answering';

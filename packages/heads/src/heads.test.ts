@@ -100,6 +100,31 @@ describe('head behaviour', () => {
     head.dispose();
   });
 
+  it('marks a classifier HF cannot compute (mean or first-token pooling, GPT-2, no pooler) so that transformers refuses it', () => {
+    const bert = { model_type: 'bert', hidden_size: 8, initializer_range: 0.02, hidden_dropout_prob: 0.1, num_hidden_layers: 1 };
+    const configOf = (pooling: 'pooler' | 'mean' | 'first', config: Record<string, unknown> = bert) => {
+      const head = new SequenceClassificationHead({ numLabels: 2, pooling });
+      head.init({ backbone: fakeBackbone(config), rng: testRng() });
+      const json = head.configJSON();
+      head.dispose();
+      return json;
+    };
+    const faithful = configOf('pooler');
+    expect(faithful.architectures).toEqual(['BertForSequenceClassification']);
+    expect(faithful.model_type).toBeUndefined();
+    const mean = configOf('mean');
+    expect(mean).toMatchObject({ architectures: ['PretrainBertForSequenceClassificationWithMeanPooling'], model_type: 'pretrain-bert-mean-pooling', pretrain_model_type: 'bert', pretrain_pooling: 'mean' });
+    expect(configOf('first')).toMatchObject({ model_type: 'pretrain-bert-first-token-pooling', pretrain_pooling: 'first-token' });
+    expect(configOf('pooler', { ...bert, model_type: 'gpt2' })).toMatchObject({ model_type: 'pretrain-gpt2-first-token-pooling', pretrain_model_type: 'gpt2' });
+    // A BERT built without pooler: 'pooler' falls back to the first token, and the checkpoint says so.
+    const head = new RegressionHead();
+    head.init({ backbone: fakeBackbone(bert), rng: testRng() });
+    expect(head.configJSON().architectures).toEqual(['BertForSequenceClassification']);
+    head.forward({ sequenceOutput: tf.ones([1, 2, 8]) as tf.Tensor3D }, { training: false }).dispose();
+    expect(head.configJSON()).toMatchObject({ model_type: 'pretrain-bert-first-token-pooling', problem_type: 'regression' });
+    head.dispose();
+  });
+
   it('applies dropout only in training, reproducibly for a seed', () => {
     const head = new SequenceClassificationHead({ numLabels: 2, dropout: 0.5 });
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 8, initializer_range: 0.5, hidden_dropout_prob: 0.1 }), rng: testRng() });

@@ -8,7 +8,7 @@ export * from './token-classification';
 export * from './question-answering';
 export * from './metrics';
 export { crossEntropy, meanSquaredError } from './losses';
-export { architecturePrefix, pooled, POOLINGS, type Pooling } from './linear-head';
+export { architecturePrefix, pooled, pooledClassifierArchitecture, POOLINGS, type Pooling } from './linear-head';
 
 /** The heads this package registers: kind 'head', names as used in configs. */
 export const pretrainPlugins: PluginDefinition[] = [sequenceClassificationPlugin, regressionPlugin, tokenClassificationPlugin, questionAnsweringPlugin];

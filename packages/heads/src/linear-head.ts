@@ -84,3 +84,23 @@ function maskedMean(states: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor2
   const counts = tf.maximum(tf.sum(weights, 1), 1);
   return tf.div(tf.sum(tf.mul(states, weights), 1), counts) as tf.Tensor2D;
 }
+
+/**
+ * config.json `architectures` (and, where HF would compute something else, the marks that make it
+ * refuse) of a pooled classifier. HF's BertForSequenceClassification classifies the pooler output;
+ * 'mean' or 'first' pooling, a BERT without pooler, or a GPT-2 (HF: last token, `score` layer) are not
+ * that model. Such a checkpoint gets a model_type transformers does not know, so AutoConfig /
+ * AutoModel* refuse to load it instead of silently computing different logits.
+ */
+export function pooledClassifierArchitecture(modelType: string, pooling: Pooling, poolerUsed: boolean): Record<string, unknown> {
+  const stem = architecturePrefix(modelType);
+  if (modelType === 'bert' && pooling === 'pooler' && poolerUsed) return { architectures: [`${stem}ForSequenceClassification`] };
+  const how = pooling === 'mean' ? 'mean' : 'first-token';
+  return {
+    architectures: [`Pretrain${stem}ForSequenceClassificationWith${how === 'mean' ? 'Mean' : 'FirstToken'}Pooling`],
+    model_type: `pretrain-${modelType}-${how}-pooling`,
+    pretrain_model_type: modelType,
+    pretrain_pooling: how,
+    pretrain_note: `classifies the ${how === 'mean' ? 'mean of the unpadded tokens\' last hidden states' : 'first token\'s last hidden state'}, which no HF ${stem}ForSequenceClassification computes; the model_type is marked so that transformers refuses it (load it with pretrain, or see docs/guides/scale-out.md)`,
+  };
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
-import { architecturePrefix, LinearHead, POOLINGS, pooled } from './linear-head';
+import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
 export const sequenceClassificationOptionsSchema = z
@@ -25,6 +25,8 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
   readonly numLabels: number;
   private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
   private modelType = 'bert';
+  /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */
+  private poolerUsed = true;
 
   constructor(options: SequenceClassificationOptions = {}) {
     const parsed = sequenceClassificationOptionsSchema.parse(options);
@@ -39,6 +41,7 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
 
   /** [batch, numLabels] logits. */
   forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
+    if (!output.pooledOutput) this.poolerUsed = false;
     return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
   }
 
@@ -50,7 +53,7 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
   configJSON(): Record<string, unknown> {
     const names = this.options.labels ?? Array.from({ length: this.numLabels }, (_, i) => `LABEL_${i}`);
     return {
-      architectures: [`${architecturePrefix(this.modelType)}ForSequenceClassification`],
+      ...pooledClassifierArchitecture(this.modelType, this.options.pooling, this.poolerUsed),
       id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
       label2id: Object.fromEntries(names.map((n, i) => [n, i])),
       problem_type: 'single_label_classification',
@@ -74,6 +77,8 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-regression';
   private readonly options: z.output<typeof regressionOptionsSchema>;
   private modelType = 'bert';
+  /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */
+  private poolerUsed = true;
 
   constructor(options: RegressionOptions = {}) {
     const parsed = regressionOptionsSchema.parse(options);
@@ -87,6 +92,7 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
 
   /** [batch, 1] scores (HF's logits shape). */
   forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
+    if (!output.pooledOutput) this.poolerUsed = false;
     return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
   }
 
@@ -97,7 +103,7 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
 
   configJSON(): Record<string, unknown> {
     return {
-      architectures: [`${architecturePrefix(this.modelType)}ForSequenceClassification`],
+      ...pooledClassifierArchitecture(this.modelType, this.options.pooling, this.poolerUsed),
       id2label: { '0': 'LABEL_0' },
       label2id: { LABEL_0: 0 },
       problem_type: 'regression',

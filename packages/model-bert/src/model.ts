@@ -140,6 +140,7 @@ export class BertModel implements BackbonePlugin {
       layerNormEps: c.layer_norm_eps,
       initializerRange: c.initializer_range,
       hiddenDropoutProb: c.hidden_dropout_prob,
+      baseArchitecture: 'BertModel',
     };
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();

@@ -118,6 +118,7 @@ export class Gpt2Model implements BackbonePlugin {
       layerNormEps: c.layer_norm_epsilon,
       initializerRange: c.initializer_range,
       hiddenDropoutProb: c.resid_pdrop,
+      baseArchitecture: 'GPT2Model',
     };
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherRows, softmaxCrossEntropy, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
+import { gatherRows, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
 import { BlockBuilder } from './builder';
 import { clmOptions, type ClmOptions } from './options';
 
@@ -67,6 +67,11 @@ export class CausalLanguageModeling implements ObjectivePlugin {
     // Core's fused kernel: one pass forward, one backward over the vocabulary-sized logits.
     const { loss, accuracy } = softmaxCrossEntropy(logits, labels);
     return { loss, metrics: { accuracy, perplexity: tf.exp(loss) } };
+  }
+
+  /** HF GPT2LMHeadModel: the tied LM head is this objective's whole head. */
+  hfArchitecture(info: BackboneInfo): ObjectiveArchitecture {
+    return info.modelType === 'gpt2' ? { alone: { architecture: 'GPT2LMHeadModel' } } : {};
   }
 
   private embeddings(): tf.Tensor2D {

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {
+  BackboneInfo,
   BackboneOutput,
   BackbonePlugin,
   Batch,
   BatchTensors,
   ExampleBuilder,
   LossOutput,
+  ObjectiveArchitecture,
   ObjectiveContext,
   ObjectivePlugin,
   Rng,
@@ -123,6 +125,15 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
     // Core's fused kernel: one pass forward, one backward over the vocabulary-sized logits.
     const { loss, accuracy } = softmaxCrossEntropy(this.logitsAt(output.sequenceOutput, positions), labels);
     return { loss, metrics: { maskedAccuracy: accuracy } };
+  }
+
+  /**
+   * HF BertForMaskedLM alone (its BertModel is built without the pooler, which MLM never uses, so the
+   * pooler is not saved), BertForPreTraining together with NSP. The head's names are BERT's only.
+   */
+  hfArchitecture(info: BackboneInfo): ObjectiveArchitecture {
+    if (info.modelType !== 'bert') return {};
+    return { alone: { architecture: 'BertForMaskedLM', withoutBackbone: ['pooler.'] }, jointly: { architecture: 'BertForPreTraining', with: ['nsp'] } };
   }
 
   private requireBackbone(): BackbonePlugin {

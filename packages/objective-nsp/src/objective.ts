@@ -1,4 +1,4 @@
-import { PooledClassifierObjective, type ObjectivePlugin } from '@pretrain/core';
+import { PooledClassifierObjective, type BackboneInfo, type ObjectiveArchitecture, type ObjectivePlugin } from '@pretrain/core';
 import { SentencePairBuilder } from './builder';
 import { nspOptions, type NspOptions } from './options';
 
@@ -20,5 +20,11 @@ export class NextSentencePrediction extends PooledClassifierObjective implements
     super({ objective: 'nsp', names: NSP_PARAMETER_NAMES, ownedPrefixes: ['cls.seq_relationship.'], poolerHint: 'NSP needs a model with a pooler, like BERT', labelField: parsed.labelField });
     this.options = parsed;
     this.exampleBuilder = new SentencePairBuilder(this.options);
+  }
+
+  /** HF BertForNextSentencePrediction alone, BertForPreTraining together with MLM. */
+  hfArchitecture(info: BackboneInfo): ObjectiveArchitecture {
+    if (info.modelType !== 'bert') return {};
+    return { alone: { architecture: 'BertForNextSentencePrediction' }, jointly: { architecture: 'BertForPreTraining', with: ['mlm'] } };
   }
 }

@@ -31,6 +31,12 @@ export interface ModelParts {
   /** Heads and objectives, whose tensor names are already full HF names. */
   heads: ParameterModule[];
   configJSON(): Record<string, unknown>;
+  /** Backbone name prefixes the saved HF class lacks (BertForMaskedLM: `pooler.`): not written, not expected. */
+  withoutBackbone?: string[];
+}
+
+function omitted(parts: ModelParts, backboneName: string): boolean {
+  return (parts.withoutBackbone ?? []).some((prefix) => backboneName.startsWith(prefix));
 }
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
@@ -40,7 +46,10 @@ const STATE_FILE = 'trainer_state.json';
 export function modelStateDict(parts: ModelParts): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
   const prefix = parts.backbone.info.basePrefix;
-  for (const [name, t] of parts.backbone.stateDict()) out.set(`${prefix}.${name}`, t);
+  for (const [name, t] of parts.backbone.stateDict()) {
+    if (omitted(parts, name)) t.dispose();
+    else out.set(`${prefix}.${name}`, t);
+  }
   for (const head of parts.heads) {
     for (const [name, t] of head.stateDict()) {
       if (out.has(name)) t.dispose();
@@ -78,7 +87,7 @@ export function loadModel(dir: string, parts: ModelParts): LoadReport {
     // A bare backbone checkpoint (HF BertModel) has no prefix: hand the backbone everything then.
     const bare = backboneTensors.size === 0;
     const report = parts.backbone.loadStateDict(bare ? tensors : backboneTensors);
-    const missing = report.missing.map((n) => `${prefix}${n}`);
+    const missing = report.missing.filter((n) => !omitted(parts, n)).map((n) => `${prefix}${n}`);
     for (const head of parts.heads) missing.push(...head.loadStateDict(rest).missing);
     const known = headTensorNames(parts.heads);
     const unexpected = bare ? [] : [...rest.keys()].filter((n) => !known.has(n));

@@ -3,8 +3,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   batchToTensors,
+  objectivesArchitecture,
   PretrainError,
   Rng,
+  sortConfigKeys,
   type BackbonePlugin,
   type Batch,
   type BatchTensors,
@@ -148,11 +150,15 @@ export class Trainer {
   /** Backbone + head/objectives as HF-layout parts (for saveModel/loadModel). */
   modelParts(): ModelParts {
     const heads: ParameterModule[] = this.head ? [this.head] : this.objectives.map((o) => o.objective);
+    // A task head names its class in its configJSON; pre-training objectives declare theirs (hfArchitecture).
+    const resolved = this.head ? undefined : objectivesArchitecture(this.objectives.map((o) => o.objective), this.backbone.info);
+    const architecture = resolved ? { architectures: [resolved.architecture], ...(resolved.note ? { pretrain_note: resolved.note } : {}) } : {};
     return {
       backbone: this.backbone,
       heads,
       // Objectives may add config keys too (optional, like model-bert's save helper accepts).
-      configJSON: () => Object.assign({}, this.backbone.configJSON(), ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {})),
+      configJSON: () => sortConfigKeys(Object.assign({}, this.backbone.configJSON(), architecture, ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {}))),
+      withoutBackbone: resolved?.withoutBackbone,
     };
   }
 

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { PretrainError } from './errors';
 
 export function writeFileAtomic(filePath: string, data: string | Uint8Array): void {
   const dir = path.dirname(path.resolve(filePath));
@@ -45,4 +46,37 @@ function syncDirectory(dir: string): void {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+export interface FolderWriteOptions {
+  /** Replace a folder that already holds files (otherwise that is an error). */
+  force?: boolean;
+}
+
+/**
+ * Fills `dir` through a sibling temp folder that is renamed into place only when `fill` succeeds:
+ * a failed or interrupted export leaves no half-written folder (and, with force, the old one intact).
+ * A non-empty `dir` is refused unless `force`, so an export never mixes its files with others.
+ */
+export async function writeFolderAtomic(dir: string, fill: (tempDir: string) => void | Promise<void>, options: FolderWriteOptions = {}): Promise<string> {
+  const target = path.resolve(dir);
+  const existing = fs.existsSync(target) ? fs.statSync(target) : undefined;
+  if (existing && !existing.isDirectory()) throw new PretrainError(`${target}: exists and is not a folder`, { file: target });
+  if (existing && fs.readdirSync(target).length > 0 && !options.force) {
+    throw new PretrainError(`${target}: folder is not empty; choose an empty or new folder, or pass --force to replace it`, { file: target });
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const temp = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.tmp-`));
+  try {
+    await fill(temp);
+    const old = `${temp}.old`;
+    if (existing) fs.renameSync(target, old);
+    fs.renameSync(temp, target);
+    fs.rmSync(old, { recursive: true, force: true });
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+  syncDirectory(path.dirname(target));
+  return target;
 }

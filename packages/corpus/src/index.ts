@@ -11,6 +11,7 @@ export * from './cache/build';
 export type { WorkerUsage } from './cache/worker';
 export * from './cache/shard-format';
 export * from './cache/tokenized-corpus';
+export * from './cache/export';
 export * from './cache/tokenizer-factory';
 export * from './labeled/types';
 export * from './labeled/delimited';

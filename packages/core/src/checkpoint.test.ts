@@ -7,7 +7,7 @@ import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWe
 import type { LoadReport } from './contract';
 import { PretrainError } from './errors';
 import { ParameterSet, ParameterSetModule } from './parameters';
-import { readSafetensorsHeader } from './safetensors';
+import { readSafetensorsHeader, writeSafetensors } from './safetensors';
 
 beforeAll(() => initBackend({ log: false }));
 
@@ -113,4 +113,50 @@ test('readHfConfigJson merges overrides and names the file when it is missing or
   fs.writeFileSync(path.join(dir, HF_CONFIG_FILE), '{ "a": 1, "b": 2 }');
   expect(readHfConfigJson(dir, 'BERT', { b: 3 })).toEqual({ config: { a: 1, b: 3 }, file: path.join(dir, HF_CONFIG_FILE) });
   expect([stripPrefix('bert.encoder.x', 'bert'), stripPrefix('encoder.x', 'bert'), stripPrefix('bertx.y', 'bert')]).toEqual(['encoder.x', 'encoder.x', 'bertx.y']);
+});
+
+describe('readCheckpointTensors: the weight files HF folders come with', () => {
+  const f32 = (values: number[]) => ({ dtype: 'F32' as const, shape: [values.length], data: values });
+
+  test('reads the shards listed in model.safetensors.index.json (save_pretrained above max_shard_size)', () => {
+    const dir = tmp();
+    writeSafetensors(path.join(dir, 'model-00001-of-00002.safetensors'), { 'a.weight': f32([1, 2]), 'b.weight': f32([3]) });
+    writeSafetensors(path.join(dir, 'model-00002-of-00002.safetensors'), { 'c.weight': f32([4, 5, 6]) });
+    const weightMap = { 'a.weight': 'model-00001-of-00002.safetensors', 'b.weight': 'model-00001-of-00002.safetensors', 'c.weight': 'model-00002-of-00002.safetensors' };
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 24 }, weight_map: weightMap }));
+    const tensors = readCheckpointTensors(dir);
+    expect([...tensors.keys()].sort()).toEqual(['a.weight', 'b.weight', 'c.weight']);
+    expect(Array.from(tensors.get('c.weight')!.dataSync())).toEqual([4, 5, 6]);
+    tf.dispose([...tensors.values()]);
+  });
+
+  test('an index naming a missing shard, a path outside the folder, or a tensor in two shards is refused by name', () => {
+    const dir = tmp();
+    writeSafetensors(path.join(dir, 'one.safetensors'), { 'a.weight': f32([1]) });
+    writeSafetensors(path.join(dir, 'two.safetensors'), { 'a.weight': f32([2]) });
+    const index = (weightMap: Record<string, string>) => fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+    index({ 'a.weight': 'one.safetensors', 'b.weight': 'gone.safetensors' });
+    expect(() => readCheckpointTensors(dir)).toThrow(/gone\.safetensors: shard listed in .*model\.safetensors\.index\.json not found/);
+    index({ 'a.weight': '../one.safetensors' });
+    expect(() => readCheckpointTensors(dir)).toThrow(/weight_map names "\.\.\/one\.safetensors", not a \.safetensors file in this folder/);
+    index({ 'a.weight': 'one.safetensors', 'x.weight': 'two.safetensors' });
+    const before = tf.memory().numTensors;
+    expect(() => readCheckpointTensors(dir)).toThrow(/two\.safetensors: tensor "a\.weight" is also in another shard/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('a folder with only a pickle pytorch_model.bin is refused with how to convert it; nothing is unpickled', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), Buffer.from([0x80, 0x02, 0x63]));
+    expect(() => readCheckpointTensors(dir)).toThrow(PretrainError);
+    expect(() => readCheckpointTensors(dir)).toThrow(/pytorch_model\.bin: only safetensors weights can be read .*save_pretrained\('.*', safe_serialization=True\)/);
+  });
+
+  test('a truncated model.safetensors is refused naming the file', () => {
+    const dir = tmp();
+    writeSafetensors(path.join(dir, HF_WEIGHTS_FILE), { 'a.weight': f32([1, 2, 3, 4]) });
+    const file = path.join(dir, HF_WEIGHTS_FILE);
+    fs.truncateSync(file, fs.statSync(file).size - 5);
+    expect(() => readCheckpointTensors(dir)).toThrow(new RegExp(`^${file.replace(/[.]/g, '\\.')}: `));
+  });
 });

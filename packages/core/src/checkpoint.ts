@@ -38,13 +38,68 @@ export function readHfConfigJson(dir: string, modelName: string, overrides: Reco
   return { config: { ...(raw as Record<string, unknown>), ...overrides }, file };
 }
 
-/** Reads `dir/model.safetensors` as float32/int32 tensors (the caller disposes them). */
+export const HF_WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+
+/** Weight files we cannot read: PyTorch pickles (reading one can run code), TF and Flax formats. */
+const UNREADABLE_WEIGHTS = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack'];
+
+/**
+ * The safetensors files of an HF model folder: `model.safetensors`, or the shards listed in
+ * `model.safetensors.index.json` (what save_pretrained writes above max_shard_size). A folder with
+ * only a pickle `.bin` (or TF/Flax weights) gets an error saying how to convert it.
+ */
+export function checkpointWeightFiles(dir: string): string[] {
+  const single = path.join(dir, HF_WEIGHTS_FILE);
+  if (fs.existsSync(single)) return [single];
+  const indexFile = path.join(dir, HF_WEIGHTS_INDEX_FILE);
+  if (fs.existsSync(indexFile)) return shardFiles(dir, indexFile);
+  const other = UNREADABLE_WEIGHTS.find((name) => fs.existsSync(path.join(dir, name)));
+  if (other) {
+    throw new PretrainError(
+      `${path.join(dir, other)}: only safetensors weights can be read (a pickle .bin can run code when loaded; TF/Flax files are other formats). ` +
+        `Convert the folder once where PyTorch is installed: python -c "from transformers import AutoModel; AutoModel.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)" ` +
+        `(use the class in config.json "architectures" instead of AutoModel to keep the heads)`,
+      { file: path.join(dir, other) },
+    );
+  }
+  throw new PretrainError(`${single}: not found (nor ${HF_WEIGHTS_INDEX_FILE})`, { file: single });
+}
+
+function shardFiles(dir: string, indexFile: string): string[] {
+  let index: { weight_map?: Record<string, unknown> };
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+  } catch (error) {
+    throw new PretrainError(`${indexFile}: not valid JSON (${(error as Error).message})`, { file: indexFile });
+  }
+  const map = index.weight_map;
+  if (!map || typeof map !== 'object' || Object.keys(map).length === 0) throw new PretrainError(`${indexFile}: "weight_map" must map tensor names to shard files`, { file: indexFile, path: 'weight_map' });
+  const shards = [...new Set(Object.values(map))];
+  for (const shard of shards) {
+    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || !shard.endsWith('.safetensors')) {
+      throw new PretrainError(`${indexFile}: weight_map names "${String(shard)}", not a .safetensors file in this folder`, { file: indexFile, path: 'weight_map' });
+    }
+    if (!fs.existsSync(path.join(dir, shard))) throw new PretrainError(`${path.join(dir, shard)}: shard listed in ${indexFile} not found`, { file: path.join(dir, shard) });
+  }
+  return shards.map((shard) => path.join(dir, shard as string));
+}
+
+/**
+ * Reads an HF folder's weights (`model.safetensors` or its shards) as float32/int32 tensors (the
+ * caller disposes them). A name found in two shards is an error.
+ */
 export function readCheckpointTensors(dir: string): Map<string, tf.Tensor> {
-  const file = path.join(dir, HF_WEIGHTS_FILE);
-  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found`, { file });
   const tensors = new Map<string, tf.Tensor>();
-  for (const [name, t] of readSafetensors(file).tensors) {
-    tensors.set(name, tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype.startsWith('F') || t.dtype === 'BF16' ? 'float32' : 'int32'));
+  try {
+    for (const file of checkpointWeightFiles(dir)) {
+      for (const [name, t] of readSafetensors(file).tensors) {
+        if (tensors.has(name)) throw new PretrainError(`${file}: tensor "${name}" is also in another shard`, { file });
+        tensors.set(name, tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype.startsWith('F') || t.dtype === 'BF16' ? 'float32' : 'int32'));
+      }
+    }
+  } catch (error) {
+    for (const tensor of tensors.values()) tensor.dispose();
+    throw error;
   }
   return tensors;
 }

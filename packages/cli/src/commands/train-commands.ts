@@ -12,6 +12,8 @@ import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
 import { Experiment, createBackbone, createPlugin, loadExperiment } from '../pipeline/experiment';
 import { loadLabeledSplits } from '../pipeline/labeled';
+import { PLUGINS_FILE } from '../pipeline/checkpoint';
+import { loadHfBackbone } from '../pipeline/hf-folder';
 import { restoreCheckpoint } from '../pipeline/restore';
 import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
 import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
@@ -132,13 +134,15 @@ export const finetuneCommand: Command = {
   summary: 'fine-tune a (pre-trained) backbone with a task head on labeled data',
   details: `
 Reads config sections: model, head, data (train / validation / test files), trainer.
---from loads a pre-training checkpoint (its tokenizer too); without it the model starts from random init.
+--from loads a pre-training checkpoint (its tokenizer too): a run's checkpoint/ folder, or an HF BERT / GPT-2
+folder trained anywhere (config.json, model.safetensors or sharded model-*.safetensors + index, tokenizer.json;
+pickle pytorch_model.bin is refused with how to convert it). Without --from the model starts from random init.
 Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF *ForSequenceClassification).
 Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
   options: {
     ...CONFIG_OPTIONS,
     ...TOKENIZER_OPTION,
-    from: { type: 'string', valueName: 'DIR', description: 'initialise the backbone from this checkpoint folder' },
+    from: { type: 'string', valueName: 'DIR', description: 'initialise the backbone from this checkpoint or HF model folder' },
   },
   async run(context) {
     const experiment = await loadExperiment(context, 'finetune');
@@ -149,7 +153,13 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
     let backbone;
     let tokenizer: TokenizerPlugin;
     let modelRef: PluginRef;
-    if (fromDir) {
+    if (fromDir && !fs.existsSync(path.join(fromDir, PLUGINS_FILE))) {
+      // An HF folder trained anywhere (run_mlm.py, run_clm.py, `pretrain export`).
+      const hf = await loadHfBackbone(fromDir, { seed: experiment.config.seed, log: context.log });
+      backbone = hf.backbone;
+      modelRef = hf.modelRef;
+      tokenizer = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : hf.tokenizer;
+    } else if (fromDir) {
       const restored = await restoreCheckpoint(fromDir, { withHead: false, log: context.log });
       backbone = restored.backbone;
       modelRef = restored.refs.model;

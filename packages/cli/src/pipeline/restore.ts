@@ -2,6 +2,7 @@ import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, default
 import { Trainer, loadModel } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
 import { SavedPluginRefs, readPluginRefs } from './checkpoint';
+import { checkLoadReport } from './hf-folder';
 import { loadTokenizerFile } from './tokenizers';
 
 export interface RestoredModel {
@@ -23,7 +24,7 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
   const backbone = await modelDefinition.create(modelDefinition.options.parse(refs.model.options ?? {}), context);
   const tokenizer = loadTokenizerFile(dir);
   if (!options.withHead) {
-    loadBackboneOnly(dir, backbone);
+    loadBackboneOnly(dir, backbone, options.log);
     return { backbone, tokenizer, refs };
   }
   if (!refs.head) throw new PretrainError(`Checkpoint ${dir} has no task head (it is a pre-training checkpoint; fine-tune it first)`, { file: dir });
@@ -36,7 +37,7 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
 }
 
 /** Loads only the backbone's tensors (a pre-training checkpoint's objective heads are not needed downstream). */
-export function loadBackboneOnly(dir: string, backbone: BackbonePlugin): void {
+export function loadBackboneOnly(dir: string, backbone: BackbonePlugin, log: (line: string) => void = () => undefined): void {
   const report = loadModel(dir, { backbone, heads: [], configJSON: () => backbone.configJSON() });
-  if (report.missing.length > 0) throw new PretrainError(`Checkpoint ${dir} lacks ${report.missing.length} backbone parameters (e.g. ${report.missing.slice(0, 3).join(', ')})`, { file: dir });
+  checkLoadReport(dir, { missing: report.missing, unexpected: [] }, log);
 }

@@ -1,7 +1,7 @@
 /**
  * Packed pre-training examples as JSON lines that HF `datasets` loads directly
  * (`load_dataset("json", data_files=...)`) and HF's data collators consume as they are: one example
- * per line with `input_ids`, `token_type_ids`, `attention_mask`, `special_tokens_mask` and the
+ * per line with `input_ids`, `token_type_ids` (BERT builders), `attention_mask`, `special_tokens_mask` and the
  * example's labels under HF's names (`next_sentence_label`, `sentence_order_label`). The examples
  * are made by the run's own example builder, so packing and special tokens are exactly ours;
  * masking is left to the collator (DataCollatorForLanguageModeling masks dynamically, as we do).
@@ -46,12 +46,10 @@ function snakeCase(name: string): string {
 
 /** One example as the JSON object HF's collators read. */
 export function exampleRecord(example: Example): Record<string, number[] | number> {
-  const length = example.inputIds.length;
-  const record: Record<string, number[] | number> = {
-    input_ids: Array.from(example.inputIds),
-    token_type_ids: example.tokenTypeIds ? Array.from(example.tokenTypeIds) : new Array<number>(length).fill(0),
-    attention_mask: new Array<number>(length).fill(1),
-  };
+  const record: Record<string, number[] | number> = { input_ids: Array.from(example.inputIds) };
+  // Only where the builder sets them: GPT-2 would add wte(token_type_ids) to its inputs for zeros too.
+  if (example.tokenTypeIds) record.token_type_ids = Array.from(example.tokenTypeIds);
+  record.attention_mask = new Array<number>(example.inputIds.length).fill(1);
   if (example.specialTokensMask) record.special_tokens_mask = Array.from(example.specialTokensMask);
   for (const [name, value] of Object.entries(example.labels ?? {})) record[snakeCase(name)] = value;
   return record;

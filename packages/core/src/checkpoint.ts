@@ -161,6 +161,8 @@ export interface SaveCheckpointOptions {
   architecture: (names: string[]) => string;
   /** Extra config.json keys (override inferred ones such as `architectures`). */
   config?: Record<string, unknown>;
+  /** Per HF class, name prefixes it does not have (BertForMaskedLM: `bert.pooler.`): not written for that class. */
+  absentFrom?: Record<string, readonly string[]>;
 }
 
 /**
@@ -186,6 +188,12 @@ export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Reco
       headConfig = { ...headConfig, ...(head.configJSON?.() ?? {}) };
     }
     const config = { ...backbone.configJSON(), architectures: [options.architecture([...tensors.keys()])], ...headConfig, ...(options.config ?? {}) };
+    const absent = options.absentFrom?.[String((config.architectures as unknown[] | undefined)?.[0])] ?? [];
+    for (const [name, tensor] of tensors) {
+      if (!absent.some((prefix) => name.startsWith(prefix))) continue;
+      tensor.dispose();
+      tensors.delete(name);
+    }
     fs.mkdirSync(dir, { recursive: true });
     writeSafetensors(path.join(dir, HF_WEIGHTS_FILE), tensors, { format: 'pt' });
     writeJsonAtomic(path.join(dir, HF_CONFIG_FILE), sortConfigKeys(config));

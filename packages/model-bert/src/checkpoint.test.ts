@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PretrainError, initBackend, readSafetensors } from '@pretrain/core';
+import { PretrainError, initBackend, readSafetensors, type ParameterModule } from '@pretrain/core';
 import { BERT_PRETRAINING_HEAD_NAMES, BertModel } from './index';
 import { loadHfFixture, safetensorsDifferences } from '@pretrain/core/testing';
 import { PretrainingHeadsDouble } from './test-utils/heads';
@@ -34,6 +34,22 @@ describe('BERT checkpoints', () => {
     const config = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
     expect(config).toEqual(JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8')));
     expect(fs.readdirSync(tmp).sort()).toEqual(['config.json', 'model.safetensors']);
+    model.dispose();
+    heads.dispose();
+  });
+
+  it('an MLM-only save is BertForMaskedLM, without the pooler that HF class does not have', () => {
+    const heads = new PretrainingHeadsDouble(64, 1000, 1e-12);
+    const model = BertModel.fromPretrained(pretraining.modelDir, { heads: [heads] });
+    const mlmOnly = {
+      stateDict: () => new Map([...heads.stateDict()].filter(([name, t]) => name.startsWith('cls.predictions.') || (t.dispose(), false))),
+    } as unknown as ParameterModule;
+    model.savePretrained(tmp, { heads: [mlmOnly] });
+    const hf = readSafetensors(hfFile).tensors;
+    const expected = new Map([...hf].filter(([n]) => !n.startsWith('bert.pooler.') && !n.startsWith('cls.seq_relationship.')));
+    expect(expected.size).toBe(hf.size - 4);
+    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), expected)).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
     model.dispose();
     heads.dispose();
   });

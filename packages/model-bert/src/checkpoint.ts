@@ -49,7 +49,9 @@ export interface LoadOptions extends BertModelOptions {
 export function saveBertPretrained(model: BertModel, dir: string, options: SaveOptions = {}): void {
   const heads = options.heads ?? [];
   const backbonePrefix = heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '';
-  saveHfCheckpoint(model, dir, { heads, backbonePrefix, tiedNames: BERT_TIED_HEAD_NAMES, architecture: inferArchitecture, config: options.config });
+  // HF's BertForMaskedLM builds its BertModel without the pooler: saving one would be an unexpected tensor there.
+  const absentFrom = { BertForMaskedLM: [`${BERT_BASE_PREFIX}.pooler.`] };
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix, tiedNames: BERT_TIED_HEAD_NAMES, architecture: inferArchitecture, config: options.config, absentFrom });
 }
 
 function inferArchitecture(names: string[]): string {

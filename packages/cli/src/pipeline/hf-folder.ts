@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { BackbonePlugin, PluginRef, PretrainError, TokenizerPlugin, checkpointWeightFiles, defaultRegistry, initBackend, readSafetensorsHeader, writeFileAtomic, writeFolderAtomic, writeJsonAtomic, type LoadReport } from '@pretrain/core';
+import { BackbonePlugin, PluginRef, PretrainError, TokenizerPlugin, checkpointWeightFiles, defaultRegistry, initBackend, readSafetensorsHeader, writeFileAtomic, writeFolderAtomic, type LoadReport } from '@pretrain/core';
 import { BERT_OPTION_KEYS } from '@pretrain/model-bert';
 import { GPT2_OPTION_KEYS } from '@pretrain/model-gpt';
 import { registerBuiltins } from '../builtins';

@@ -155,10 +155,11 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
     let modelRef: PluginRef;
     if (fromDir && !fs.existsSync(path.join(fromDir, PLUGINS_FILE))) {
       // An HF folder trained anywhere (run_mlm.py, run_clm.py, `pretrain export`).
-      const hf = await loadHfBackbone(fromDir, { seed: experiment.config.seed, log: context.log });
+      const given = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : undefined;
+      const hf = await loadHfBackbone(fromDir, { seed: experiment.config.seed, log: context.log, tokenizer: given });
       backbone = hf.backbone;
       modelRef = hf.modelRef;
-      tokenizer = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : hf.tokenizer;
+      tokenizer = hf.tokenizer;
     } else if (fromDir) {
       const restored = await restoreCheckpoint(fromDir, { withHead: false, log: context.log });
       backbone = restored.backbone;

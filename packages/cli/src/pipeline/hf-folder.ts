@@ -152,11 +152,11 @@ export interface HfBackbone {
 
 /**
  * The backbone of an HF BERT / GPT-2 folder trained anywhere (run_mlm.py, run_clm.py, our export),
- * with its tokenizer.json. Head tensors (MLM/NSP/LM heads, tied or not) are not needed to fine-tune
+ * with its tokenizer.json (or the given tokenizer). Head tensors (MLM/NSP/LM heads, tied or not) are not needed to fine-tune
  * and are reported in one line; a missing pooler (BertForMaskedLM has none) starts from a fresh init,
  * as HF's from_pretrained does.
  */
-export async function loadHfBackbone(dir: string, options: { seed?: number; log(line: string): void }): Promise<HfBackbone> {
+export async function loadHfBackbone(dir: string, options: { seed?: number; log(line: string): void; tokenizer?: TokenizerPlugin }): Promise<HfBackbone> {
   const config = readCheckpointConfig(dir);
   const file = path.join(dir, 'config.json');
   const type = MODEL_TYPES[String(config.model_type)];
@@ -166,13 +166,15 @@ export async function loadHfBackbone(dir: string, options: { seed?: number; log(
   }
   checkpointWeightFiles(dir);
   const tokenizerFile = path.join(dir, 'tokenizer.json');
-  if (!fs.existsSync(tokenizerFile)) throw new PretrainError(`${tokenizerFile}: not found; HF folders saved with a fast tokenizer have one (or pass --tokenizer FILE)`, { file: tokenizerFile });
+  if (!options.tokenizer && !fs.existsSync(tokenizerFile)) throw new PretrainError(`${tokenizerFile}: not found; HF folders saved with a fast tokenizer have one (or pass --tokenizer FILE)`, { file: tokenizerFile });
   registerBuiltins(defaultRegistry);
   await initBackend({ logger: options.log });
   const definition = await defaultRegistry.resolve('model', type.plugin, { fromDir: dir });
   const backbone = (await definition.create(definition.options.parse({ pretrained: dir }), { baseDir: dir, seed: options.seed ?? 0 })) as BackbonePlugin & { loadReport?: LoadReport };
   checkLoadReport(dir, backbone.loadReport ?? { missing: [], unexpected: [] }, options.log);
-  return { backbone, tokenizer: loadTokenizerFile(tokenizerFile), modelRef: { name: type.plugin, options: optionsFromConfig(config, type.keys) } };
+  const tokenizer = options.tokenizer ?? loadTokenizerFile(tokenizerFile);
+  if (tokenizer.getVocabSize() > Number(config.vocab_size)) throw new PretrainError(`${file}: vocab_size ${String(config.vocab_size)} is smaller than the tokenizer's ${tokenizer.getVocabSize()} tokens: not the tokenizer this model was trained with`, { file, path: 'vocab_size' });
+  return { backbone, tokenizer, modelRef: { name: type.plugin, options: optionsFromConfig(config, type.keys) } };
 }
 
 const POOLER = /(^|\.)pooler\./;

@@ -162,6 +162,23 @@ describe('pretrain corpus export', () => {
     expect(lines.some((l) => l.next_sentence_label === 1) && lines.some((l) => l.next_sentence_label === 0)).toBe(true);
     expect(lines.every((l) => l.input_ids[0] === tokenizer.tokenToId('[CLS]') && l.input_ids.length <= 32)).toBe(true);
   });
+
+  it('jsonl with CLM: full blocks with the separator between documents, and no token_type_ids (GPT-2 would embed them)', () => {
+    const out = path.join(work, 'jsonl-clm');
+    const config = bertConfig(tempDir('jsonl-clm-config'), [{ name: 'clm' }]);
+    ok(['corpus', 'export', '--format', 'jsonl', '--token-cache', cache, '-c', config, '-t', wordpiece, '-o', out]);
+    const lines = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(10);
+    expect(Object.keys(lines[0]).sort()).toEqual(['attention_mask', 'input_ids', 'special_tokens_mask']);
+    expect(lines.every((l) => l.input_ids.length === 32)).toBe(true);
+    // The blocks are the cache's train documents, each followed by [SEP], cut every 32 tokens (the remainder dropped).
+    const sep = fromTokenizerJSON(fs.readFileSync(wordpiece, 'utf8')).tokenToId('[SEP]')!;
+    const corpus = TokenizedCorpus.open(cache, { shuffle: false, validationFraction: 0.1 });
+    const stream = Array.from(corpus.indicesOf('train'), (g) => [...corpus.readDocument(g).sentences.flatMap((s) => Array.from(s)), sep]).flat();
+    corpus.close();
+    expect(lines.flatMap((l) => l.input_ids)).toEqual(stream.slice(0, lines.length * 32));
+    expect(stream.length - lines.length * 32).toBeLessThan(32);
+  });
 });
 
 /** Splits an HF folder's model.safetensors into two shards + model.safetensors.index.json, as save_pretrained does. */

@@ -126,6 +126,22 @@ describe('pretrain export: a self-contained HF folder', () => {
     expect(fs.readdirSync(out)).toContain('model.safetensors');
     expect(fs.readdirSync(out)).not.toContain('keep.txt');
   });
+
+  it('refuses a checkpoint whose tokenizer has more ids than the model, or whose weights are truncated, naming the file', () => {
+    const copy = path.join(tempDir('export-bad'), 'checkpoint');
+    fs.cpSync(bertCheckpoint, copy, { recursive: true });
+    writeJson(path.join(copy, 'config.json'), { ...readJson(path.join(copy, 'config.json')), vocab_size: 300 });
+    const vocab = runBin(['export', '--checkpoint', copy, '-o', path.join(copy, '..', 'out1')]);
+    expect(vocab.status).toBe(1);
+    expect(vocab.stderr).toContain(`error: ${path.join(copy, 'config.json')}: vocab_size 300 is smaller than the tokenizer's 400 tokens`);
+    fs.copyFileSync(path.join(bertCheckpoint, 'config.json'), path.join(copy, 'config.json'));
+    const weights = path.join(copy, 'model.safetensors');
+    fs.truncateSync(weights, fs.statSync(weights).size - 100);
+    const truncated = runBin(['export', '--checkpoint', copy, '-o', path.join(copy, '..', 'out2')]);
+    expect(truncated.status).toBe(1);
+    expect(truncated.stderr).toContain(`error: ${weights}: `);
+    expect(fs.existsSync(path.join(copy, '..', 'out2'))).toBe(false);
+  });
 });
 
 describe('pretrain corpus export', () => {

@@ -102,6 +102,24 @@ export interface HfExportResult {
   warning?: string;
 }
 
+/** Every text file of an exported folder, by name (the weights are copied as they are). */
+function hfFolderTextFiles(config: Record<string, unknown>, tokenizer: TokenizerPlugin, architecture: string): Record<string, string> {
+  const maxLength = Number(config.max_position_embeddings ?? config.n_positions ?? 512);
+  const files: Record<string, string> = { 'config.json': jsonText(config), 'tokenizer.json': tokenizer.toJSON(), ...hfTokenizerFiles(tokenizer, maxLength) };
+  if (config.model_type === 'gpt2' && architecture === 'GPT2LMHeadModel') {
+    files['generation_config.json'] = jsonText({ _from_model_config: true, bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id });
+  }
+  files[EXPORT_INFO_FILE] = jsonText({ format: 'pretrain-hf-export', version: 1, tokenizerHash: tokenizer.hash(), architecture });
+  return files;
+}
+
+/** A tokenizer with ids the embedding matrix does not have is not this model's tokenizer. */
+function checkVocabulary(config: Record<string, unknown>, file: string, tokenizer: TokenizerPlugin): void {
+  if (tokenizer.getVocabSize() > Number(config.vocab_size)) {
+    throw new PretrainError(`${file}: vocab_size ${String(config.vocab_size)} is smaller than the tokenizer's ${tokenizer.getVocabSize()} tokens: not the tokenizer this model was trained with`, { file, path: 'vocab_size' });
+  }
+}
+
 /**
  * Copies a run checkpoint (`checkpoint/`, `best/` or `checkpoint-N/`) into `outDir` as a
  * self-contained HF folder: config.json, model.safetensors, tokenizer.json and the tokenizer files
@@ -116,13 +134,9 @@ export async function exportHfFolder(checkpointDir: string, outDir: string, opti
   const weights = checkpointWeightFiles(checkpointDir);
   for (const file of weights) readSafetensorsHeader(file);
   const tokenizer = loadTokenizerFile(checkpointDir);
-  const maxLength = Number(config.max_position_embeddings ?? config.n_positions ?? 512);
+  checkVocabulary(config, configFile, tokenizer);
   const architecture = String((config.architectures as string[] | undefined)?.[0]);
-  const files: Record<string, string> = { 'config.json': jsonText(config), 'tokenizer.json': tokenizer.toJSON(), ...hfTokenizerFiles(tokenizer, maxLength) };
-  if (config.model_type === 'gpt2' && architecture === 'GPT2LMHeadModel') {
-    files['generation_config.json'] = jsonText({ _from_model_config: true, bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id });
-  }
-  files[EXPORT_INFO_FILE] = jsonText({ format: 'pretrain-hf-export', version: 1, tokenizerHash: tokenizer.hash(), architecture, source: path.resolve(checkpointDir) });
+  const files = hfFolderTextFiles(config, tokenizer, architecture);
   const copied = weights.map((file) => path.basename(file));
   if (fs.existsSync(path.join(checkpointDir, 'model.safetensors.index.json')) && weights.length > 1) copied.push('model.safetensors.index.json');
   const dir = await writeFolderAtomic(
@@ -173,7 +187,7 @@ export async function loadHfBackbone(dir: string, options: { seed?: number; log(
   const backbone = (await definition.create(definition.options.parse({ pretrained: dir }), { baseDir: dir, seed: options.seed ?? 0 })) as BackbonePlugin & { loadReport?: LoadReport };
   checkLoadReport(dir, backbone.loadReport ?? { missing: [], unexpected: [] }, options.log);
   const tokenizer = options.tokenizer ?? loadTokenizerFile(tokenizerFile);
-  if (tokenizer.getVocabSize() > Number(config.vocab_size)) throw new PretrainError(`${file}: vocab_size ${String(config.vocab_size)} is smaller than the tokenizer's ${tokenizer.getVocabSize()} tokens: not the tokenizer this model was trained with`, { file, path: 'vocab_size' });
+  checkVocabulary(config, file, tokenizer);
   return { backbone, tokenizer, modelRef: { name: type.plugin, options: optionsFromConfig(config, type.keys) } };
 }
 

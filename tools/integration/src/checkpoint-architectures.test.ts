@@ -131,3 +131,42 @@ describe('fine-tuned checkpoints name their HF class and hold exactly its tensor
     expect(saved.config.pretrain_model_type).toBe('bert');
   });
 });
+
+describe('a BertForMaskedLM run resumes exactly although its checkpoints hold no pooler', () => {
+  const examples = Array.from({ length: 24 }, (_, i) => {
+    const ids = tokenizer.encode(`the creature said ${i} times that it was alone and wretched`, null, { addSpecialTokens: true }).ids;
+    return { inputIds: Int32Array.from(ids), tokenTypeIds: new Int32Array(ids.length), specialTokensMask: Uint8Array.from(ids, (id, j) => (j === 0 || j === ids.length - 1 ? 1 : 0)) };
+  });
+
+  async function run(outputDir: string, stopAt?: number) {
+    const hf = hfLayout('bert-pretraining');
+    const losses: number[] = [];
+    const trainer: Trainer = new Trainer({
+      backbone: new BertModel({ ...hf.config, vocab_size: tokenizer.getVocabSize() }, { seed: 5 }),
+      tokenizer,
+      objectives: [{ objective: new MaskedLanguageModeling() }],
+      seed: 5,
+      options: { progress: 'none', batchSize: 4, maxSteps: 6, learningRate: 1e-3, outputDir, resume: stopAt === undefined, saveEachEpoch: false, saveEverySteps: 3 },
+      callbacks: [{ onStep: (e) => void (losses.push(e.loss), e.step === stopAt && trainer.requestStop()) }],
+    });
+    await trainer.train({ train: examples });
+    trainer.dispose();
+    return losses;
+  }
+
+  it('6 steps == 3 + resume + 3 (losses within 1e-6); the checkpoint it resumed from has no pooler', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-mlm-resume-'));
+    const full = await run(path.join(tmp, 'full'));
+    const dir = path.join(tmp, 'split');
+    const first = await run(dir, 3);
+    const names = [...readSafetensorsHeader(path.join(dir, 'checkpoint-3', 'model.safetensors')).tensors.keys()];
+    expect(names.filter((n) => n.includes('pooler'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint-3', 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
+    const second = await run(dir);
+    expect(first).toHaveLength(3);
+    const resumed = [...first, ...second];
+    expect(resumed).toHaveLength(6);
+    resumed.forEach((loss, i) => expect(Math.abs(loss - full[i])).toBeLessThanOrEqual(1e-6));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+});

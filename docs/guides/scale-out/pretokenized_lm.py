@@ -68,9 +68,8 @@ def main():
     data = datasets.load_dataset("json", data_files=files)
     if config.is_decoder or config.model_type == "gpt2":
         collator = CausalCollator(tokenizer.eos_token_id)
-        # GPT-2 adds wte(token_type_ids) to its inputs: keep only the columns the collator builds.
+        # GPT-2 adds wte(token_type_ids) to its inputs: keep only the ids; the collator builds the rest.
         data = data.remove_columns([c for c in data["train"].column_names if c != "input_ids"])
-        training_args.remove_unused_columns = False
     else:
         # Masks 15% dynamically, 80% [MASK] / 10% random / 10% unchanged, never special tokens: as pretrain's MLM does.
         collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=args.mlm_probability)

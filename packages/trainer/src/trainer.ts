@@ -108,6 +108,14 @@ interface StepOutcome {
  * One loop for pre-training (backbone + weighted objectives over documents) and fine-tuning
  * (backbone + task head over labeled examples). See docs/trainer.md.
  */
+/**
+ * The backbone's config without what described the checkpoint it was loaded from (its class, our
+ * notes and marks): this model's heads and objectives say what it is now.
+ */
+function ownConfig(backbone: BackbonePlugin): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(backbone.configJSON()).filter(([key]) => key !== 'architectures' && !key.startsWith('pretrain_')));
+}
+
 export class Trainer {
   readonly options: TrainerOptions;
   readonly seed: number;
@@ -157,7 +165,7 @@ export class Trainer {
       backbone: this.backbone,
       heads,
       // Objectives may add config keys too (optional, like model-bert's save helper accepts).
-      configJSON: () => sortConfigKeys(Object.assign({}, this.backbone.configJSON(), architecture, ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {}))),
+      configJSON: () => sortConfigKeys(Object.assign({}, ownConfig(this.backbone), architecture, ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {}))),
       withoutBackbone: resolved?.withoutBackbone,
     };
   }

@@ -100,11 +100,13 @@ describe('pre-training checkpoints name their HF class and hold exactly its tens
     expect(saved.layout.has('lm_head.weight')).toBe(false);
   });
 
-  it('a BERT loaded from a checkpoint of another class does not keep that class in its config', () => {
+  it('a BERT loaded from a checkpoint of another class keeps neither that class nor its notes in its config', () => {
     const hf = hfLayout('bert-seqcls');
-    const saved = save(new BertModel(hf.config), { objectives: [new MaskedLanguageModeling(), new NextSentencePrediction()] });
+    const stale = { ...hf.config, pretrain_note: 'no HF class has exactly the heads of objectives mlm + sop' };
+    const saved = save(new BertModel(stale), { objectives: [new MaskedLanguageModeling(), new NextSentencePrediction()] });
     expect(hf.config.architectures).toEqual(['BertForSequenceClassification']);
     expect(saved.config.architectures).toEqual(['BertForPreTraining']);
+    expect(saved.config.pretrain_note).toBeUndefined();
   });
 });
 

@@ -52,6 +52,32 @@ function validationFractionOf(context: CommandContext, config: ExportConfig): nu
   return given ?? (typeof fromConfig === 'number' ? fromConfig : 0);
 }
 
+interface ExportTarget {
+  cacheDir: string;
+  outDir: string;
+  force: boolean;
+  validationFraction: number;
+}
+
+async function exportNanoGpt(context: CommandContext, target: ExportTarget, tokenizer: TokenizerPlugin | undefined): Promise<void> {
+  const header = await exportTokenCache(target.cacheDir, target.outDir, { validationFraction: target.validationFraction, tokenizerHash: tokenizer?.hash(), force: target.force });
+  for (const [split, entry] of Object.entries(header.splits)) print(context, `${split}: ${entry.documents} documents, ${entry.tokens} tokens → ${path.join(target.outDir, entry.file)} (${header.dtype})`);
+  print(context, `written: ${target.outDir} (tokenizer ${header.tokenizerHash})`);
+}
+
+async function exportJsonLines(context: CommandContext, config: ExportConfig, target: ExportTarget, tokenizer: TokenizerPlugin | undefined): Promise<void> {
+  if (!tokenizer) throw new PretrainError('corpus export --format jsonl needs the tokenizer (its special tokens go into the examples): pass --tokenizer FILE or -c with a tokenizer section');
+  if (!config.raw.objectives) throw new ConfigError(['objectives: required for --format jsonl (the objectives whose builder packs the examples, e.g. [{ name: mlm }, { name: nsp }])'], config.file);
+  await initBackend({ logger: context.log });
+  const { builder, names } = await exampleBuilderOf(config);
+  const trainer = (config.raw.trainer ?? {}) as { maxLength?: unknown };
+  const maxLength = typeof trainer.maxLength === 'number' ? trainer.maxLength : 128;
+  const seed = typeof config.raw.seed === 'number' ? config.raw.seed : 42;
+  const header = await exportExamples({ ...target, tokenizer, builder, objectives: names, maxLength, seed });
+  for (const [split, entry] of Object.entries(header.splits)) print(context, `${split}: ${entry.examples} examples, ${entry.tokens} tokens → ${path.join(target.outDir, entry.file)}`);
+  print(context, `written: ${target.outDir} (objectives ${names.join(' + ')}, maxLength ${maxLength}, tokenizer ${header.tokenizerHash})`);
+}
+
 export const corpusExportCommand: Command = {
   path: ['corpus', 'export'],
   summary: 'export a token cache for PyTorch: nanoGPT token files or HF datasets JSON lines',
@@ -82,24 +108,9 @@ Example: pretrain corpus export --token-cache runs/corpus/token-cache --format j
     registerBuiltins(defaultRegistry);
     const config = readExportConfig(context);
     const tokenizer = await exportTokenizer(context, config);
-    const force = context.options.force === true;
-    const validationFraction = validationFractionOf(context, config);
-    if (format === 'nanogpt') {
-      const header = await exportTokenCache(cacheDir, outDir, { validationFraction, tokenizerHash: tokenizer?.hash(), force });
-      for (const [split, entry] of Object.entries(header.splits)) print(context, `${split}: ${entry.documents} documents, ${entry.tokens} tokens → ${path.join(outDir, entry.file)} (${header.dtype})`);
-      print(context, `written: ${outDir} (tokenizer ${header.tokenizerHash})`);
-      return;
-    }
-    if (!tokenizer) throw new PretrainError('corpus export --format jsonl needs the tokenizer (its special tokens go into the examples): pass --tokenizer FILE or -c with a tokenizer section');
-    if (!config.raw.objectives) throw new ConfigError(['objectives: required for --format jsonl (the objectives whose builder packs the examples, e.g. [{ name: mlm }, { name: nsp }])'], config.file);
-    await initBackend({ logger: context.log });
-    const { builder, names } = await exampleBuilderOf(config);
-    const trainer = (config.raw.trainer ?? {}) as { maxLength?: unknown };
-    const maxLength = typeof trainer.maxLength === 'number' ? trainer.maxLength : 128;
-    const seed = typeof config.raw.seed === 'number' ? config.raw.seed : 42;
-    const header = await exportExamples({ cacheDir, outDir, tokenizer, builder, objectives: names, maxLength, seed, validationFraction, force });
-    for (const [split, entry] of Object.entries(header.splits)) print(context, `${split}: ${entry.examples} examples, ${entry.tokens} tokens → ${path.join(outDir, entry.file)}`);
-    print(context, `written: ${outDir} (objectives ${names.join(' + ')}, maxLength ${maxLength}, tokenizer ${header.tokenizerHash})`);
+    const target = { cacheDir, outDir, force: context.options.force === true, validationFraction: validationFractionOf(context, config) };
+    if (format === 'nanogpt') await exportNanoGpt(context, target, tokenizer);
+    else await exportJsonLines(context, config, target, tokenizer);
   },
 };
 

@@ -12,6 +12,11 @@ export interface ConllReadOptions {
   tokenColumn?: number;
   /** Tags as written out: `iob2` converts IOB1 input; `keep` leaves tags as in the file. Default `iob2`. */
   outputScheme?: 'iob2' | 'keep';
+  /**
+   * `iob` (default): entity tags, checked to be O / B-TYPE / I-TYPE. `plain`: any tag set kept as
+   * written (part-of-speech or chunk columns); nothing is checked or converted.
+   */
+  tagFormat?: 'iob' | 'plain';
   /** Known tags in id order; without it tags are collected (O first, then sorted by entity type, B before I). */
   labels?: string[];
   skipInvalid?: boolean;
@@ -63,10 +68,12 @@ export function readConll(file: string, options: ConllReadOptions = {}): ConllDa
     }
   });
   finishSentence();
-  const detectedScheme: TagScheme = sentences.some((s) => hasIob1Start(s.tags)) ? 'iob1' : 'iob2';
-  const convert = (options.outputScheme ?? 'iob2') === 'iob2';
+  const plain = options.tagFormat === 'plain';
+  const detectedScheme: TagScheme = !plain && sentences.some((s) => hasIob1Start(s.tags)) ? 'iob1' : 'iob2';
+  const convert = !plain && (options.outputScheme ?? 'iob2') === 'iob2';
   const tagged = sentences.map((s) => ({ ...s, tags: convert ? toIob2(s.tags) : s.tags }));
-  const labels = labelMap(options.labels ?? sortTags(new Set(tagged.flatMap((s) => s.tags))));
+  const seen = new Set(tagged.flatMap((s) => s.tags));
+  const labels = labelMap(options.labels ?? (plain ? [...seen].sort() : sortTags(seen)));
   const examples = tagged.map((s) => ({ id: `${path.basename(file)}:${s.line}`, tokens: s.tokens, tags: s.tags, tagIds: s.tags.map((t) => tagId(labels.ids, t, file, s.line, summary)), document: s.document }));
   summary.examples = examples.length;
   return { file, examples, labels, summary, documents, detectedScheme };
@@ -81,7 +88,7 @@ function tokenAndTag(line: string, file: string, lineNumber: number, options: Co
     throw inputError(`expected "token ... tag" columns, found ${fields.length} field(s)`, file, lineNumber);
   }
   const tag = fields[tagIndex];
-  if (!TAG.test(tag)) throw inputError(`"${tag}" is not an IOB tag (O, B-TYPE or I-TYPE)`, file, lineNumber);
+  if (options.tagFormat !== 'plain' && !TAG.test(tag)) throw inputError(`"${tag}" is not an IOB tag (O, B-TYPE or I-TYPE)`, file, lineNumber);
   return [fields[tokenIndex], tag];
 }
 

@@ -132,6 +132,17 @@ describe('CoNLL-2003', () => {
     expect(readConll(file, { outputScheme: 'keep' }).examples[0].tags).toEqual(['I-ORG', 'O', 'I-MISC', 'O', 'O']);
   });
 
+  it('plain tag columns (part-of-speech, chunks) are read as written, without IOB checks or conversion', () => {
+    const file = write('pos.conll', '-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\n( ( O O\n\nPeter NNP I-NP I-PER\n');
+    const pos = readConll(file, { tagColumn: 1, tagFormat: 'plain' });
+    expect(pos.examples.map((e) => e.tags)).toEqual([['NNP', 'VBZ', '('], ['NNP']]);
+    expect(pos.labels!.names).toEqual(['(', 'NNP', 'VBZ']);
+    expect(pos.examples[0].tagIds).toEqual([1, 2, 0]);
+    // The chunk column in IOB1 stays IOB1 when read as plain tags.
+    expect(readConll(file, { tagColumn: 2, tagFormat: 'plain' }).examples[0].tags).toEqual(['I-NP', 'I-VP', 'O']);
+    expect(errorOf(() => readConll(file, { tagColumn: 1 })).message).toBe(`${file}:3: "NNP" is not an IOB tag (O, B-TYPE or I-TYPE)`);
+  });
+
   it('a malformed token line names file and line; skipInvalid drops that sentence and counts it', () => {
     const file = write('bad.conll', 'A NN O\nB NN B-PER\n\nC NN WRONG\nD NN O\n\nE NN O\n');
     expect(errorOf(() => readConll(file)).message).toBe(`${file}:4: "WRONG" is not an IOB tag (O, B-TYPE or I-TYPE)`);

@@ -33,7 +33,7 @@ const yieldToEventLoop: TrainerCallbackPlugin = {
   onStep: () => new Promise((resolve) => setImmediate(resolve)),
 };
 
-function callbacksFor(env: RunEnvironment): TrainerCallbackPlugin[] {
+export function callbacksFor(env: RunEnvironment): TrainerCallbackPlugin[] {
   return [yieldToEventLoop, ...(env.callbacks ?? [])];
 }
 

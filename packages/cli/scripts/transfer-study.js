@@ -29,6 +29,8 @@ const { stopSignal } = require('../dist/interrupt');
 const repoRoot = path.resolve(__dirname, '../../..');
 const dataDir = path.join(repoRoot, 'data');
 const preset = PRESETS.quick;
+/** The six books every run in the guide pre-trained on (the quick preset now adds movie reviews). */
+const SIX_BOOKS = ['pg11.txt', 'pg84.txt', 'pg1342.txt', 'pg1661.txt', 'pg74.txt', 'pg2701.txt'];
 const env = { stop: stopSignal, log: (line) => console.log(line) };
 
 const create = (kind, name, options, seed) => createPlugin(kind, name, options, dataDir, seed);
@@ -40,12 +42,13 @@ function runDir(name) {
 
 async function pretrain(o) {
   const dir = runDir(o.name);
-  const paths = [...(o.books ?? preset.books).map((b) => path.join(dataDir, 'gutenberg', b)), ...(o.extra ?? []).map((p) => path.resolve(p))];
+  const paths = [...(o.books ?? SIX_BOOKS).map((b) => path.join(dataDir, 'gutenberg', b)), ...(o.extra ?? []).map((p) => path.resolve(p))];
   const corpus = await create('corpus', 'text', { ...preset.corpus.options, paths }, preset.seed);
   // The tokenizer is a pure function of the corpus, so a resumed run trains the same one again.
   const tokenizer = await trainTokenizer(sentencesOf(corpus, preset.seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const objectives = o.mlmOnly ? [{ name: 'mlm', options: { buildExamples: true } }] : undefined;
+  // The guide's runs used the recipe of that time: MLM at 15% + NSP.
+  const objectives = o.mlmOnly ? [{ name: 'mlm', options: { buildExamples: true } }] : [{ name: 'mlm', options: {} }, { name: 'nsp', options: {} }];
   const trainer = { maxSteps: o.steps ?? 40000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
   backbone.dispose();
@@ -61,7 +64,7 @@ async function finetune(o) {
   const backboneState = new Map([...saved].filter(([name]) => name.startsWith('bert.')).map(([name, t]) => [core.stripPrefix(name, 'bert'), t]));
   const splits = sentimentSplits(dataDir, preset.seed);
   const n = o.n ?? splits.train.length;
-  const trainer = { ...preset.finetuneTrainer, progress: 'none', maxSteps: o.steps ?? 100, batchSize: preset.finetune.batchSize };
+  const trainer = { learningRate: 1e-3, warmupSteps: 10, maxLength: 64, progress: 'none', maxSteps: o.steps ?? 100, batchSize: 32 };
   if (o.learningRate !== undefined) trainer.learningRate = o.learningRate;
   if (o.frozen) trainer.strategy = { type: 'frozen-backbone' };
   for (const arm of o.arms ?? ['pretrained', 'scratch']) {
@@ -70,7 +73,7 @@ async function finetune(o) {
       const report = model.loadStateDict(backboneState);
       if (report.missing.length || report.unexpected.length) throw new Error(`loading ${checkpoint}: ${JSON.stringify(report)}`);
     } else if (arm !== 'scratch') throw new Error(`transfer-study: unknown arm "${arm}" (pretrained | scratch)`);
-    const head = await create('head', 'sequence-classification', { ...preset.classifier, ...(o.pooling ? { pooling: o.pooling } : {}), numLabels: 2, labels: splits.labels }, preset.seed);
+    const head = await create('head', 'sequence-classification', { pooling: 'mean', ...(o.pooling ? { pooling: o.pooling } : {}), numLabels: 2, labels: splits.labels }, preset.seed);
     const run = await runFinetuning({ backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: trainer, seed: preset.seed }, env);
     console.log(`finetune ${o.name} ${arm}: n=${n} steps=${trainer.maxSteps} lr=${trainer.learningRate}${o.frozen ? ' frozen' : ''} → accuracy ${run.validation.accuracy.toFixed(4)} (loss ${run.validation.loss.toFixed(3)}, ${run.validation.examples} validation sentences)`);
     model.dispose();

@@ -335,17 +335,22 @@ describe('pretrain binary: every subcommand on a tiny config', () => {
     expect(result.stderr).not.toContain('error:');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/pre-training loss .*before \d+\.\d+ → after \d+\.\d+/);
-    expect(result.stdout).toMatch(/labeled examples\s+pre-trained acc\s+scratch acc\s+gain \(95% interval\)/);
+    expect(result.stdout).toMatch(/part-of-speech tags \(word accuracy\): labeled sentences\s+pre-trained\s+scratch\s+gain \(95% interval\)/);
+    expect(result.stdout).toMatch(/\n20\s+0\.\d+\s+0\.\d+\s+[+-]\d+\.\d ± \d+\.\d pt/);
+    expect(result.stdout).toMatch(/sentiment \(accuracy\): labeled sentences/);
     expect(result.stdout).toMatch(/\n100\s+0\.\d+\s+0\.\d+\s+[+-]\d+\.\d ± \d+\.\d pt/);
-    expect(result.stdout).toMatch(/[+-]\d+\.\d ± \d+\.\d pt on average \(paired 95% interval over \d+ validation predictions\)/);
+    expect(result.stdout).toMatch(/pre-training beats training from scratch on (none of the 2|\d of 2) tasks/);
+    expect(result.stdout).toMatch(/part-of-speech tags: .*[+-]\d+\.\d ± \d+\.\d pt on average over 2 sizes \(paired 95% intervals\)/);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-    expect(report.charts.map((c: { id: string }) => c.id)).toEqual(['pretrain-loss', 'accuracy', 'finetune-loss']);
+    expect(report.charts.map((c: { id: string }) => c.id)).toEqual(['pretrain-loss', 'accuracy-pos', 'accuracy-sentiment', 'finetune-loss']);
     expect(report.charts[1].series[0].points).toHaveLength(2);
-    const [accuracyTable] = report.tables;
-    expect(accuracyTable.columns).toEqual(['labeled examples', 'pre-trained', 'from scratch', 'gain', '±']);
-    for (const [, pretrained, scratch, gain, halfWidth] of accuracyTable.rows) {
-      expect(gain).toBeCloseTo(pretrained - scratch, 10);
-      expect(halfWidth).toBeGreaterThanOrEqual(0);
+    const accuracyTables = report.tables.slice(0, 2);
+    for (const table of accuracyTables) {
+      expect(table.columns).toEqual(['labeled sentences', 'pre-trained', 'from scratch', 'gain', '±']);
+      for (const [, pretrained, scratch, gain, halfWidth] of table.rows) {
+        expect(gain).toBeCloseTo(pretrained - scratch, 10);
+        expect(halfWidth).toBeGreaterThanOrEqual(0);
+      }
     }
   });
 });

@@ -1,11 +1,11 @@
 import * as path from 'path';
 import { PRESETS } from './demo-presets';
-import { DemoRow, judge, sentimentSplits, withBudget } from './demo';
+import { DemoRow, TaskOutcome, finetuneSteps, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
 
 const DATA = path.resolve(__dirname, '../../../../data');
 
 describe('demo verdict', () => {
-  /** 600 validation sentences: both arms right on `both`, only one arm right on `onlyPretrained` / `onlyScratch`. */
+  /** 600 validation examples: both arms right on `both`, only one arm right on `onlyPretrained` / `onlyScratch`. */
   function row(size: number, both: number, onlyPretrained: number, onlyScratch: number): DemoRow {
     const pretrained = new Uint8Array(600);
     const scratch = new Uint8Array(600);
@@ -14,29 +14,61 @@ describe('demo verdict', () => {
     scratch.fill(1, both + onlyPretrained, both + onlyPretrained + onlyScratch);
     return { size, pretrained: (both + onlyPretrained) / 600, scratch: (both + onlyScratch) / 600, correct: { pretrained, scratch } };
   }
+  const [pos, , sentiment] = PRESETS.quick.tasks;
+  const outcome = (task: TaskOutcome['task'], rows: DemoRow[]): TaskOutcome => ({ task, rows });
 
-  it('claims a gain only when the paired 95% interval of the average gain is above zero and the smallest size gains', () => {
-    // Pre-trained right on 60 more sentences at 100 examples and 12 more at 2,400, never worse: +6 ± 1.3.
-    const clear = judge([row(100, 360, 60, 0), row(2400, 468, 12, 0)], PRESETS.quick, 300);
-    expect(clear).toEqual(['Pre-training helps at this budget (300 pre-training steps of 32 × 32 tokens): +6.0 ± 1.3 pt on average (paired 95% interval over 1200 validation predictions), +10.0 points with only 100 labeled examples.']);
+  it('a task is helped only when the smallest labeled set gains with its interval above zero and the average gain is positive', () => {
+    // +10 points at 100 (60 vs 0 discordant): 0.1 ± 1.96·sqrt((60 − 600·0.01)/599/600) = ±2.4.
+    expect(taskVerdict([row(100, 360, 60, 0), row(300, 468, 12, 0)]).verdict).toBe('helps');
+    expect(taskVerdict([row(100, 360, 60, 0), row(300, 468, 12, 0)]).smallest.halfWidth95).toBeCloseTo(1.96 * Math.sqrt((60 - 600 * 0.01) / 599 / 600), 12);
+    // Noisy at the smallest size: not clear, even with a clear gain at the larger one.
+    expect(taskVerdict([row(100, 240, 150, 138), row(300, 400, 100, 0)]).verdict).toBe('not clear');
+    // A clear gain at the smallest size with a negative average is not claimed.
+    expect(taskVerdict([row(100, 360, 30, 0), row(300, 300, 0, 120)]).verdict).toBe('hurts');
+    expect(taskVerdict([row(100, 330, 0, 60), row(300, 420, 0, 60)]).verdict).toBe('hurts');
+  });
 
-    // +2 points, but the arms disagree on half the sentences: within noise.
-    const noisy = judge([row(100, 240, 150, 138), row(2400, 300, 150, 138)], PRESETS.quick, 300);
-    expect(noisy[0]).toBe('At this budget (300 pre-training steps of 32 × 32 tokens) the gain is NOT clear: +2.0 ± 3.9 pt on average (paired 95% interval over 1200 validation predictions).');
-    expect(noisy.join('\n')).toContain(`${PRESETS.full.pretrain.maxSteps} steps (\`npm run demo -- --preset full\``);
+  it('prints one line per task, a summary of the tasks that gained, and the budget note of a task that did not', () => {
+    const lines = judge([outcome(pos, [row(100, 360, 60, 0), row(300, 468, 12, 0)]), outcome(sentiment, [row(100, 330, 0, 60), row(300, 420, 0, 60)])], PRESETS.quick, 300);
+    expect(lines[0]).toBe('At this budget (300 pre-training steps of 32 × 32 tokens) pre-training beats training from scratch on 1 of 2 tasks: part-of-speech tags.');
+    expect(lines[1]).toBe('part-of-speech tags: pre-training helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).');
+    expect(lines[2]).toMatch(/^sentiment: pre-training HURTS: -10\.0 ± 2\.4 pt with 100 labeled sentences, -10\.0 ± 1\.\d pt on average/);
+    expect(lines[3]).toBe(`sentiment: ${sentiment.budgetNote}`);
+    expect(judge([outcome(sentiment, [row(100, 240, 150, 138)])], PRESETS.quick, 80)[0]).toBe('At this budget (80 pre-training steps of 32 × 32 tokens) pre-training beats training from scratch on none of the 1 tasks.');
+  });
 
-    // A clear average gain that the smallest labeled set does not share is not claimed either.
-    expect(judge([row(100, 360, 0, 6), row(2400, 400, 100, 0)], PRESETS.quick, 300)[0]).toMatch(/the gain is NOT clear: \+7\.8 ± /);
-
-    const worse = judge([row(100, 330, 0, 60), row(2400, 420, 0, 60)], PRESETS.quick, 80);
-    expect(worse[0]).toMatch(/^At this budget \(80 pre-training steps of 32 × 32 tokens\) pre-training HURTS: -10\.0 ± 1\.\d pt/);
+  it('fine-tunes each labeled size for its epochs, within the task budget', () => {
+    expect(finetuneSteps(pos.finetune, 100)).toBe(250);
+    expect(finetuneSteps(pos.finetune, 10)).toBe(pos.finetune.minSteps);
+    expect(finetuneSteps(pos.finetune, 2000)).toBe(pos.finetune.maxSteps);
+    expect(finetuneSteps(sentiment.finetune, 300)).toBe(40); // 4 epochs = 38 steps, raised to minSteps
   });
 
   it('overrides the pre-training budget from the command line, and rejects nonsense', () => {
+    const cap = PRESETS.quick.pretrain.maxWallClockSeconds;
     expect(withBudget(PRESETS.quick, 50, undefined).pretrain).toMatchObject({ maxSteps: 50, maxWallClockSeconds: 86400 });
     expect(withBudget(PRESETS.quick, undefined, 2).pretrain.maxWallClockSeconds).toBe(120);
-    expect(PRESETS.quick.pretrain.maxWallClockSeconds).toBe(270);
+    expect(PRESETS.quick.pretrain.maxWallClockSeconds).toBe(cap); // the preset itself is not changed
     expect(() => withBudget(PRESETS.quick, 0, undefined)).toThrow('--pretrain-steps must be a positive integer');
+    expect(withSeed(PRESETS.quick, 7).seed).toBe(7);
+    expect(withSeed(PRESETS.quick, undefined)).toBe(PRESETS.quick);
+    expect(() => withSeed(PRESETS.quick, 1.5)).toThrow('--seed must be a non-negative integer, got 1.5');
+  });
+});
+
+describe('demo task data', () => {
+  it('reads the committed CoNLL-2003 sample with part-of-speech and chunk columns as plain tags', () => {
+    const [posTask, chunkTask] = PRESETS.quick.tasks;
+    const posData = loadTaskData(posTask, DATA, 42);
+    if (posData.kind !== 'tagging') throw new Error('expected tagging data');
+    expect(posData.trainSize).toBe(2000);
+    expect(posData.validation).toHaveLength(1000);
+    expect(posData.validation[0]).toEqual({ words: ['CRICKET', '-', 'LEICESTERSHIRE', 'TAKE', 'OVER', 'AT', 'TOP', 'AFTER', 'INNINGS', 'VICTORY', '.'], tags: ['NNP', ':', 'NNP', 'NNP', 'IN', 'NNP', 'NNP', 'NNP', 'NNP', 'NN', '.'] });
+    expect(posData.labels).toContain('NN');
+    expect(posData.labels.length).toBeGreaterThan(30);
+    const chunkData = loadTaskData(chunkTask, DATA, 42);
+    if (chunkData.kind !== 'tagging') throw new Error('expected tagging data');
+    expect(chunkData.validation[0].tags.slice(0, 3)).toEqual(['B-NP', 'O', 'B-NP']);
   });
 });
 

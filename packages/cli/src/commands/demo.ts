@@ -1,6 +1,9 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, defaultRegistry, initBackend } from '@pretrain/core';
+import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
+import { readConll } from '@pretrain/corpus';
+import type { TrainerOptionsInput } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
 import { Command, CommandContext, numberOption, stringOption } from '../command';
 import { stopSignal, InterruptedError } from '../interrupt';
@@ -10,11 +13,20 @@ import { formatDuration } from '../progress';
 import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
 import { Rng } from '@pretrain/core';
 import { trainTokenizer } from '../pipeline/tokenizers';
-import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
-import { PairedDifference, pairedDifference } from '../pipeline/paired';
+import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
+import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
+import { TaggedSentence, runTagging } from '../pipeline/tagging';
 import { sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
-import { DemoPreset, PRESETS } from './demo-presets';
+import { DemoPreset, DemoTask, PRESETS } from './demo-presets';
+
+/**
+ * Both cores unless PRETRAIN_THREADS says otherwise: on an otherwise idle 2-core machine two wasm
+ * threads ran the demo's training steps faster than one (docs/guides/pretrain-bert.md).
+ */
+function demoThreads(): number | undefined {
+  return process.env.PRETRAIN_THREADS ? undefined : Math.min(2, os.availableParallelism());
+}
 
 /** The committed demo data: <repo>/data, found from the installed package location. */
 export function defaultDataDir(): string {
@@ -40,18 +52,19 @@ Reads the committed data/ folder; writes everything to the run folder (default r
     data: { type: 'string', valueName: 'DIR', description: 'the demo data folder (default: the repository data/)' },
     'pretrain-steps': { type: 'string', valueName: 'N', description: 'pre-train for exactly N steps (no wall-clock cap)' },
     'pretrain-minutes': { type: 'string', valueName: 'M', description: 'wall-clock cap on pre-training, in minutes' },
+    seed: { type: 'string', valueName: 'N', description: 'seed of the whole run: corpus order, initialisation, masking, fine-tuning, the sentiment split (default 42)' },
   },
   async run(context) {
     const presetName = stringOption(context.options, 'preset')!;
     const chosen = PRESETS[presetName];
     if (!chosen) throw new PretrainError(`unknown preset "${presetName}"; choose one of ${Object.keys(PRESETS).join(', ')}`);
-    const preset = withBudget(chosen, numberOption(context.options, 'pretrain-steps'), numberOption(context.options, 'pretrain-minutes'));
+    const preset = withSeed(withBudget(chosen, numberOption(context.options, 'pretrain-steps'), numberOption(context.options, 'pretrain-minutes')), numberOption(context.options, 'seed'));
     const dataDir = path.resolve(context.io.cwd, stringOption(context.options, 'data') ?? defaultDataDir());
     if (!fs.existsSync(dataDir)) throw new PretrainError(`demo data folder ${dataDir} not found (pass --data DIR)`);
     const runDir = RunDir.create({ out: stringOption(context.options, 'out') ?? path.join('runs', `demo-${presetName}`), cwd: context.io.cwd });
     fs.rmSync(runDir.metricsFile, { force: true });
     registerBuiltins(defaultRegistry);
-    await initBackend({ logger: context.log });
+    await initBackend({ logger: context.log, threads: demoThreads() });
     if (preset.kind === 'gpt') await runGptDemo(context, preset, dataDir, runDir);
     else await runBertDemo(context, preset, dataDir, runDir);
   },
@@ -64,76 +77,81 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   runDir.writeJson('config.json', { preset: preset.name, ...preset });
   const step = (n: number, text: string) => context.log(`\n[${n}/4] ${text} (${formatDuration(Date.now() - started)} elapsed)`);
 
-  step(1, `training a WordPiece tokenizer (${preset.vocabSize} tokens) on ${preset.books.length} Gutenberg books`);
-  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.books.map((b) => path.join(dataDir, 'gutenberg', b)) }, dataDir, seed);
+  const corpusFiles = preset.corpusFiles.map((f) => path.join(dataDir, f));
+  step(1, `training a WordPiece tokenizer (${preset.vocabSize} tokens) on ${preset.corpusLabel}`);
+  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: corpusFiles }, dataDir, seed);
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
 
-  step(2, `pre-training ${preset.modelLabel} with MLM + NSP for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
+  step(2, `pre-training ${preset.modelLabel} with ${preset.objectivesLabel} for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   const pretrainedState = backbone.stateDict();
 
-  step(3, `fine-tuning on sentiment sentences, pre-trained vs from scratch, labeled sizes ${preset.sizes.map((s) => s ?? 'all').join(', ')}`);
-  const splits = sentimentSplits(dataDir, seed);
-  const rows: DemoRow[] = [];
-  const differences: PairedDifference[] = [];
+  step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: pre-trained vs from scratch`);
+  const outcomes: TaskOutcome[] = [];
   const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
-  for (const size of preset.sizes) {
-    const n = size === null ? splits.train.length : Math.min(size, splits.train.length);
-    const accuracies: Record<string, number> = {};
-    const correct: Record<string, Uint8Array> = {};
-    for (const init of ['pretrained', 'scratch'] as const) {
-      const model = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed + 1);
-      if (init === 'pretrained') {
-        const report = model.loadStateDict(pretrainedState);
-        if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the pre-trained weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
+  for (const task of preset.tasks) {
+    const data = loadTaskData(task, dataDir, seed);
+    const rows: DemoRow[] = [];
+    for (const size of task.sizes) {
+      const n = Math.min(size, data.trainSize);
+      const steps = finetuneSteps(task.finetune, n);
+      const correct: Partial<Record<Arm, Uint8Array>> = {};
+      const accuracies: Partial<Record<Arm, number>> = {};
+      let groups: Int32Array | undefined;
+      for (const arm of ARMS) {
+        const model = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed + 1);
+        if (arm === 'pretrained') {
+          const report = model.loadStateDict(pretrainedState);
+          if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the pre-trained weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
+        }
+        context.log(`  ${task.title}: fine-tuning ${arm === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} ${task.unit}: ${steps} steps of ${task.finetune.batchSize}`);
+        const options = { ...preset.finetuneTrainer, learningRate: task.finetune.learningRate, maxLength: task.finetune.maxLength, maxSteps: steps, batchSize: task.finetune.batchSize };
+        const run = await finetuneArm(task, data, n, { model, tokenizer, options, seed, dataDir }, env);
+        accuracies[arm] = run.accuracy;
+        correct[arm] = run.correct;
+        groups = run.groups;
+        finetuneLosses.push({ label: `${task.id}, ${arm}, ${n} ${task.unit}`, points: run.losses.map((y, i) => ({ x: i + 1, y })) });
+        model.dispose();
+        if (run.interrupted) throw new InterruptedError(pre.finalDir);
       }
-      const head = await createPlugin('head', 'sequence-classification', { ...preset.classifier, numLabels: 2, labels: splits.labels }, dataDir, seed);
-      const steps = Math.min(preset.finetune.maxSteps, Math.max(preset.finetune.minSteps, Math.ceil((preset.finetune.epochs * n) / preset.finetune.batchSize)));
-      context.log(`  fine-tuning ${init === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} examples: ${steps} steps of ${preset.finetune.batchSize}`);
-      const run = await runFinetuning(
-        { backbone: model, head, tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...preset.finetuneTrainer, maxSteps: steps, batchSize: preset.finetune.batchSize }, seed, keepValidationCorrect: true },
-        env,
-      );
-      accuracies[init] = run.validation.accuracy;
-      correct[init] = run.validation.correct!;
-      finetuneLosses.push({ label: `${init}, ${n} examples`, points: run.result.losses.map((y, i) => ({ x: i + 1, y })) });
-      model.dispose();
-      head.dispose();
-      if (wasInterrupted(run.result)) throw new InterruptedError(pre.finalDir);
+      const row: DemoRow = { size: n, pretrained: accuracies.pretrained!, scratch: accuracies.scratch!, correct: { pretrained: correct.pretrained!, scratch: correct.scratch! }, groups };
+      rows.push(row);
+      context.log(`  ${task.title}, ${n} ${task.unit}: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(rowDifference(row))})`);
     }
-    const row = { size: n, pretrained: accuracies.pretrained, scratch: accuracies.scratch, correct: { pretrained: correct.pretrained, scratch: correct.scratch } };
-    rows.push(row);
-    differences.push(pairedDifference([{ a: row.correct.pretrained, b: row.correct.scratch }]));
-    context.log(`  ${n} labeled examples: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(differences[differences.length - 1])})`);
+    outcomes.push({ task, rows });
   }
   for (const t of pretrainedState.values()) t.dispose();
 
   step(4, 'writing the report');
   const elapsed = Date.now() - started;
-  const verdict = judge(rows, preset, pre.result.step);
+  const verdict = judge(outcomes, preset, pre.result.step);
   const before = pre.evalBefore?.loss ?? NaN;
   const after = pre.evalAfter?.loss ?? NaN;
-  const table = formatTable(
-    ['labeled examples', 'pre-trained acc', 'scratch acc', 'gain (95% interval)'],
-    rows.map((r, i) => [String(r.size), r.pretrained, r.scratch, formatGain(differences[i])]),
+  const tables = outcomes.map((o) =>
+    formatTable(
+      [`${o.task.title} (${o.task.metric}): labeled ${o.task.unit}`, 'pre-trained', 'scratch', 'gain (95% interval)'],
+      o.rows.map((r) => [String(r.size), r.pretrained, r.scratch, formatGain(rowDifference(r))]),
+    ),
   );
-  const lossLine = `pre-training loss (MLM + NSP, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
+  const lossLine = `pre-training loss (${preset.objectivesLabel}, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);
   const charts: ReportChart[] = [
-    { id: 'pretrain-loss', title: 'Pre-training loss (MLM + NSP)', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },
-    {
-      id: 'accuracy',
-      title: 'Validation accuracy vs labeled examples',
-      xLabel: 'labeled training examples',
-      yLabel: 'accuracy',
-      logX: true,
-      series: [
-        { label: 'pre-trained', points: rows.map((r) => ({ x: r.size, y: r.pretrained })) },
-        { label: 'from scratch', points: rows.map((r) => ({ x: r.size, y: r.scratch })) },
-      ],
-    },
+    { id: 'pretrain-loss', title: `Pre-training loss (${preset.objectivesLabel})`, xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },
+    ...outcomes.map(
+      (o): ReportChart => ({
+        id: `accuracy-${o.task.id}`,
+        title: `${o.task.title}: validation ${o.task.metric} vs labeled ${o.task.unit}`,
+        xLabel: `labeled training ${o.task.unit}`,
+        yLabel: o.task.metric,
+        logX: true,
+        series: [
+          { label: 'pre-trained', points: o.rows.map((r) => ({ x: r.size, y: r.pretrained })) },
+          { label: 'from scratch', points: o.rows.map((r) => ({ x: r.size, y: r.scratch })) },
+        ],
+      }),
+    ),
     { id: 'finetune-loss', title: 'Fine-tuning loss', xLabel: 'step', yLabel: 'loss', series: finetuneLosses },
   ];
   const reportFile = writeReport(
@@ -141,21 +159,85 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     {
       title: `Pretrain demo (${preset.name}): does pre-training help?`,
       createdAt: new Date().toISOString(),
-      notes: [lossLine, ...verdict, `total time ${formatDuration(elapsed)}; validation: ${splits.validation.length} held-out sentences`],
+      notes: [lossLine, ...verdict, `total time ${formatDuration(elapsed)}`],
       charts,
       tables: [
-        {
-          title: 'Validation accuracy: pre-trained vs from scratch (same architecture, same fine-tuning budget; gain ± half-width of its paired 95% interval)',
-          columns: ['labeled examples', 'pre-trained', 'from scratch', 'gain', '±'],
-          rows: rows.map((r, i) => [r.size, r.pretrained, r.scratch, differences[i].gain, differences[i].halfWidth95]),
-        },
+        ...outcomes.map((o) => ({
+          title: `${o.task.title}: validation ${o.task.metric} (${o.task.validationLabel}), pre-trained vs from scratch (same architecture, same fine-tuning budget; gain ± half-width of its paired 95% interval)`,
+          columns: [`labeled ${o.task.unit}`, 'pre-trained', 'from scratch', 'gain', '±'],
+          rows: o.rows.map((r) => {
+            const d = rowDifference(r);
+            return [r.size, r.pretrained, r.scratch, d.gain, d.halfWidth95];
+          }),
+        })),
         { title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', before], ['held-out loss after', after], ['steps', pre.result.step]] },
       ],
       config: preset,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
-  print(context, `\n${lossLine}\n\n${table}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
+  print(context, `\n${lossLine}\n\n${tables.join('\n\n')}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
+}
+
+const ARMS = ['pretrained', 'scratch'] as const;
+type Arm = (typeof ARMS)[number];
+
+/** Fine-tuning steps for n labeled examples: `epochs` passes, within [minSteps, maxSteps]. */
+export function finetuneSteps(budget: DemoTask['finetune'], n: number): number {
+  return Math.min(budget.maxSteps, Math.max(budget.minSteps, Math.ceil((budget.epochs * n) / budget.batchSize)));
+}
+
+/** A task's labeled data: sentiment sentences, or CoNLL sentences tagged with one column. */
+type TaskData = { kind: 'sentiment'; splits: LabeledSplits; trainSize: number } | { kind: 'tagging'; train: TaggedSentence[]; validation: TaggedSentence[]; labels: string[]; trainSize: number };
+
+export function loadTaskData(task: DemoTask, dataDir: string, seed: number): TaskData {
+  if (task.kind === 'sentiment') {
+    const splits = sentimentSplits(dataDir, seed);
+    return { kind: 'sentiment', splits, trainSize: splits.train.length };
+  }
+  const read = (file: string) => readConll(path.join(dataDir, file), { tagColumn: task.tagColumn, tagFormat: 'plain' });
+  const train = read(task.train);
+  const validation = read(task.validation);
+  const labels = [...new Set([...train.labels!.names, ...validation.labels!.names])].sort();
+  const sentences = (examples: { tokens: string[]; tags: string[] }[]) => examples.map((e) => ({ words: e.tokens, tags: e.tags }));
+  return { kind: 'tagging', train: sentences(train.examples), validation: sentences(validation.examples.slice(0, task.validationLimit)), labels, trainSize: train.examples.length };
+}
+
+interface ArmSetup {
+  model: BackbonePlugin;
+  tokenizer: TokenizerPlugin;
+  options: TrainerOptionsInput;
+  seed: number;
+  dataDir: string;
+}
+
+interface ArmResult {
+  accuracy: number;
+  correct: Uint8Array;
+  /** Sentence of each scored word (tagging): the clusters of the paired interval. */
+  groups?: Int32Array;
+  losses: number[];
+  interrupted: boolean;
+}
+
+/** One arm of one task: fine-tune `setup.model` on the first n training examples, score the validation set. */
+async function finetuneArm(task: DemoTask, data: TaskData, n: number, setup: ArmSetup, env: RunEnvironment): Promise<ArmResult> {
+  if (data.kind === 'sentiment') {
+    const head = await createPlugin('head', 'sequence-classification', { ...task.head, numLabels: data.splits.labels.length, labels: data.splits.labels }, setup.dataDir, setup.seed);
+    try {
+      const run = await runFinetuning({ backbone: setup.model, head, tokenizer: setup.tokenizer, splits: { ...data.splits, train: data.splits.train.slice(0, n) }, options: setup.options, seed: setup.seed, keepValidationCorrect: true }, env);
+      return { accuracy: run.validation.accuracy, correct: run.validation.correct!, losses: run.result.losses, interrupted: wasInterrupted(run.result) };
+    } finally {
+      head.dispose();
+    }
+  }
+  const head = await createPlugin('head', 'token-classification', { ...task.head, numLabels: data.labels.length, labels: data.labels }, setup.dataDir, setup.seed);
+  try {
+    const run = await runTagging({ backbone: setup.model, head, tokenizer: setup.tokenizer, train: data.train.slice(0, n), validation: data.validation, labels: data.labels, options: setup.options, seed: setup.seed }, env);
+    return { accuracy: run.validation.accuracy, correct: run.validation.correct, groups: run.validation.sentence, losses: run.result.losses, interrupted: wasInterrupted(run.result) };
+  } finally {
+    head.dispose();
+  }
 }
 
 /** What a study may change in the preset's pre-training (scripts/transfer-study.js). */
@@ -196,13 +278,29 @@ export async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): As
   for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
 
-/** One labeled-set size of the demo: both arms' validation accuracy and which sentences each got right. */
+/** One labeled-set size of one task: both arms' validation accuracy and which examples each got right. */
 export interface DemoRow {
   size: number;
   pretrained: number;
   scratch: number;
-  /** 1 where each arm classified that validation sentence right. */
+  /** 1 where each arm got that validation example (sentence, or tagged word) right. */
   correct: { pretrained: Uint8Array; scratch: Uint8Array };
+  /** Tagging: the sentence of each word, so the interval treats sentences as the independent units. */
+  groups?: Int32Array;
+}
+
+/** One task's rows, smallest labeled set first. */
+export interface TaskOutcome {
+  task: DemoTask;
+  rows: DemoRow[];
+}
+
+function outcomesOf(row: DemoRow): PairedOutcomes {
+  return { a: row.correct.pretrained, b: row.correct.scratch, groups: row.groups };
+}
+
+function rowDifference(row: DemoRow): PairedDifference {
+  return pairedDifference([outcomesOf(row)]);
 }
 
 function points(value: number, signed = true): string {
@@ -213,26 +311,36 @@ function formatGain(d: PairedDifference): string {
   return `${points(d.gain)} ± ${points(d.halfWidth95, false)} pt`;
 }
 
+/** What a task's rows show: a clear gain needs the smallest labeled set's interval above zero and a positive average. */
+export type TaskVerdict = 'helps' | 'not clear' | 'hurts';
+
+export function taskVerdict(rows: DemoRow[]): { verdict: TaskVerdict; smallest: PairedDifference; average: PairedDifference } {
+  const smallest = rowDifference(rows[0]);
+  const average = pairedDifference(rows.map(outcomesOf));
+  const verdict: TaskVerdict = smallest.gain - smallest.halfWidth95 > 0 && average.gain > 0 ? 'helps' : average.gain + average.halfWidth95 < 0 ? 'hurts' : 'not clear';
+  return { verdict, smallest, average };
+}
+
 /**
- * The verdict: a gain counts only when the paired 95% interval of the average gain (all sizes
- * pooled) lies above zero and the smallest labeled set gains too; below zero, pre-training hurt.
+ * The verdict, one line per task and a summary: pre-training helps a task when the paired 95%
+ * interval at its smallest labeled set lies above zero and its average gain over the sizes is
+ * positive; an average interval below zero is reported as hurting.
  */
-export function judge(rows: DemoRow[], preset: DemoPreset, pretrainSteps: number): string[] {
-  const pooled = pairedDifference(rows.map((r) => ({ a: r.correct.pretrained, b: r.correct.scratch })));
-  const smallest = rows[0] ? rows[0].pretrained - rows[0].scratch : 0;
+export function judge(outcomes: TaskOutcome[], preset: DemoPreset, pretrainSteps: number): string[] {
   const budget = `${pretrainSteps} pre-training steps of ${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
-  const average = `${formatGain(pooled)} on average (paired 95% interval over ${pooled.examples} validation predictions)`;
-  if (pooled.gain - pooled.halfWidth95 > 0 && smallest > 0) {
-    return [`Pre-training helps at this budget (${budget}): ${average}, ${points(smallest)} points with only ${rows[0].size} labeled examples.`];
+  const lines: string[] = [];
+  const helped: string[] = [];
+  const missed: TaskOutcome[] = [];
+  for (const outcome of outcomes) {
+    const { verdict, smallest, average } = taskVerdict(outcome.rows);
+    const what = verdict === 'helps' ? 'pre-training helps' : verdict === 'hurts' ? 'pre-training HURTS' : 'the gain is NOT clear';
+    lines.push(`${outcome.task.title}: ${what}: ${formatGain(smallest)} with ${outcome.rows[0].size} labeled ${outcome.task.unit}, ${formatGain(average)} on average over ${outcome.rows.length} sizes (paired 95% intervals).`);
+    if (verdict === 'helps') helped.push(outcome.task.title);
+    else missed.push(outcome);
   }
-  const outcome = pooled.gain + pooled.halfWidth95 < 0 ? 'pre-training HURTS' : 'the gain is NOT clear';
-  return [
-    `At this budget (${budget}) ${outcome}: ${average}.`,
-    'We have not found a budget on 2 CPU cores where it appears: 45 minutes on these books or on 3.7x more text, MLM alone,',
-    'in-domain movie-review text and lower fine-tuning learning rates all fine-tuned 0-10 points below scratch; published',
-    'studies put such gains at 10M-100M+ words of pre-training text (these books: 0.6M). See docs/guides/pretrain-bert.md.',
-    `Longer budgets: ${PRESETS.full.pretrain.maxSteps} steps (\`npm run demo -- --preset full\`, about 25 minutes) or \`--pretrain-steps N\` on a faster machine.`,
-  ];
+  const summary = helped.length > 0 ? `At this budget (${budget}) pre-training beats training from scratch on ${helped.length} of ${outcomes.length} tasks: ${helped.join(', ')}.` : `At this budget (${budget}) pre-training beats training from scratch on none of the ${outcomes.length} tasks.`;
+  const notes = missed.flatMap((o) => (o.task.budgetNote ? [`${o.task.title}: ${o.task.budgetNote}`] : []));
+  return [summary, ...lines, ...notes];
 }
 
 /** The preset with its pre-training budget overridden from the command line. */
@@ -250,6 +358,13 @@ export function withBudget(preset: DemoPreset, steps: number | undefined, minute
   return { ...preset, pretrain };
 }
 
+/** The preset with the seed given on the command line. */
+export function withSeed(preset: DemoPreset, seed: number | undefined): DemoPreset {
+  if (seed === undefined) return preset;
+  if (!Number.isInteger(seed) || seed < 0) throw new PretrainError(`--seed must be a non-negative integer, got ${seed}`);
+  return { ...preset, seed };
+}
+
 /** UCI sentences (Amazon, IMDB, Yelp): 3,000 labeled sentences, a fixed 600-sentence validation split. */
 export function sentimentSplits(dataDir: string, seed: number): LabeledSplits {
   const files = ['amazon_cells_labelled.txt', 'imdb_labelled.txt', 'yelp_labelled.txt'];
@@ -265,7 +380,7 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   const seed = preset.seed;
   runDir.writeJson('config.json', { preset: preset.name, ...preset });
   context.log(`[1/3] training a byte-level BPE tokenizer (${preset.vocabSize} tokens) on tiny-shakespeare`);
-  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: [path.join(dataDir, 'tinyshakespeare', 'input.txt')] }, dataDir, seed);
+  const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.corpusFiles.map((f) => path.join(dataDir, f)) }, dataDir, seed);
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'bpe', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
   context.log(`[2/3] pre-training ${preset.modelLabel} with CLM for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);

@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+/**
+ * Pre-training recipe experiments (issue: make pre-training pay). Build the CLI first.
+ *
+ *   node packages/cli/scripts/transfer-lab.js pretrain '{"name":"x","minutes":4.5, ...}'
+ *   node packages/cli/scripts/transfer-lab.js finetune '{"name":"x","task":"pos","sizes":[100,500]}'
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const core = require('@pretrain/core');
+const { TokenClassificationHead, alignLabelsToTokens } = require('@pretrain/heads');
+const { Trainer } = require('@pretrain/trainer');
+const { registerBuiltins } = require('../dist/builtins');
+const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { runFinetuning } = require('../dist/pipeline/train');
+const { pairedDifference } = require('../dist/pipeline/paired');
+const { createPlugin, pretrainPreset, sentimentSplits } = require('../dist/commands/demo');
+const { PRESETS } = require('../dist/commands/demo-presets');
+const { stopSignal } = require('../dist/interrupt');
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const dataDir = path.join(repoRoot, 'data');
+const shared = path.resolve(repoRoot, '../shared/data');
+const base = PRESETS.quick;
+const env = { stop: stopSignal, log: (line) => console.log(line) };
+const t0 = Date.now();
+const log = (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${s}`);
+
+function runDir(name) {
+  return path.join(repoRoot, 'runs', 'lab', name);
+}
+
+function corpusPaths(which) {
+  if (which === 'books') return { paths: base.corpusFiles.filter((f) => f.startsWith('gutenberg/')).map((f) => path.join(dataDir, f)), stripGutenberg: true };
+  if (which === 'imdb') return { paths: [path.join(shared, 'corpus/imdb-unsup/unsup.jsonl.gz')], format: 'jsonl' };
+  if (which === 'mix') return { paths: base.corpusFiles.map((f) => path.join(dataDir, f)), stripGutenberg: true };
+  if (which === 'extra') return { paths: [path.join(shared, 'corpus/gutenberg-extra')], stripGutenberg: true };
+  throw new Error(`unknown corpus ${which}`);
+}
+
+async function pretrain(o) {
+  const dir = runDir(o.name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'lab.json'), JSON.stringify(o, null, 2));
+  const corpus = await createPlugin('corpus', 'text', { validationFraction: 0.02, ...corpusPaths(o.corpus ?? 'books'), ...(o.corpusOptions ?? {}) }, dataDir, base.seed);
+  let tokenizer;
+  const tokFile = path.join(dir, 'tokenizer.json');
+  if (fs.existsSync(tokFile)) tokenizer = loadTokenizerFile(tokFile);
+  else {
+    const limit = o.tokenizerSentences ?? 200000;
+    async function* sentences() {
+      let n = 0;
+      for await (const d of corpus.documents({ split: 'train', seed: base.seed })) {
+        for (const s of d.sentences) {
+          yield s;
+          if (++n >= limit) return;
+        }
+      }
+    }
+    tokenizer = await trainTokenizer(sentences(), { type: 'wordpiece', vocabSize: o.vocabSize ?? base.vocabSize });
+    fs.writeFileSync(tokFile, tokenizer.toJSON());
+  }
+  log(`tokenizer ${tokenizer.getVocabSize()} tokens`);
+  const modelOptions = { ...base.model.options, ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const preset = { ...base, model: { name: 'bert', options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
+  const objectives = o.objectives ?? base.objectives;
+  const trainer = { maxSteps: o.steps ?? 100000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
+  backbone.dispose();
+  log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s; before ${JSON.stringify(pre.evalBefore)} after ${JSON.stringify(pre.evalAfter)}`);
+}
+
+function loadPretrained(name) {
+  const dir = runDir(name.split('@')[0]);
+  const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
+  const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
+  const tokenizer = loadTokenizerFile(checkpoint);
+  const modelOptions = { ...base.model.options, ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const saved = core.readCheckpointTensors(checkpoint);
+  const state = new Map([...saved].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [core.stripPrefix(n, 'bert'), t]));
+  return { tokenizer, modelOptions, state };
+}
+
+async function makeBackbone(arm, p, o) {
+  // The scratch arm starts from HF's default initialisation unless the study says otherwise.
+  const scratchInit = arm === 'scratch' && !o.scratchKeepsInit ? { initializerRange: 0.02 } : {};
+  const model = await createPlugin('model', 'bert', { ...p.modelOptions, ...scratchInit, ...(o.modelOverrides ?? {}) }, dataDir, base.seed + 1);
+  if (arm === 'pretrained') {
+    const report = model.loadStateDict(p.state);
+    if (report.missing.length || report.unexpected.length) throw new Error(`load: ${JSON.stringify(report)}`);
+  }
+  return model;
+}
+
+function encodeWords(tokenizer, words, maxLength) {
+  const special = tokenizer.specialTokenIds();
+  const ids = [special.cls];
+  const wordIds = [null];
+  for (const [w, word] of words.entries()) {
+    const pieces = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
+    if (ids.length + pieces.length > maxLength - 1) break;
+    for (const id of pieces) {
+      ids.push(id);
+      wordIds.push(w);
+    }
+  }
+  ids.push(special.sep);
+  wordIds.push(null);
+  return { ids, wordIds };
+}
+
+function readPos(file, column) {
+  const sentences = [];
+  let cur = { tokens: [], tags: [] };
+  for (const raw of fs.readFileSync(file, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('-DOCSTART-')) {
+      if (cur.tokens.length) sentences.push(cur);
+      cur = { tokens: [], tags: [] };
+      continue;
+    }
+    const f = line.split(/\s+/);
+    cur.tokens.push(f[0]);
+    cur.tags.push(f[column]);
+  }
+  if (cur.tokens.length) sentences.push(cur);
+  return sentences;
+}
+
+async function finetunePos(o, p, task = 'pos') {
+  const column = o.column ?? 1;
+  const train = new core.Rng(base.seed).shuffle(readPos(path.join(shared, 'ner/conll2003/train.txt'), column));
+  const valid = readPos(path.join(shared, 'ner/conll2003/valid.txt'), column).slice(0, o.validation ?? 1000);
+  const names = [...new Set(train.flatMap((s) => s.tags).concat(valid.flatMap((s) => s.tags)))].sort();
+  const toExample = (s) => {
+    const { ids, wordIds } = encodeWords(p.tokenizer, s.tokens, 64);
+    return { example: { inputIds: Int32Array.from(ids), tokenLabels: { labels: alignLabelsToTokens(wordIds, s.tags.map((t) => names.indexOf(t))) } }, wordIds };
+  };
+  const dev = valid.map(toExample);
+  const out = [];
+  for (const n of o.sizes ?? [100, 500]) {
+    const examples = train.slice(0, n).map((s) => toExample(s).example);
+    const batchSize = o.batchSize ?? 32;
+    const steps = o.steps ?? Math.min(o.maxSteps ?? 300, Math.max(o.minSteps ?? 60, Math.ceil(((o.epochs ?? 10) * n) / batchSize)));
+    const correct = {};
+    for (const arm of o.arms ?? ['pretrained', 'scratch']) {
+      const backbone = await makeBackbone(arm, p, o);
+      const head = new TokenClassificationHead({ numLabels: names.length, labels: names });
+      const trainer = new Trainer({ backbone, head, tokenizer: p.tokenizer, options: { learningRate: o.learningRate ?? 1e-3, warmupSteps: 10, maxSteps: steps, batchSize, evalEachEpoch: false, saveEachEpoch: false, progress: 'none', ...(o.trainer ?? {}) }, seed: base.seed });
+      await trainer.train({ train: examples });
+      const predictions = await trainer.predict(dev.map((d) => d.example));
+      const flags = [];
+      const sentenceOf = [];
+      predictions.forEach((pr, i) => {
+        const labels = dev[i].example.tokenLabels.labels;
+        for (let t = 0; t < labels.length; t++) {
+          if (labels[t] < 0) continue;
+          const row = pr.values.subarray(t * names.length, (t + 1) * names.length);
+          let best = 0;
+          for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+          flags.push(best === labels[t] ? 1 : 0);
+          sentenceOf.push(i);
+        }
+      });
+      correct[arm] = Uint8Array.from(flags);
+      correct.groups = Int32Array.from(sentenceOf);
+      trainer.dispose();
+      head.dispose();
+      backbone.dispose();
+    }
+    out.push(report(task, n, steps, correct));
+  }
+  return out;
+}
+
+async function finetuneSentiment(o, p) {
+  const splits = sentimentSplits(dataDir, base.seed);
+  const out = [];
+  for (const n of o.sizes ?? [100, 300, 1000]) {
+    const steps = o.steps ?? Math.min(o.maxSteps ?? 100, Math.max(o.minSteps ?? 40, Math.ceil(((o.epochs ?? 4) * n) / 32)));
+    const correct = {};
+    for (const arm of o.arms ?? ['pretrained', 'scratch']) {
+      const backbone = await makeBackbone(arm, p, o);
+      const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? 'mean', numLabels: 2, labels: splits.labels }, dataDir, base.seed);
+      const run = await runFinetuning({ backbone, head, tokenizer: p.tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...base.finetuneTrainer, progress: 'none', learningRate: o.learningRate ?? 1e-3, maxSteps: steps, batchSize: 32, ...(o.trainer ?? {}) }, seed: base.seed, keepValidationCorrect: true }, env);
+      correct[arm] = run.validation.correct;
+      backbone.dispose();
+      head.dispose();
+    }
+    out.push(report('sentiment', n, steps, correct));
+  }
+  return out;
+}
+
+function report(task, n, steps, correct) {
+  const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
+  const line = { task, n, steps };
+  for (const [arm, c] of Object.entries(correct)) if (arm !== 'groups') line[arm] = +mean(Array.from(c)).toFixed(4);
+  if (correct.pretrained && correct.scratch) {
+    const d = pairedDifference([{ a: correct.pretrained, b: correct.scratch, groups: correct.groups }]);
+    line.gain = +(d.gain * 100).toFixed(1);
+    line.pm = +(d.halfWidth95 * 100).toFixed(1);
+  }
+  log(JSON.stringify(line));
+  return line;
+}
+
+async function finetune(o) {
+  const p = loadPretrained(o.name);
+  const tasks = o.tasks ?? ['pos', 'sentiment'];
+  const results = [];
+  for (const task of tasks) {
+    const opts = { ...o, ...(o[task] ?? {}) };
+    if (task === 'chunk') opts.column = 2;
+    results.push(...(task === 'sentiment' ? await finetuneSentiment(opts, p) : await finetunePos(opts, p, task)));
+  }
+  fs.appendFileSync(path.join(runDir(o.name.split('@')[0]), 'finetune.jsonl'), JSON.stringify({ options: o, results }) + '\n');
+}
+
+
+/** Hidden states of every layer for a batch of examples: [layer][example] → Float32Array [tokens × hidden]. */
+function hiddenStatesOf(backbone, examples) {
+  const tf = require('@tensorflow/tfjs-core');
+  const layers = [];
+  for (let i = 0; i < examples.length; i += 32) {
+    const chunk = examples.slice(i, i + 32);
+    const batch = core.collate(chunk, { padId: 0 });
+    const seq = batch.seqLen ?? batch.inputIds.length / chunk.length;
+    const states = tf.tidy(() => {
+      const ids = tf.tensor2d(batch.inputIds, [chunk.length, seq], 'int32');
+      const mask = tf.tensor2d(batch.attentionMask, [chunk.length, seq], 'int32');
+      const types = tf.tensor2d(batch.tokenTypeIds, [chunk.length, seq], 'int32');
+      const out = backbone.forward({ inputIds: ids, attentionMask: mask, tokenTypeIds: types }, { training: false, outputHiddenStates: true });
+      return out.hiddenStates.map((h) => h.dataSync().slice());
+    });
+    const hidden = backbone.info.hiddenSize;
+    states.forEach((flat, l) => {
+      layers[l] ??= [];
+      chunk.forEach((e, b) => layers[l].push(flat.subarray(b * seq * hidden, (b * seq + e.inputIds.length) * hidden)));
+    });
+  }
+  return layers;
+}
+
+/** Standardised ridge-regression classifier on one-hot targets: accuracy on the test rows. */
+function ridgeProbe(trainX, trainY, testX, testY, classes, lambda = 1) {
+  const d = trainX[0].length;
+  const mean = new Float64Array(d);
+  const sd = new Float64Array(d);
+  for (const x of trainX) for (let j = 0; j < d; j++) mean[j] += x[j] / trainX.length;
+  for (const x of trainX) for (let j = 0; j < d; j++) sd[j] += (x[j] - mean[j]) ** 2 / trainX.length;
+  for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]) + 1e-6;
+  const z = (x) => { const o = new Float64Array(d + 1); for (let j = 0; j < d; j++) o[j] = (x[j] - mean[j]) / sd[j]; o[d] = 1; return o; };
+  const D = d + 1;
+  const A = new Float64Array(D * D);
+  const B = new Float64Array(D * classes);
+  trainX.forEach((x, i) => {
+    const v = z(x);
+    for (let a = 0; a < D; a++) {
+      for (let b = 0; b < D; b++) A[a * D + b] += v[a] * v[b];
+      B[a * classes + trainY[i]] += v[a];
+    }
+  });
+  for (let a = 0; a < d; a++) A[a * D + a] += lambda;
+  // Cholesky solve A W = B
+  const L = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) for (let j = 0; j <= i; j++) {
+    let sum = A[i * D + j];
+    for (let k = 0; k < j; k++) sum -= L[i * D + k] * L[j * D + k];
+    L[i * D + j] = i === j ? Math.sqrt(Math.max(sum, 1e-12)) : sum / L[j * D + j];
+  }
+  const W = new Float64Array(D * classes);
+  for (let c = 0; c < classes; c++) {
+    const y = new Float64Array(D);
+    for (let i = 0; i < D; i++) { let s = B[i * classes + c]; for (let k = 0; k < i; k++) s -= L[i * D + k] * y[k]; y[i] = s / L[i * D + i]; }
+    for (let i = D - 1; i >= 0; i--) { let s = y[i]; for (let k = i + 1; k < D; k++) s -= L[k * D + i] * W[k * classes + c]; W[i * classes + c] = s / L[i * D + i]; }
+  }
+  let right = 0;
+  testX.forEach((x, i) => {
+    const v = z(x);
+    let best = 0, bestScore = -Infinity;
+    for (let c = 0; c < classes; c++) { let s = 0; for (let a = 0; a < D; a++) s += v[a] * W[a * classes + c]; if (s > bestScore) { bestScore = s; best = c; } }
+    if (best === testY[i]) right++;
+  });
+  return right / testX.length;
+}
+
+async function probe(o) {
+  const p = loadPretrained(o.name);
+  const hidden = p.modelOptions.hiddenSize;
+  const column = 1;
+  const train = new core.Rng(base.seed).shuffle(readPos(path.join(shared, 'ner/conll2003/train.txt'), column)).slice(0, o.posTrain ?? 1000);
+  const valid = readPos(path.join(shared, 'ner/conll2003/valid.txt'), column).slice(0, 1000);
+  const names = [...new Set(train.flatMap((s) => s.tags).concat(valid.flatMap((s) => s.tags)))].sort();
+  const enc = (s) => { const { ids, wordIds } = encodeWords(p.tokenizer, s.tokens, 64); return { example: { inputIds: Int32Array.from(ids) }, wordIds, tags: s.tags.map((t) => names.indexOf(t)) }; };
+  const posTrain = train.map(enc);
+  const posDev = valid.map(enc);
+  const splits = sentimentSplits(dataDir, base.seed);
+  const { encodeForClassification } = require('../dist/pipeline/batches');
+  const sentTrain = splits.train.slice(0, o.sentTrain ?? 2400).map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
+  const sentDev = splits.validation.map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
+  const result = {};
+  for (const arm of ['pretrained', 'scratch']) {
+    const backbone = await makeBackbone(arm, p, o);
+    const tokenFeatures = (items) => {
+      const layers = hiddenStatesOf(backbone, items.map((i) => i.example));
+      return layers.map((perExample) => {
+        const X = [], Y = [];
+        perExample.forEach((flat, e) => {
+          const seen = new Set();
+          items[e].wordIds.forEach((w, t) => { if (w === null || seen.has(w)) return; seen.add(w); X.push(flat.subarray(t * hidden, (t + 1) * hidden)); Y.push(items[e].tags[w]); });
+        });
+        return { X, Y };
+      });
+    };
+    const meanFeatures = (items) => hiddenStatesOf(backbone, items.map((i) => i.example)).map((perExample) => ({
+      X: perExample.map((flat) => { const n = flat.length / hidden; const m = new Float32Array(hidden); for (let t = 0; t < n; t++) for (let j = 0; j < hidden; j++) m[j] += flat[t * hidden + j] / n; return m; }),
+      Y: items.map((i) => i.y),
+    }));
+    const pt = tokenFeatures(posTrain), pd = tokenFeatures(posDev), st = meanFeatures(sentTrain), sd = meanFeatures(sentDev);
+    const rows = [];
+    for (let l = 0; l < pt.length; l++) {
+      const row = { layer: l };
+      for (const n of o.posSizes ?? [100, 1000]) {
+        const k = pt[l].X.length * 0 + posTrain.slice(0, n).reduce((s, e) => s + new Set(e.wordIds.filter((w) => w !== null)).size, 0);
+        row[`pos${n}`] = +ridgeProbe(pt[l].X.slice(0, k), pt[l].Y.slice(0, k), pd[l].X, pd[l].Y, names.length, o.lambda ?? 1).toFixed(4);
+      }
+      for (const n of o.sentSizes ?? [100, 300, 2400]) row[`sent${n}`] = +ridgeProbe(st[l].X.slice(0, n), st[l].Y.slice(0, n), sd[l].X, sd[l].Y, 2, o.lambda ?? 1).toFixed(4);
+      rows.push(row);
+      log(`${o.name} ${arm} ${JSON.stringify(row)}`);
+    }
+    result[arm] = rows;
+    backbone.dispose();
+  }
+  fs.appendFileSync(path.join(runDir(o.name.split('@')[0]), 'probe.jsonl'), JSON.stringify({ options: o, result }) + '\n');
+}
+
+(async () => {
+  const [command, json] = process.argv.slice(2);
+  registerBuiltins(core.defaultRegistry);
+  await core.initBackend({ logger: () => {} });
+  const o = JSON.parse(json ?? '{}');
+  if (command === 'pretrain') await pretrain(o);
+  else if (command === 'finetune') await finetune(o);
+  else if (command === 'probe') await probe(o);
+  else if (command === 'both') {
+    await pretrain(o);
+    await finetune({ name: o.name, ...(o.finetune ?? {}) });
+  } else throw new Error('usage: transfer-lab.js pretrain|finetune|both json');
+})().catch((error) => {
+  console.error(`transfer-lab: ${error.stack}`);
+  process.exit(1);
+});

@@ -1,7 +1,8 @@
 import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
 import { Trainer, loadModel } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
-import { SavedPluginRefs, readPluginRefs } from './checkpoint';
+import * as path from 'path';
+import { PLUGINS_FILE, SavedPluginRefs, readPluginRefs } from './checkpoint';
 import { loadTokenizerFile } from './tokenizers';
 
 export interface RestoredModel {
@@ -19,7 +20,7 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
   registerBuiltins(defaultRegistry);
   await initBackend({ logger: options.log });
   const context = { baseDir: dir, seed: options.seed ?? 0 };
-  const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromDir: dir });
+  const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromData: path.join(dir, PLUGINS_FILE) });
   const backbone = await modelDefinition.create(modelDefinition.options.parse(refs.model.options ?? {}), context);
   const tokenizer = loadTokenizerFile(dir);
   if (!options.withHead) {
@@ -27,7 +28,7 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
     return { backbone, tokenizer, refs };
   }
   if (!refs.head) throw new PretrainError(`Checkpoint ${dir} has no task head (it is a pre-training checkpoint; fine-tune it first)`, { file: dir });
-  const headDefinition = await defaultRegistry.resolve('head', refs.head.name, { fromDir: dir });
+  const headDefinition = await defaultRegistry.resolve('head', refs.head.name, { fromData: path.join(dir, PLUGINS_FILE) });
   const head = await headDefinition.create(headDefinition.options.parse(refs.head.options ?? {}), context);
   const trainer = new Trainer({ backbone, head, tokenizer, seed: context.seed, options: { progress: 'none' } });
   const report = trainer.loadModel(dir);

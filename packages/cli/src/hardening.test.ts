@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { DATA_DIR, runBin, tempDir, writeJson } from './test-utils/run-bin';
 
 /** A checkpoint-shaped folder whose pretrain_plugins.json names a package shipped inside the folder. */
 function maliciousCheckpoint(dir: string, marker: string): string {
@@ -49,5 +49,58 @@ describe('defect 3: --set cannot reach Object.prototype', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`--set ${assignment}: "`);
     expect(result.stderr).toContain('is not allowed in a key path');
+  });
+});
+
+const TINY_BERT = { hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 32 };
+const YELP = path.join(DATA_DIR, 'sentiment', 'yelp_labelled.txt');
+let shared: string;
+let tokenizerFile: string;
+let vocabSize: number;
+
+beforeAll(() => {
+  shared = tempDir('hardening');
+  const result = runBin(['tokenizer', 'train', '--input', YELP, '--vocab-size', '200', '-o', path.join(shared, 'tok')]);
+  if (result.status !== 0) throw new Error(`tokenizer train failed: ${result.stderr}`);
+  tokenizerFile = path.join(shared, 'tok', 'tokenizer.json');
+  vocabSize = Object.keys(JSON.parse(fs.readFileSync(tokenizerFile, 'utf8')).model.vocab).length;
+});
+
+afterAll(() => {
+  fs.rmSync(shared, { recursive: true, force: true });
+});
+
+/** A tiny sentiment fine-tuning config over the first rows of yelp, with `edit` applied to the train rows. */
+function sentimentConfig(dir: string, edit: (rows: string[]) => string[] = (rows) => rows, extra: Record<string, unknown> = {}): string {
+  const rows = fs.readFileSync(YELP, 'utf8').split('\n').filter(Boolean);
+  fs.writeFileSync(path.join(dir, 'train.tsv'), edit(rows.slice(0, 40)).join('\n'));
+  fs.writeFileSync(path.join(dir, 'validation.tsv'), rows.slice(900, 916).join('\n'));
+  return writeJson(path.join(dir, 'sentiment.json'), {
+    model: { name: 'bert', options: { ...TINY_BERT, vocabSize } },
+    head: { name: 'sequence-classification', options: { numLabels: 2 } },
+    data: { train: { path: 'train.tsv' }, validation: { path: 'validation.tsv' } },
+    trainer: { maxSteps: 1, batchSize: 4, maxLength: 16, learningRate: 1e-3 },
+    ...extra,
+  });
+}
+
+describe('defect 2: a stray label never silently drops a class', () => {
+  it('finetune refuses a third label when the head has 2 outputs, naming the labels', () => {
+    const dir = tempDir('stray');
+    const config = sentimentConfig(dir, (rows) => [...rows.slice(0, 39), 'A stray row.\t-']);
+    const result = runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('the data has 3 labels ("-", "0", "1") but head.options.numLabels is 2: label "1" would get id 2, outside the head');
+    expect(fs.existsSync(path.join(dir, 'run', 'checkpoint', 'model.safetensors'))).toBe(false);
+  });
+
+  it('finetune prints the label set it used and reports a label seen in only one split', () => {
+    const dir = tempDir('labels');
+    const config = sentimentConfig(dir, (rows) => [...rows.slice(0, 39), 'A stray row.\t-'], { head: { name: 'sequence-classification', options: { numLabels: 3 } } });
+    const result = runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')]);
+    expect(result.stderr).not.toContain('error:');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('labels: 0="-" 1="0" 2="1" (sorted distinct values of the data; set data.labels to fix them)');
+    expect(result.stderr).toContain('note: label "-" appears only in data.train (1 row)');
   });
 });

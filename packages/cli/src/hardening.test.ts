@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DATA_DIR, runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { spawn } from 'child_process';
+import { BIN, DATA_DIR, runBin, tempDir, writeJson } from './test-utils/run-bin';
 
 /** A checkpoint-shaped folder whose pretrain_plugins.json names a package shipped inside the folder. */
 function maliciousCheckpoint(dir: string, marker: string): string {
@@ -102,5 +103,38 @@ describe('defect 2: a stray label never silently drops a class', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('labels: 0="-" 1="0" 2="1" (sorted distinct values of the data; set data.labels to fix them)');
     expect(result.stderr).toContain('note: label "-" appears only in data.train (1 row)');
+  });
+});
+
+/** A tiny BERT pre-training config over one book (MLM + NSP). */
+function pretrainConfig(dir: string, trainer: Record<string, unknown> = {}, model: Record<string, unknown> = {}): string {
+  return writeJson(path.join(dir, 'pretrain.json'), {
+    corpus: { name: 'text', options: { paths: [path.join(DATA_DIR, 'gutenberg', 'pg11.txt')], stripGutenberg: true, validationFraction: 0.05 } },
+    model: { name: 'bert', options: { ...TINY_BERT, vocabSize, ...model } },
+    objectives: [{ name: 'mlm' }, { name: 'nsp' }],
+    trainer: { maxSteps: 3, batchSize: 4, maxLength: 16, learningRate: 1e-3, logEverySteps: 1, ...trainer },
+  });
+}
+
+describe('defect 4: Ctrl-C before the first step is not lost', () => {
+  it('SIGINT while the data loads stops before step 1 with exit 130 and a checkpoint', async () => {
+    const dir = tempDir('early-sigint');
+    const out = path.join(dir, 'run');
+    const args = [BIN, 'pretrain', '-c', pretrainConfig(dir, { maxSteps: 40 }), '-t', tokenizerFile, '-o', out];
+    const child = spawn(process.execPath, args, { env: { ...process.env, PRETRAIN_BACKEND: 'wasm', FORCE_COLOR: '0' } });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // The backend line comes while the experiment loads, before the held-out documents are read.
+      if (/backend:/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toContain('SIGINT: finishing the current step and writing a checkpoint');
+    expect(stderr).not.toMatch(/step 1\//);
+    expect(code).toBe(130);
+    expect(stderr).toContain(`Interrupted: stopped cleanly, checkpoint written to ${path.join(out, 'checkpoint-0')}`);
+    expect(stdout).toContain('pre-training: 0 steps');
   });
 });

@@ -204,6 +204,21 @@ describe('Trainer: stop conditions and callbacks', () => {
     t.dispose();
   });
 
+  it('a stop requested before train() (Ctrl-C while data loads) stops before the first step, with a checkpoint; the next train() runs', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, maxSteps: 5, learningRate: 0.01, outputDir: dir });
+    t.trainer.requestStop('interrupted (SIGINT)');
+    const stopped = await t.trainer.train({ train: examples });
+    expect(stopped.step).toBe(0);
+    expect(stopped.reason).toBe('interrupted (SIGINT)');
+    expect(stopped.stoppedEarly).toBe(true);
+    expect(t.losses).toEqual([]);
+    expect(stopped.lastCheckpoint).toBe(path.join(dir, 'checkpoint-0'));
+    const resumed = await t.trainer.train({ train: examples });
+    expect(resumed.reason).toBe('reached maxSteps');
+    t.dispose();
+  });
+
   it('runs whole epochs by default and fires onEpochEnd once per epoch', async () => {
     const epochsSeen: number[] = [];
     const t = fineTuner({ batchSize: 16, epochs: 2, learningRate: 0.01 }, { callbacks: [{ onEpochEnd: (e) => void epochsSeen.push(e.epoch) }] });

@@ -185,7 +185,6 @@ export class Trainer {
     let lastEval: Record<string, number> | undefined;
     let lastCheckpoint = resumeDir;
     let stop: string | undefined;
-    this.stopRequest = undefined;
     const startedAt = Date.now() - state.elapsedMs;
     const elapsed = () => Date.now() - startedAt;
 
@@ -219,6 +218,11 @@ export class Trainer {
         while (!exhausted) {
           if (o.maxSteps !== undefined && state.step >= o.maxSteps) {
             stop = 'reached maxSteps';
+            break epochLoop;
+          }
+          // A request made before this call (e.g. Ctrl-C while the data loaded) stops before the first step.
+          if (this.stopRequest) {
+            stop = this.stopRequest;
             break epochLoop;
           }
           const micro: Batch[] = [];
@@ -268,11 +272,13 @@ export class Trainer {
       stop ??= 'completed all epochs';
       if (o.outputDir && !(lastCheckpoint && path.basename(lastCheckpoint) === `checkpoint-${state.step}` && fs.existsSync(lastCheckpoint))) await checkpoint();
     } catch (error) {
+      this.stopRequest = undefined;
       progress.done();
       const reason = (error as Error).message;
       for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly: true, reason });
       throw error;
     }
+    this.stopRequest = undefined;
     progress.done();
     const stoppedEarly = !/^completed|^reached maxSteps/.test(stop);
     for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly, reason: stop });

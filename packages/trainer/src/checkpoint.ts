@@ -50,11 +50,34 @@ export function modelStateDict(parts: ModelParts): Map<string, tf.Tensor> {
   return out;
 }
 
-/** Writes config.json + model.safetensors (HF layout) into `dir` (files written atomically). */
+/** A model or optimizer tensor holds NaN or ±Inf: such weights are never written as a checkpoint. */
+export class NonFiniteTensorError extends PretrainError {
+  constructor(
+    readonly tensorName: string,
+    readonly value: number,
+  ) {
+    super(`parameter ${tensorName} holds ${value} (not finite); refusing to save it as a checkpoint`, { path: tensorName });
+    this.name = 'NonFiniteTensorError';
+  }
+}
+
+/** Throws NonFiniteTensorError for the first float tensor with a NaN or ±Inf element. */
+export function assertFiniteTensors(tensors: Map<string, tf.Tensor>): void {
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'float32') continue;
+    const values = t.dataSync() as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new NonFiniteTensorError(name, values[i]);
+    }
+  }
+}
+
+/** Writes config.json + model.safetensors (HF layout) into `dir` (files written atomically); refuses non-finite weights. */
 export function saveModel(dir: string, parts: ModelParts): void {
-  fs.mkdirSync(dir, { recursive: true });
   const tensors = modelStateDict(parts);
   try {
+    assertFiniteTensors(tensors);
+    fs.mkdirSync(dir, { recursive: true });
     writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   } finally {
     for (const t of tensors.values()) t.dispose();
@@ -115,6 +138,7 @@ export interface CheckpointContents {
 export function saveCheckpoint(outputDir: string, contents: CheckpointContents): string {
   fs.mkdirSync(outputDir, { recursive: true });
   const finalDir = path.join(outputDir, `${CHECKPOINT_PREFIX}${contents.state.step}`);
+  assertFiniteTensors(contents.optimizerTensors);
   const tempDir = fs.mkdtempSync(path.join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${contents.state.step}-`));
   try {
     saveModel(tempDir, contents.parts);

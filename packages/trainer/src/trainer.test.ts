@@ -163,6 +163,21 @@ describe('Trainer: memory, checkpoints, divergence', () => {
     t.dispose();
   });
 
+  it('never declares a checkpoint with Inf weights good (learning rate 1e39)', async () => {
+    const dir = tempDir();
+    const good = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, schedule: 'constant', outputDir: dir, saveEverySteps: 1 });
+    await good.trainer.train({ train: examples });
+    good.dispose();
+    const t = fineTuner({ batchSize: 8, maxSteps: 6, learningRate: 1e39, schedule: 'constant', outputDir: dir, saveEverySteps: 1, resume: true });
+    const error = await t.trainer.train({ train: examples }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect((error as Error).message).toMatch(/parameters became non-finite by step 3 \(epoch 0\): \S+ holds (NaN|-?Infinity), so step 3 was not saved; the last good checkpoint is .*checkpoint-2/);
+    expect((error as TrainingDivergedError).lastGoodCheckpoint).toBe(path.join(dir, 'checkpoint-2'));
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-')).sort()).toEqual(['checkpoint-1', 'checkpoint-2']);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    t.dispose();
+  });
+
   it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
     const dir = tempDir();
     const t = fineTuner({ batchSize: 8, maxSteps: 10, learningRate: 0.01, outputDir: dir, saveEverySteps: 1, keepCheckpoints: 1 });

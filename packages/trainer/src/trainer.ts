@@ -16,7 +16,7 @@ import {
   type TrainerCallbackPlugin,
 } from '@pretrain/core';
 import { AdamW, defaultDecays } from './adamw';
-import { latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
+import { NonFiniteTensorError, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm, globalNorm } from './clip';
 import { BatchSource, deriveSeed, isDocumentSource, type TrainingData } from './data';
 import { MetricsLog } from './metrics-log';
@@ -192,7 +192,7 @@ export class Trainer {
       if (!o.outputDir) return;
       state.elapsedMs = elapsed();
       state.streamState = source.streamState();
-      lastCheckpoint = this.saveCheckpointNow(o.outputDir, state);
+      lastCheckpoint = this.guardFinite(() => this.saveCheckpointNow(o.outputDir!, state), state, lastCheckpoint);
       pruneCheckpoints(o.outputDir, o.keepCheckpoints);
       progress.message(`checkpoint saved: ${lastCheckpoint}`);
       for (const cb of this.callbacks) await cb.onCheckpoint?.({ step: state.step, dir: lastCheckpoint });
@@ -202,7 +202,7 @@ export class Trainer {
       const metrics = await this.evaluate(data.validation);
       lastEval = metrics;
       const isBest = this.updateBest(state, metrics);
-      if (isBest && o.outputDir) this.saveBestModel(o.outputDir);
+      if (isBest && o.outputDir) this.guardFinite(() => this.saveBestModel(o.outputDir!), state, lastCheckpoint);
       log?.append({ type: 'eval', step: state.step, epoch: state.epoch, ...metrics, isBest });
       progress.message(`eval step ${state.step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(' ')}${isBest ? ' (best)' : ''}`);
       for (const cb of this.callbacks) await cb.onEvaluate?.({ step: state.step, metrics, isBest });
@@ -564,6 +564,17 @@ export class Trainer {
       });
     } finally {
       tf.dispose([...optimizerState.tensors.values()]);
+    }
+  }
+
+  /** Runs a save; non-finite weights become a TrainingDivergedError that names the last good checkpoint. */
+  private guardFinite<T>(save: () => T, state: TrainerState, lastGood: string | undefined): T {
+    try {
+      return save();
+    } catch (error) {
+      if (!(error instanceof NonFiniteTensorError)) throw error;
+      const lastGoodText = lastGood ? `; the last good checkpoint is ${lastGood} (resume from it, e.g. with a lower learning rate)` : '; no checkpoint was written yet';
+      throw new TrainingDivergedError(`parameters became non-finite by step ${state.step} (epoch ${state.epoch}): ${error.tensorName} holds ${error.value}, so step ${state.step} was not saved${lastGoodText}`, lastGood);
     }
   }
 

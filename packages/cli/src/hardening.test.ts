@@ -138,3 +138,29 @@ describe('defect 4: Ctrl-C before the first step is not lost', () => {
     expect(stdout).toContain('pre-training: 0 steps');
   });
 });
+
+describe('defect 6: the token cache is verified when training reads it', () => {
+  it('pretrain --token-cache names a lengthened shard and a shard with garbage ids', () => {
+    const dir = tempDir('cache-verify');
+    const prepared = runBin(['corpus', 'prepare', '--input', path.join(DATA_DIR, 'gutenberg', 'pg11.txt'), '-t', tokenizerFile, '-o', path.join(dir, 'corpus')]);
+    expect(prepared.status).toBe(0);
+    const cache = path.join(dir, 'corpus', 'token-cache');
+    const bin = path.join(cache, 'shard-00000.bin');
+    const original = fs.readFileSync(bin);
+    const pretrain = () => runBin(['pretrain', '-c', pretrainConfig(dir), '-t', tokenizerFile, '-o', path.join(dir, 'run'), '--token-cache', cache]);
+
+    fs.appendFileSync(bin, Buffer.alloc(8));
+    const lengthened = pretrain();
+    expect(lengthened.status).toBe(1);
+    expect(lengthened.stderr).toContain(`error: ${bin}: token shard is ${original.length + 8} bytes, the manifest says ${original.length / 4} tokens`);
+
+    const garbage = Buffer.from(original);
+    garbage.writeInt32LE(7, 0);
+    garbage.writeInt32LE(9, 4);
+    fs.writeFileSync(bin, garbage);
+    const damaged = pretrain();
+    expect(damaged.status).toBe(1);
+    expect(damaged.stderr).toContain(`${bin}: checksum mismatch`);
+    expect(damaged.stderr).not.toMatch(/GatherV2|\n\s+at /);
+  });
+});

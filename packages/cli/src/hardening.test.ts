@@ -164,3 +164,46 @@ describe('defect 6: the token cache is verified when training reads it', () => {
     expect(damaged.stderr).not.toMatch(/GatherV2|\n\s+at /);
   });
 });
+
+describe('defect 8: the vocabulary is checked before training', () => {
+  /** The test tokenizer with its vocabulary edited by `edit`, written next to the config. */
+  function editedTokenizer(dir: string, edit: (vocab: Record<string, number>) => void): string {
+    const json = JSON.parse(fs.readFileSync(tokenizerFile, 'utf8'));
+    edit(json.model.vocab);
+    return writeJson(path.join(dir, 'tokenizer.json'), json);
+  }
+
+  it('a model vocabulary smaller than the tokenizer is refused before the first step', () => {
+    const dir = tempDir('vocab-small');
+    const result = runBin(['pretrain', '-c', pretrainConfig(dir, {}, { vocabSize: 100 }), '-t', tokenizerFile, '-o', path.join(dir, 'run')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`error: the model has 100 embedding rows (model.options.vocabSize / vocab_size) but the tokenizer has ids up to ${vocabSize - 1}: set model.options.vocabSize to at least ${vocabSize}`);
+    expect(result.stderr).not.toMatch(/step 1\/|GatherV2/);
+  });
+
+  it('a tokenizer with an id gap is sized by its largest id', () => {
+    const dir = tempDir('vocab-gap');
+    const gapped = editedTokenizer(dir, (vocab) => {
+      vocab.zzzgap = vocabSize + 50;
+    });
+    const result = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', gapped, '-o', path.join(dir, 'run')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`but the tokenizer has ids up to ${vocabSize + 50}: set model.options.vocabSize to at least ${vocabSize + 51}`);
+  });
+
+  it('duplicate ids and absurd ids in tokenizer.json are refused, naming the file and entry', () => {
+    const dir = tempDir('vocab-bad');
+    const duplicate = editedTokenizer(dir, (vocab) => {
+      vocab.zzzdup = vocab['[UNK]'];
+    });
+    const dup = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', duplicate, '-o', path.join(dir, 'run')]);
+    expect(dup.status).toBe(1);
+    expect(dup.stderr).toContain(`${duplicate}: tokenizer.json model.vocab["zzzdup"]: id 1 is also the id of "[UNK]" (each id must name one token)`);
+    const huge = editedTokenizer(dir, (vocab) => {
+      vocab.zzzhuge = 1e9;
+    });
+    const big = runBin(['pretrain', '-c', pretrainConfig(dir), '-t', huge, '-o', path.join(dir, 'run')]);
+    expect(big.status).toBe(1);
+    expect(big.stderr).toContain(`${huge}: tokenizer.json model.vocab["zzzhuge"]: id 1000000000 is too large (ids must be below 16777216)`);
+  });
+});

@@ -121,6 +121,17 @@ describe('encoding details', () => {
     expect(Array.from(bert.encodeIds('Hello world'))).toEqual(bert.encode('Hello world', null, { addSpecialTokens: false }).ids);
   });
 
+  it('getVocabSize is the largest id + 1 (ids may have gaps); duplicate, fractional and absurd ids are refused', () => {
+    const wordLevel = (vocab: Record<string, unknown>, added: unknown[] = []) => fromTokenizerJSON(JSON.stringify({ model: { type: 'WordLevel', vocab, unk_token: '[UNK]' }, added_tokens: added }));
+    expect(wordLevel({ '[UNK]': 0, a: 1, b: 7 }).getVocabSize()).toBe(8);
+    expect(wordLevel({ '[UNK]': 0, a: 1 }, [{ id: 12, content: '<x>', special: true }]).getVocabSize()).toBe(13);
+    expect(() => wordLevel({ '[UNK]': 0, a: 1, b: 1 })).toThrow('tokenizer.json model.vocab["b"]: id 1 is also the id of "a" (each id must name one token)');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1.5 })).toThrow('expected a non-negative integer id, got 1.5');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1e9 })).toThrow('id 1000000000 is too large (ids must be below 16777216)');
+    expect(() => wordLevel({ '[UNK]': 0 }, [{ id: 1e9, content: '<x>' }])).toThrow('added_tokens[0].id: id 1000000000 is too large');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1 }, [{ id: -1, content: '<x>' }])).toThrow(TokenizerJSONError);
+  });
+
   it('encodeIds ignores truncation and padding (the whole text, no pad ids)', () => {
     const text = 'The quick brown fox jumps over the lazy dog, again and again.';
     const full = bert.encode(text, null, { addSpecialTokens: false }).ids;

@@ -1,4 +1,4 @@
-export { Trainer, TrainingDivergedError } from './trainer';
+export { Trainer, TrainingDivergedError, checkVocabularyFits } from './trainer';
 export type { TrainerSetup, TrainData, TrainResult, Prediction, ComputeMetrics, WeightedObjective } from './trainer';
 export { trainerOptionsSchema, strategySchema, greaterIsBetter } from './options';
 export type { TrainerOptions, TrainerOptionsInput, Strategy } from './options';

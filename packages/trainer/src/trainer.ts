@@ -81,6 +81,20 @@ export interface TrainResult {
   bestModelDir?: string;
 }
 
+/**
+ * Every id the tokenizer can produce must have an embedding row: a smaller model fails only at the
+ * first step otherwise, with a raw gather error. A larger model (HF pads vocabularies) is fine.
+ */
+export function checkVocabularyFits(backbone: Pick<BackbonePlugin, 'info'>, tokenizer: Pick<TokenizerPlugin, 'getVocabSize'>): void {
+  const rows = backbone.info.vocabSize;
+  const needed = tokenizer.getVocabSize();
+  if (rows >= needed) return;
+  throw new PretrainError(
+    `the model has ${rows} embedding rows (model.options.vocabSize / vocab_size) but the tokenizer has ids up to ${needed - 1}: set model.options.vocabSize to at least ${needed}, or use the tokenizer the model was trained with`,
+    { path: 'model.options.vocabSize' },
+  );
+}
+
 /** Raised when the loss or gradients stop being finite; the last good checkpoint stays on disk. */
 export class TrainingDivergedError extends PretrainError {
   constructor(message: string, readonly lastGoodCheckpoint: string | undefined) {
@@ -135,6 +149,7 @@ export class Trainer {
     this.padId = setup.padId ?? setup.tokenizer?.specialTokenIds().pad ?? 0;
     if (!this.head && this.objectives.length === 0) throw new PretrainError('Trainer needs a head (fine-tuning) or at least one objective (pre-training)');
     if (this.head && this.objectives.length > 0) throw new PretrainError('Trainer takes either a head (fine-tuning) or objectives (pre-training), not both');
+    if (setup.tokenizer) checkVocabularyFits(setup.backbone, setup.tokenizer);
     this.rng = new Rng(this.seed);
     this.optimizer = this.createOptimizer();
     if (setup.initialize !== false) this.initializeModules();

@@ -1,5 +1,5 @@
 import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
-import { Trainer, loadModel } from '@pretrain/trainer';
+import { Trainer, checkVocabularyFits, loadModel } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
 import * as path from 'path';
 import { PLUGINS_FILE, SavedPluginRefs, readPluginRefs } from './checkpoint';
@@ -23,6 +23,11 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
   const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromData: path.join(dir, PLUGINS_FILE) });
   const backbone = await modelDefinition.create(modelDefinition.options.parse(refs.model.options ?? {}), context);
   const tokenizer = loadTokenizerFile(dir);
+  try {
+    checkVocabularyFits(backbone, tokenizer);
+  } catch (error) {
+    throw new PretrainError(`Checkpoint ${dir}: ${(error as Error).message}`, { file: dir });
+  }
   if (!options.withHead) {
     loadBackboneOnly(dir, backbone);
     return { backbone, tokenizer, refs };

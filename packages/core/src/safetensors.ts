@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { visit } from 'jsonc-parser';
 import { writeFileAtomic } from './atomic';
 import { PretrainError } from './errors';
 
@@ -53,6 +54,15 @@ export class SafetensorsError extends PretrainError {
 
 /** HF's limit on the header size; anything larger is rejected before it is read. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
+
+/**
+ * Tensors one file may hold. Real checkpoints hold thousands; the limit keeps a header of millions of
+ * empty tensors from costing gigabytes once parsed. Checked by a streaming scan before JSON.parse.
+ */
+export const MAX_SAFETENSORS_TENSORS = 100_000;
+
+/** JSON values (objects, arrays, literals) a header may hold: bounds the parsed header's memory. */
+export const MAX_SAFETENSORS_HEADER_VALUES = 2_000_000;
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1 };
 
@@ -176,6 +186,7 @@ function parseHeader(headerBytes: Uint8Array, headerLength: number, totalSize: n
   } catch {
     throw new SafetensorsError('header is not valid UTF-8', source);
   }
+  scanHeader(text, source);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -193,6 +204,46 @@ function parseHeader(headerBytes: Uint8Array, headerLength: number, totalSize: n
   return { metadata, tensors, dataStart };
 }
 
+/**
+ * One streaming pass (nothing materialised) that rejects what JSON.parse would accept silently or
+ * expensively: a duplicate key at any level (HF rejects them; JSON.parse keeps the last), and more
+ * tensors or values than the limits. Syntax errors are left to JSON.parse, which words them better.
+ */
+function scanHeader(text: string, source: string): void {
+  const keysByDepth: Set<string>[] = [];
+  let tensors = 0;
+  let values = 0;
+  let syntaxError = false;
+  const countValue = () => {
+    if (++values > MAX_SAFETENSORS_HEADER_VALUES && !syntaxError) throw new SafetensorsError(`header holds more than ${MAX_SAFETENSORS_HEADER_VALUES} JSON values (the limit keeps its parsed form small)`, source);
+  };
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        countValue();
+        keysByDepth.push(new Set());
+      },
+      onObjectEnd: () => void keysByDepth.pop(),
+      onArrayBegin: countValue,
+      onLiteralValue: countValue,
+      onObjectProperty: (key) => {
+        if (syntaxError) return;
+        const keys = keysByDepth[keysByDepth.length - 1];
+        if (keys.has(key)) throw new SafetensorsError(`header repeats the key ${JSON.stringify(key)}${keysByDepth.length > 1 ? ' inside a tensor entry' : ''} (duplicate keys are invalid)`, source);
+        keys.add(key);
+        if (keysByDepth.length === 1 && key !== '__metadata__' && ++tensors > MAX_SAFETENSORS_TENSORS) {
+          throw new SafetensorsError(`header lists more than ${MAX_SAFETENSORS_TENSORS} tensors (MAX_SAFETENSORS_TENSORS)`, source);
+        }
+      },
+      onError: () => {
+        syntaxError = true;
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false },
+  );
+}
+
 function parseMetadata(value: unknown, source: string): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) throw new SafetensorsError('__metadata__ must be an object of strings', source);
@@ -208,7 +259,7 @@ function parseEntry(name: string, entry: unknown, dataSize: number, source: stri
   };
   if (!isPlainObject(entry)) fail('entry must be an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) fail(`data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
   const [begin, end] = offsets as [number, number];
@@ -420,7 +471,7 @@ function encodeTensor(name: string, input: SafetensorsInput): EncodedTensor {
 }
 
 function encodeRaw(name: string, dtype: SafetensorsDtype, shape: number[], data: ArrayLike<number> | BigInt64Array | BigUint64Array): EncodedTensor {
-  if (!(dtype in DTYPE_BYTES)) fail(`tensor "${name}": unsupported dtype ${dtype}`);
+  if (!Object.hasOwn(DTYPE_BYTES, dtype)) fail(`tensor "${name}": unsupported dtype ${dtype}`);
   const elements = shape.reduce((a, b) => a * b, 1);
   if (data.length !== elements) fail(`tensor "${name}": shape [${shape.join(', ')}] needs ${elements} values, got ${data.length}`);
   const typed = toTypedArray(dtype, data);

@@ -207,3 +207,14 @@ describe('defect 8: the vocabulary is checked before training', () => {
     expect(big.stderr).toContain(`${huge}: tokenizer.json model.vocab["zzzhuge"]: id 1000000000 is too large (ids must be below 16777216)`);
   });
 });
+
+describe('defect 7: sizes are bounded before memory is allocated', () => {
+  it('--set model.options.maxPositionEmbeddings=10000000 is refused with the limit and how to raise it', () => {
+    const dir = tempDir('huge');
+    const config = pretrainConfig(dir, {}, { hiddenSize: 64 });
+    const result = runBin(['pretrain', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run'), '--set', 'model.options.maxPositionEmbeddings=10000000'], { timeoutMs: 60_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/error: BERT: [\d,]+ parameters need 2\.\d\d GiB of float32 memory, over the 2\.00 GiB limit \(largest: embeddings\.position_embeddings\.weight \[10000000, 64\]\)/);
+    expect(result.stderr).toContain('raise the limit with PRETRAIN_MAX_PARAMETER_GB=<GiB>');
+  });
+});

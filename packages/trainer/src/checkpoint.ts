@@ -139,7 +139,7 @@ export function saveCheckpoint(outputDir: string, contents: CheckpointContents):
   fs.mkdirSync(outputDir, { recursive: true });
   const finalDir = path.join(outputDir, `${CHECKPOINT_PREFIX}${contents.state.step}`);
   assertFiniteTensors(contents.optimizerTensors);
-  const tempDir = fs.mkdtempSync(path.join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${contents.state.step}-`));
+  const tempDir = fs.mkdtempSync(path.join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${contents.state.step}-${process.pid}-`));
   try {
     saveModel(tempDir, contents.parts);
     writeSafetensors(path.join(tempDir, 'optimizer.safetensors'), contents.optimizerTensors, { format: 'pretrain-adamw' });
@@ -159,6 +159,37 @@ export function saveCheckpoint(outputDir: string, contents: CheckpointContents):
     throw error;
   }
   return finalDir;
+}
+
+/** `.tmp-checkpoint-<step>-<pid>-XXXXXX`, `.tmp-best-<pid>-XXXXXX`, `checkpoint-<step>.old-<pid>`, `best.old-<pid>`. */
+const TEMPORARY = /^(?:\.tmp-(?:checkpoint-\d+|best)-(?:(\d+)-)?[\w]+|(?:checkpoint-\d+|best)\.old-(\d+))$/;
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders a crashed run left in `outputDir` (half-written checkpoints, replaced
+ * ones not yet deleted). Only this folder's, and never one whose writer (the pid in its name) still runs.
+ */
+export function removeStaleTemporaries(outputDir: string): string[] {
+  if (!fs.existsSync(outputDir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(outputDir)) {
+    const match = TEMPORARY.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1] ?? match[2]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    fs.rmSync(path.join(outputDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Complete checkpoints in `outputDir`, oldest first. */

@@ -8,7 +8,7 @@ export { lrMultiplier, resolveWarmupSteps } from './schedule';
 export type { ScheduleOptions, ScheduleType } from './schedule';
 export { clipByGlobalNorm, globalNorm } from './clip';
 export { isTrainable, layerwiseLrScale, depthOf } from './strategies';
-export { saveModel, loadModel, modelStateDict, assertFiniteTensors, NonFiniteTensorError, saveCheckpoint, listCheckpoints, latestCheckpoint, readTrainerState, pruneCheckpoints } from './checkpoint';
+export { saveModel, loadModel, modelStateDict, assertFiniteTensors, NonFiniteTensorError, saveCheckpoint, removeStaleTemporaries, listCheckpoints, latestCheckpoint, readTrainerState, pruneCheckpoints } from './checkpoint';
 export type { ModelParts, TrainerState, CheckpointContents } from './checkpoint';
 export { BatchSource, deriveSeed, isDocumentSource } from './data';
 export type { DocumentSource, TrainingData } from './data';

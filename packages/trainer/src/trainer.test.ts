@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -161,6 +162,24 @@ describe('Trainer: memory, checkpoints, divergence', () => {
     expect(lines[0]).toMatchObject({ type: 'train', step: 1 });
     expect(fs.readdirSync(path.join(dir, 'best')).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
     t.dispose();
+  });
+
+  it('removes the temporary folders a crashed run left, but not a live writer\'s or anything else', async () => {
+    const dir = tempDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const stale = [`.tmp-checkpoint-3-${dead}-aB3dE9`, '.tmp-checkpoint-4-Xy12Zz', `.tmp-best-${dead}-q1w2e3`, `checkpoint-2.old-${dead}`];
+    const kept = [`.tmp-checkpoint-5-${process.ppid}-live01`, '.tmp-other', 'notes'];
+    for (const name of [...stale, ...kept]) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, 'model.safetensors'), 'x');
+    }
+    const t = fineTuner({ batchSize: 8, maxSteps: 1, learningRate: 0.01, outputDir: dir });
+    await t.trainer.train({ train: examples });
+    t.dispose();
+    const left = fs.readdirSync(dir);
+    for (const name of stale) expect(left).not.toContain(name);
+    for (const name of kept) expect(left).toContain(name);
+    expect(left).toContain('checkpoint-1');
   });
 
   it('never declares a checkpoint with Inf weights good (learning rate 1e39)', async () => {

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   batchToTensors,
   PretrainError,
+  writeFileAtomic,
   Rng,
   type BackbonePlugin,
   type Batch,
@@ -16,7 +17,7 @@ import {
   type TrainerCallbackPlugin,
 } from '@pretrain/core';
 import { AdamW, defaultDecays } from './adamw';
-import { NonFiniteTensorError, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
+import { NonFiniteTensorError, removeStaleTemporaries, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm, globalNorm } from './clip';
 import { BatchSource, deriveSeed, isDocumentSource, type TrainingData } from './data';
 import { MetricsLog } from './metrics-log';
@@ -196,6 +197,8 @@ export class Trainer {
     const warmupSteps = resolveWarmupSteps(o.warmupSteps, o.warmupRatio, totalSteps);
     state.schedule = { type: o.schedule, warmupSteps, totalSteps: totalSteps ?? null, learningRate: o.learningRate };
     const progress = createProgress(o.progress, this.progressStream, o.logEverySteps);
+    const stale = o.outputDir ? removeStaleTemporaries(o.outputDir) : [];
+    if (stale.length > 0) progress.message(`removed ${stale.length} temporary folder(s) a crashed run left in ${o.outputDir}: ${stale.join(', ')}`);
     const losses: number[] = [];
     let lastEval: Record<string, number> | undefined;
     let lastCheckpoint = resumeDir;
@@ -372,7 +375,7 @@ export class Trainer {
   /** Writes the model in HF layout (config.json + model.safetensors, plus tokenizer.json when known). */
   saveModel(dir: string): void {
     saveModel(dir, this.modelParts());
-    if (this.tokenizer) fs.writeFileSync(path.join(dir, 'tokenizer.json'), this.tokenizer.toJSON());
+    if (this.tokenizer) writeFileAtomic(path.join(dir, 'tokenizer.json'), this.tokenizer.toJSON());
   }
 
   dispose(): void {
@@ -596,7 +599,7 @@ export class Trainer {
   /** best/ holds the best model so far, replaced atomically (temp dir + rename). */
   private saveBestModel(outputDir: string): void {
     const finalDir = path.join(outputDir, 'best');
-    const temp = fs.mkdtempSync(path.join(outputDir, '.tmp-best-'));
+    const temp = fs.mkdtempSync(path.join(outputDir, `.tmp-best-${process.pid}-`));
     try {
       this.saveModel(temp);
       const old = `${finalDir}.old-${process.pid}`;

@@ -218,3 +218,23 @@ describe('defect 7: sizes are bounded before memory is allocated', () => {
     expect(result.stderr).toContain('raise the limit with PRETRAIN_MAX_PARAMETER_GB=<GiB>');
   });
 });
+
+describe('defect 12: smaller hardening', () => {
+  it('a relative trainer.resume resolves against the config folder, not the cwd', () => {
+    const dir = tempDir('resume-rel');
+    const first = runBin(['pretrain', '-c', pretrainConfig(dir, { maxSteps: 2 }), '-t', tokenizerFile, '-o', path.join(dir, 'run')]);
+    expect(first.status).toBe(0);
+    const config = pretrainConfig(dir, { maxSteps: 3, resume: 'run/checkpoint-2' });
+    const resumed = runBin(['pretrain', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run2')], { cwd: shared });
+    expect(resumed.stderr).not.toContain('error:');
+    expect(resumed.status).toBe(0);
+    expect(resumed.stderr).toMatch(/step 3\/3/);
+    expect(resumed.stderr).not.toMatch(/step [12]\/3/);
+  });
+
+  it('an output folder that cannot be created is named with what to do', () => {
+    const result = runBin(['pretrain', '-c', pretrainConfig(tempDir('eperm')), '-t', tokenizerFile, '-o', '/sys/pretrain-run']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot write \/sys\/pretrain-run: permission denied in \/sys \((EPERM|EACCES)\): make that folder writable for this user, or write the run somewhere else \(--out DIR, trainer\.outputDir\)$/m);
+  });
+});

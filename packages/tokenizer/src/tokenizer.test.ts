@@ -132,6 +132,18 @@ describe('encoding details', () => {
     expect(() => wordLevel({ '[UNK]': 0, a: 1 }, [{ id: -1, content: '<x>' }])).toThrow(TokenizerJSONError);
   });
 
+  it('refuses a Split regex that can backtrack exponentially, keeps the usual ones', () => {
+    const withSplit = (regex: string) => JSON.stringify({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 }, unk_token: '[UNK]' }, pre_tokenizer: { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated' } });
+    const started = Date.now();
+    expect(() => fromTokenizerJSON(withSplit('(a+)+$'))).toThrow(TokenizerJSONError);
+    expect(() => fromTokenizerJSON(withSplit('(a+)+$'))).toThrow('tokenizer.json pre_tokenizer.pattern: the pattern "(a+)+$" has nested quantifiers (star height > 1) and can take exponential time');
+    expect(() => fromTokenizerJSON(withSplit('(\\w+\\s?)*$'))).toThrow('nested quantifiers');
+    expect(() => fromTokenizerJSON(withSplit('('))).toThrow('tokenizer.json pre_tokenizer.pattern: invalid regex');
+    expect(Date.now() - started).toBeLessThan(1000);
+    const gpt2Pattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    expect(fromTokenizerJSON(withSplit(gpt2Pattern)).encode("it's 42", null, { addSpecialTokens: false }).tokens).toEqual(['[UNK]', '[UNK]', '[UNK]']);
+  });
+
   it('encodeIds ignores truncation and padding (the whole text, no pad ids)', () => {
     const text = 'The quick brown fox jumps over the lazy dog, again and again.';
     const full = bert.encode(text, null, { addSpecialTokens: false }).ids;

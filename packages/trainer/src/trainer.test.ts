@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, parseWithPath, readSafetensorsHeader, type StepEvent } from '@pretrain/core';
+import { PretrainError, initBackend, parseWithPath, readSafetensorsHeader, type StepEvent } from '@pretrain/core';
 import { Trainer, TrainingDivergedError, type TrainerSetup } from './trainer';
 import { trainerOptionsSchema, type TrainerOptionsInput } from './options';
 import { documentSource, labeledExamples, stubTokenizer, TinyBackbone, TinyClassifierHead, TinyLmObjective } from './test-utils/tiny-models';
@@ -180,6 +180,39 @@ describe('Trainer: memory, checkpoints, divergence', () => {
     for (const name of stale) expect(left).not.toContain(name);
     for (const name of kept) expect(left).toContain(name);
     expect(left).toContain('checkpoint-1');
+  });
+
+  it('validates trainer_state.json on resume, naming the file and field', async () => {
+    const dir = tempDir();
+    const first = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, outputDir: dir });
+    await first.trainer.train({ train: examples });
+    first.dispose();
+    const stateFile = path.join(dir, 'checkpoint-2', 'trainer_state.json');
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    const resumeWith = async (edit: Record<string, unknown>) => {
+      fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...edit }));
+      const t = fineTuner({ batchSize: 8, maxSteps: 4, learningRate: 0.01, outputDir: dir, resume: true });
+      const outcome = await t.trainer.train({ train: examples }).catch((e: unknown) => e);
+      t.dispose();
+      return outcome;
+    };
+    const negative = await resumeWith({ step: -3 });
+    expect(negative).toBeInstanceOf(PretrainError);
+    expect((negative as Error).message).toMatch(new RegExp(`^${stateFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: step: .*>=0`));
+    expect(((await resumeWith({ rng: { s: [1, 2] } })) as Error).message).toContain('trainer_state.json: rng.s: ');
+    expect(((await resumeWith({ step: 7 })) as Error).message).toContain('trainer_state.json: step is 7 but the folder is checkpoint-2');
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-'))).toEqual(['checkpoint-2']);
+  });
+
+  it('checkpoint and best folders get the permissions mkdir gives, not mkdtemp\'s 0700', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, outputDir: dir, evalEverySteps: 1 });
+    await t.trainer.train({ train: examples, validation });
+    t.dispose();
+    fs.mkdirSync(path.join(dir, 'plain'));
+    const mode = (name: string) => fs.statSync(path.join(dir, name)).mode & 0o777;
+    expect(mode('checkpoint-2')).toBe(mode('plain'));
+    expect(mode('best')).toBe(mode('plain'));
   });
 
   it('never declares a checkpoint with Inf weights good (learning rate 1e39)', async () => {

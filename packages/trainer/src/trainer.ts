@@ -17,7 +17,7 @@ import {
   type TrainerCallbackPlugin,
 } from '@pretrain/core';
 import { AdamW, defaultDecays } from './adamw';
-import { NonFiniteTensorError, removeStaleTemporaries, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
+import { NonFiniteTensorError, makeTempDir, removeStaleTemporaries, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm, globalNorm } from './clip';
 import { BatchSource, deriveSeed, isDocumentSource, type TrainingData } from './data';
 import { MetricsLog } from './metrics-log';
@@ -599,7 +599,7 @@ export class Trainer {
   /** best/ holds the best model so far, replaced atomically (temp dir + rename). */
   private saveBestModel(outputDir: string): void {
     const finalDir = path.join(outputDir, 'best');
-    const temp = fs.mkdtempSync(path.join(outputDir, `.tmp-best-${process.pid}-`));
+    const temp = makeTempDir(outputDir, 'best');
     try {
       this.saveModel(temp);
       const old = `${finalDir}.old-${process.pid}`;

@@ -180,6 +180,13 @@ describe('encoding details', () => {
     expect(() => t.encode('one two', 'three')).toThrow(/max_length 2 leaves no room for the 3 special tokens/);
   });
 
+  it('byte-level decoding keeps a leading U+FEFF, as HF does', () => {
+    const text = '\uFEFFHello \uFEFF world';
+    const ids = gpt2.encode(text, null, { addSpecialTokens: false }).ids;
+    expect(gpt2.decode(ids)).toBe(text);
+    expect(gpt2.decode(ids).codePointAt(0)).toBe(0xfeff);
+  });
+
   it('decodes with HF clean-up of tokenization spaces on request', () => {
     const ids = gpt2.encode("Hello , world ! It 's fine .").ids;
     expect(gpt2.decode(ids)).toBe("Hello , world ! It 's fine .");

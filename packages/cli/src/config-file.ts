@@ -43,7 +43,12 @@ function parseYaml(text: string, file: string): unknown {
     const line = lineCounter.linePos(first.pos[0]).line;
     throw new PretrainError(`Invalid YAML in ${file} at line ${line}: ${first.message.split('\n')[0]}`, { file, line });
   }
-  return document.toJS();
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs"); unresolved aliases also surface here.
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new PretrainError(`Invalid YAML in ${file}: ${(error as Error).message}`, { file });
+  }
 }
 
 /** Path segments that reach Object.prototype instead of a config section. */

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { describeWriteError, writeFileAtomic } from './atomic';
 import { PretrainError } from './errors';

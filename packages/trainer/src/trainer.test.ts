@@ -204,6 +204,19 @@ describe('Trainer: memory, checkpoints, divergence', () => {
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-'))).toEqual(['checkpoint-2']);
   });
 
+  it('saveModel replaces tokenizer.json atomically (a new file renamed over it, never rewritten in place)', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), 'old');
+    // A hard link still sees the old inode: an in-place rewrite would change what it reads.
+    fs.linkSync(path.join(dir, 'tokenizer.json'), path.join(dir, 'previous.json'));
+    const t = fineTuner({ batchSize: 8, maxSteps: 1, learningRate: 0.01 });
+    t.trainer.saveModel(dir);
+    t.dispose();
+    expect(fs.readFileSync(path.join(dir, 'previous.json'), 'utf8')).toBe('old');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'))).toEqual(JSON.parse(stubTokenizer().toJSON()));
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('checkpoint and best folders get the permissions mkdir gives, not mkdtemp\'s 0700', async () => {
     const dir = tempDir();
     const t = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, outputDir: dir, evalEverySteps: 1 });

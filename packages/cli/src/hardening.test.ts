@@ -41,6 +41,10 @@ describe('defect 1: loading a checkpoint never executes code from it', () => {
     const result = runBin(['predict', '--checkpoint', checkpoint, '--text', 'hi']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`Invalid JSON in ${path.join(checkpoint, 'pretrain_plugins.json')}`);
+    writeJson(path.join(checkpoint, 'pretrain_plugins.json'), { model: { name: 'bert', options: { hiddenSize: 'big' } } });
+    const badOptions = runBin(['predict', '--checkpoint', checkpoint, '--text', 'hi']);
+    expect(badOptions.status).toBe(1);
+    expect(badOptions.stderr).toContain(`Invalid config ${path.join(checkpoint, 'pretrain_plugins.json')}:\n  model.options.hiddenSize: expected number, received string`);
   });
 });
 

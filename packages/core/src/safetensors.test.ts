@@ -290,6 +290,10 @@ describe('rejecting corrupt files', () => {
     rejects(withHeader(`{"a":${entry},"a":${entry}}`, 4), /header repeats the key "a" \(duplicate keys are invalid\)/);
     rejects(withHeader(`{"a":${entry},"\\u0061":${entry}}`, 4), /header repeats the key "a"/);
     rejects(withHeader('{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), /repeats the key "dtype" inside a tensor entry/);
+    rejects(withHeader(`{"q\\"\\\\":${entry},"q\\"\\\\":${entry}}`, 4), /repeats the key "q\\"\\\\"/);
+    // Look-alikes inside strings and equal keys in different objects are not duplicates.
+    const quoted = withHeader(`{"__metadata__":{"note":"{\\"a\\":1,\\"a\\":2}","a":"x"},"a":${entry}}`, 4);
+    expect(parseSafetensors(quoted).metadata).toEqual({ note: '{"a":1,"a":2}', a: 'x' });
   });
 
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('rejects the inherited name %s as a dtype', (dtype) => {

@@ -7,7 +7,6 @@
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { visit } from 'jsonc-parser';
 import { writeFileAtomic } from './atomic';
 import { PretrainError } from './errors';
 
@@ -57,7 +56,7 @@ export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
 /**
  * Tensors one file may hold. Real checkpoints hold thousands; the limit keeps a header of millions of
- * empty tensors from costing gigabytes once parsed. Checked by a streaming scan before JSON.parse.
+ * empty tensors from costing gigabytes once parsed. Checked by a scan of the text before JSON.parse.
  */
 export const MAX_SAFETENSORS_TENSORS = 100_000;
 
@@ -205,43 +204,73 @@ function parseHeader(headerBytes: Uint8Array, headerLength: number, totalSize: n
 }
 
 /**
- * One streaming pass (nothing materialised) that rejects what JSON.parse would accept silently or
- * expensively: a duplicate key at any level (HF rejects them; JSON.parse keeps the last), and more
- * tensors or values than the limits. Syntax errors are left to JSON.parse, which words them better.
+ * One pass over the header text (nothing materialised) that rejects what JSON.parse would accept silently
+ * or expensively: a duplicate key at any level (HF rejects them; JSON.parse keeps the last), and more
+ * tensors or values than the limits. It only tracks nesting and keys; syntax errors are left to
+ * JSON.parse, which words them better, so the scan stops quietly at anything it does not expect.
  */
 function scanHeader(text: string, source: string): void {
-  const keysByDepth: Set<string>[] = [];
+  const objects: (Set<string> | null)[] = [];
+  let expectKey = false;
   let tensors = 0;
   let values = 0;
-  let syntaxError = false;
   const countValue = () => {
-    if (++values > MAX_SAFETENSORS_HEADER_VALUES && !syntaxError) throw new SafetensorsError(`header holds more than ${MAX_SAFETENSORS_HEADER_VALUES} JSON values (the limit keeps its parsed form small)`, source);
+    if (++values > MAX_SAFETENSORS_HEADER_VALUES) throw new SafetensorsError(`header holds more than ${MAX_SAFETENSORS_HEADER_VALUES} JSON values (the limit keeps its parsed form small)`, source);
   };
-  visit(
-    text,
-    {
-      onObjectBegin: () => {
-        countValue();
-        keysByDepth.push(new Set());
-      },
-      onObjectEnd: () => void keysByDepth.pop(),
-      onArrayBegin: countValue,
-      onLiteralValue: countValue,
-      onObjectProperty: (key) => {
-        if (syntaxError) return;
-        const keys = keysByDepth[keysByDepth.length - 1];
-        if (keys.has(key)) throw new SafetensorsError(`header repeats the key ${JSON.stringify(key)}${keysByDepth.length > 1 ? ' inside a tensor entry' : ''} (duplicate keys are invalid)`, source);
-        keys.add(key);
-        if (keysByDepth.length === 1 && key !== '__metadata__' && ++tensors > MAX_SAFETENSORS_TENSORS) {
-          throw new SafetensorsError(`header lists more than ${MAX_SAFETENSORS_TENSORS} tensors (MAX_SAFETENSORS_TENSORS)`, source);
-        }
-      },
-      onError: () => {
-        syntaxError = true;
-      },
-    },
-    { disallowComments: true, allowTrailingComma: false },
-  );
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      if (end < 0) return;
+      const keys = objects[objects.length - 1];
+      if (keys && expectKey) {
+        const key = decodeString(text.slice(i, end + 1));
+        if (key === undefined) return;
+        addKey(keys, key, objects.length === 1, source);
+        if (objects.length === 1 && key !== '__metadata__' && ++tensors > MAX_SAFETENSORS_TENSORS) throw new SafetensorsError(`header lists more than ${MAX_SAFETENSORS_TENSORS} tensors (MAX_SAFETENSORS_TENSORS)`, source);
+        expectKey = false;
+      } else countValue();
+      i = end;
+    } else if (c === '{' || c === '[') {
+      countValue();
+      objects.push(c === '{' ? new Set() : null);
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      objects.pop();
+    } else if (c === ',') {
+      expectKey = objects[objects.length - 1] instanceof Set;
+    } else if (c === ':') {
+      expectKey = false;
+    } else if (/[-0-9tfn]/.test(c)) {
+      countValue();
+      while (i + 1 < text.length && !/[,\]}\s]/.test(text[i + 1])) i++;
+    }
+  }
+}
+
+function addKey(keys: Set<string>, key: string, topLevel: boolean, source: string): void {
+  if (keys.has(key)) throw new SafetensorsError(`header repeats the key ${JSON.stringify(key)}${topLevel ? '' : ' inside a tensor entry'} (duplicate keys are invalid)`, source);
+  keys.add(key);
+}
+
+/** Index of the quote closing the string that opens at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let quote = text.indexOf('"', start + 1); quote >= 0; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text[quote - 1 - backslashes] === '\\') backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return -1;
+}
+
+/** The key a quoted JSON string stands for (`"\u0061"` is `a`), or undefined when it is malformed. */
+function decodeString(quoted: string): string | undefined {
+  if (!quoted.includes('\\')) return quoted.slice(1, -1);
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseMetadata(value: unknown, source: string): Record<string, string> {

@@ -242,3 +242,30 @@ describe('defect 12: smaller hardening', () => {
     expect(result.stderr).toMatch(/^error: cannot write \/sys\/pretrain-run: permission denied in \/sys \((EPERM|EACCES)\): make that folder writable for this user, or write the run somewhere else \(--out DIR, trainer\.outputDir\)$/m);
   });
 });
+
+describe('defect 9: a corpus file deleted mid-run', () => {
+  it('stops with one error naming the file, no unhandled stream error', async () => {
+    const dir = tempDir('vanish');
+    const corpusFile = path.join(dir, 'small.txt');
+    const paragraphs = fs.readFileSync(YELP, 'utf8').split('\n').slice(0, 24).map((line) => line.split('\t')[0]);
+    fs.writeFileSync(corpusFile, paragraphs.join('\n\n'));
+    const config = writeJson(path.join(dir, 'pretrain.json'), {
+      corpus: { name: 'text', options: { paths: [corpusFile] } },
+      model: { name: 'bert', options: { ...TINY_BERT, vocabSize } },
+      objectives: [{ name: 'mlm' }, { name: 'nsp' }],
+      trainer: { maxSteps: 500, batchSize: 4, maxLength: 16, logEverySteps: 1, schedule: 'constant' },
+    });
+    const child = spawn(process.execPath, [BIN, 'pretrain', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')], { env: { ...process.env, PRETRAIN_BACKEND: 'wasm', FORCE_COLOR: '0' } });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/step 1\//.test(stderr)) fs.rmSync(corpusFile, { force: true });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toContain(`error: ${corpusFile}: file not found`);
+    expect(stderr).not.toContain("Unhandled 'error' event");
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+  });
+});

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PretrainError } from '@pretrain/core';
 import { applyOverrides, parseOverride, readConfigFile } from './config-file';
 import { renderBar, formatDuration, ProgressBar } from './progress';
 
@@ -57,6 +58,16 @@ describe('--set overrides', () => {
     expect(() => parseOverride('trainer.maxSteps')).toThrow('expected key.path=value');
     expect(() => applyOverrides({ seed: 1 }, ['seed.x=2'])).toThrow('"seed" is a number, not a section');
   });
+
+  it.each(['__proto__.polluted=yes', 'a.__proto__.polluted=yes', '[__proto__][polluted]=yes', 'constructor.prototype.polluted=yes', 'a.constructor.prototype.polluted=yes'])(
+    'rejects %s without touching Object.prototype',
+    (assignment) => {
+      expect(() => applyOverrides({ a: {} }, [assignment])).toThrow(PretrainError);
+      expect(() => applyOverrides({ a: {} }, [assignment])).toThrow('is not allowed in a key path');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
+    },
+  );
 });
 
 describe('progress bar', () => {

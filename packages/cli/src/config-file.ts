@@ -43,8 +43,16 @@ function parseYaml(text: string, file: string): unknown {
     const line = lineCounter.linePos(first.pos[0]).line;
     throw new PretrainError(`Invalid YAML in ${file} at line ${line}: ${first.message.split('\n')[0]}`, { file, line });
   }
-  return document.toJS();
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs"); unresolved aliases also surface here.
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new PretrainError(`Invalid YAML in ${file}: ${(error as Error).message}`, { file });
+  }
 }
+
+/** Path segments that reach Object.prototype instead of a config section. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Parses `a.b[0].c=value`: the value is JSON when it parses as JSON (numbers, booleans, arrays), else a string. */
 export function parseOverride(assignment: string): { path: (string | number)[]; value: unknown } {
@@ -57,6 +65,8 @@ export function parseOverride(assignment: string): { path: (string | number)[]; 
     .filter((p) => p !== '')
     .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   if (parts.length === 0) throw new PretrainError(`--set ${assignment}: empty key`);
+  const forbidden = parts.find((p) => typeof p === 'string' && FORBIDDEN_SEGMENTS.has(p));
+  if (forbidden !== undefined) throw new PretrainError(`--set ${assignment}: "${forbidden}" is not allowed in a key path (it would change every object, not the config)`);
   return { path: parts, value: parseScalar(rawValue) };
 }
 
@@ -80,7 +90,7 @@ export function applyOverrides(config: RawConfig, assignments: string[]): RawCon
         node[part] = value;
         return;
       }
-      if (node[part] === undefined || node[part] === null) node[part] = typeof parts[i + 1] === 'number' ? [] : {};
+      if (!Object.prototype.hasOwnProperty.call(node, part) || node[part] === null) node[part] = typeof parts[i + 1] === 'number' ? [] : {};
       if (typeof node[part] !== 'object') {
         throw new PretrainError(`--set ${assignment}: "${parts.slice(0, i + 1).join('.')}" is a ${typeof node[part]}, not a section`);
       }

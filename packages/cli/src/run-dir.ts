@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic, writeJsonAtomic } from '@pretrain/core';
+import { describeWriteError, makeDirectory, writeFileAtomic, writeJsonAtomic } from '@pretrain/core';
 
 /**
  * A run folder: `config.json` (the resolved experiment), `metrics.jsonl` (one JSON object per logged
@@ -10,7 +10,7 @@ export class RunDir {
   readonly metricsFile: string;
 
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.metricsFile = path.join(dir, 'metrics.jsonl');
   }
 
@@ -40,6 +40,10 @@ export class RunDir {
 
   /** Appends one record; a line is small enough that appends stay whole. */
   logMetrics(record: Record<string, unknown>): void {
-    fs.appendFileSync(this.metricsFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+    try {
+      fs.appendFileSync(this.metricsFile, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+    } catch (error) {
+      throw describeWriteError(error, this.metricsFile);
+    }
   }
 }

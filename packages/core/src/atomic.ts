@@ -8,9 +8,35 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { PretrainError } from './errors';
 
+/**
+ * A file-system write failure users can act on: which file or folder, why, and what to do. Errors that
+ * are not about space or permissions come back unchanged.
+ */
+export function describeWriteError(error: unknown, target: string): unknown {
+  if (error instanceof PretrainError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const folder = path.dirname(path.resolve(target));
+  const elsewhere = 'or write the run somewhere else (--out DIR, trainer.outputDir)';
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT' ? `no space left on the disk holding ${folder} (${code}): free some space there, ${elsewhere}`
+    : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${folder} (${code}): make that folder writable for this user, ${elsewhere}`
+    : code === 'EROFS' ? `${folder} is on a read-only file system (EROFS): ${elsewhere.replace(/^or /, '')}`
+    : undefined;
+  return why ? new PretrainError(`cannot write ${target}: ${why}`, { file: target, cause: error }) : error;
+}
+
+/** mkdir -p with describeWriteError's messages. */
+export function makeDirectory(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw describeWriteError(error, dir);
+  }
+}
+
 export function writeFileAtomic(filePath: string, data: string | Uint8Array): void {
   const dir = path.dirname(path.resolve(filePath));
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const tempPath = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
@@ -25,7 +51,7 @@ export function writeFileAtomic(filePath: string, data: string | Uint8Array): vo
   } catch (error) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tempPath, { force: true });
-    throw error;
+    throw describeWriteError(error, filePath);
   }
   syncDirectory(dir);
 }

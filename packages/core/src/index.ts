@@ -14,6 +14,7 @@ export * from './parameters';
 export * from './pooled-classifier';
 export * from './checkpoint';
 export * from './architecture';
+export * from './limits';
 /** Layer functions (dense, layerNorm, GELUs, dropout, attention masks) shared by the model packages and heads. */
 export * from './nn';
 export { softmaxCrossEntropy, IGNORE_LABEL, type SoftmaxCrossEntropyResult } from './losses';

@@ -3,6 +3,7 @@ import { initBackend } from './backend';
 import './gradients';
 import { softmaxCrossEntropy } from './losses';
 import { Rng } from './rng';
+import { PretrainError } from './errors';
 
 const rng = new Rng(3);
 const rows = 37;
@@ -64,6 +65,13 @@ describe('softmaxCrossEntropy (fused kernels)', () => {
     });
     expect(loss).toBe(0);
     expect(grad.every((g) => g === 0)).toBe(true);
+  });
+
+  it.each(['wasm', 'cpu'] as const)('rejects a label id ≥ classes on %s instead of ignoring its row', async (backend) => {
+    await initBackend({ backend, log: false });
+    const bad = Int32Array.from([0, 1, 4]);
+    expect(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, bad).loss)).toThrow(PretrainError);
+    expect(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, bad).loss)).toThrow('label id 4 (row 2) is outside the 4 classes');
   });
 
   it('rejects a label count that does not match the rows', () => {

@@ -6,8 +6,9 @@
  * wasm heap or the cpu backend's arrays. Other backends get the same math from TF.js ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PretrainError } from './errors';
 
-/** Labels below 0 (HF's -100) are ignored: no loss, no gradient, not counted in the mean. */
+/** Labels below 0 (HF's -100) are ignored: no loss, no gradient, not counted in the mean; labels ≥ classes are an error. */
 export const IGNORE_LABEL = -100;
 
 export interface SoftmaxCrossEntropyResult {
@@ -159,6 +160,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
   const [rows, classes] = logits.shape;
   const host = labels instanceof Int32Array ? labels : (labels.dataSync() as Int32Array);
   if (host.length !== rows) throw new Error(`softmaxCrossEntropy: ${rows} rows of logits but ${host.length} labels`);
+  assertLabelsInRange(host, classes);
   let counted = 0;
   for (const label of host) if (label >= 0 && label < classes) counted++;
   const labelTensor = tf.tensor1d(host, 'int32');
@@ -185,6 +187,12 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
   const accuracy = tf.mul(tf.sum(hits!), scale) as tf.Scalar;
   hits!.dispose();
   return { loss, accuracy };
+}
+
+/** A label ≥ classes is a data or config error; ignoring its row would silently drop it from training. */
+function assertLabelsInRange(labels: Int32Array, classes: number): void {
+  const row = labels.findIndex((label) => label >= classes);
+  if (row >= 0) throw new PretrainError(`softmaxCrossEntropy: label id ${labels[row]} (row ${row}) is outside the ${classes} classes (ids 0..${classes - 1}; negative ids are ignored)`);
 }
 
 /** The same math from TF.js ops, for backends without the fused kernels. */

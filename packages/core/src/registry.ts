@@ -41,6 +41,15 @@ export interface PluginModuleExports {
   default?: PluginDefinition | PluginDefinition[] | { pretrainPlugins?: PluginDefinition[] };
 }
 
+export interface ResolveOptions {
+  /** Config plugins: the config's folder, searched before Pretrain's own location. */
+  fromDir?: string;
+  /** The config path of the name, for error messages. */
+  configPath?: string;
+  /** The data file that names the plugin (a checkpoint's): only installed packages may load. */
+  fromData?: string;
+}
+
 export class Registry {
   private readonly plugins = new Map<string, PluginDefinition>();
   private readonly packageAliases = new Map<string, string>();
@@ -71,15 +80,17 @@ export class Registry {
   /**
    * Finds a plugin, loading it from an npm package when the name is not registered: the package
    * (resolved from `fromDir`, then from Pretrain's own location) must export `pretrainPlugins`.
+   * A name read from data (`fromData`, e.g. a checkpoint's pretrain_plugins.json) resolves only from
+   * Pretrain's own installation: a downloaded folder must never be able to supply the code it names.
    */
-  async resolve<K extends PluginKind>(kind: K, name: string, options: { fromDir?: string; configPath?: string } = {}): Promise<PluginDefinition<K>> {
+  async resolve<K extends PluginKind>(kind: K, name: string, options: ResolveOptions = {}): Promise<PluginDefinition<K>> {
     const known = this.lookup(kind, name);
     if (known) return known;
     const where = options.configPath ? `${options.configPath}: ` : '';
     if (!looksLikePackageName(name)) {
       throw new PretrainError(`${where}unknown ${kind} plugin "${name}". Known: ${this.names(kind).join(', ') || '(none)'}; third-party plugins are named by npm package`, { path: options.configPath });
     }
-    const exports = loadPackage(name, options.fromDir ?? process.cwd(), where);
+    const exports = options.fromData ? loadInstalledPackage(name, kind, options.fromData) : loadPackage(name, options.fromDir ?? process.cwd(), where);
     const definitions = pluginsFrom(exports);
     if (definitions.length === 0) throw new PretrainError(`${where}package "${name}" exports no pretrainPlugins`, { path: options.configPath });
     for (const definition of definitions) {
@@ -120,6 +131,33 @@ function loadPackage(name: string, fromDir: string, where: string): PluginModule
     }
   }
   throw new PretrainError(`${where}unknown plugin "${name}": not registered and no npm package of that name is installed (looked from ${searchPaths[0]})`);
+}
+
+/** Where Pretrain itself is installed: the running program and this package, never the data's folder. */
+function installationDirs(): string[] {
+  const main = require.main?.filename;
+  return [...new Set([...(main ? [path.dirname(main)] : []), __dirname])];
+}
+
+function loadInstalledPackage(name: string, kind: PluginKind, dataFile: string): PluginModuleExports {
+  for (const base of installationDirs()) {
+    const load = createRequire(path.join(base, 'noop.js'));
+    let resolved: string;
+    try {
+      resolved = load.resolve(name);
+    } catch {
+      continue;
+    }
+    try {
+      return load(resolved) as PluginModuleExports;
+    } catch (error) {
+      throw new PretrainError(`${dataFile}: ${kind} plugin package "${name}" is installed at ${resolved} but failed to load: ${(error as Error).message}`, { file: dataFile, cause: error });
+    }
+  }
+  throw new PretrainError(
+    `${dataFile} names the ${kind} plugin "${name}", which is not installed. Code runs only from packages you installed, never from a checkpoint's folder: if you trust this plugin, install it next to pretrain (npm install ${name}) and run again`,
+    { file: dataFile },
+  );
 }
 
 function pluginsFrom(exports: PluginModuleExports): PluginDefinition[] {

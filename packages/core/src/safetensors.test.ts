@@ -16,6 +16,8 @@ import {
   serializeSafetensors,
   SafetensorsError,
   writeSafetensors,
+  MAX_SAFETENSORS_HEADER_VALUES,
+  MAX_SAFETENSORS_TENSORS,
 } from './safetensors';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
 
@@ -281,6 +283,29 @@ describe('rejecting corrupt files', () => {
     rejects(withHeader({ a: 7 }, 0), /tensor "a": entry must be an object/);
     // A huge shape is rejected by the size check, long before anything would be allocated.
     rejects(withHeader({ a: { dtype: 'F32', shape: [1e9, 1e9], data_offsets: [0, 4] } }, 4), /needs 4000000000000000000 bytes/);
+  });
+
+  it('rejects duplicate keys, at the top level and inside an entry (as HF does)', () => {
+    const entry = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';
+    rejects(withHeader(`{"a":${entry},"a":${entry}}`, 4), /header repeats the key "a" \(duplicate keys are invalid\)/);
+    rejects(withHeader(`{"a":${entry},"\\u0061":${entry}}`, 4), /header repeats the key "a"/);
+    rejects(withHeader('{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), /repeats the key "dtype" inside a tensor entry/);
+    rejects(withHeader(`{"q\\"\\\\":${entry},"q\\"\\\\":${entry}}`, 4), /repeats the key "q\\"\\\\"/);
+    // Look-alikes inside strings and equal keys in different objects are not duplicates.
+    const quoted = withHeader(`{"__metadata__":{"note":"{\\"a\\":1,\\"a\\":2}","a":"x"},"a":${entry}}`, 4);
+    expect(parseSafetensors(quoted).metadata).toEqual({ note: '{"a":1,"a":2}', a: 'x' });
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('rejects the inherited name %s as a dtype', (dtype) => {
+    rejects(withHeader({ a: { dtype, shape: [1], data_offsets: [0, 1] } }, 1), new RegExp(`tensor "a": unsupported dtype "${dtype}"`));
+  });
+
+  it('bounds the tensor count and the header\'s values before parsing it', () => {
+    const tensors = MAX_SAFETENSORS_TENSORS + 1;
+    const header = `{${Array.from({ length: tensors }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
+    rejects(withHeader(header, 0), new RegExp(`header lists more than ${MAX_SAFETENSORS_TENSORS} tensors`));
+    const values = `{"__metadata__":{"format":"pt"},"a":{"dtype":"U8","shape":[${new Array(MAX_SAFETENSORS_HEADER_VALUES).fill(1).join(',')}],"data_offsets":[0,1]}}`;
+    rejects(withHeader(values, 1), new RegExp(`header holds more than ${MAX_SAFETENSORS_HEADER_VALUES} JSON values`));
   });
 
   it('rejects int64 values that do not fit in int32 unless BigInt output is asked for', () => {

@@ -54,6 +54,15 @@ export class SafetensorsError extends PretrainError {
 /** HF's limit on the header size; anything larger is rejected before it is read. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
+/**
+ * Tensors one file may hold. Real checkpoints hold thousands; the limit keeps a header of millions of
+ * empty tensors from costing gigabytes once parsed. Checked by a scan of the text before JSON.parse.
+ */
+export const MAX_SAFETENSORS_TENSORS = 100_000;
+
+/** JSON values (objects, arrays, literals) a header may hold: bounds the parsed header's memory. */
+export const MAX_SAFETENSORS_HEADER_VALUES = 2_000_000;
+
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1 };
 
 /**
@@ -176,6 +185,7 @@ function parseHeader(headerBytes: Uint8Array, headerLength: number, totalSize: n
   } catch {
     throw new SafetensorsError('header is not valid UTF-8', source);
   }
+  scanHeader(text, source);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -193,6 +203,76 @@ function parseHeader(headerBytes: Uint8Array, headerLength: number, totalSize: n
   return { metadata, tensors, dataStart };
 }
 
+/**
+ * One pass over the header text (nothing materialised) that rejects what JSON.parse would accept silently
+ * or expensively: a duplicate key at any level (HF rejects them; JSON.parse keeps the last), and more
+ * tensors or values than the limits. It only tracks nesting and keys; syntax errors are left to
+ * JSON.parse, which words them better, so the scan stops quietly at anything it does not expect.
+ */
+function scanHeader(text: string, source: string): void {
+  const objects: (Set<string> | null)[] = [];
+  let expectKey = false;
+  let tensors = 0;
+  let values = 0;
+  const countValue = () => {
+    if (++values > MAX_SAFETENSORS_HEADER_VALUES) throw new SafetensorsError(`header holds more than ${MAX_SAFETENSORS_HEADER_VALUES} JSON values (the limit keeps its parsed form small)`, source);
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      if (end < 0) return;
+      const keys = objects[objects.length - 1];
+      if (keys && expectKey) {
+        const key = decodeString(text.slice(i, end + 1));
+        if (key === undefined) return;
+        addKey(keys, key, objects.length === 1, source);
+        if (objects.length === 1 && key !== '__metadata__' && ++tensors > MAX_SAFETENSORS_TENSORS) throw new SafetensorsError(`header lists more than ${MAX_SAFETENSORS_TENSORS} tensors (MAX_SAFETENSORS_TENSORS)`, source);
+        expectKey = false;
+      } else countValue();
+      i = end;
+    } else if (c === '{' || c === '[') {
+      countValue();
+      objects.push(c === '{' ? new Set() : null);
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      objects.pop();
+    } else if (c === ',') {
+      expectKey = objects[objects.length - 1] instanceof Set;
+    } else if (c === ':') {
+      expectKey = false;
+    } else if (/[-0-9tfn]/.test(c)) {
+      countValue();
+      while (i + 1 < text.length && !/[,\]}\s]/.test(text[i + 1])) i++;
+    }
+  }
+}
+
+function addKey(keys: Set<string>, key: string, topLevel: boolean, source: string): void {
+  if (keys.has(key)) throw new SafetensorsError(`header repeats the key ${JSON.stringify(key)}${topLevel ? '' : ' inside a tensor entry'} (duplicate keys are invalid)`, source);
+  keys.add(key);
+}
+
+/** Index of the quote closing the string that opens at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let quote = text.indexOf('"', start + 1); quote >= 0; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text[quote - 1 - backslashes] === '\\') backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return -1;
+}
+
+/** The key a quoted JSON string stands for (`"\u0061"` is `a`), or undefined when it is malformed. */
+function decodeString(quoted: string): string | undefined {
+  if (!quoted.includes('\\')) return quoted.slice(1, -1);
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseMetadata(value: unknown, source: string): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) throw new SafetensorsError('__metadata__ must be an object of strings', source);
@@ -208,7 +288,7 @@ function parseEntry(name: string, entry: unknown, dataSize: number, source: stri
   };
   if (!isPlainObject(entry)) fail('entry must be an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) fail(`data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
   const [begin, end] = offsets as [number, number];
@@ -420,7 +500,7 @@ function encodeTensor(name: string, input: SafetensorsInput): EncodedTensor {
 }
 
 function encodeRaw(name: string, dtype: SafetensorsDtype, shape: number[], data: ArrayLike<number> | BigInt64Array | BigUint64Array): EncodedTensor {
-  if (!(dtype in DTYPE_BYTES)) fail(`tensor "${name}": unsupported dtype ${dtype}`);
+  if (!Object.hasOwn(DTYPE_BYTES, dtype)) fail(`tensor "${name}": unsupported dtype ${dtype}`);
   const elements = shape.reduce((a, b) => a * b, 1);
   if (data.length !== elements) fail(`tensor "${name}": shape [${shape.join(', ')}] needs ${elements} values, got ${data.length}`);
   const typed = toTypedArray(dtype, data);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type TaskHeadPlugin } from '@pretrain/core';
+import { PretrainError, initBackend, type TaskHeadPlugin } from '@pretrain/core';
+import { crossEntropy } from './losses';
 import { QuestionAnsweringHead, splitQaLogits } from './question-answering';
 import { RegressionHead, SequenceClassificationHead } from './sequence-classification';
 import { TokenClassificationHead } from './token-classification';
@@ -81,6 +82,15 @@ describe('heads vs HF fixtures (given HF hidden states)', () => {
 });
 
 describe('head behaviour', () => {
+  it('a classification label ≥ numLabels is an error, never an ignored row; QA still ignores clamped positions', () => {
+    const logits = tf.zeros([3, 2]) as tf.Tensor2D;
+    expect(() => crossEntropy(logits, Int32Array.from([0, 1, 2]))).toThrow(PretrainError);
+    expect(() => crossEntropy(logits, Int32Array.from([0, 1, 2]))).toThrow("label id 2 (row 2 of the batch) is outside the head's 2 labels");
+    expect(crossEntropy(logits, Int32Array.from([0, -100, 1])).dataSync()[0]).toBeCloseTo(Math.log(2), 5);
+    expect(crossEntropy(logits, Int32Array.from([0, 1, 2]), { ignoreAbove: true }).dataSync()[0]).toBeCloseTo(Math.log(2), 5);
+    logits.dispose();
+  });
+
   it('initialises classifier weights N(0, initializer_range) with zero bias, and names them as HF does', () => {
     const head = new SequenceClassificationHead({ numLabels: 2 });
     const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 256, initializer_range: 0.02, hidden_dropout_prob: 0.1, num_hidden_layers: 1 });

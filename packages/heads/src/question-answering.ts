@@ -44,7 +44,7 @@ export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin 
     const ends = clampPositions(labelField(batch, this.options.endField, 'question-answering'));
     return tf.tidy(() => {
       const { start, end } = splitQaLogits(logits as tf.Tensor3D);
-      return tf.div(tf.add(crossEntropy(start, starts), crossEntropy(end, ends)), tf.scalar(2));
+      return tf.div(tf.add(crossEntropy(start, starts, { ignoreAbove: true }), crossEntropy(end, ends, { ignoreAbove: true })), tf.scalar(2));
     });
   }
 

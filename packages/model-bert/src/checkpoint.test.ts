@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PretrainError, initBackend, readSafetensors, type ParameterModule } from '@pretrain/core';
+import { PretrainError, checkParameterMemory, initBackend, readSafetensors, type ParameterModule } from '@pretrain/core';
 import { BERT_PRETRAINING_HEAD_NAMES, BertModel } from './index';
 import { loadHfFixture, safetensorsDifferences } from '@pretrain/core/testing';
 import { PretrainingHeadsDouble } from './test-utils/heads';
@@ -98,11 +98,27 @@ describe('BERT checkpoints', () => {
     model.dispose();
   });
 
-  it('names the tensor and file when shapes disagree with config.json', () => {
+  it('names the tensor and file when shapes disagree with config.json, before allocating the model', () => {
     fs.copyFileSync(hfFile, path.join(tmp, 'model.safetensors'));
     const config = JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8'));
     fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...config, vocab_size: 999 }));
-    expect(() => BertModel.fromPretrained(tmp)).toThrow(/model\.safetensors: tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[1000,64\] but this BERT config expects \[999,64\]/);
+    const before = tf.memory().numTensors;
+    expect(() => BertModel.fromPretrained(tmp)).toThrow(/model\.safetensors: tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[1000, 64\] but config\.json implies \[999, 64\]: the config and the weights disagree/);
+    // A config far too big for its weights is refused by the header, not by a failed allocation.
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 4_000_000 }));
+    expect(() => BertModel.fromPretrained(tmp)).toThrow(/position_embeddings\.weight" has shape \[\d+, 64\] but config\.json implies \[4000000, 64\]/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a model whose parameters exceed the memory limit before allocating, unless PRETRAIN_MAX_PARAMETER_GB raises it', () => {
+    const before = tf.memory().numTensors;
+    const huge = { vocab_size: 100, hidden_size: 64, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 64, max_position_embeddings: 10_000_000 };
+    expect(() => new BertModel(huge)).toThrow(PretrainError);
+    expect(() => new BertModel(huge)).toThrow(/BERT: 640,\d{3},\d{3} parameters need 2\.\d\d GiB of float32 memory, over the 2\.00 GiB limit \(largest: embeddings\.position_embeddings\.weight \[10000000, 64\]\)\..*PRETRAIN_MAX_PARAMETER_GB=<GiB>/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => checkParameterMemory('BERT', [{ name: 'w', shape: [1024, 1024, 1024] }], { PRETRAIN_MAX_PARAMETER_GB: '4.5' })).not.toThrow();
+    expect(() => checkParameterMemory('BERT', [{ name: 'w', shape: [1024, 1024, 1024] }], { PRETRAIN_MAX_PARAMETER_GB: '3.5' })).toThrow(/over the 3\.50 GiB limit/);
+    expect(() => checkParameterMemory('BERT', [], { PRETRAIN_MAX_PARAMETER_GB: 'lots' })).toThrow('PRETRAIN_MAX_PARAMETER_GB=lots: expected a positive number of GiB');
   });
 
   it('rejects inconsistent or unknown config values with the field named', () => {

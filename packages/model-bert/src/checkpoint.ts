@@ -3,9 +3,9 @@
  * `save_pretrained` writes them for BertModel / BertForPreTraining / BertFor... classes.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseBertConfig } from './config';
-import { BERT_BASE_PREFIX, BertModel, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
+import { BERT_BASE_PREFIX, BertModel, bertParameterSpecs, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
 
 export { readCheckpointTensors } from '@pretrain/core';
 export const CONFIG_FILE = HF_CONFIG_FILE;
@@ -74,7 +74,10 @@ export function readBertConfig(dir: string, overrides: Record<string, unknown> =
  * tensors go to `heads`; whatever nobody takes is reported in `loadReport.unexpected`.
  */
 export function loadBertPretrained(dir: string, options: LoadOptions = {}): BertModel {
-  const model = new BertModel(readBertConfig(dir, options.configOverrides), options);
+  const config = readBertConfig(dir, options.configOverrides);
+  const specs = bertParameterSpecs(config, options.addPoolingLayer ?? true).map((spec) => ({ name: spec.name, shape: spec.hfShape }));
+  checkHeaderShapes(dir, WEIGHTS_FILE, specs, (name) => renameLegacyKey(stripPrefix(name, BERT_BASE_PREFIX)));
+  const model = new BertModel(config, options);
   return loadCheckpointWeights(dir, model, (tensors) => loadWithHeads(model, tensors, options.heads ?? []));
 }
 

@@ -17,7 +17,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
-import { activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
+import { activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadBertPretrained, saveBertPretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 
 export const BERT_BASE_PREFIX = 'bert';
@@ -146,6 +146,7 @@ export class BertModel implements BackbonePlugin {
     this.dropoutSeeds = rng.fork();
     this.hasPooler = options.addPoolingLayer ?? true;
     this.specs = new Map(bertParameterSpecs(c, this.hasPooler).map((spec) => [spec.name, spec]));
+    checkParameterMemory('BERT', [...this.specs.values()].map((spec) => ({ name: spec.name, shape: spec.hfShape })));
     for (const spec of this.specs.values()) {
       const initial = this.initialValue(spec, rng);
       this.params.set(spec.name, tf.variable(initial, true));

@@ -57,6 +57,13 @@ describe('GPT-2 checkpoints', () => {
     model.dispose();
   });
 
+  it('refuses oversized models before allocating them', () => {
+    const tf = jest.requireActual('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
+    const before = tf.memory().numTensors;
+    expect(() => new Gpt2Model({ vocab_size: 10, n_embd: 64, n_head: 2, n_layer: 1, n_positions: 10_000_000, bos_token_id: 0, eos_token_id: 0 })).toThrow(/GPT-2: .* parameters need 2\.\d\d GiB .* \(largest: wpe\.weight \[10000000, 64\]\)/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects inconsistent configs and over-long inputs with clear errors', () => {
     expect(() => new Gpt2Model({ n_embd: 30, n_head: 4, vocab_size: 10, bos_token_id: 0, eos_token_id: 0 })).toThrow(/n_embd \(30\) is not a multiple of n_head \(4\)/);
     expect(() => new Gpt2Model({ vocab_size: 10, n_embd: 8, n_head: 2 })).toThrow(/bos_token_id \(50256\) must be below vocab_size \(10\)/);

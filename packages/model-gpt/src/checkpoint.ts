@@ -3,9 +3,9 @@
  * `save_pretrained` writes them for GPT2Model / GPT2LMHeadModel.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, stripPrefix, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseGpt2Config } from './config';
-import { GPT2_BASE_PREFIX, Gpt2Model, type Gpt2ModelOptions } from './model';
+import { GPT2_BASE_PREFIX, Gpt2Model, gpt2ParameterSpecs, type Gpt2ModelOptions } from './model';
 
 export { readCheckpointTensors } from '@pretrain/core';
 export const CONFIG_FILE = HF_CONFIG_FILE;
@@ -62,7 +62,9 @@ export function readGpt2Config(dir: string, overrides: Record<string, unknown> =
  * other tensors go to `heads`; whatever nobody takes is reported in `loadReport.unexpected`.
  */
 export function loadGpt2Pretrained(dir: string, options: LoadOptions = {}): Gpt2Model {
-  const model = new Gpt2Model(readGpt2Config(dir, options.configOverrides), options);
+  const config = readGpt2Config(dir, options.configOverrides);
+  checkHeaderShapes(dir, WEIGHTS_FILE, gpt2ParameterSpecs(config), (name) => stripPrefix(name, GPT2_BASE_PREFIX));
+  const model = new Gpt2Model(config, options);
   return loadCheckpointWeights(dir, model, (tensors) => loadWithHeads(model, tensors, options.heads ?? []));
 }
 

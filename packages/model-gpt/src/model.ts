@@ -18,7 +18,7 @@ import {
   type NamedVariables,
 } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
-import { FLOAT32_MIN, activate, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
+import { FLOAT32_MIN, activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
 import { KVCache, type HostRows } from './kv-cache';
@@ -123,6 +123,7 @@ export class Gpt2Model implements BackbonePlugin {
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
     this.specs = new Map(gpt2ParameterSpecs(c).map((spec) => [spec.name, spec]));
+    checkParameterMemory('GPT-2', [...this.specs.values()]);
     for (const spec of this.specs.values()) {
       const initial = this.initialValue(spec, rng);
       this.params.set(spec.name, tf.variable(initial, true));

@@ -3,7 +3,7 @@
  * model runs: `normalized: false` tokens in the raw text, `normalized: true` ones in the
  * normalized text, leftmost-longest like HF.
  */
-import { expectObject, JSONObject, optBool, TokenizerJSONError } from './json-path';
+import { checkTokenId, expectObject, JSONObject, optBool, TokenizerJSONError } from './json-path';
 import { WORD, hasFlag } from './unicode';
 
 export interface AddedToken {
@@ -22,7 +22,7 @@ export function addedTokenToJSON(t: AddedToken): JSONObject {
 
 export function addedTokenFromJSON(value: unknown, jsonPath: string): AddedToken {
   const obj = expectObject(value, jsonPath);
-  if (typeof obj.id !== 'number') throw new TokenizerJSONError(`${jsonPath}.id`, 'expected a number');
+  checkTokenId(obj.id, `${jsonPath}.id`);
   if (typeof obj.content !== 'string' || obj.content.length === 0) throw new TokenizerJSONError(`${jsonPath}.content`, 'expected a non-empty string');
   const special = optBool(obj, 'special', jsonPath, false);
   return {

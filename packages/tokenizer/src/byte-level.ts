@@ -25,7 +25,8 @@ export function byteLevelAlphabet(): string[] {
   return [...BYTE_TO_CHAR];
 }
 
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM: a leading U+FEFF is text the model produced (HF keeps it), not a byte-order mark to strip.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 

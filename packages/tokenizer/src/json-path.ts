@@ -1,16 +1,31 @@
+import { PretrainError } from '@pretrain/core/lite';
+
 /**
  * A tokenizer.json problem, naming the JSON path at fault (e.g. `normalizer.normalizers[1].type`).
- * Deliberately free of @pretrain/core so counting workers load only the pipeline stages;
- * `Tokenizer.fromFile` rethrows it as a PretrainError naming the file.
+ * A PretrainError from @pretrain/core/lite (counting workers load only the pipeline stages);
+ * `Tokenizer.fromFile` rethrows it naming the file.
  */
-export class TokenizerJSONError extends Error {
-  readonly details: { path: string };
+export class TokenizerJSONError extends PretrainError {
+  declare readonly details: { path: string };
   constructor(jsonPath: string, problem: string) {
-    super(`tokenizer.json ${jsonPath}: ${problem}`);
+    super(`tokenizer.json ${jsonPath}: ${problem}`, { path: jsonPath });
     this.name = 'TokenizerJSONError';
-    this.details = { path: jsonPath };
   }
 }
+
+/**
+ * Token ids index embedding rows, so they are bounded (2^24 is far above any real vocabulary and keeps
+ * a stray id such as 1e9 from sizing a model).
+ */
+export const MAX_TOKEN_ID = 1 << 24;
+
+/** Checks one id from tokenizer.json: an integer in [0, MAX_TOKEN_ID). */
+export function checkTokenId(id: unknown, jsonPath: string): number {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerJSONError(jsonPath, `expected a non-negative integer id, got ${JSON.stringify(id)}`);
+  if (id >= MAX_TOKEN_ID) throw new TokenizerJSONError(jsonPath, `id ${id} is too large (ids must be below ${MAX_TOKEN_ID})`);
+  return id;
+}
+
 
 export type JSONObject = Record<string, any>;
 

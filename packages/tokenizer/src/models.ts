@@ -5,7 +5,7 @@
  */
 import { PretrainError } from '@pretrain/core/lite';
 import { PieceTrie } from './piece-trie';
-import { expectArray, expectObject, expectType, JSONObject, optBool, optNumber, optString, TokenizerJSONError, unknownType } from './json-path';
+import { checkTokenId, expectArray, expectObject, expectType, JSONObject, optBool, optNumber, optString, TokenizerJSONError, unknownType } from './json-path';
 
 export interface WordTokens {
   ids: Int32Array;
@@ -18,6 +18,7 @@ export interface Model {
   tokenize(word: string): WordTokens;
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
+  /** Largest id + 1 (not the entry count: ids may have gaps). */
   getVocabSize(): number;
   /** Vocabulary as [token, id] pairs sorted by id. */
   vocabEntries(): [string, number][];
@@ -50,9 +51,14 @@ export class MissingUnkError extends PretrainError {
 function vocabFromObject(value: unknown, jsonPath: string): Map<string, number> {
   const obj = expectObject(value, jsonPath);
   const vocab = new Map<string, number>();
+  const tokenOf = new Map<number, string>();
   for (const [token, id] of Object.entries(obj)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerJSONError(`${jsonPath}[${JSON.stringify(token)}]`, `expected a non-negative integer id, got ${JSON.stringify(id)}`);
-    vocab.set(token, id);
+    const where = `${jsonPath}[${JSON.stringify(token)}]`;
+    checkTokenId(id, where);
+    const other = tokenOf.get(id as number);
+    if (other !== undefined) throw new TokenizerJSONError(where, `id ${id} is also the id of ${JSON.stringify(other)} (each id must name one token)`);
+    tokenOf.set(id as number, token);
+    vocab.set(token, id as number);
   }
   return vocab;
 }
@@ -179,8 +185,9 @@ export class WordPiece implements Model {
   idToToken(id: number): string | undefined {
     return this.idToTokenArr[id];
   }
+  /** Largest id + 1: the embedding rows the vocabulary needs (ids may have gaps). */
   getVocabSize(): number {
-    return this.vocab.size;
+    return this.idToTokenArr.length;
   }
   vocabEntries(): [string, number][] {
     return sortedEntries(this.vocab);
@@ -375,8 +382,9 @@ export class BPE implements Model {
   idToToken(id: number): string | undefined {
     return this.idToTokenArr[id];
   }
+  /** Largest id + 1: the embedding rows the vocabulary needs (ids may have gaps). */
   getVocabSize(): number {
-    return this.vocab.size;
+    return this.idToTokenArr.length;
   }
   vocabEntries(): [string, number][] {
     return sortedEntries(this.vocab);
@@ -450,8 +458,9 @@ export class WordLevel implements Model {
   idToToken(id: number): string | undefined {
     return this.idToTokenArr[id];
   }
+  /** Largest id + 1: the embedding rows the vocabulary needs (ids may have gaps). */
   getVocabSize(): number {
-    return this.vocab.size;
+    return this.idToTokenArr.length;
   }
   vocabEntries(): [string, number][] {
     return sortedEntries(this.vocab);

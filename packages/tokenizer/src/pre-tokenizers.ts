@@ -3,6 +3,7 @@
  * normalized text; splits are written flat into `out` (start0, end0, start1, end1, ...), so the
  * hot path allocates no objects per word.
  */
+import safeRegex from 'safe-regex2';
 import { expectArray, expectType, JSONObject, optBool, optString, TokenizerJSONError, unknownType } from './json-path';
 import { charFlags, LETTER, NUMBER, PUNCTUATION, WHITESPACE, WORD } from './unicode';
 
@@ -202,6 +203,9 @@ export class SplitPreTokenizer implements PreTokenizer {
   ) {
     const source = 'String' in pattern ? pattern.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern.Regex;
     this.regex = new RegExp(source, 'gu');
+    // JavaScript regexes backtrack: a nested quantifier such as (a+)+$ takes exponential time on a
+    // few dozen characters, and tokenizer.json is data, so such patterns are refused up front.
+    if (!safeRegex(this.regex, { limit: 200 })) throw new Error(`the pattern ${JSON.stringify(source)} has nested quantifiers (star height > 1) and can take exponential time; Pretrain refuses such patterns`);
   }
 
   split(text: string, start: number, end: number, out: number[]): void {
@@ -361,7 +365,8 @@ export function preTokenizerFromJSON(value: unknown, jsonPath: string): PreToken
         return new SplitPreTokenizer(pattern, behaviorFrom(obj, jsonPath, 'Isolated'), optBool(obj, 'invert', jsonPath, false));
       } catch (error) {
         if (error instanceof TokenizerJSONError) throw error;
-        throw new TokenizerJSONError(`${jsonPath}.pattern`, `invalid regex: ${(error as Error).message}`);
+        const problem = (error as Error).message;
+        throw new TokenizerJSONError(`${jsonPath}.pattern`, problem.startsWith('the pattern') ? problem : `invalid regex: ${problem}`);
       }
     }
     case 'Sequence':

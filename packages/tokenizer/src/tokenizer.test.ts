@@ -121,6 +121,29 @@ describe('encoding details', () => {
     expect(Array.from(bert.encodeIds('Hello world'))).toEqual(bert.encode('Hello world', null, { addSpecialTokens: false }).ids);
   });
 
+  it('getVocabSize is the largest id + 1 (ids may have gaps); duplicate, fractional and absurd ids are refused', () => {
+    const wordLevel = (vocab: Record<string, unknown>, added: unknown[] = []) => fromTokenizerJSON(JSON.stringify({ model: { type: 'WordLevel', vocab, unk_token: '[UNK]' }, added_tokens: added }));
+    expect(wordLevel({ '[UNK]': 0, a: 1, b: 7 }).getVocabSize()).toBe(8);
+    expect(wordLevel({ '[UNK]': 0, a: 1 }, [{ id: 12, content: '<x>', special: true }]).getVocabSize()).toBe(13);
+    expect(() => wordLevel({ '[UNK]': 0, a: 1, b: 1 })).toThrow('tokenizer.json model.vocab["b"]: id 1 is also the id of "a" (each id must name one token)');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1.5 })).toThrow('expected a non-negative integer id, got 1.5');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1e9 })).toThrow('id 1000000000 is too large (ids must be below 16777216)');
+    expect(() => wordLevel({ '[UNK]': 0 }, [{ id: 1e9, content: '<x>' }])).toThrow('added_tokens[0].id: id 1000000000 is too large');
+    expect(() => wordLevel({ '[UNK]': 0, a: 1 }, [{ id: -1, content: '<x>' }])).toThrow(TokenizerJSONError);
+  });
+
+  it('refuses a Split regex that can backtrack exponentially, keeps the usual ones', () => {
+    const withSplit = (regex: string) => JSON.stringify({ model: { type: 'WordLevel', vocab: { '[UNK]': 0 }, unk_token: '[UNK]' }, pre_tokenizer: { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated' } });
+    const started = Date.now();
+    expect(() => fromTokenizerJSON(withSplit('(a+)+$'))).toThrow(TokenizerJSONError);
+    expect(() => fromTokenizerJSON(withSplit('(a+)+$'))).toThrow('tokenizer.json pre_tokenizer.pattern: the pattern "(a+)+$" has nested quantifiers (star height > 1) and can take exponential time');
+    expect(() => fromTokenizerJSON(withSplit('(\\w+\\s?)*$'))).toThrow('nested quantifiers');
+    expect(() => fromTokenizerJSON(withSplit('('))).toThrow('tokenizer.json pre_tokenizer.pattern: invalid regex');
+    expect(Date.now() - started).toBeLessThan(1000);
+    const gpt2Pattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    expect(fromTokenizerJSON(withSplit(gpt2Pattern)).encode("it's 42", null, { addSpecialTokens: false }).tokens).toEqual(['[UNK]', '[UNK]', '[UNK]']);
+  });
+
   it('encodeIds ignores truncation and padding (the whole text, no pad ids)', () => {
     const text = 'The quick brown fox jumps over the lazy dog, again and again.';
     const full = bert.encode(text, null, { addSpecialTokens: false }).ids;
@@ -155,6 +178,13 @@ describe('encoding details', () => {
     expect(() => t.encode('one two three four five six seven eight nine ten')).toThrow(/stride \(6\) must be smaller than .*6 tokens/);
     t.setTruncation({ maxLength: 2 });
     expect(() => t.encode('one two', 'three')).toThrow(/max_length 2 leaves no room for the 3 special tokens/);
+  });
+
+  it('byte-level decoding keeps a leading U+FEFF, as HF does', () => {
+    const text = '\uFEFFHello \uFEFF world';
+    const ids = gpt2.encode(text, null, { addSpecialTokens: false }).ids;
+    expect(gpt2.decode(ids)).toBe(text);
+    expect(gpt2.decode(ids).codePointAt(0)).toBe(0xfeff);
   });
 
   it('decodes with HF clean-up of tokenization spaces on request', () => {

@@ -210,9 +210,10 @@ export class Tokenizer implements TokenizerPlugin {
     return this.added.getById(id)?.content ?? this.model.idToToken(id);
   }
 
+  /** Largest id + 1 over the model's and the added tokens: the embedding rows a model needs for this tokenizer. */
   getVocabSize(): number {
     let size = this.model.getVocabSize();
-    for (const t of this.added.tokens) if (this.model.idToToken(t.id) === undefined) size++;
+    for (const t of this.added.tokens) size = Math.max(size, t.id + 1);
     return size;
   }
 

@@ -1,7 +1,8 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadSafetensorsAsTensors, PretrainError, writeFileAtomic, writeJsonAtomic, writeSafetensors, type LoadReport, type ParameterModule, type RngState } from '@pretrain/core';
+import { describeWriteError, loadSafetensorsAsTensors, makeDirectory, PretrainError, z, writeFileAtomic, writeJsonAtomic, writeSafetensors, type LoadReport, type ParameterModule, type RngState } from '@pretrain/core';
 
 /** Everything besides tensors that a resumed run needs to continue exactly. */
 export interface TrainerState {
@@ -59,11 +60,34 @@ export function modelStateDict(parts: ModelParts): Map<string, tf.Tensor> {
   return out;
 }
 
-/** Writes config.json + model.safetensors (HF layout) into `dir` (files written atomically). */
+/** A model or optimizer tensor holds NaN or ±Inf: such weights are never written as a checkpoint. */
+export class NonFiniteTensorError extends PretrainError {
+  constructor(
+    readonly tensorName: string,
+    readonly value: number,
+  ) {
+    super(`parameter ${tensorName} holds ${value} (not finite); refusing to save it as a checkpoint`, { path: tensorName });
+    this.name = 'NonFiniteTensorError';
+  }
+}
+
+/** Throws NonFiniteTensorError for the first float tensor with a NaN or ±Inf element. */
+export function assertFiniteTensors(tensors: Map<string, tf.Tensor>): void {
+  for (const [name, t] of tensors) {
+    if (t.dtype !== 'float32') continue;
+    const values = t.dataSync() as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new NonFiniteTensorError(name, values[i]);
+    }
+  }
+}
+
+/** Writes config.json + model.safetensors (HF layout) into `dir` (files written atomically); refuses non-finite weights. */
 export function saveModel(dir: string, parts: ModelParts): void {
-  fs.mkdirSync(dir, { recursive: true });
   const tensors = modelStateDict(parts);
   try {
+    assertFiniteTensors(tensors);
+    makeDirectory(dir);
     writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   } finally {
     for (const t of tensors.values()) t.dispose();
@@ -122,9 +146,10 @@ export interface CheckpointContents {
  * into place only when complete, so a crash never leaves a half-written checkpoint under that name.
  */
 export function saveCheckpoint(outputDir: string, contents: CheckpointContents): string {
-  fs.mkdirSync(outputDir, { recursive: true });
+  makeDirectory(outputDir);
   const finalDir = path.join(outputDir, `${CHECKPOINT_PREFIX}${contents.state.step}`);
-  const tempDir = fs.mkdtempSync(path.join(outputDir, `.tmp-${CHECKPOINT_PREFIX}${contents.state.step}-`));
+  assertFiniteTensors(contents.optimizerTensors);
+  const tempDir = makeTempDir(outputDir, `${CHECKPOINT_PREFIX}${contents.state.step}`);
   try {
     saveModel(tempDir, contents.parts);
     writeSafetensors(path.join(tempDir, 'optimizer.safetensors'), contents.optimizerTensors, { format: 'pretrain-adamw' });
@@ -141,9 +166,54 @@ export function saveCheckpoint(outputDir: string, contents: CheckpointContents):
     }
   } catch (error) {
     fs.rmSync(tempDir, { recursive: true, force: true });
-    throw error;
+    throw describeWriteError(error, finalDir);
   }
   return finalDir;
+}
+
+/**
+ * `<outputDir>/.tmp-<what>-<pid>-<random>`, with the permissions mkdir gives (mkdtemp's 0700 would
+ * survive the rename and make checkpoints unreadable to the group).
+ */
+export function makeTempDir(outputDir: string, what: string): string {
+  const dir = path.join(outputDir, `.tmp-${what}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    throw describeWriteError(error, dir);
+  }
+  return dir;
+}
+
+/** `.tmp-checkpoint-<step>-<pid>-XXXXXX`, `.tmp-best-<pid>-XXXXXX`, `checkpoint-<step>.old-<pid>`, `best.old-<pid>`. */
+const TEMPORARY = /^(?:\.tmp-(?:checkpoint-\d+|best)-(?:(\d+)-)?[\w]+|(?:checkpoint-\d+|best)\.old-(\d+))$/;
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders a crashed run left in `outputDir` (half-written checkpoints, replaced
+ * ones not yet deleted). Only this folder's, and never one whose writer (the pid in its name) still runs.
+ */
+export function removeStaleTemporaries(outputDir: string): string[] {
+  if (!fs.existsSync(outputDir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(outputDir)) {
+    const match = TEMPORARY.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1] ?? match[2]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    fs.rmSync(path.join(outputDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Complete checkpoints in `outputDir`, oldest first. */
@@ -162,16 +232,45 @@ export function latestCheckpoint(outputDir: string): string | undefined {
   return all.length ? all[all.length - 1].dir : undefined;
 }
 
+const count = z.number().int().nonnegative();
+const uint32 = count.max(0xffffffff);
+
+/** trainer_state.json as written by saveCheckpoint: every field a resumed run relies on. */
+const trainerStateSchema = z.looseObject({
+  version: z.literal(1),
+  step: count,
+  epoch: count,
+  batchesInEpoch: count,
+  examplesSeen: count,
+  tokensSeen: count,
+  elapsedMs: z.number().nonnegative(),
+  rng: z.looseObject({ s: z.array(uint32).length(4), spareNormal: z.number().nullable().optional() }),
+  optimizerSteps: z.record(z.string(), count),
+  schedule: z.looseObject({ type: z.string(), warmupSteps: count, totalSteps: count.nullable(), learningRate: z.number() }),
+  best: z.looseObject({ metric: z.string(), value: z.number(), step: count }).nullable(),
+  evalsWithoutImprovement: count,
+  streamState: z.record(z.string(), z.unknown()).optional(),
+  seed: z.number().int(),
+});
+
 export function readTrainerState(dir: string): TrainerState {
   const file = path.join(dir, STATE_FILE);
   if (!fs.existsSync(file)) throw new PretrainError(`${dir}: not a complete checkpoint (no ${STATE_FILE})`, { file });
-  let state: TrainerState;
+  let raw: unknown;
   try {
-    state = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     throw new PretrainError(`${file}: invalid JSON (${(error as Error).message})`, { file });
   }
-  if (state.version !== 1 || typeof state.step !== 'number') throw new PretrainError(`${file}: unsupported trainer state (version ${String(state.version)})`, { file });
+  if ((raw as { version?: unknown } | null)?.version !== 1) throw new PretrainError(`${file}: unsupported trainer state (version ${String((raw as { version?: unknown } | null)?.version)})`, { file });
+  const parsed = trainerStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PretrainError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message} (a damaged trainer state; resume from another checkpoint)`, { file, path: issue.path.join('.') });
+  }
+  const state = parsed.data as unknown as TrainerState;
+  const named = new RegExp(`^${CHECKPOINT_PREFIX}(\\d+)$`).exec(path.basename(dir));
+  if (named && Number(named[1]) !== state.step) throw new PretrainError(`${file}: step is ${state.step} but the folder is ${path.basename(dir)}`, { file, path: 'step' });
   return state;
 }
 

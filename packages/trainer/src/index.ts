@@ -1,4 +1,4 @@
-export { Trainer, TrainingDivergedError } from './trainer';
+export { Trainer, TrainingDivergedError, checkVocabularyFits } from './trainer';
 export type { TrainerSetup, TrainData, TrainResult, Prediction, ComputeMetrics, WeightedObjective } from './trainer';
 export { trainerOptionsSchema, strategySchema, greaterIsBetter } from './options';
 export type { TrainerOptions, TrainerOptionsInput, Strategy } from './options';
@@ -8,7 +8,7 @@ export { lrMultiplier, resolveWarmupSteps } from './schedule';
 export type { ScheduleOptions, ScheduleType } from './schedule';
 export { clipByGlobalNorm, globalNorm } from './clip';
 export { isTrainable, layerwiseLrScale, depthOf } from './strategies';
-export { saveModel, loadModel, modelStateDict, saveCheckpoint, listCheckpoints, latestCheckpoint, readTrainerState, pruneCheckpoints } from './checkpoint';
+export { saveModel, loadModel, modelStateDict, assertFiniteTensors, NonFiniteTensorError, saveCheckpoint, removeStaleTemporaries, listCheckpoints, latestCheckpoint, readTrainerState, pruneCheckpoints } from './checkpoint';
 export type { ModelParts, TrainerState, CheckpointContents } from './checkpoint';
 export { BatchSource, deriveSeed, isDocumentSource } from './data';
 export type { DocumentSource, TrainingData } from './data';

@@ -1,18 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from '@pretrain/core';
+import { describeWriteError, makeDirectory, writeFileAtomic } from '@pretrain/core';
 
 /** Appends one JSON object per line to `<outputDir>/metrics.jsonl`. */
 export class MetricsLog {
   readonly file: string;
 
   constructor(outputDir: string) {
-    fs.mkdirSync(outputDir, { recursive: true });
+    makeDirectory(outputDir);
     this.file = path.join(outputDir, 'metrics.jsonl');
   }
 
   append(record: Record<string, unknown>): void {
-    fs.appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    try {
+      fs.appendFileSync(this.file, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      throw describeWriteError(error, this.file);
+    }
   }
 
   /** On resume: drop records logged after the checkpoint's step, so the log reads as one run. */

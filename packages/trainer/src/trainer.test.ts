@@ -1,8 +1,9 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, parseWithPath, readSafetensorsHeader, type StepEvent } from '@pretrain/core';
+import { PretrainError, initBackend, parseWithPath, readSafetensorsHeader, type StepEvent } from '@pretrain/core';
 import { Trainer, TrainingDivergedError, type TrainerSetup } from './trainer';
 import { trainerOptionsSchema, type TrainerOptionsInput } from './options';
 import { documentSource, labeledExamples, stubTokenizer, TinyBackbone, TinyClassifierHead, TinyLmObjective } from './test-utils/tiny-models';
@@ -163,6 +164,85 @@ describe('Trainer: memory, checkpoints, divergence', () => {
     t.dispose();
   });
 
+  it('removes the temporary folders a crashed run left, but not a live writer\'s or anything else', async () => {
+    const dir = tempDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const stale = [`.tmp-checkpoint-3-${dead}-aB3dE9`, '.tmp-checkpoint-4-Xy12Zz', `.tmp-best-${dead}-q1w2e3`, `checkpoint-2.old-${dead}`];
+    const kept = [`.tmp-checkpoint-5-${process.ppid}-live01`, '.tmp-other', 'notes'];
+    for (const name of [...stale, ...kept]) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.writeFileSync(path.join(dir, name, 'model.safetensors'), 'x');
+    }
+    const t = fineTuner({ batchSize: 8, maxSteps: 1, learningRate: 0.01, outputDir: dir });
+    await t.trainer.train({ train: examples });
+    t.dispose();
+    const left = fs.readdirSync(dir);
+    for (const name of stale) expect(left).not.toContain(name);
+    for (const name of kept) expect(left).toContain(name);
+    expect(left).toContain('checkpoint-1');
+  });
+
+  it('validates trainer_state.json on resume, naming the file and field', async () => {
+    const dir = tempDir();
+    const first = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, outputDir: dir });
+    await first.trainer.train({ train: examples });
+    first.dispose();
+    const stateFile = path.join(dir, 'checkpoint-2', 'trainer_state.json');
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    const resumeWith = async (edit: Record<string, unknown>) => {
+      fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...edit }));
+      const t = fineTuner({ batchSize: 8, maxSteps: 4, learningRate: 0.01, outputDir: dir, resume: true });
+      const outcome = await t.trainer.train({ train: examples }).catch((e: unknown) => e);
+      t.dispose();
+      return outcome;
+    };
+    const negative = await resumeWith({ step: -3 });
+    expect(negative).toBeInstanceOf(PretrainError);
+    expect((negative as Error).message).toMatch(new RegExp(`^${stateFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: step: .*>=0`));
+    expect(((await resumeWith({ rng: { s: [1, 2] } })) as Error).message).toContain('trainer_state.json: rng.s: ');
+    expect(((await resumeWith({ step: 7 })) as Error).message).toContain('trainer_state.json: step is 7 but the folder is checkpoint-2');
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-'))).toEqual(['checkpoint-2']);
+  });
+
+  it('saveModel replaces tokenizer.json atomically (a new file renamed over it, never rewritten in place)', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), 'old');
+    // A hard link still sees the old inode: an in-place rewrite would change what it reads.
+    fs.linkSync(path.join(dir, 'tokenizer.json'), path.join(dir, 'previous.json'));
+    const t = fineTuner({ batchSize: 8, maxSteps: 1, learningRate: 0.01 });
+    t.trainer.saveModel(dir);
+    t.dispose();
+    expect(fs.readFileSync(path.join(dir, 'previous.json'), 'utf8')).toBe('old');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'))).toEqual(JSON.parse(stubTokenizer().toJSON()));
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('checkpoint and best folders get the permissions mkdir gives, not mkdtemp\'s 0700', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, outputDir: dir, evalEverySteps: 1 });
+    await t.trainer.train({ train: examples, validation });
+    t.dispose();
+    fs.mkdirSync(path.join(dir, 'plain'));
+    const mode = (name: string) => fs.statSync(path.join(dir, name)).mode & 0o777;
+    expect(mode('checkpoint-2')).toBe(mode('plain'));
+    expect(mode('best')).toBe(mode('plain'));
+  });
+
+  it('never declares a checkpoint with Inf weights good (learning rate 1e39)', async () => {
+    const dir = tempDir();
+    const good = fineTuner({ batchSize: 8, maxSteps: 2, learningRate: 0.01, schedule: 'constant', outputDir: dir, saveEverySteps: 1 });
+    await good.trainer.train({ train: examples });
+    good.dispose();
+    const t = fineTuner({ batchSize: 8, maxSteps: 6, learningRate: 1e39, schedule: 'constant', outputDir: dir, saveEverySteps: 1, resume: true });
+    const error = await t.trainer.train({ train: examples }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect((error as Error).message).toMatch(/parameters became non-finite by step 3 \(epoch 0\): \S+ holds (NaN|-?Infinity), so step 3 was not saved; the last good checkpoint is .*checkpoint-2/);
+    expect((error as TrainingDivergedError).lastGoodCheckpoint).toBe(path.join(dir, 'checkpoint-2'));
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('checkpoint-')).sort()).toEqual(['checkpoint-1', 'checkpoint-2']);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    t.dispose();
+  });
+
   it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
     const dir = tempDir();
     const t = fineTuner({ batchSize: 8, maxSteps: 10, learningRate: 0.01, outputDir: dir, saveEverySteps: 1, keepCheckpoints: 1 });
@@ -201,6 +281,21 @@ describe('Trainer: stop conditions and callbacks', () => {
     const result = await t.trainer.train({ train: examples });
     expect(result.stoppedEarly).toBe(true);
     expect(events).toEqual(['begin 15', 'step 1', 'checkpoint 1 checkpoint-1', 'end 1 true reached the wall-clock budget of 0.000001s']);
+    t.dispose();
+  });
+
+  it('a stop requested before train() (Ctrl-C while data loads) stops before the first step, with a checkpoint; the next train() runs', async () => {
+    const dir = tempDir();
+    const t = fineTuner({ batchSize: 8, maxSteps: 5, learningRate: 0.01, outputDir: dir });
+    t.trainer.requestStop('interrupted (SIGINT)');
+    const stopped = await t.trainer.train({ train: examples });
+    expect(stopped.step).toBe(0);
+    expect(stopped.reason).toBe('interrupted (SIGINT)');
+    expect(stopped.stoppedEarly).toBe(true);
+    expect(t.losses).toEqual([]);
+    expect(stopped.lastCheckpoint).toBe(path.join(dir, 'checkpoint-0'));
+    const resumed = await t.trainer.train({ train: examples });
+    expect(resumed.reason).toBe('reached maxSteps');
     t.dispose();
   });
 

@@ -5,6 +5,7 @@ import {
   batchToTensors,
   objectivesArchitecture,
   PretrainError,
+  writeFileAtomic,
   Rng,
   sortConfigKeys,
   type BackbonePlugin,
@@ -18,7 +19,7 @@ import {
   type TrainerCallbackPlugin,
 } from '@pretrain/core';
 import { AdamW, defaultDecays } from './adamw';
-import { latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
+import { NonFiniteTensorError, makeTempDir, removeStaleTemporaries, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm, globalNorm } from './clip';
 import { BatchSource, deriveSeed, isDocumentSource, type TrainingData } from './data';
 import { MetricsLog } from './metrics-log';
@@ -83,6 +84,20 @@ export interface TrainResult {
   bestModelDir?: string;
 }
 
+/**
+ * Every id the tokenizer can produce must have an embedding row: a smaller model fails only at the
+ * first step otherwise, with a raw gather error. A larger model (HF pads vocabularies) is fine.
+ */
+export function checkVocabularyFits(backbone: Pick<BackbonePlugin, 'info'>, tokenizer: Pick<TokenizerPlugin, 'getVocabSize'>): void {
+  const rows = backbone.info.vocabSize;
+  const needed = tokenizer.getVocabSize();
+  if (rows >= needed) return;
+  throw new PretrainError(
+    `the model has ${rows} embedding rows (model.options.vocabSize / vocab_size) but the tokenizer has ids up to ${needed - 1}: set model.options.vocabSize to at least ${needed}, or use the tokenizer the model was trained with`,
+    { path: 'model.options.vocabSize' },
+  );
+}
+
 /** Raised when the loss or gradients stop being finite; the last good checkpoint stays on disk. */
 export class TrainingDivergedError extends PretrainError {
   constructor(message: string, readonly lastGoodCheckpoint: string | undefined) {
@@ -145,6 +160,7 @@ export class Trainer {
     this.padId = setup.padId ?? setup.tokenizer?.specialTokenIds().pad ?? 0;
     if (!this.head && this.objectives.length === 0) throw new PretrainError('Trainer needs a head (fine-tuning) or at least one objective (pre-training)');
     if (this.head && this.objectives.length > 0) throw new PretrainError('Trainer takes either a head (fine-tuning) or objectives (pre-training), not both');
+    if (setup.tokenizer) checkVocabularyFits(setup.backbone, setup.tokenizer);
     this.rng = new Rng(this.seed);
     this.optimizer = this.createOptimizer();
     if (setup.initialize !== false) this.initializeModules();
@@ -195,11 +211,12 @@ export class Trainer {
     const warmupSteps = resolveWarmupSteps(o.warmupSteps, o.warmupRatio, totalSteps);
     state.schedule = { type: o.schedule, warmupSteps, totalSteps: totalSteps ?? null, learningRate: o.learningRate };
     const progress = createProgress(o.progress, this.progressStream, o.logEverySteps);
+    const stale = o.outputDir ? removeStaleTemporaries(o.outputDir) : [];
+    if (stale.length > 0) progress.message(`removed ${stale.length} temporary folder(s) a crashed run left in ${o.outputDir}: ${stale.join(', ')}`);
     const losses: number[] = [];
     let lastEval: Record<string, number> | undefined;
     let lastCheckpoint = resumeDir;
     let stop: string | undefined;
-    this.stopRequest = undefined;
     const startedAt = Date.now() - state.elapsedMs;
     const elapsed = () => Date.now() - startedAt;
 
@@ -207,7 +224,7 @@ export class Trainer {
       if (!o.outputDir) return;
       state.elapsedMs = elapsed();
       state.streamState = source.streamState();
-      lastCheckpoint = this.saveCheckpointNow(o.outputDir, state);
+      lastCheckpoint = this.guardFinite(() => this.saveCheckpointNow(o.outputDir!, state), state, lastCheckpoint);
       pruneCheckpoints(o.outputDir, o.keepCheckpoints);
       progress.message(`checkpoint saved: ${lastCheckpoint}`);
       for (const cb of this.callbacks) await cb.onCheckpoint?.({ step: state.step, dir: lastCheckpoint });
@@ -217,7 +234,7 @@ export class Trainer {
       const metrics = await this.evaluate(data.validation);
       lastEval = metrics;
       const isBest = this.updateBest(state, metrics);
-      if (isBest && o.outputDir) this.saveBestModel(o.outputDir);
+      if (isBest && o.outputDir) this.guardFinite(() => this.saveBestModel(o.outputDir!), state, lastCheckpoint);
       log?.append({ type: 'eval', step: state.step, epoch: state.epoch, ...metrics, isBest });
       progress.message(`eval step ${state.step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(' ')}${isBest ? ' (best)' : ''}`);
       for (const cb of this.callbacks) await cb.onEvaluate?.({ step: state.step, metrics, isBest });
@@ -233,6 +250,11 @@ export class Trainer {
         while (!exhausted) {
           if (o.maxSteps !== undefined && state.step >= o.maxSteps) {
             stop = 'reached maxSteps';
+            break epochLoop;
+          }
+          // A request made before this call (e.g. Ctrl-C while the data loaded) stops before the first step.
+          if (this.stopRequest) {
+            stop = this.stopRequest;
             break epochLoop;
           }
           const micro: Batch[] = [];
@@ -282,11 +304,13 @@ export class Trainer {
       stop ??= 'completed all epochs';
       if (o.outputDir && !(lastCheckpoint && path.basename(lastCheckpoint) === `checkpoint-${state.step}` && fs.existsSync(lastCheckpoint))) await checkpoint();
     } catch (error) {
+      this.stopRequest = undefined;
       progress.done();
       const reason = (error as Error).message;
       for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly: true, reason });
       throw error;
     }
+    this.stopRequest = undefined;
     progress.done();
     const stoppedEarly = !/^completed|^reached maxSteps/.test(stop);
     for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly, reason: stop });
@@ -365,7 +389,7 @@ export class Trainer {
   /** Writes the model in HF layout (config.json + model.safetensors, plus tokenizer.json when known). */
   saveModel(dir: string): void {
     saveModel(dir, this.modelParts());
-    if (this.tokenizer) fs.writeFileSync(path.join(dir, 'tokenizer.json'), this.tokenizer.toJSON());
+    if (this.tokenizer) writeFileAtomic(path.join(dir, 'tokenizer.json'), this.tokenizer.toJSON());
   }
 
   dispose(): void {
@@ -575,10 +599,21 @@ export class Trainer {
     }
   }
 
+  /** Runs a save; non-finite weights become a TrainingDivergedError that names the last good checkpoint. */
+  private guardFinite<T>(save: () => T, state: TrainerState, lastGood: string | undefined): T {
+    try {
+      return save();
+    } catch (error) {
+      if (!(error instanceof NonFiniteTensorError)) throw error;
+      const lastGoodText = lastGood ? `; the last good checkpoint is ${lastGood} (resume from it, e.g. with a lower learning rate)` : '; no checkpoint was written yet';
+      throw new TrainingDivergedError(`parameters became non-finite by step ${state.step} (epoch ${state.epoch}): ${error.tensorName} holds ${error.value}, so step ${state.step} was not saved${lastGoodText}`, lastGood);
+    }
+  }
+
   /** best/ holds the best model so far, replaced atomically (temp dir + rename). */
   private saveBestModel(outputDir: string): void {
     const finalDir = path.join(outputDir, 'best');
-    const temp = fs.mkdtempSync(path.join(outputDir, '.tmp-best-'));
+    const temp = makeTempDir(outputDir, 'best');
     try {
       this.saveModel(temp);
       const old = `${finalDir}.old-${process.pid}`;

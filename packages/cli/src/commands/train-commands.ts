@@ -11,7 +11,7 @@ import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
 import { Experiment, createBackbone, createPlugin, loadExperiment } from '../pipeline/experiment';
-import { loadLabeledSplits } from '../pipeline/labeled';
+import { checkLabelCount, loadLabeledSplits } from '../pipeline/labeled';
 import { PLUGINS_FILE } from '../pipeline/checkpoint';
 import { loadHfBackbone } from '../pipeline/hf-folder';
 import { restoreCheckpoint } from '../pipeline/restore';
@@ -171,6 +171,9 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
       tokenizer = await tokenizerFor(context, experiment);
     }
     const splits = loadLabeledSplits(experiment.data, experiment.baseDir, experiment.config.seed, { needTrain: true });
+    checkLabelCount(splits.labels, (resolved.head.options as { numLabels?: unknown }).numLabels, experiment.data.labels !== undefined);
+    print(context, `labels: ${splits.labels.map((l, id) => `${id}=${JSON.stringify(l)}`).join(' ')}${experiment.data.labels ? '' : ' (sorted distinct values of the data; set data.labels to fix them)'}`);
+    for (const note of splits.notes ?? []) context.log(`note: ${note}`);
     const head = await createPlugin(resolved.head, experiment);
     const run = await runFinetuning(
       {

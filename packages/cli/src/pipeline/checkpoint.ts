@@ -41,7 +41,16 @@ export function readPluginRefs(dir: string): SavedPluginRefs {
   if (!fs.existsSync(file)) {
     throw new PretrainError(`Checkpoint ${dir} has no ${PLUGINS_FILE}: it was not written by the pretrain CLI (use an HF checkpoint through a config: model.options.pretrained)`, { file });
   }
-  const refs = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPluginRefs;
-  if (!refs.model?.name) throw new PretrainError(`${file} does not name the model plugin`, { file });
+  let refs: SavedPluginRefs;
+  try {
+    refs = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedPluginRefs;
+  } catch (error) {
+    throw new PretrainError(`Invalid JSON in ${file}: ${(error as Error).message}`, { file });
+  }
+  if (typeof refs?.model?.name !== 'string') throw new PretrainError(`${file} does not name the model plugin (model.name)`, { file, path: 'model.name' });
+  if (refs.head !== undefined && typeof refs.head?.name !== 'string') throw new PretrainError(`${file}: head.name must be a string`, { file, path: 'head.name' });
+  if (refs.labels !== undefined && !(Array.isArray(refs.labels) && refs.labels.every((l) => typeof l === 'string'))) {
+    throw new PretrainError(`${file}: labels must be a list of strings`, { file, path: 'labels' });
+  }
   return refs;
 }

@@ -61,6 +61,7 @@ export async function loadExperiment(context: CommandContext, commandName: strin
     baseDir,
   });
   trainer.outputDir = trainer.outputDir ? path.resolve(baseDir, trainer.outputDir) : runDir.dir;
+  if (typeof trainer.resume === 'string') trainer.resume = path.resolve(baseDir, trainer.resume);
   runDir.writeJson('config.json', resolvedConfigJSON(resolved, trainer, data));
   await initBackend({ logger: context.log });
   return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir };

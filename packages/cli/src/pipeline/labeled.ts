@@ -63,6 +63,8 @@ export interface LabeledSplits {
   validation: LabeledText[];
   test?: LabeledText[];
   labels: string[];
+  /** Labels seen in only one of several splits (often a stray row), e.g. `label "-" appears only in data.train (1 row)`. */
+  notes?: string[];
 }
 
 /** Train/validation/test with a deterministic shuffle; validation is held out from train when absent. */
@@ -83,7 +85,37 @@ export function loadLabeledSplits(data: DataSettings, baseDir: string, seed: num
     const unknown = rows.find((r) => !labels.includes(r.label));
     if (unknown) throw new PretrainError(`data.${name}: label "${unknown.label}" is not one of data.labels (${labels.join(', ')})`, { path: 'data.labels' });
   }
-  return { train: shuffledTrain, validation: validation ?? [], test, labels };
+  const present = { train: shuffledTrain, validation: validation ?? [], test: test ?? [] };
+  return { train: shuffledTrain, validation: validation ?? [], test, labels, notes: labelsInOneSplit(present) };
+}
+
+function labelsInOneSplit(splits: Record<string, LabeledText[]>): string[] {
+  const nonEmpty = Object.entries(splits).filter(([, rows]) => rows.length > 0);
+  if (nonEmpty.length < 2) return [];
+  const counts = new Map<string, Map<string, number>>();
+  for (const [name, rows] of nonEmpty) {
+    for (const { label } of rows) {
+      const perSplit = counts.get(label) ?? new Map<string, number>();
+      perSplit.set(name, (perSplit.get(name) ?? 0) + 1);
+      counts.set(label, perSplit);
+    }
+  }
+  return [...counts]
+    .filter(([, perSplit]) => perSplit.size === 1)
+    .map(([label, perSplit]) => {
+      const [[name, rows]] = [...perSplit];
+      return `label "${label}" appears only in data.${name} (${rows} row${rows === 1 ? '' : 's'})`;
+    });
+}
+
+/** The head's numLabels must cover every label, else rows of the extra labels could never be learned. */
+export function checkLabelCount(labels: string[], numLabels: unknown, explicit: boolean): void {
+  if (typeof numLabels !== 'number' || labels.length <= numLabels) return;
+  const source = explicit ? 'data.labels lists' : 'the data has';
+  throw new PretrainError(
+    `${source} ${labels.length} labels (${labels.map((l) => JSON.stringify(l)).join(', ')}) but head.options.numLabels is ${numLabels}: label "${labels[numLabels]}" would get id ${numLabels}, outside the head. Fix the stray rows or set data.labels`,
+    { path: 'head.options.numLabels' },
+  );
 }
 
 export function shuffled<T>(items: T[], rng: Rng): T[] {

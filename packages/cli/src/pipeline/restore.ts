@@ -1,7 +1,8 @@
-import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
-import { Trainer, loadModel } from '@pretrain/trainer';
+import * as path from 'path';
+import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath } from '@pretrain/core';
+import { Trainer, checkVocabularyFits, loadModel } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
-import { SavedPluginRefs, readPluginRefs } from './checkpoint';
+import { PLUGINS_FILE, SavedPluginRefs, readPluginRefs } from './checkpoint';
 import { checkLoadReport } from './hf-folder';
 import { loadTokenizerFile } from './tokenizers';
 
@@ -20,16 +21,22 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
   registerBuiltins(defaultRegistry);
   await initBackend({ logger: options.log });
   const context = { baseDir: dir, seed: options.seed ?? 0 };
-  const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromDir: dir });
-  const backbone = await modelDefinition.create(modelDefinition.options.parse(refs.model.options ?? {}), context);
+  const refsFile = path.join(dir, PLUGINS_FILE);
+  const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromData: refsFile });
+  const backbone = await modelDefinition.create(parseWithPath(modelDefinition.options, refs.model.options ?? {}, 'model.options', refsFile), context);
   const tokenizer = loadTokenizerFile(dir);
+  try {
+    checkVocabularyFits(backbone, tokenizer);
+  } catch (error) {
+    throw new PretrainError(`Checkpoint ${dir}: ${(error as Error).message}`, { file: dir });
+  }
   if (!options.withHead) {
     loadBackboneOnly(dir, backbone, options.log);
     return { backbone, tokenizer, refs };
   }
   if (!refs.head) throw new PretrainError(`Checkpoint ${dir} has no task head (it is a pre-training checkpoint; fine-tune it first)`, { file: dir });
-  const headDefinition = await defaultRegistry.resolve('head', refs.head.name, { fromDir: dir });
-  const head = await headDefinition.create(headDefinition.options.parse(refs.head.options ?? {}), context);
+  const headDefinition = await defaultRegistry.resolve('head', refs.head.name, { fromData: refsFile });
+  const head = await headDefinition.create(parseWithPath(headDefinition.options, refs.head.options ?? {}, 'head.options', refsFile), context);
   const trainer = new Trainer({ backbone, head, tokenizer, seed: context.seed, options: { progress: 'none' } });
   const report = trainer.loadModel(dir);
   if (report.missing.length > 0) throw new PretrainError(`Checkpoint ${dir} lacks ${report.missing.length} parameters (e.g. ${report.missing.slice(0, 3).join(', ')})`, { file: dir });

@@ -59,7 +59,7 @@ type DocumentsOf = (split: 'train' | 'validation', seed: number) => AsyncIterabl
 /** Where pre-training documents come from: the token cache when given (checked against the tokenizer), else the corpus. */
 function documentSource(inputs: PretrainInputs): { documentsOf: DocumentsOf; close(): void } {
   if (!inputs.tokenCache) return { documentsOf: (split, seed) => tokenizedDocuments(inputs.corpus, inputs.tokenizer, split, seed), close: () => undefined };
-  const cache = TokenizedCorpus.open(inputs.tokenCache.dir, { validationFraction: inputs.tokenCache.validationFraction, tokenizerHash: inputs.tokenizer.hash() });
+  const cache = TokenizedCorpus.open(inputs.tokenCache.dir, { validationFraction: inputs.tokenCache.validationFraction, tokenizerHash: inputs.tokenizer.hash(), vocabSize: inputs.tokenizer.getVocabSize() });
   return { documentsOf: (split, seed) => cache.documents({ split, seed }), close: () => cache.close() };
 }
 

@@ -11,6 +11,8 @@ export interface AssembledShard {
   documents: number;
   sentences: number;
   tokens: number;
+  binCrc32: number;
+  idxCrc32: number;
 }
 
 interface FileProgress {
@@ -94,7 +96,7 @@ export class ShardAssembler {
     if (!this.writer) {
       const name = `shard-${String(this.shards.length).padStart(5, '0')}`;
       this.writer = new ShardWriter(path.join(this.cacheDir, name));
-      this.shard = { name, files: [], documents: 0, sentences: 0, tokens: 0 };
+      this.shard = { name, files: [], documents: 0, sentences: 0, tokens: 0, binCrc32: 0, idxCrc32: 0 };
     }
     for (const ids of this.pendingSentences) this.writer.addSentence(ids);
     this.writer.endDocument(fileIndex, progress.ordinal++);

@@ -18,7 +18,7 @@ export type { Parallelism } from './pool';
 
 export const MANIFEST_FILE = 'manifest.json';
 const MANIFEST_FORMAT = 'pretrain-token-cache';
-const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface TokenCacheOptions extends Partial<DocumentReadOptions> {
   /** Corpus files, directories and globs. */
@@ -69,6 +69,9 @@ export interface ManifestShard {
   documents: number;
   sentences: number;
   tokens: number;
+  /** CRC-32 of the shard's `.bin` and `.idx` (version 2 caches). */
+  binCrc32?: number;
+  idxCrc32?: number;
 }
 
 export interface CacheManifest {

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
+import * as CRC32 from 'crc-32';
 import { tempPathFor, writeFileAtomicSync } from '../io/atomic';
-import { inputError } from '../io/errors';
+import { describeFsError, inputError } from '../io/errors';
 
 /**
  * A shard is two files:
@@ -17,6 +18,14 @@ export interface ShardCounts {
   documents: number;
   sentences: number;
   tokens: number;
+  /** CRC-32 (as an unsigned number) of the `.bin` and `.idx` bytes, checked when the cache is read. */
+  binCrc32: number;
+  idxCrc32: number;
+}
+
+/** Unsigned CRC-32 of `bytes`, continuing from `previous` (0 to start). */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  return CRC32.buf(bytes, previous | 0) >>> 0;
 }
 
 export interface ShardIndex {
@@ -37,6 +46,7 @@ export class ShardWriter {
   private pending = new Int32Array(FLUSH_TOKENS);
   private pendingCount = 0;
   private tokens = 0;
+  private binCrc = 0;
   private readonly docFile: number[] = [];
   private readonly docOrdinal: number[] = [];
   private readonly docSentenceEnd: number[] = [];
@@ -80,8 +90,9 @@ export class ShardWriter {
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     fs.renameSync(this.tempBin, `${this.basePath}.bin`);
-    writeFileAtomicSync(`${this.basePath}.idx`, encodeIndex(this.docFile, this.docOrdinal, this.docSentenceEnd, this.sentenceTokenEnd));
-    return { documents: this.docFile.length, sentences: this.sentenceTokenEnd.length, tokens: this.tokens };
+    const index = encodeIndex(this.docFile, this.docOrdinal, this.docSentenceEnd, this.sentenceTokenEnd);
+    writeFileAtomicSync(`${this.basePath}.idx`, index);
+    return { documents: this.docFile.length, sentences: this.sentenceTokenEnd.length, tokens: this.tokens, binCrc32: this.binCrc >>> 0, idxCrc32: crc32(index) };
   }
 
   abort(): void {
@@ -96,6 +107,7 @@ export class ShardWriter {
   private flush(): void {
     if (this.pendingCount === 0) return;
     const bytes = Buffer.from(this.pending.buffer, 0, this.pendingCount * 4);
+    this.binCrc = crc32(bytes, this.binCrc);
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
     this.pendingCount = 0;
@@ -111,20 +123,60 @@ function encodeIndex(docFile: number[], docOrdinal: number[], docSentenceEnd: nu
   return Buffer.concat([header, ...arrays]);
 }
 
-export function readShardIndex(indexPath: string): ShardIndex {
+/** What the manifest says a shard holds; readShardIndex checks the index against it. */
+export interface ExpectedShard {
+  documents: number;
+  sentences: number;
+  tokens: number;
+  idxCrc32?: number;
+  /** Number of source files in the manifest (docFile entries must index into them). */
+  files: number;
+}
+
+export function readShardIndex(indexPath: string, expected?: ExpectedShard): ShardIndex {
   assertLittleEndian();
-  const bytes = fs.readFileSync(indexPath);
+  const bytes = readFileNamed(indexPath);
   if (bytes.length < 16 || bytes.toString('latin1', 0, 8) !== INDEX_MAGIC) throw inputError('not a token shard index (bad magic)', indexPath);
   const documents = bytes.readUInt32LE(8);
   const sentences = bytes.readUInt32LE(12);
   if (bytes.length !== 16 + 4 * (3 * documents + sentences)) throw inputError('truncated token shard index', indexPath);
+  if (expected?.idxCrc32 !== undefined && crc32(bytes) !== expected.idxCrc32) throw inputError(`checksum mismatch (CRC-32 ${crc32(bytes)}, manifest says ${expected.idxCrc32}): the index is damaged; rebuild the cache`, indexPath);
   // Copy into an aligned buffer: Buffer slices may start at any byte offset.
   const words = new Uint32Array(3 * documents + sentences);
   new Uint8Array(words.buffer).set(bytes.subarray(16));
-  return {
+  const index = {
     docFile: words.subarray(0, documents),
     docOrdinal: words.subarray(documents, 2 * documents),
     docSentenceEnd: words.subarray(2 * documents, 3 * documents),
     sentenceTokenEnd: words.subarray(3 * documents),
   };
+  if (expected) checkIndex(index, expected, indexPath);
+  return index;
+}
+
+/** Counts match the manifest and every boundary is in order, so document reads stay inside the shard. */
+function checkIndex(index: ShardIndex, expected: ExpectedShard, indexPath: string): void {
+  const { docFile, docSentenceEnd, sentenceTokenEnd } = index;
+  const counts = `${docFile.length} documents / ${sentenceTokenEnd.length} sentences`;
+  if (docFile.length !== expected.documents || sentenceTokenEnd.length !== expected.sentences) {
+    throw inputError(`index holds ${counts}, the manifest says ${expected.documents} / ${expected.sentences}; rebuild the cache`, indexPath);
+  }
+  const badFile = docFile.findIndex((f) => f >= expected.files);
+  if (badFile >= 0) throw inputError(`document ${badFile} names source file ${docFile[badFile]}, but the manifest lists ${expected.files}; rebuild the cache`, indexPath);
+  if (!isRunningEnd(docSentenceEnd, expected.sentences)) throw inputError(`document boundaries are out of order or do not end at sentence ${expected.sentences}; rebuild the cache`, indexPath);
+  if (!isRunningEnd(sentenceTokenEnd, expected.tokens)) throw inputError(`sentence boundaries are out of order or do not end at token ${expected.tokens}; rebuild the cache`, indexPath);
+}
+
+/** Non-decreasing, and the last value (0 when empty) is `end`. */
+function isRunningEnd(ends: Uint32Array, end: number): boolean {
+  for (let i = 1; i < ends.length; i++) if (ends[i] < ends[i - 1]) return false;
+  return (ends.length === 0 ? 0 : ends[ends.length - 1]) === end;
+}
+
+function readFileNamed(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw describeFsError(error, file);
+  }
 }

@@ -3,8 +3,9 @@ import * as path from 'path';
 import { PretrainError, type IteratorState, type ResumableStream, type TokenizedDocument } from '@pretrain/core';
 import { checkValidationFraction, splitOf, type Split } from '../split';
 import { checkState, epochRng } from '../stream-state';
-import { MANIFEST_FILE, readManifestIfAny, type CacheManifest } from './build';
-import { readShardIndex, type ShardIndex } from './shard-format';
+import { MANIFEST_FILE, MANIFEST_VERSION, readManifestIfAny, type CacheManifest } from './build';
+import { crc32, readShardIndex, type ShardIndex } from './shard-format';
+import { describeFsError } from '../io/errors';
 
 export interface TokenizedCorpusOptions {
   validationFraction?: number;
@@ -15,6 +16,8 @@ export interface TokenizedCorpusOptions {
   repeat?: boolean;
   /** Fail unless the cache was built with this tokenizer hash. */
   tokenizerHash?: string;
+  /** Every id must be below this (the tokenizer's vocabulary size); defaults to the manifest's. */
+  vocabSize?: number;
 }
 
 const MAX_OPEN_SHARDS = 32;
@@ -27,10 +30,19 @@ export class TokenizedCorpus {
   private readonly shardDocStart: number[];
   private readonly splitIndices = new Map<Split, Uint32Array>();
   private readonly openShards = new Map<number, number>();
+  /** Shards whose `.bin` checksum and id range were verified (once, on first read). */
+  private readonly verified = new Set<number>();
+  private readonly vocabSize: number;
 
   private constructor(readonly cacheDir: string, manifest: CacheManifest, readonly options: TokenizedCorpusOptions) {
     this.manifest = manifest;
-    this.shards = manifest.shards.map((s) => readShardIndex(path.join(cacheDir, `${s.name}.idx`)));
+    this.vocabSize = options.vocabSize ?? manifest.vocabSize;
+    const files = manifest.files.length;
+    this.shards = manifest.shards.map((s) => {
+      const binPath = path.join(cacheDir, `${s.name}.bin`);
+      checkBinSize(binPath, s.tokens);
+      return readShardIndex(path.join(cacheDir, `${s.name}.idx`), { ...s, files });
+    });
     this.shardDocStart = [];
     let start = 0;
     for (const shard of this.shards) {
@@ -43,6 +55,7 @@ export class TokenizedCorpus {
     checkValidationFraction(options.validationFraction ?? 0);
     const manifest = readManifestIfAny(cacheDir);
     if (!manifest) throw new PretrainError(`${path.join(cacheDir, MANIFEST_FILE)}: no token cache here (build it with buildTokenCache)`, { file: path.join(cacheDir, MANIFEST_FILE) });
+    checkManifest(manifest, path.join(cacheDir, MANIFEST_FILE));
     if (options.tokenizerHash !== undefined && manifest.tokenizerHash !== options.tokenizerHash) {
       throw new PretrainError(`${cacheDir}: token cache was built with tokenizer ${manifest.tokenizerHash}, not ${options.tokenizerHash}; rebuild it`, { file: cacheDir });
     }
@@ -89,6 +102,8 @@ export class TokenizedCorpus {
       if (n === 0) throw new PretrainError(`${this.binPath(shard)}: token shard is truncated; rebuild the cache`, { file: this.binPath(shard) });
       read += n;
     }
+    const badId = ids.findIndex((id) => id < 0 || id >= this.vocabSize);
+    if (badId >= 0) throw this.damaged(shard, `token id ${ids[badId]} at token ${firstToken + badId} is outside the vocabulary (0..${this.vocabSize - 1})`);
     const sentences: Int32Array[] = [];
     let start = 0;
     for (let s = firstSentence; s < endSentence; s++) {
@@ -138,8 +153,67 @@ export class TokenizedCorpus {
     }
     fd = fs.openSync(this.binPath(shard), 'r');
     this.openShards.set(shard, fd);
+    if (!this.verified.has(shard)) {
+      this.verifyShard(shard, fd);
+      this.verified.add(shard);
+    }
     return fd;
   }
+
+  /** One sequential pass over the shard's ids: size, CRC-32 against the manifest, and the id range. */
+  private verifyShard(shard: number, fd: number): void {
+    const expected = this.manifest.shards[shard];
+    checkBinSize(this.binPath(shard), expected.tokens);
+    const chunk = new Int32Array(1 << 16);
+    const bytes = new Uint8Array(chunk.buffer);
+    let crc = 0;
+    for (let offset = 0; offset < expected.tokens * 4; ) {
+      const n = fs.readSync(fd, bytes, 0, Math.min(bytes.length, expected.tokens * 4 - offset), offset);
+      if (n === 0) throw this.damaged(shard, 'token shard is truncated');
+      crc = crc32(bytes.subarray(0, n), crc);
+      const badId = chunk.subarray(0, n >> 2).findIndex((id) => id < 0 || id >= this.vocabSize);
+      if (badId >= 0) throw this.damaged(shard, `token id ${chunk[badId]} at token ${offset / 4 + badId} is outside the vocabulary (0..${this.vocabSize - 1})`);
+      offset += n;
+    }
+    if (crc !== expected.binCrc32) throw this.damaged(shard, `checksum mismatch (CRC-32 ${crc}, manifest says ${expected.binCrc32}): the ids are damaged`);
+  }
+
+  private damaged(shard: number, what: string): PretrainError {
+    const file = this.binPath(shard);
+    return new PretrainError(`${file}: ${what}; rebuild the cache (pretrain corpus prepare)`, { file });
+  }
+}
+
+/** The `.bin` holds exactly the manifest's token count (a lengthened shard is as wrong as a truncated one). */
+function checkBinSize(binPath: string, tokens: number): void {
+  let size: number;
+  try {
+    size = fs.statSync(binPath).size;
+  } catch (error) {
+    throw describeFsError(error, binPath);
+  }
+  if (size !== tokens * 4) throw new PretrainError(`${binPath}: token shard is ${size} bytes, the manifest says ${tokens} tokens (${tokens * 4} bytes); rebuild the cache (pretrain corpus prepare)`, { file: binPath });
+}
+
+const SHARD_NAME = /^shard-\d{5,}$/;
+
+/** The manifest's shape, before any of its numbers size an allocation or name a file. */
+function checkManifest(manifest: CacheManifest, file: string): void {
+  const fail = (field: string, what: string): never => {
+    throw new PretrainError(`${file}: ${field} ${what}; rebuild the cache (pretrain corpus prepare)`, { file, path: field });
+  };
+  const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (manifest.version !== MANIFEST_VERSION) fail('version', `is ${String(manifest.version)}, this Pretrain reads version ${MANIFEST_VERSION} (with per-shard checksums)`);
+  if (!Array.isArray(manifest.files) || manifest.files.some((f) => typeof f?.relPath !== 'string')) fail('files', 'must list the source files (relPath)');
+  if (!Array.isArray(manifest.shards)) fail('shards', 'must be a list');
+  if (!(Number.isSafeInteger(manifest.vocabSize) && manifest.vocabSize > 0)) fail('vocabSize', 'must be a positive integer');
+  manifest.shards.forEach((shard, i) => {
+    if (typeof shard?.name !== 'string' || !SHARD_NAME.test(shard.name)) fail(`shards[${i}].name`, 'must be shard-NNNNN');
+    for (const key of ['documents', 'sentences', 'tokens'] as const) if (!count(shard[key])) fail(`shards[${i}].${key}`, 'must be a non-negative integer');
+    for (const key of ['binCrc32', 'idxCrc32'] as const) if (!(count(shard[key]) && shard[key]! <= 0xffffffff)) fail(`shards[${i}].${key}`, 'must be a CRC-32');
+  });
+  const documents = manifest.shards.reduce((sum, s) => sum + s.documents, 0);
+  if (manifest.totals?.documents !== documents) fail('totals.documents', `is ${String(manifest.totals?.documents)} but the shards hold ${documents} documents`);
 }
 
 interface TokenStreamState extends IteratorState {

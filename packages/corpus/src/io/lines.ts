@@ -71,8 +71,11 @@ export async function* readLineBatches(file: string, options: LineReadOptions): 
 
 function openByteStream(file: string, range?: { start: number; end: number }): NodeJS.ReadableStream {
   if (range) return fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES, start: range.start, end: range.end - 1 });
+  // Sniffed before the stream exists: a stream created first and abandoned when the sniff throws
+  // (file deleted mid-run) would emit an 'error' nobody listens to.
+  const gzip = isGzip(file);
   const raw = fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
-  if (!isGzip(file)) return raw;
+  if (!gzip) return raw;
   const gunzip = zlib.createGunzip({ chunkSize: READ_CHUNK_BYTES });
   raw.on('error', (error) => gunzip.destroy(error));
   return raw.pipe(gunzip);

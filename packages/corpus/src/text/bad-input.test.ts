@@ -36,6 +36,26 @@ describe('bad input', () => {
     expect(() => new TextCorpus({ paths: [missing] })).toThrow(`${missing}: file not found`);
   });
 
+  it('a file deleted after the corpus was set up (mid-run): one error naming it, no unhandled stream error', async () => {
+    const file = write('vanishing.txt', 'First sentence here. Second one.\n\nAnother document.');
+    const corpus = new TextCorpus({ paths: [file], shuffle: false });
+    fs.rmSync(file);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const documents = async () => {
+        for await (const document of corpus.documents()) void document;
+      };
+      await expect(documents()).rejects.toThrow(`${file}: file not found`);
+      // The stream the old code opened and abandoned failed on a later tick.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('glob or directory matching nothing: an error naming it', () => {
     const dir = tempDir();
     expect(() => new TextCorpus({ paths: [path.join(dir, '*.txt')] })).toThrow(/no files match this glob/);

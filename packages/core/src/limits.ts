@@ -2,10 +2,9 @@
  * Resource limits checked before memory is allocated: a model's parameter memory, and a pretrained
  * model's config.json against its safetensors header (so a wrong config never sizes an allocation).
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { PretrainError } from './errors';
 import { readSafetensorsHeader } from './safetensors';
+import { checkpointWeightFiles } from './checkpoint';
 
 /** Parameter memory (float32) a model may have unless PRETRAIN_MAX_PARAMETER_GB raises it. */
 export const DEFAULT_MAX_PARAMETER_GB = 2;
@@ -55,13 +54,14 @@ function formatGiB(bytes: number): string {
  * a config that disagrees with its weights is named, never allocated. `toParameterName` maps a
  * checkpoint name to the model's (prefix stripped, legacy names renamed); other names are ignored.
  */
-export function checkHeaderShapes(dir: string, weightsFile: string, expected: ShapedParameter[], toParameterName: (checkpointName: string) => string): void {
-  const file = path.join(dir, weightsFile);
-  if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found`, { file });
+export function checkHeaderShapes(dir: string, expected: ShapedParameter[], toParameterName: (checkpointName: string) => string): void {
   const shapes = new Map(expected.map((p) => [p.name, p.shape]));
-  for (const [name, { shape }] of readSafetensorsHeader(file).tensors) {
-    const wanted = shapes.get(toParameterName(name));
-    if (!wanted || (wanted.length === shape.length && wanted.every((d, i) => d === shape[i]))) continue;
-    throw new PretrainError(`${file}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${wanted.join(', ')}]: the config and the weights disagree`, { file, path: name });
+  // Every weights file: model.safetensors, or each shard a model.safetensors.index.json names.
+  for (const file of checkpointWeightFiles(dir)) {
+    for (const [name, { shape }] of readSafetensorsHeader(file).tensors) {
+      const wanted = shapes.get(toParameterName(name));
+      if (!wanted || (wanted.length === shape.length && wanted.every((d, i) => d === shape[i]))) continue;
+      throw new PretrainError(`${file}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${wanted.join(', ')}]: the config and the weights disagree`, { file, path: name });
+    }
   }
 }

@@ -76,7 +76,7 @@ export function readBertConfig(dir: string, overrides: Record<string, unknown> =
 export function loadBertPretrained(dir: string, options: LoadOptions = {}): BertModel {
   const config = readBertConfig(dir, options.configOverrides);
   const specs = bertParameterSpecs(config, options.addPoolingLayer ?? true).map((spec) => ({ name: spec.name, shape: spec.hfShape }));
-  checkHeaderShapes(dir, WEIGHTS_FILE, specs, (name) => renameLegacyKey(stripPrefix(name, BERT_BASE_PREFIX)));
+  checkHeaderShapes(dir, specs, (name) => renameLegacyKey(stripPrefix(name, BERT_BASE_PREFIX)));
   const model = new BertModel(config, options);
   return loadCheckpointWeights(dir, model, (tensors) => loadWithHeads(model, tensors, options.heads ?? []));
 }

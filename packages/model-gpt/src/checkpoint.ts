@@ -63,7 +63,7 @@ export function readGpt2Config(dir: string, overrides: Record<string, unknown> =
  */
 export function loadGpt2Pretrained(dir: string, options: LoadOptions = {}): Gpt2Model {
   const config = readGpt2Config(dir, options.configOverrides);
-  checkHeaderShapes(dir, WEIGHTS_FILE, gpt2ParameterSpecs(config), (name) => stripPrefix(name, GPT2_BASE_PREFIX));
+  checkHeaderShapes(dir, gpt2ParameterSpecs(config), (name) => stripPrefix(name, GPT2_BASE_PREFIX));
   const model = new Gpt2Model(config, options);
   return loadCheckpointWeights(dir, model, (tensors) => loadWithHeads(model, tensors, options.heads ?? []));
 }

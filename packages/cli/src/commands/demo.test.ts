@@ -1,45 +1,67 @@
 import * as path from 'path';
 import { PRESETS } from './demo-presets';
-import { DemoRow, TaskOutcome, finetuneSteps, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
+import { DemoRow, PretrainedArm, TaskOutcome, finetuneSteps, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
 
 const DATA = path.resolve(__dirname, '../../../../data');
 
 describe('demo verdict', () => {
   /** 600 validation examples: both arms right on `both`, only one arm right on `onlyPretrained` / `onlyScratch`. */
-  function row(size: number, both: number, onlyPretrained: number, onlyScratch: number): DemoRow {
+  function row(size: number, both: number, onlyPretrained: number, onlyScratch: number, arm: PretrainedArm = 'shipped'): DemoRow {
     const pretrained = new Uint8Array(600);
     const scratch = new Uint8Array(600);
     pretrained.fill(1, 0, both + onlyPretrained);
     scratch.fill(1, 0, both);
     scratch.fill(1, both + onlyPretrained, both + onlyPretrained + onlyScratch);
-    return { size, pretrained: (both + onlyPretrained) / 600, scratch: (both + onlyScratch) / 600, correct: { pretrained, scratch } };
+    return { size, scratch: { accuracy: (both + onlyScratch) / 600, correct: scratch }, pretrained: { [arm]: { accuracy: (both + onlyPretrained) / 600, correct: pretrained } } };
   }
-  const [pos, , sentiment] = PRESETS.quick.tasks;
+  const [pos, chunk, sentiment] = PRESETS.quick.tasks;
   const outcome = (task: TaskOutcome['task'], rows: DemoRow[]): TaskOutcome => ({ task, rows });
 
   it('a task is helped only when the smallest labeled set gains with its interval above zero and the average gain is positive', () => {
     // +10 points at 100 (60 vs 0 discordant): 0.1 ± 1.96·sqrt((60 − 600·0.01)/599/600) = ±2.4.
-    expect(taskVerdict([row(100, 360, 60, 0), row(300, 468, 12, 0)]).verdict).toBe('helps');
-    expect(taskVerdict([row(100, 360, 60, 0), row(300, 468, 12, 0)]).smallest.halfWidth95).toBeCloseTo(1.96 * Math.sqrt((60 - 600 * 0.01) / 599 / 600), 12);
+    const clear = taskVerdict([row(100, 360, 60, 0), row(300, 468, 12, 0)], 'shipped');
+    expect(clear.verdict).toBe('helps');
+    expect(clear.smallest.halfWidth95).toBeCloseTo(1.96 * Math.sqrt((60 - 600 * 0.01) / 599 / 600), 12);
     // Noisy at the smallest size: not clear, even with a clear gain at the larger one.
-    expect(taskVerdict([row(100, 240, 150, 138), row(300, 400, 100, 0)]).verdict).toBe('not clear');
+    expect(taskVerdict([row(100, 240, 150, 138), row(300, 400, 100, 0)], 'shipped').verdict).toBe('not clear');
     // A clear gain at the smallest size with a negative average is not claimed.
-    expect(taskVerdict([row(100, 360, 30, 0), row(300, 300, 0, 120)]).verdict).toBe('hurts');
-    expect(taskVerdict([row(100, 330, 0, 60), row(300, 420, 0, 60)]).verdict).toBe('hurts');
+    expect(taskVerdict([row(100, 360, 30, 0), row(300, 300, 0, 120)], 'shipped').verdict).toBe('hurts');
+    expect(taskVerdict([row(100, 330, 0, 60), row(300, 420, 0, 60)], 'shipped').verdict).toBe('hurts');
+    // Only the sizes an arm was fine-tuned at count for it.
+    const liveOnlyAtSmallest = [row(100, 360, 60, 0, 'live'), { ...row(300, 300, 0, 120), pretrained: {} }];
+    expect(taskVerdict(liveOnlyAtSmallest, 'live')).toMatchObject({ verdict: 'helps', sizes: 1 });
   });
 
-  it('prints one line per task, a summary of the tasks that gained, and the budget note of a task that did not', () => {
-    const lines = judge([outcome(pos, [row(100, 360, 60, 0), row(300, 468, 12, 0)]), outcome(sentiment, [row(100, 330, 0, 60), row(300, 420, 0, 60)])], PRESETS.quick, 300);
-    expect(lines[0]).toBe('At this budget (300 pre-training steps of 32 × 32 tokens) pre-training beats training from scratch on 1 of 2 tasks: part-of-speech tags.');
-    expect(lines[1]).toBe('part-of-speech tags: pre-training helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).');
-    expect(lines[2]).toMatch(/^sentiment: pre-training HURTS: -10\.0 ± 2\.4 pt with 100 labeled sentences, -10\.0 ± 1\.\d pt on average/);
-    expect(lines[3]).toBe(`sentiment: ${sentiment.budgetNote}`);
-    expect(judge([outcome(sentiment, [row(100, 240, 150, 138)])], PRESETS.quick, 80)[0]).toBe('At this budget (80 pre-training steps of 32 × 32 tokens) pre-training beats training from scratch on none of the 1 tasks.');
+  it('prints, per pre-trained arm, on how many tasks it beats scratch and one line per task; the budget note of a task no arm helped', () => {
+    const both = (r: DemoRow, live: DemoRow): DemoRow => ({ ...r, pretrained: { ...r.pretrained, ...live.pretrained } });
+    const lines = judge(
+      [
+        outcome(pos, [both(row(100, 360, 60, 0), row(100, 330, 0, 60, 'live')), row(300, 468, 12, 0)]),
+        outcome(chunk, [both(row(100, 360, 60, 0), row(100, 360, 60, 0, 'live')), row(300, 468, 12, 0)]),
+        outcome(sentiment, [both(row(100, 330, 0, 60), row(100, 330, 0, 60, 'live')), row(300, 420, 0, 60)]),
+      ],
+      PRESETS.quick,
+      { shipped: 6000, live: 900 },
+    );
+    expect(lines).toEqual([
+      'The shipped checkpoint (6000 pre-training steps of 32 × 32 tokens) beats training from scratch on 2 of 3 tasks: part-of-speech tags, syntactic chunks.',
+      '  part-of-speech tags: helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).',
+      '  syntactic chunks: helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).',
+      expect.stringMatching(/^ {2}sentiment: HURTS: -10\.0 ± 2\.4 pt with 100 labeled sentences, -10\.0 ± 1\.\d pt on average over 2 sizes/),
+      "This run's pre-training (900 pre-training steps of 32 × 32 tokens) beats training from scratch on 1 of 3 tasks: syntactic chunks.",
+      // The live arm is compared with the same scratch run: 330 right vs 360, -5.0 ± 1.96·sqrt((30 − 600·0.0025)/599/600).
+      '  part-of-speech tags: HURTS: -5.0 ± 1.7 pt with 100 labeled sentences (paired 95% intervals).',
+      '  syntactic chunks: helps: +10.0 ± 2.4 pt with 100 labeled sentences (paired 95% intervals).',
+      '  sentiment: HURTS: -10.0 ± 2.4 pt with 100 labeled sentences (paired 95% intervals).',
+      `sentiment: ${sentiment.budgetNote}`,
+    ]);
+    expect(judge([outcome(sentiment, [row(100, 240, 150, 138, 'live')])], PRESETS.quick, { live: 80 })[0]).toBe("This run's pre-training (80 pre-training steps of 32 × 32 tokens) beats training from scratch on none of 1 tasks.");
   });
 
   it('fine-tunes each labeled size for its epochs, within the task budget', () => {
-    expect(finetuneSteps(pos.finetune, 100)).toBe(250);
+    expect(finetuneSteps(pos.finetune, 100)).toBe(pos.finetune.maxSteps); // 32 epochs of 16 = 200 steps
     expect(finetuneSteps(pos.finetune, 10)).toBe(pos.finetune.minSteps);
+    expect(finetuneSteps({ ...pos.finetune, maxSteps: 1000 }, 100)).toBe(200);
     expect(finetuneSteps(pos.finetune, 2000)).toBe(pos.finetune.maxSteps);
     expect(finetuneSteps(sentiment.finetune, 300)).toBe(40); // 4 epochs = 38 steps, raised to minSteps
   });

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, readCheckpointTensors, stripPrefix } from '@pretrain/core';
 import { readConll } from '@pretrain/corpus';
 import type { TrainerOptionsInput } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
@@ -12,7 +13,7 @@ import { RunDir } from '../run-dir';
 import { formatDuration } from '../progress';
 import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
 import { Rng } from '@pretrain/core';
-import { trainTokenizer } from '../pipeline/tokenizers';
+import { loadTokenizerFile, trainTokenizer } from '../pipeline/tokenizers';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
 import { TaggedSentence, runTagging } from '../pipeline/tagging';
@@ -82,63 +83,68 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: corpusFiles }, dataDir, seed);
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
+  const shipped = preset.shipped ? readShippedCheckpoint(preset.shipped, dataDir, tokenizer) : undefined;
 
   step(2, `pre-training ${preset.modelLabel} with ${preset.objectivesLabel} for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
-  const pretrainedState = backbone.stateDict();
+  const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped ? { shipped: shipped.state } : {}) };
+  const labels: Record<PretrainedArm, string> = { live: `live pre-training (${pre.result.step} steps, this run)`, shipped: shipped ? `shipped checkpoint (${preset.shipped!.steps} steps, ${preset.shipped!.dir})` : '' };
 
-  step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: pre-trained vs from scratch`);
+  step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${shipped ? 'the shipped checkpoint and ' : ''}this run's pre-training vs from scratch`);
   const outcomes: TaskOutcome[] = [];
   const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
   for (const task of preset.tasks) {
     const data = loadTaskData(task, dataDir, seed);
     const rows: DemoRow[] = [];
-    for (const size of task.sizes) {
+    for (const [sizeIndex, size] of task.sizes.entries()) {
       const n = Math.min(size, data.trainSize);
       const steps = finetuneSteps(task.finetune, n);
-      const correct: Partial<Record<Arm, Uint8Array>> = {};
-      const accuracies: Partial<Record<Arm, number>> = {};
+      const arms = armsAt(preset, sizeIndex, starts);
+      const scores: Partial<Record<Arm, ArmScore>> = {};
       let groups: Int32Array | undefined;
-      for (const arm of ARMS) {
+      for (const arm of arms) {
         const model = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed + 1);
-        if (arm === 'pretrained') {
-          const report = model.loadStateDict(pretrainedState);
-          if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the pre-trained weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
+        if (arm !== 'scratch') {
+          const report = model.loadStateDict(starts[arm]!);
+          if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the ${arm} weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
         }
-        context.log(`  ${task.title}: fine-tuning ${arm === 'pretrained' ? 'the pre-trained model' : 'from random init'} on ${n} ${task.unit}: ${steps} steps of ${task.finetune.batchSize}`);
+        context.log(`  ${task.title}: fine-tuning ${arm === 'scratch' ? 'from random init' : `the ${labels[arm]}`} on ${n} ${task.unit}: ${steps} steps of ${task.finetune.batchSize}`);
         const options = { ...preset.finetuneTrainer, learningRate: task.finetune.learningRate, maxLength: task.finetune.maxLength, maxSteps: steps, batchSize: task.finetune.batchSize };
         const run = await finetuneArm(task, data, n, { model, tokenizer, options, seed, dataDir }, env);
-        accuracies[arm] = run.accuracy;
-        correct[arm] = run.correct;
+        scores[arm] = { accuracy: run.accuracy, correct: run.correct };
         groups = run.groups;
         finetuneLosses.push({ label: `${task.id}, ${arm}, ${n} ${task.unit}`, points: run.losses.map((y, i) => ({ x: i + 1, y })) });
         model.dispose();
         if (run.interrupted) throw new InterruptedError(pre.finalDir);
       }
-      const row: DemoRow = { size: n, pretrained: accuracies.pretrained!, scratch: accuracies.scratch!, correct: { pretrained: correct.pretrained!, scratch: correct.scratch! }, groups };
+      const { scratch, ...pretrained } = scores;
+      const row: DemoRow = { size: n, scratch: scratch!, pretrained, groups };
       rows.push(row);
-      context.log(`  ${task.title}, ${n} ${task.unit}: pre-trained ${row.pretrained.toFixed(3)} vs scratch ${row.scratch.toFixed(3)} (${formatGain(rowDifference(row))})`);
+      const compared = PRETRAINED_ARMS.filter((a) => row.pretrained[a]).map((a) => `${a} ${row.pretrained[a]!.accuracy.toFixed(3)} (${formatGain(rowDifference(row, a))})`);
+      context.log(`  ${task.title}, ${n} ${task.unit}: scratch ${row.scratch.accuracy.toFixed(3)}; ${compared.join('; ')}`);
     }
     outcomes.push({ task, rows });
   }
-  for (const t of pretrainedState.values()) t.dispose();
+  for (const state of Object.values(starts)) for (const t of state!.values()) t.dispose();
 
   step(4, 'writing the report');
   const elapsed = Date.now() - started;
-  const verdict = judge(outcomes, preset, pre.result.step);
+  const verdict = judge(outcomes, preset, { live: pre.result.step, shipped: preset.shipped?.steps });
   const before = pre.evalBefore?.loss ?? NaN;
   const after = pre.evalAfter?.loss ?? NaN;
+  const armsShown = PRETRAINED_ARMS.filter((a) => outcomes.some((o) => o.rows.some((r) => r.pretrained[a])));
   const tables = outcomes.map((o) =>
     formatTable(
-      [`${o.task.title} (${o.task.metric}): labeled ${o.task.unit}`, 'pre-trained', 'scratch', 'gain (95% interval)'],
-      o.rows.map((r) => [String(r.size), r.pretrained, r.scratch, formatGain(rowDifference(r))]),
+      [`${o.task.title} (${o.task.metric}): labeled ${o.task.unit}`, 'scratch', ...armsShown.flatMap((a) => [a, 'gain (95% interval)'])],
+      o.rows.map((r) => [String(r.size), r.scratch.accuracy, ...armsShown.flatMap((a) => (r.pretrained[a] ? [r.pretrained[a]!.accuracy, formatGain(rowDifference(r, a))] : [null, null]))]),
     ),
   );
   const lossLine = `pre-training loss (${preset.objectivesLabel}, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
+  const armLines = armsShown.map((a) => `${a}: ${labels[a]}`);
   const records = readMetrics(runDir.metricsFile);
   const charts: ReportChart[] = [
-    { id: 'pretrain-loss', title: `Pre-training loss (${preset.objectivesLabel})`, xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },
+    { id: 'pretrain-loss', title: `Pre-training loss (${preset.objectivesLabel}), this run`, xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },
     ...outcomes.map(
       (o): ReportChart => ({
         id: `accuracy-${o.task.id}`,
@@ -147,8 +153,8 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
         yLabel: o.task.metric,
         logX: true,
         series: [
-          { label: 'pre-trained', points: o.rows.map((r) => ({ x: r.size, y: r.pretrained })) },
-          { label: 'from scratch', points: o.rows.map((r) => ({ x: r.size, y: r.scratch })) },
+          { label: 'from scratch', points: o.rows.map((r) => ({ x: r.size, y: r.scratch.accuracy })) },
+          ...armsShown.map((a) => ({ label: a === 'live' ? 'pre-trained (this run)' : 'pre-trained (shipped checkpoint)', points: o.rows.filter((r) => r.pretrained[a]).map((r) => ({ x: r.size, y: r.pretrained[a]!.accuracy })) })),
         ],
       }),
     ),
@@ -159,28 +165,61 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     {
       title: `Pretrain demo (${preset.name}): does pre-training help?`,
       createdAt: new Date().toISOString(),
-      notes: [lossLine, ...verdict, `total time ${formatDuration(elapsed)}`],
+      notes: [lossLine, ...armLines, ...verdict, `total time ${formatDuration(elapsed)}`],
       charts,
       tables: [
         ...outcomes.map((o) => ({
           title: `${o.task.title}: validation ${o.task.metric} (${o.task.validationLabel}), pre-trained vs from scratch (same architecture, same fine-tuning budget; gain ± half-width of its paired 95% interval)`,
-          columns: [`labeled ${o.task.unit}`, 'pre-trained', 'from scratch', 'gain', '±'],
-          rows: o.rows.map((r) => {
-            const d = rowDifference(r);
-            return [r.size, r.pretrained, r.scratch, d.gain, d.halfWidth95];
-          }),
+          columns: [`labeled ${o.task.unit}`, 'from scratch', ...armsShown.flatMap((a) => [a, `${a} gain`, '±'])],
+          rows: o.rows.map((r) => [
+            r.size,
+            r.scratch.accuracy,
+            ...armsShown.flatMap((a) => {
+              if (!r.pretrained[a]) return [null, null, null];
+              const d = rowDifference(r, a);
+              return [r.pretrained[a]!.accuracy, d.gain, d.halfWidth95];
+            }),
+          ]),
         })),
-        { title: 'Pre-training', columns: ['', 'value'], rows: [['held-out loss before', before], ['held-out loss after', after], ['steps', pre.result.step]] },
+        { title: 'Pre-training (this run)', columns: ['', 'value'], rows: [['held-out loss before', before], ['held-out loss after', after], ['steps', pre.result.step]] },
       ],
       config: preset,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
-  print(context, `\n${lossLine}\n\n${tables.join('\n\n')}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
+  print(context, `\n${lossLine}\n${armLines.join('\n')}\n\n${tables.join('\n\n')}\n\n${verdict.join('\n')}\n\ntotal time ${formatDuration(elapsed)} · run folder ${runDir.dir}\nreport: ${reportFile}`);
 }
 
-const ARMS = ['pretrained', 'scratch'] as const;
-type Arm = (typeof ARMS)[number];
+/**
+ * The committed checkpoint pre-trained longer by the same recipe: its tokenizer must be the one this
+ * run trained (the same text gives the same vocabulary), else its token ids would mean other words.
+ */
+function readShippedCheckpoint(shipped: NonNullable<DemoPreset['shipped']>, dataDir: string, tokenizer: TokenizerPlugin): { state: Map<string, tf.Tensor> } {
+  const dir = path.join(dataDir, shipped.dir);
+  const shippedTokenizer = loadTokenizerFile(dir);
+  if (shippedTokenizer.hash() !== tokenizer.hash()) throw new PretrainError(`the shipped checkpoint ${dir} was trained with another tokenizer than the one trained on the demo corpus (hash ${shippedTokenizer.hash().slice(0, 12)} vs ${tokenizer.hash().slice(0, 12)}); rebuild it with the command in its README.md`, { file: dir });
+  const saved = readCheckpointTensors(dir);
+  const state = new Map<string, tf.Tensor>();
+  for (const [name, tensor] of saved) {
+    if (name.startsWith('bert.')) state.set(stripPrefix(name, 'bert'), tensor);
+    else tensor.dispose();
+  }
+  return { state };
+}
+
+/** Where a fine-tuning run starts: a pre-trained backbone (shipped with the repo, or pre-trained by this run) or random init. */
+const PRETRAINED_ARMS = ['shipped', 'live'] as const;
+export type PretrainedArm = (typeof PRETRAINED_ARMS)[number];
+type Arm = PretrainedArm | 'scratch';
+
+/** The arms fine-tuned at a task's size: the live pre-training only at the sizes the preset gives it the budget for. */
+function armsAt(preset: DemoPreset, sizeIndex: number, starts: Partial<Record<PretrainedArm, unknown>>): Arm[] {
+  const arms: Arm[] = [];
+  if (starts.shipped) arms.push('shipped');
+  if (starts.live && sizeIndex < (preset.liveSizes ?? Infinity)) arms.push('live');
+  arms.push('scratch');
+  return arms;
+}
 
 /** Fine-tuning steps for n labeled examples: `epochs` passes, within [minSteps, maxSteps]. */
 export function finetuneSteps(budget: DemoTask['finetune'], n: number): number {
@@ -278,13 +317,18 @@ export async function* sentencesOf(corpus: CorpusSourcePlugin, seed: number): As
   for await (const document of corpus.documents({ split: 'train', seed })) yield* document.sentences;
 }
 
-/** One labeled-set size of one task: both arms' validation accuracy and which examples each got right. */
+/** One arm's validation result: its accuracy and which examples it got right. */
+export interface ArmScore {
+  accuracy: number;
+  /** 1 where the arm got that validation example (sentence, or tagged word) right. */
+  correct: Uint8Array;
+}
+
+/** One labeled-set size of one task: the scratch arm and each pre-trained arm fine-tuned there. */
 export interface DemoRow {
   size: number;
-  pretrained: number;
-  scratch: number;
-  /** 1 where each arm got that validation example (sentence, or tagged word) right. */
-  correct: { pretrained: Uint8Array; scratch: Uint8Array };
+  scratch: ArmScore;
+  pretrained: Partial<Record<PretrainedArm, ArmScore>>;
   /** Tagging: the sentence of each word, so the interval treats sentences as the independent units. */
   groups?: Int32Array;
 }
@@ -295,12 +339,12 @@ export interface TaskOutcome {
   rows: DemoRow[];
 }
 
-function outcomesOf(row: DemoRow): PairedOutcomes {
-  return { a: row.correct.pretrained, b: row.correct.scratch, groups: row.groups };
+function outcomesOf(row: DemoRow, arm: PretrainedArm): PairedOutcomes {
+  return { a: row.pretrained[arm]!.correct, b: row.scratch.correct, groups: row.groups };
 }
 
-function rowDifference(row: DemoRow): PairedDifference {
-  return pairedDifference([outcomesOf(row)]);
+function rowDifference(row: DemoRow, arm: PretrainedArm): PairedDifference {
+  return pairedDifference([outcomesOf(row, arm)]);
 }
 
 function points(value: number, signed = true): string {
@@ -311,36 +355,46 @@ function formatGain(d: PairedDifference): string {
   return `${points(d.gain)} ± ${points(d.halfWidth95, false)} pt`;
 }
 
-/** What a task's rows show: a clear gain needs the smallest labeled set's interval above zero and a positive average. */
+/** What a task's rows show for one pre-trained arm. */
 export type TaskVerdict = 'helps' | 'not clear' | 'hurts';
 
-export function taskVerdict(rows: DemoRow[]): { verdict: TaskVerdict; smallest: PairedDifference; average: PairedDifference } {
-  const smallest = rowDifference(rows[0]);
-  const average = pairedDifference(rows.map(outcomesOf));
+/**
+ * A clear gain needs the paired 95% interval at the smallest labeled set above zero and a positive
+ * average gain over the sizes the arm was fine-tuned at; an average interval below zero is a loss.
+ */
+export function taskVerdict(rows: DemoRow[], arm: PretrainedArm): { verdict: TaskVerdict; smallest: PairedDifference; average: PairedDifference; sizes: number } {
+  const compared = rows.filter((r) => r.pretrained[arm]);
+  const smallest = rowDifference(compared[0], arm);
+  const average = pairedDifference(compared.map((r) => outcomesOf(r, arm)));
   const verdict: TaskVerdict = smallest.gain - smallest.halfWidth95 > 0 && average.gain > 0 ? 'helps' : average.gain + average.halfWidth95 < 0 ? 'hurts' : 'not clear';
-  return { verdict, smallest, average };
+  return { verdict, smallest, average, sizes: compared.length };
 }
 
+const ARM_NAMES: Record<PretrainedArm, string> = { shipped: 'the shipped checkpoint', live: "this run's pre-training" };
+
 /**
- * The verdict, one line per task and a summary: pre-training helps a task when the paired 95%
- * interval at its smallest labeled set lies above zero and its average gain over the sizes is
- * positive; an average interval below zero is reported as hurting.
+ * The verdict: for each pre-trained arm a summary (on how many tasks it beats scratch) and one line
+ * per task; then the budget notes of the tasks no arm helped.
  */
-export function judge(outcomes: TaskOutcome[], preset: DemoPreset, pretrainSteps: number): string[] {
-  const budget = `${pretrainSteps} pre-training steps of ${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
+export function judge(outcomes: TaskOutcome[], preset: DemoPreset, steps: Partial<Record<PretrainedArm, number>>): string[] {
   const lines: string[] = [];
-  const helped: string[] = [];
-  const missed: TaskOutcome[] = [];
-  for (const outcome of outcomes) {
-    const { verdict, smallest, average } = taskVerdict(outcome.rows);
-    const what = verdict === 'helps' ? 'pre-training helps' : verdict === 'hurts' ? 'pre-training HURTS' : 'the gain is NOT clear';
-    lines.push(`${outcome.task.title}: ${what}: ${formatGain(smallest)} with ${outcome.rows[0].size} labeled ${outcome.task.unit}, ${formatGain(average)} on average over ${outcome.rows.length} sizes (paired 95% intervals).`);
-    if (verdict === 'helps') helped.push(outcome.task.title);
-    else missed.push(outcome);
+  const helpedSomewhere = new Set<string>();
+  for (const arm of PRETRAINED_ARMS) {
+    const withArm = outcomes.filter((o) => o.rows.some((r) => r.pretrained[arm]));
+    if (withArm.length === 0) continue;
+    const budget = `${steps[arm] ?? '?'} pre-training steps of ${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
+    const perTask = withArm.map((o) => ({ o, ...taskVerdict(o.rows, arm) }));
+    const helped = perTask.filter((t) => t.verdict === 'helps').map((t) => t.o.task.title);
+    helped.forEach((title) => helpedSomewhere.add(title));
+    lines.push(`${ARM_NAMES[arm].replace(/^t/, 'T')} (${budget}) beats training from scratch on ${helped.length === 0 ? 'none' : helped.length} of ${withArm.length} tasks${helped.length > 0 ? `: ${helped.join(', ')}` : ''}.`);
+    for (const t of perTask) {
+      const what = t.verdict === 'helps' ? 'helps' : t.verdict === 'hurts' ? 'HURTS' : 'gain NOT clear';
+      const average = t.sizes > 1 ? `, ${formatGain(t.average)} on average over ${t.sizes} sizes` : '';
+      lines.push(`  ${t.o.task.title}: ${what}: ${formatGain(t.smallest)} with ${t.o.rows[0].size} labeled ${t.o.task.unit}${average} (paired 95% intervals).`);
+    }
   }
-  const summary = helped.length > 0 ? `At this budget (${budget}) pre-training beats training from scratch on ${helped.length} of ${outcomes.length} tasks: ${helped.join(', ')}.` : `At this budget (${budget}) pre-training beats training from scratch on none of the ${outcomes.length} tasks.`;
-  const notes = missed.flatMap((o) => (o.task.budgetNote ? [`${o.task.title}: ${o.task.budgetNote}`] : []));
-  return [summary, ...lines, ...notes];
+  const notes = outcomes.filter((o) => !helpedSomewhere.has(o.task.title) && o.task.budgetNote).map((o) => `${o.task.title}: ${o.task.budgetNote}`);
+  return [...lines, ...notes];
 }
 
 /** The preset with its pre-training budget overridden from the command line. */

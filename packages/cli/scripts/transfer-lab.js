@@ -1,9 +1,23 @@
 #!/usr/bin/env node
 /**
- * Pre-training recipe experiments (issue: make pre-training pay). Build the CLI first.
+ * The pre-training study behind docs/guides/pretrain-bert.md ("The study"): pre-train with one recipe
+ * change at a time, then fine-tune part-of-speech / chunk tagging (CoNLL-2003, ../shared/data) and
+ * sentiment (UCI, data/) pre-trained vs scratch, or probe each layer. Build the CLI first
+ * (`npx nx run @pretrain/cli:build`). Runs go to runs/lab/<name>; NAME@STEP names a saved checkpoint.
  *
- *   node packages/cli/scripts/transfer-lab.js pretrain '{"name":"x","minutes":4.5, ...}'
- *   node packages/cli/scripts/transfer-lab.js finetune '{"name":"x","task":"pos","sizes":[100,500]}'
+ *   node packages/cli/scripts/transfer-lab.js pretrain '{"name":"E-mix","corpus":"mix","steps":1300,"minutes":60,"objectives":[...]}'
+ *   node packages/cli/scripts/transfer-lab.js finetune '{"name":"F-long@2000","tasks":["pos","chunk","sentiment"],"pos":{"sizes":[100]}}'
+ *   node packages/cli/scripts/transfer-lab.js both '{...pretrain options, "finetune":{...finetune options}}'
+ *   node packages/cli/scripts/transfer-lab.js probe '{"name":"F-long@4000","posTrain":1000}'
+ *   node packages/cli/scripts/transfer-lab.js ship '{"name":"F-long@6000","dir":"data/pretrained/bert-tiny-books-reviews"}'
+ *
+ * pretrain: corpus ("books": the six books; "imdb": all 50,000 shared IMDB reviews; "mix": the demo's
+ *   books + 10,000 reviews; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
+ *   objectives, trainer (overrides of the quick preset's pre-training), steps (cap), minutes (cap).
+ * finetune: tasks (pos | chunk | sentiment), per task { sizes, steps or epochs/minSteps/maxSteps,
+ *   batchSize, learningRate }, arms. The scratch arm uses HF's default initialisation.
+ * probe: standardised ridge-regression probes on every layer's states (per word for POS, mean over
+ *   tokens for sentiment), pre-trained vs random init.
  */
 'use strict';
 const fs = require('fs');
@@ -336,6 +350,23 @@ async function probe(o) {
   fs.appendFileSync(path.join(runDir(o.name.split('@')[0]), 'probe.jsonl'), JSON.stringify({ options: o, result }) + '\n');
 }
 
+/**
+ * Copies a checkpoint of a run into the repository as the demo's shipped checkpoint: the HF files
+ * (architectures added as the current trainer writes them) and the run's loss curve up to that step.
+ */
+function ship(o) {
+  const [name, step] = o.name.split('@');
+  const from = path.join(runDir(name), `checkpoint-${step}`);
+  const to = path.resolve(repoRoot, o.dir);
+  fs.mkdirSync(to, { recursive: true });
+  const config = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(to, 'config.json'), JSON.stringify({ architectures: ['BertForPreTraining'], ...config }, null, 2) + '\n');
+  for (const file of ['model.safetensors', 'tokenizer.json']) fs.copyFileSync(path.join(from, file), path.join(to, file));
+  const rows = fs.readFileSync(path.join(runDir(name), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'train' && r.step <= Number(step) && (r.step % 50 === 0 || r.step === 1));
+  fs.writeFileSync(path.join(to, 'loss-curve.tsv'), ['step\tloss\tmlm_loss\tmlm_masked_accuracy\tnsp_loss\tnsp_accuracy', ...rows.map((r) => [r.step, r.loss, r.mlm_loss, r.mlm_maskedAccuracy, r.nsp_loss, r.nsp_accuracy].map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v)).join('\t'))].join('\n') + '\n');
+  log(`shipped ${from} → ${to} (${rows.length} loss-curve rows)`);
+}
+
 (async () => {
   const [command, json] = process.argv.slice(2);
   registerBuiltins(core.defaultRegistry);
@@ -344,6 +375,7 @@ async function probe(o) {
   if (command === 'pretrain') await pretrain(o);
   else if (command === 'finetune') await finetune(o);
   else if (command === 'probe') await probe(o);
+  else if (command === 'ship') ship(o);
   else if (command === 'both') {
     await pretrain(o);
     await finetune({ name: o.name, ...(o.finetune ?? {}) });

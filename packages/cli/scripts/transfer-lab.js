@@ -23,7 +23,8 @@
 const fs = require('fs');
 const path = require('path');
 const core = require('@pretrain/core');
-const { TokenClassificationHead, alignLabelsToTokens } = require('@pretrain/heads');
+const { TokenClassificationHead } = require('@pretrain/heads');
+const { encodeTaggedWords } = require('../dist/pipeline/tagging');
 const { Trainer } = require('@pretrain/trainer');
 const { registerBuiltins } = require('../dist/builtins');
 const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
@@ -107,23 +108,6 @@ async function makeBackbone(arm, p, o) {
   return model;
 }
 
-function encodeWords(tokenizer, words, maxLength) {
-  const special = tokenizer.specialTokenIds();
-  const ids = [special.cls];
-  const wordIds = [null];
-  for (const [w, word] of words.entries()) {
-    const pieces = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
-    if (ids.length + pieces.length > maxLength - 1) break;
-    for (const id of pieces) {
-      ids.push(id);
-      wordIds.push(w);
-    }
-  }
-  ids.push(special.sep);
-  wordIds.push(null);
-  return { ids, wordIds };
-}
-
 function readPos(file, column) {
   const sentences = [];
   let cur = { tokens: [], tags: [] };
@@ -148,8 +132,8 @@ async function finetunePos(o, p, task = 'pos') {
   const valid = readPos(path.join(shared, 'ner/conll2003/valid.txt'), column).slice(0, o.validation ?? 1000);
   const names = [...new Set(train.flatMap((s) => s.tags).concat(valid.flatMap((s) => s.tags)))].sort();
   const toExample = (s) => {
-    const { ids, wordIds } = encodeWords(p.tokenizer, s.tokens, 64);
-    return { example: { inputIds: Int32Array.from(ids), tokenLabels: { labels: alignLabelsToTokens(wordIds, s.tags.map((t) => names.indexOf(t))) } }, wordIds };
+    const { example, wordIds } = encodeTaggedWords(p.tokenizer, s.tokens, s.tags.map((t) => names.indexOf(t)), 64);
+    return { example, wordIds };
   };
   const dev = valid.map(toExample);
   const out = [];
@@ -307,7 +291,7 @@ async function probe(o) {
   const train = new core.Rng(base.seed).shuffle(readPos(path.join(shared, 'ner/conll2003/train.txt'), column)).slice(0, o.posTrain ?? 1000);
   const valid = readPos(path.join(shared, 'ner/conll2003/valid.txt'), column).slice(0, 1000);
   const names = [...new Set(train.flatMap((s) => s.tags).concat(valid.flatMap((s) => s.tags)))].sort();
-  const enc = (s) => { const { ids, wordIds } = encodeWords(p.tokenizer, s.tokens, 64); return { example: { inputIds: Int32Array.from(ids) }, wordIds, tags: s.tags.map((t) => names.indexOf(t)) }; };
+  const enc = (s) => { const { example, wordIds } = encodeTaggedWords(p.tokenizer, s.tokens, undefined, 64); return { example, wordIds, tags: s.tags.map((t) => names.indexOf(t)) }; };
   const posTrain = train.map(enc);
   const posDev = valid.map(enc);
   const splits = sentimentSplits(dataDir, base.seed);

@@ -1,5 +1,6 @@
 import type { Encoding } from '@pretrain/core';
-import { alignLabelsToTokens, wordPredictions } from './token-classification';
+import { PieceTokenizer, readSample } from '@pretrain/core/testing';
+import { alignLabelsToTokens, encodeSplitWords, wordPredictions } from './token-classification';
 import { bestSpans, qaFeatures } from './question-answering';
 import { taskMetrics } from './task-metrics';
 
@@ -34,6 +35,23 @@ function encoding(ids: number[], sequenceIds: (number | null)[], offsets: [numbe
     overflowing,
   };
 }
+
+describe('encodeSplitWords', () => {
+  it('encodes each word alone between [CLS] and [SEP], maps tokens to words, and leaves out words that do not fit', () => {
+    const tokenizer = new PieceTokenizer(readSample());
+    const words = ['the', 'unbelievably', 'cat'];
+    const pieces = words.map((w) => tokenizer.encode(w, null, { addSpecialTokens: false }).ids);
+    expect(pieces[1].length).toBeGreaterThan(1);
+    const { cls, sep } = tokenizer.specialTokenIds();
+    const all = encodeSplitWords(tokenizer, words, 64);
+    expect(Array.from(all.ids)).toEqual([cls, ...pieces.flat(), sep]);
+    expect(all.wordIds).toEqual([null, ...pieces.flatMap((p, w) => p.map(() => w)), null]);
+    const cut = encodeSplitWords(tokenizer, words, pieces[0].length + 2);
+    expect(Array.from(cut.ids)).toEqual([cls, ...pieces[0], sep]);
+    const noSpecials = { ...tokenizer, specialTokenIds: () => ({}) } as unknown as PieceTokenizer;
+    expect(() => encodeSplitWords(noSpecials, words, 64)).toThrow('needs a tokenizer with [CLS] and [SEP] tokens');
+  });
+});
 
 describe('QA windows and span postprocessing', () => {
   // Context "the cat sat on the mat": tokens the(0,3) cat(4,7) sat(8,11) on(12,14) the(15,18) mat(19,22).

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { definePlugin, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -61,6 +61,29 @@ export class TokenClassificationHead extends LinearHead implements TaskHeadPlugi
       ...(this.options.dropout !== undefined ? { classifier_dropout: this.options.dropout } : {}),
     };
   }
+}
+
+/**
+ * Words encoded one by one, as HF tokenizers do with `is_split_into_words`: `[CLS] pieces… [SEP]`
+ * and, per token, the index of the word it came from (null for special tokens). Words that would
+ * not fit in `maxLength` (special tokens included) are left out.
+ */
+export function encodeSplitWords(tokenizer: TokenizerPlugin, words: readonly string[], maxLength: number): { ids: Int32Array; wordIds: (number | null)[] } {
+  const { cls, sep } = tokenizer.specialTokenIds();
+  if (cls === undefined || sep === undefined) throw new PretrainError('encoding split words needs a tokenizer with [CLS] and [SEP] tokens');
+  const ids: number[] = [cls];
+  const wordIds: (number | null)[] = [null];
+  for (const [w, word] of words.entries()) {
+    const pieces = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
+    if (ids.length + pieces.length > maxLength - 1) break;
+    for (const id of pieces) {
+      ids.push(id);
+      wordIds.push(w);
+    }
+  }
+  ids.push(sep);
+  wordIds.push(null);
+  return { ids: Int32Array.from(ids), wordIds };
 }
 
 /**

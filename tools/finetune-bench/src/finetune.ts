@@ -16,6 +16,7 @@ import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
 import { readConll, readGlue, readSquad, TextCorpus } from '@pretrain/corpus';
 import {
   alignLabelsToTokens,
+  encodeSplitWords,
   bestSpans,
   entityF1,
   QuestionAnsweringHead,
@@ -199,31 +200,13 @@ async function stsb(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   return { train: train.length, eval: dev.length, steps: result.step, ...metrics };
 }
 
-/** Words encoded one by one (HF is_split_into_words): [CLS] pieces... [SEP], word ids per token. */
-function encodeWords(tokenizer: Tokenizer, words: string[], maxLength: number): { ids: number[]; wordIds: (number | null)[] } {
-  const special = tokenizer.specialTokenIds();
-  const ids: number[] = [special.cls!];
-  const wordIds: (number | null)[] = [null];
-  for (const [w, word] of words.entries()) {
-    const pieces = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
-    if (ids.length + pieces.length > maxLength - 1) break;
-    for (const id of pieces) {
-      ids.push(id);
-      wordIds.push(w);
-    }
-  }
-  ids.push(special.sep!);
-  wordIds.push(null);
-  return { ids, wordIds };
-}
-
 async function conll(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   tokenizer.setTruncation(null);
   const trainSet = readConll(path.join(dataDir, 'ner/conll2003/train.txt'));
   const names = trainSet.labels!.names;
   const devSet = readConll(path.join(dataDir, 'ner/conll2003/valid.txt'), { labels: names });
   const toExample = (e: { tokens: string[]; tagIds: number[] }) => {
-    const { ids, wordIds } = encodeWords(tokenizer, e.tokens, 128);
+    const { ids, wordIds } = encodeSplitWords(tokenizer, e.tokens, 128);
     const example: Example = { inputIds: Int32Array.from(ids), tokenLabels: { labels: alignLabelsToTokens(wordIds, e.tagIds) } };
     return { example, wordIds };
   };

@@ -1,5 +1,5 @@
 import { BackbonePlugin, Example, PretrainError, TaskHeadPlugin, TokenizerPlugin } from '@pretrain/core';
-import { alignLabelsToTokens } from '@pretrain/heads';
+import { alignLabelsToTokens, encodeSplitWords } from '@pretrain/heads';
 import { Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
 import { callbacksFor, type RunEnvironment } from './train';
 
@@ -17,27 +17,10 @@ export interface TaggedExample {
   words: number;
 }
 
-/**
- * Words encoded one by one, like HF's `is_split_into_words`: `[CLS] pieces… [SEP]`, the first
- * piece of each word labeled with the word's tag (later pieces -100). Words that do not fit in
- * `maxLength` are left out (and count as wrong in the accuracy).
- */
+/** One sentence as model input (HF `is_split_into_words`), the first piece of each word labeled with its tag. */
 export function encodeTaggedWords(tokenizer: TokenizerPlugin, words: string[], tagIds: number[] | undefined, maxLength: number): TaggedExample {
-  const special = tokenizer.specialTokenIds();
-  if (special.cls === undefined || special.sep === undefined) throw new PretrainError('token tagging needs a tokenizer with [CLS] and [SEP] tokens');
-  const ids: number[] = [special.cls];
-  const wordIds: (number | null)[] = [null];
-  for (const [w, word] of words.entries()) {
-    const pieces = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
-    if (ids.length + pieces.length > maxLength - 1) break;
-    for (const id of pieces) {
-      ids.push(id);
-      wordIds.push(w);
-    }
-  }
-  ids.push(special.sep);
-  wordIds.push(null);
-  const example: Example = { inputIds: Int32Array.from(ids) };
+  const { ids, wordIds } = encodeSplitWords(tokenizer, words, maxLength);
+  const example: Example = { inputIds: ids };
   if (tagIds) example.tokenLabels = { labels: alignLabelsToTokens(wordIds, tagIds) };
   return { example, wordIds, words: words.length };
 }

@@ -11,13 +11,32 @@ const { spawnSync } = require('child_process');
 
 const packagesDir = path.join(__dirname, '../../packages');
 
-/** `@pretrain/<pkg>` → packages/<pkg>/src/index.ts for every package with sources. */
-function workspaceAliases() {
-  return Object.fromEntries(
-    fs.readdirSync(packagesDir)
-      .filter((pkg) => fs.existsSync(path.join(packagesDir, pkg, 'src/index.ts')))
-      .map((pkg) => [`@pretrain/${pkg}`, path.join(packagesDir, pkg, 'src/index.ts')]),
-  );
+/**
+ * `@pretrain/<pkg>` and its sub-path exports (`@pretrain/core/lite`, `/testing`, ...) resolved to the
+ * TypeScript sources: the export's `./dist/<file>.js` becomes `src/<file>.ts`. (An esbuild alias to
+ * src/index.ts would turn `@pretrain/core/lite` into `src/index.ts/lite`.)
+ */
+function workspaceSources() {
+  return {
+    name: 'pretrain-workspace-sources',
+    setup(build) {
+      build.onResolve({ filter: /^@pretrain\/[^/]+(\/.+)?$/ }, (args) => {
+        const [, pkg, sub] = args.path.match(/^@pretrain\/([^/]+)(\/.+)?$/);
+        const file = sourceOfExport(path.join(packagesDir, pkg), sub ? `.${sub}` : '.');
+        return file ? { path: file } : undefined;
+      });
+    },
+  };
+}
+
+function sourceOfExport(dir, subpath) {
+  const manifest = path.join(dir, 'package.json');
+  if (!fs.existsSync(manifest) || !fs.existsSync(path.join(dir, 'src'))) return undefined;
+  const entry = JSON.parse(fs.readFileSync(manifest, 'utf8')).exports?.[subpath];
+  const target = typeof entry === 'string' ? entry : entry?.default ?? entry?.require;
+  if (typeof target !== 'string') return undefined;
+  const source = path.join(dir, target.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
+  return fs.existsSync(source) ? source : undefined;
 }
 
 /**
@@ -25,7 +44,14 @@ function workspaceAliases() {
  *   usage: how the caller is invoked, for the usage line (e.g. `node tools/bench/run.js`);
  *   defaultName: the script to run when none is named; argv: the arguments (default: the process's).
  */
-function runTsScript({ scriptsDir, outDir, usage, defaultName, argv = process.argv.slice(2) }) {
+function runTsScript(options) {
+  bundleAndRun(options).catch((error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}
+
+async function bundleAndRun({ scriptsDir, outDir, usage, defaultName, argv = process.argv.slice(2) }) {
   const [name = defaultName, ...args] = argv;
   const entry = name ? path.join(scriptsDir, `${name}.ts`) : '';
   if (!name || !fs.existsSync(entry)) {
@@ -34,7 +60,7 @@ function runTsScript({ scriptsDir, outDir, usage, defaultName, argv = process.ar
     process.exit(2);
   }
   const outfile = path.join(outDir, `${name}.js`);
-  require('esbuild').buildSync({
+  await require('esbuild').build({
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
@@ -46,7 +72,7 @@ function runTsScript({ scriptsDir, outDir, usage, defaultName, argv = process.ar
     // TF.js stays external: the wasm backend finds its .wasm files next to its own package. The HF
     // tokenizers (benchmark peers) load native or wasm code of their own.
     external: ['@tensorflow/*', '@huggingface/*', 'tokenizers'],
-    alias: workspaceAliases(),
+    plugins: [workspaceSources()],
   });
   // core starts the threaded wasm build with its worker file, looked up next to the running code.
   const worker = path.join(packagesDir, 'core/src/kernels/wasm-worker.js');

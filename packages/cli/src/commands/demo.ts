@@ -89,7 +89,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped ? { shipped: shipped.state } : {}) };
-  const labels: Record<PretrainedArm, string> = { live: `live pre-training (${pre.result.step} steps, this run)`, shipped: shipped ? `shipped checkpoint (${preset.shipped!.steps} steps, ${preset.shipped!.dir})` : '' };
+  const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.steps} steps (data/${preset.shipped!.dir})` : '' };
 
   step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${shipped ? 'the shipped checkpoint and ' : ''}this run's pre-training vs from scratch`);
   const outcomes: TaskOutcome[] = [];
@@ -109,7 +109,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
           const report = model.loadStateDict(starts[arm]!);
           if (report.missing.length > 0 || report.unexpected.length > 0) throw new PretrainError(`loading the ${arm} weights failed: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`);
         }
-        context.log(`  ${task.title}: fine-tuning ${arm === 'scratch' ? 'from random init' : `the ${labels[arm]}`} on ${n} ${task.unit}: ${steps} steps of ${task.finetune.batchSize}`);
+        context.log(`  ${task.title}: fine-tuning ${arm === 'scratch' ? 'from random init' : `from ${labels[arm]}`} on ${n} ${task.unit}: ${steps} steps of ${task.finetune.batchSize}`);
         const options = { ...preset.finetuneTrainer, learningRate: task.finetune.learningRate, maxLength: task.finetune.maxLength, maxSteps: steps, batchSize: task.finetune.batchSize };
         const run = await finetuneArm(task, data, n, { model, tokenizer, options, seed, dataDir }, env);
         scores[arm] = { accuracy: run.accuracy, correct: run.correct };
@@ -141,7 +141,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
     ),
   );
   const lossLine = `pre-training loss (${preset.objectivesLabel}, held-out documents): before ${before.toFixed(3)} → after ${after.toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
-  const armLines = armsShown.map((a) => `${a}: ${labels[a]}`);
+  const armLines = armsShown.map((a) => `${a} = ${labels[a]}`);
   const records = readMetrics(runDir.metricsFile);
   const charts: ReportChart[] = [
     { id: 'pretrain-loss', title: `Pre-training loss (${preset.objectivesLabel}), this run`, xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records.filter((r) => r.type === 'train')) },

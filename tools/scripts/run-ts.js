@@ -70,8 +70,9 @@ async function bundleAndRun({ scriptsDir, outDir, usage, defaultName, argv = pro
     sourcemap: 'inline',
     logLevel: 'warning',
     // TF.js stays external: the wasm backend finds its .wasm files next to its own package. The HF
-    // tokenizers (benchmark peers) load native or wasm code of their own.
-    external: ['@tensorflow/*', '@huggingface/*', 'tokenizers'],
+    // tokenizers (benchmark peers) load native or wasm code of their own; esbuild (the tokenizer's
+    // TypeScript training-input loader) finds its own binary.
+    external: ['@tensorflow/*', '@huggingface/*', 'tokenizers', 'esbuild'],
     plugins: [workspaceSources()],
   });
   // core starts the threaded wasm build with its worker file, looked up next to the running code.

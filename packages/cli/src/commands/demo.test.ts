@@ -1,6 +1,9 @@
 import * as path from 'path';
 import { PRESETS } from './demo-presets';
-import { DemoRow, PretrainedArm, TaskOutcome, finetuneSteps, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
+import { defaultRegistry, initBackend } from '@pretrain/core';
+import { registerBuiltins } from '../builtins';
+import { trainTokenizer } from '../pipeline/tokenizers';
+import { DemoRow, PretrainedArm, TaskOutcome, createPlugin, finetuneSteps, readShippedCheckpoint, sentencesOf, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
 
 const DATA = path.resolve(__dirname, '../../../../data');
 
@@ -92,6 +95,30 @@ describe('demo task data', () => {
     if (chunkData.kind !== 'tagging') throw new Error('expected tagging data');
     expect(chunkData.validation[0].tags.slice(0, 3)).toEqual(['B-NP', 'O', 'B-NP']);
   });
+});
+
+describe('the committed checkpoint', () => {
+  it('was pre-trained with exactly the tokenizer the demo trains on the committed corpus, and loads as a BERT backbone', async () => {
+    await initBackend({ log: false });
+    registerBuiltins(defaultRegistry);
+    const preset = PRESETS.quick;
+    const corpus = await createPlugin('corpus', preset.corpus.name, { ...preset.corpus.options, paths: preset.corpusFiles.map((f) => path.join(DATA, f)) }, DATA, 3);
+    const tokenizer = await trainTokenizer(sentencesOf(corpus, 3), { type: 'wordpiece', vocabSize: preset.vocabSize });
+    const shipped = readShippedCheckpoint(preset.shipped!, DATA, tokenizer);
+    if (!('state' in shipped)) throw new Error(shipped.skipped);
+    const model = await createPlugin('model', preset.model.name, { ...preset.model.options, vocabSize: tokenizer.getVocabSize() }, DATA, 1);
+    expect(model.loadStateDict(shipped.state)).toEqual({ missing: [], unexpected: [] });
+    expect(shipped.state.get('embeddings.word_embeddings.weight')!.shape).toEqual([2000, 128]);
+    model.dispose();
+    for (const t of shipped.state.values()) t.dispose();
+    // Another tokenizer: the arm is skipped, and the note says why.
+    const other = await trainTokenizer((function* () {
+      yield* ['a tiny corpus', 'of two sentences'];
+    })(), { type: 'wordpiece', vocabSize: 60 });
+    const skipped = readShippedCheckpoint(preset.shipped!, DATA, other);
+    expect(skipped).toEqual({ skipped: expect.stringMatching(/was pre-trained with another tokenizer than the one trained on this corpus \(hash [0-9a-f]{12} vs [0-9a-f]{12}\); rebuild it with the command in its README.md$/) });
+    expect(readShippedCheckpoint({ dir: 'nowhere', steps: 1 }, DATA, tokenizer)).toEqual({ skipped: `${path.join(DATA, 'nowhere')} does not exist` });
+  }, 60_000);
 });
 
 describe('sentiment splits', () => {

@@ -84,14 +84,15 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const tokenizer = await trainTokenizer(sentencesOf(corpus, seed), { type: 'wordpiece', vocabSize: preset.vocabSize });
   runDir.writeText('tokenizer.json', tokenizer.toJSON());
   const shipped = preset.shipped ? readShippedCheckpoint(preset.shipped, dataDir, tokenizer) : undefined;
+  if (shipped && 'skipped' in shipped) context.log(`note: not fine-tuning the committed checkpoint: ${shipped.skipped}`);
 
   step(2, `pre-training ${preset.modelLabel} with ${preset.objectivesLabel} for up to ${preset.pretrain.maxSteps} steps / ${formatDuration(preset.pretrain.maxWallClockSeconds * 1000)}`);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
-  const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped ? { shipped: shipped.state } : {}) };
-  const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.steps} steps (data/${preset.shipped!.dir})` : '' };
+  const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped && 'state' in shipped ? { shipped: shipped.state } : {}) };
+  const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: starts.shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.steps} steps (data/${preset.shipped!.dir})` : '' };
 
-  step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${shipped ? 'the shipped checkpoint and ' : ''}this run's pre-training vs from scratch`);
+  step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${starts.shipped ? 'the committed checkpoint and ' : ''}this run's pre-training vs from scratch`);
   const outcomes: TaskOutcome[] = [];
   const finetuneLosses: { label: string; points: { x: number; y: number }[] }[] = [];
   for (const task of preset.tasks) {
@@ -191,13 +192,15 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
 }
 
 /**
- * The committed checkpoint pre-trained longer by the same recipe: its tokenizer must be the one this
- * run trained (the same text gives the same vocabulary), else its token ids would mean other words.
+ * The committed checkpoint pre-trained longer by the same recipe. Its tokenizer must be the one this
+ * run trained (the same text gives the same vocabulary), else its token ids would mean other words:
+ * with other demo data (--data) it is skipped, with the reason.
  */
-function readShippedCheckpoint(shipped: NonNullable<DemoPreset['shipped']>, dataDir: string, tokenizer: TokenizerPlugin): { state: Map<string, tf.Tensor> } {
+export function readShippedCheckpoint(shipped: NonNullable<DemoPreset['shipped']>, dataDir: string, tokenizer: TokenizerPlugin): { state: Map<string, tf.Tensor> } | { skipped: string } {
   const dir = path.join(dataDir, shipped.dir);
+  if (!fs.existsSync(dir)) return { skipped: `${dir} does not exist` };
   const shippedTokenizer = loadTokenizerFile(dir);
-  if (shippedTokenizer.hash() !== tokenizer.hash()) throw new PretrainError(`the shipped checkpoint ${dir} was trained with another tokenizer than the one trained on the demo corpus (hash ${shippedTokenizer.hash().slice(0, 12)} vs ${tokenizer.hash().slice(0, 12)}); rebuild it with the command in its README.md`, { file: dir });
+  if (shippedTokenizer.hash() !== tokenizer.hash()) return { skipped: `${dir} was pre-trained with another tokenizer than the one trained on this corpus (hash ${shippedTokenizer.hash().slice(0, 12)} vs ${tokenizer.hash().slice(0, 12)}); rebuild it with the command in its README.md` };
   const saved = readCheckpointTensors(dir);
   const state = new Map<string, tf.Tensor>();
   for (const [name, tensor] of saved) {

@@ -90,6 +90,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped && 'state' in shipped ? { shipped: shipped.state } : {}) };
+  backbone.dispose();
   const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: starts.shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.steps} steps (data/${preset.shipped!.dir})` : '' };
 
   step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${starts.shipped ? 'the committed checkpoint and ' : ''}this run's pre-training vs from scratch`);

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { spawn } from 'child_process';
 import { TextCorpus } from '@pretrain/corpus';
 import { fromTokenizerJSON } from '@pretrain/tokenizer';
-import { BIN, DATA_DIR, installToyObjectivePackage, runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { BIN, DATA_DIR, installToyObjectivePackage, runBin, tempDir, trainTokenizerWithBin, writeJson } from './test-utils/run-bin';
 
 const SMALL_BOOK = path.join(DATA_DIR, 'gutenberg', 'pg11.txt');
 const TINY_BERT = { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 };
@@ -19,9 +19,7 @@ let tokenizerFile: string;
 
 beforeAll(() => {
   work = tempDir('bin');
-  const result = runBin(['tokenizer', 'train', '--input', SMALL_BOOK, '--vocab-size', '400', '-o', path.join(work, 'tok')]);
-  if (result.status !== 0) throw new Error(`tokenizer train failed: ${result.stderr}`);
-  tokenizerFile = path.join(work, 'tok', 'tokenizer.json');
+  tokenizerFile = trainTokenizerWithBin(work, SMALL_BOOK, 400);
 });
 
 afterAll(() => {

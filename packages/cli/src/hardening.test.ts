@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { BIN, DATA_DIR, runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { BIN, DATA_DIR, runBin, tempDir, trainTokenizerWithBin, writeJson } from './test-utils/run-bin';
 
 /** A checkpoint-shaped folder whose pretrain_plugins.json names a package shipped inside the folder. */
 function maliciousCheckpoint(dir: string, marker: string): string {
@@ -65,9 +65,7 @@ let vocabSize: number;
 
 beforeAll(() => {
   shared = tempDir('hardening');
-  const result = runBin(['tokenizer', 'train', '--input', YELP, '--vocab-size', '200', '-o', path.join(shared, 'tok')]);
-  if (result.status !== 0) throw new Error(`tokenizer train failed: ${result.stderr}`);
-  tokenizerFile = path.join(shared, 'tok', 'tokenizer.json');
+  tokenizerFile = trainTokenizerWithBin(shared, YELP, 200);
   vocabSize = Object.keys(JSON.parse(fs.readFileSync(tokenizerFile, 'utf8')).model.vocab).length;
 });
 

@@ -25,6 +25,13 @@ export function runBin(args: string[], options: { cwd?: string; timeoutMs?: numb
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }
 
+/** `pretrain tokenizer train` on one file into `<dir>/tok`; the path of the tokenizer.json it wrote. */
+export function trainTokenizerWithBin(dir: string, input: string, vocabSize: number): string {
+  const result = runBin(['tokenizer', 'train', '--input', input, '--vocab-size', String(vocabSize), '-o', path.join(dir, 'tok')]);
+  if (result.status !== 0) throw new Error(`tokenizer train failed: ${result.stderr}`);
+  return path.join(dir, 'tok', 'tokenizer.json');
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pretrain-cli-${prefix}-`));
 }

@@ -116,7 +116,7 @@ const BERT_BASE: DemoPreset = {
   pretrain: { maxSteps: 5000, maxWallClockSeconds: 150, batchSize: 32, maxLength: 32, learningRate: 1e-3, warmupSteps: 100, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
   evalDocuments: 40,
   tasks: [conllTask('pos', 'part-of-speech tags', 1), conllTask('chunk', 'syntactic chunks', 2), SENTIMENT],
-  // This recipe run for 6,000 steps (`npm run demo -- --pretrain-steps 6000` rebuilds it); the live
+  // This recipe run for 6,000 steps (its README.md: how it was made and rebuilt); the live
   // pre-training of a 10-minute run is fine-tuned at each task's smallest labeled set only.
   shipped: { dir: 'pretrained/bert-tiny-books-reviews', steps: 6000 },
   liveSizes: 1,

@@ -23,12 +23,14 @@
 const fs = require('fs');
 const path = require('path');
 const core = require('@pretrain/core');
+const { readConll } = require('@pretrain/corpus');
 const { TokenClassificationHead } = require('@pretrain/heads');
 const { encodeTaggedWords } = require('../dist/pipeline/tagging');
 const { Trainer } = require('@pretrain/trainer');
 const { registerBuiltins } = require('../dist/builtins');
 const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
 const { runFinetuning } = require('../dist/pipeline/train');
+const { readBackboneTensors } = require('../dist/pipeline/checkpoint');
 const { pairedDifference } = require('../dist/pipeline/paired');
 const { createPlugin, pretrainPreset, sentimentSplits } = require('../dist/commands/demo');
 const { PRESETS } = require('../dist/commands/demo-presets');
@@ -92,8 +94,7 @@ function loadPretrained(name) {
   const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
   const tokenizer = loadTokenizerFile(checkpoint);
   const modelOptions = { ...base.model.options, ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const saved = core.readCheckpointTensors(checkpoint);
-  const state = new Map([...saved].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [core.stripPrefix(n, 'bert'), t]));
+  const state = readBackboneTensors(checkpoint, 'bert');
   return { tokenizer, modelOptions, state };
 }
 
@@ -108,22 +109,9 @@ async function makeBackbone(arm, p, o) {
   return model;
 }
 
+/** CoNLL-2003 sentences with one column as plain tags ({ tokens, tags }). */
 function readPos(file, column) {
-  const sentences = [];
-  let cur = { tokens: [], tags: [] };
-  for (const raw of fs.readFileSync(file, 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('-DOCSTART-')) {
-      if (cur.tokens.length) sentences.push(cur);
-      cur = { tokens: [], tags: [] };
-      continue;
-    }
-    const f = line.split(/\s+/);
-    cur.tokens.push(f[0]);
-    cur.tags.push(f[column]);
-  }
-  if (cur.tokens.length) sentences.push(cur);
-  return sentences;
+  return readConll(file, { tagColumn: column, tagFormat: 'plain' }).examples;
 }
 
 async function finetunePos(o, p, task = 'pos') {

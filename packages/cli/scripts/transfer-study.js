@@ -22,6 +22,7 @@ const core = require('@pretrain/core');
 const { registerBuiltins } = require('../dist/builtins');
 const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
 const { runFinetuning } = require('../dist/pipeline/train');
+const { readBackboneTensors } = require('../dist/pipeline/checkpoint');
 const { createPlugin, pretrainPreset, sentencesOf, sentimentSplits } = require('../dist/commands/demo');
 const { PRESETS } = require('../dist/commands/demo-presets');
 const { stopSignal } = require('../dist/interrupt');
@@ -60,8 +61,7 @@ async function finetune(o) {
   if (!fs.existsSync(checkpoint)) throw new Error(`transfer-study: ${checkpoint} not found (run "pretrain" first)`);
   const tokenizer = loadTokenizerFile(checkpoint);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
-  const saved = core.readCheckpointTensors(checkpoint);
-  const backboneState = new Map([...saved].filter(([name]) => name.startsWith('bert.')).map(([name, t]) => [core.stripPrefix(name, 'bert'), t]));
+  const backboneState = readBackboneTensors(checkpoint, 'bert');
   const splits = sentimentSplits(dataDir, preset.seed);
   const n = o.n ?? splits.train.length;
   const trainer = { learningRate: 1e-3, warmupSteps: 10, maxLength: 64, progress: 'none', maxSteps: o.steps ?? 100, batchSize: 32 };
@@ -79,7 +79,7 @@ async function finetune(o) {
     model.dispose();
     head.dispose();
   }
-  for (const t of saved.values()) t.dispose();
+  for (const t of backboneState.values()) t.dispose();
 }
 
 (async () => {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, readCheckpointTensors, stripPrefix } from '@pretrain/core';
+import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
 import { readConll } from '@pretrain/corpus';
 import type { TrainerOptionsInput } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
@@ -14,6 +14,7 @@ import { formatDuration } from '../progress';
 import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
 import { Rng } from '@pretrain/core';
 import { loadTokenizerFile, trainTokenizer } from '../pipeline/tokenizers';
+import { readBackboneTensors } from '../pipeline/checkpoint';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
 import { TaggedSentence, runTagging } from '../pipeline/tagging';
@@ -202,12 +203,7 @@ export function readShippedCheckpoint(shipped: NonNullable<DemoPreset['shipped']
   if (!fs.existsSync(dir)) return { skipped: `${dir} does not exist` };
   const shippedTokenizer = loadTokenizerFile(dir);
   if (shippedTokenizer.hash() !== tokenizer.hash()) return { skipped: `${dir} was pre-trained with another tokenizer than the one trained on this corpus (hash ${shippedTokenizer.hash().slice(0, 12)} vs ${tokenizer.hash().slice(0, 12)}); rebuild it with the command in its README.md` };
-  const saved = readCheckpointTensors(dir);
-  const state = new Map<string, tf.Tensor>();
-  for (const [name, tensor] of saved) {
-    if (name.startsWith('bert.')) state.set(stripPrefix(name, 'bert'), tensor);
-    else tensor.dispose();
-  }
+  const state = readBackboneTensors(dir, 'bert');
   return { state };
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PluginRef, PretrainError, writeJsonAtomic } from '@pretrain/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { PluginRef, PretrainError, readCheckpointTensors, stripPrefix, writeJsonAtomic } from '@pretrain/core';
 import type { Trainer } from '@pretrain/trainer';
 
 /** Written next to the HF files so `finetune --from`, `evaluate`, `predict` and `generate` rebuild the same plugins. */
@@ -21,6 +22,19 @@ export function saveFinalModel(dir: string, trainer: Trainer, refs: SavedPluginR
   trainer.saveModel(dir);
   writeJsonAtomic(path.join(dir, PLUGINS_FILE), refs);
   return dir;
+}
+
+/**
+ * The backbone's tensors of a checkpoint folder, names without the base prefix (`bert.` → ``), ready
+ * for `loadStateDict`; the head tensors are disposed.
+ */
+export function readBackboneTensors(dir: string, basePrefix: string): Map<string, tf.Tensor> {
+  const state = new Map<string, tf.Tensor>();
+  for (const [name, tensor] of readCheckpointTensors(dir)) {
+    if (name.startsWith(`${basePrefix}.`)) state.set(stripPrefix(name, basePrefix), tensor);
+    else tensor.dispose();
+  }
+  return state;
 }
 
 /** HF config.json of a checkpoint folder, with a clear error when the folder is not one. */

@@ -10,6 +10,7 @@
  *   node packages/cli/scripts/transfer-lab.js both '{...pretrain options, "finetune":{...finetune options}}'
  *   node packages/cli/scripts/transfer-lab.js probe '{"name":"F-long@4000","posTrain":1000}'
  *   node packages/cli/scripts/transfer-lab.js ship '{"name":"F-long@6000","dir":"data/pretrained/bert-tiny-books-reviews"}'
+ *   node packages/cli/scripts/transfer-lab.js neighbours '{"dir":"data/pretrained/bert-tiny-books-reviews"}'
  *
  * pretrain: corpus ("books": the six books; "imdb": all 50,000 shared IMDB reviews; "mix": the demo's
  *   books + 10,000 reviews; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
@@ -360,6 +361,44 @@ function ship(o) {
   log(`shipped ${from} → ${to} (${rows.length} loss-curve rows)`);
 }
 
+/**
+ * Cosine similarity of word-embedding rows: antonym pairs against random pairs, and nearest neighbours.
+ * `dir` is a checkpoint folder (default: the shipped one).
+ */
+function neighbours(o) {
+  const dir = path.resolve(repoRoot, o.dir ?? 'data/pretrained/bert-tiny-books-reviews');
+  const tokenizer = loadTokenizerFile(dir);
+  const embeddings = readBackboneTensors(dir, o.prefix ?? 'bert').get(o.tensor ?? 'embeddings.word_embeddings.weight');
+  const [vocab, hidden] = embeddings.shape;
+  const values = embeddings.dataSync();
+  const row = (i) => values.subarray(i * hidden, (i + 1) * hidden);
+  const cosine = (a, b) => {
+    let dot = 0, na = 0, nb = 0;
+    for (let k = 0; k < hidden; k++) { dot += a[k] * b[k]; na += a[k] ** 2; nb += b[k] ** 2; }
+    return dot / Math.sqrt(na * nb);
+  };
+  const id = (word) => {
+    const found = tokenizer.tokenToId(word);
+    if (found === undefined || found === null) throw new Error(`"${word}" is not one token of this vocabulary`);
+    return found;
+  };
+  for (const [a, b] of o.pairs ?? [['good', 'bad'], ['best', 'worst'], ['good', 'great'], ['excellent', 'poor']]) log(`cos(${a}, ${b}) = ${cosine(row(id(a)), row(id(b))).toFixed(3)}`);
+  const rng = new core.Rng(base.seed);
+  let sum = 0;
+  const draws = 2000;
+  for (let k = 0; k < draws; k++) {
+    const i = 100 + rng.int(vocab - 100);
+    const j = 100 + ((i - 100 + 1 + rng.int(vocab - 101)) % (vocab - 100));
+    sum += cosine(row(i), row(j));
+  }
+  log(`mean cos over ${draws} random pairs of ids ≥ 100: ${(sum / draws).toFixed(3)}`);
+  for (const word of o.words ?? ['good', 'bad', 'great']) {
+    const w = id(word);
+    const ranked = [...Array(vocab).keys()].filter((i) => i !== w).map((i) => [cosine(row(w), row(i)), i]).sort((x, y) => y[0] - x[0]);
+    log(`${word} → ${ranked.slice(0, 8).map(([c, i]) => `${tokenizer.idToToken(i)} ${c.toFixed(2)}`).join(', ')}`);
+  }
+}
+
 (async () => {
   const [command, json] = process.argv.slice(2);
   registerBuiltins(core.defaultRegistry);
@@ -369,10 +408,11 @@ function ship(o) {
   else if (command === 'finetune') await finetune(o);
   else if (command === 'probe') await probe(o);
   else if (command === 'ship') ship(o);
+  else if (command === 'neighbours') neighbours(o);
   else if (command === 'both') {
     await pretrain(o);
     await finetune({ name: o.name, ...(o.finetune ?? {}) });
-  } else throw new Error('usage: transfer-lab.js pretrain|finetune|both json');
+  } else throw new Error('usage: transfer-lab.js pretrain|finetune|both|probe|ship|neighbours json');
 })().catch((error) => {
   console.error(`transfer-lab: ${error.stack}`);
   process.exit(1);

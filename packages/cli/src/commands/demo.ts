@@ -11,7 +11,7 @@ import { stopSignal, InterruptedError } from '../interrupt';
 import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
 import { RunDir } from '../run-dir';
 import { formatDuration } from '../progress';
-import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
+import { LabeledSplits, LabeledText, readLabeledTsv, shuffled } from '../pipeline/task-data';
 import { Rng } from '@pretrain/core';
 import { loadTokenizerFile, trainTokenizer } from '../pipeline/tokenizers';
 import { readBackboneTensors } from '../pipeline/checkpoint';
@@ -422,7 +422,7 @@ export function withSeed(preset: DemoPreset, seed: number | undefined): DemoPres
 /** UCI sentences (Amazon, IMDB, Yelp): 3,000 labeled sentences, a fixed 600-sentence validation split. */
 export function sentimentSplits(dataDir: string, seed: number): LabeledSplits {
   const files = ['amazon_cells_labelled.txt', 'imdb_labelled.txt', 'yelp_labelled.txt'];
-  const all: LabeledText[] = files.flatMap((f) => readLabeledFile({ path: path.join(dataDir, 'sentiment', f), format: 'tsv', text: 0, label: 1, header: false }, dataDir));
+  const all: LabeledText[] = files.flatMap((f) => readLabeledTsv(path.join(dataDir, 'sentiment', f)).map(({ text, label }) => ({ text: text.trim(), label })));
   const mixed = shuffled(all, new Rng(seed));
   const validation = mixed.slice(0, 600);
   return { train: mixed.slice(600), validation, labels: ['0', '1'] };

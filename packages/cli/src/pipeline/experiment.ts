@@ -2,6 +2,7 @@ import * as path from 'path';
 import {
   BackbonePlugin,
   ConfigError,
+  TokenizerPlugin,
   ExperimentConfig,
   PluginCreateContext,
   PluginKind,
@@ -29,6 +30,8 @@ export interface Experiment {
   trainer: TrainerOptions;
   data: DataSettings;
   runDir: RunDir;
+  /** The config as written (with --set applied), before defaults: what the user set explicitly. */
+  raw: RawConfig;
 }
 
 /**
@@ -64,7 +67,7 @@ export async function loadExperiment(context: CommandContext, commandName: strin
   if (typeof trainer.resume === 'string') trainer.resume = path.resolve(baseDir, trainer.resume);
   runDir.writeJson('config.json', resolvedConfigJSON(resolved, trainer, data));
   await initBackend({ logger: context.log });
-  return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir };
+  return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir, raw };
 }
 
 /** The config as it ran: every plugin's options with defaults filled in. */
@@ -90,6 +93,34 @@ export async function createPlugin<K extends PluginKind>(plugin: ResolvedPlugin<
 
 export async function createBackbone(experiment: Experiment): Promise<BackbonePlugin> {
   return createPlugin(experiment.resolved.model, experiment);
+}
+
+/**
+ * A freshly initialised backbone whose vocabulary size and special-token ids come from the tokenizer
+ * unless the config sets them (bert: padTokenId; gpt2: bosTokenId / eosTokenId). A config vocabSize
+ * smaller than the tokenizer's is a config error, before anything runs. Returns the options used (for
+ * the checkpoint's plugin refs).
+ */
+export async function createBackboneFor(experiment: Pick<Experiment, 'resolved' | 'baseDir' | 'config'>, tokenizer: TokenizerPlugin): Promise<{ backbone: BackbonePlugin; options: Record<string, unknown> }> {
+  const model = experiment.resolved.model;
+  const options: Record<string, unknown> = { ...(model.options as Record<string, unknown>) };
+  if (!options.pretrained && (model.definition.name === 'bert' || model.definition.name === 'gpt2')) {
+    const special = tokenizer.specialTokenIds();
+    const fromTokenizer: Record<string, number | undefined> =
+      model.definition.name === 'gpt2' ? { vocabSize: tokenizer.getVocabSize(), bosTokenId: special.bos ?? special.eos, eosTokenId: special.eos ?? special.bos } : { vocabSize: tokenizer.getVocabSize(), padTokenId: special.pad };
+    for (const [key, value] of Object.entries(fromTokenizer)) if (options[key] === undefined && value !== undefined) options[key] = value;
+    const vocabSize = options.vocabSize as number;
+    const issues: string[] = [];
+    if (vocabSize < tokenizer.getVocabSize()) issues.push(`model.options.vocabSize: ${vocabSize} embedding rows, but the tokenizer has ${tokenizer.getVocabSize()} tokens (ids up to ${tokenizer.getVocabSize() - 1}): remove model.options.vocabSize to take it from the tokenizer, or use the tokenizer the model was made for`);
+    for (const key of ['bosTokenId', 'eosTokenId', 'padTokenId']) {
+      const id = options[key];
+      if (typeof id === 'number' && id >= vocabSize) issues.push(`model.options.${key}: ${id} is not below vocabSize ${vocabSize} (remove it to take the tokenizer's id)`);
+    }
+    if (issues.length > 0) throw new ConfigError(issues);
+  }
+  const context: PluginCreateContext = { baseDir: experiment.baseDir, seed: experiment.config.seed };
+  const backbone = (await model.definition.create(options as never, context)) as BackbonePlugin;
+  return { backbone, options };
 }
 
 function deepMerge(base: RawConfig, over: RawConfig): RawConfig {

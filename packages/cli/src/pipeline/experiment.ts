@@ -13,6 +13,7 @@ import {
   initBackend,
   resolveExperiment,
 } from '@pretrain/core';
+import { checkVocabularyFits } from '@pretrain/trainer';
 import { registerBuiltins } from '../builtins';
 import { CommandContext, stringOption } from '../command';
 import { RawConfig, applyOverrides, readConfigFile } from '../config-file';
@@ -110,8 +111,9 @@ export async function createBackboneFor(experiment: Pick<Experiment, 'resolved' 
       model.definition.name === 'gpt2' ? { vocabSize: tokenizer.getVocabSize(), bosTokenId: special.bos ?? special.eos, eosTokenId: special.eos ?? special.bos } : { vocabSize: tokenizer.getVocabSize(), padTokenId: special.pad };
     for (const [key, value] of Object.entries(fromTokenizer)) if (options[key] === undefined && value !== undefined) options[key] = value;
     const vocabSize = options.vocabSize as number;
+    // The message of the trainer's own check (the same words whether the model came from the config or a checkpoint).
+    checkVocabularyFits({ info: { vocabSize } as BackbonePlugin['info'] }, tokenizer);
     const issues: string[] = [];
-    if (vocabSize < tokenizer.getVocabSize()) issues.push(`model.options.vocabSize: ${vocabSize} embedding rows, but the tokenizer has ${tokenizer.getVocabSize()} tokens (ids up to ${tokenizer.getVocabSize() - 1}): remove model.options.vocabSize to take it from the tokenizer, or use the tokenizer the model was made for`);
     for (const key of ['bosTokenId', 'eosTokenId', 'padTokenId']) {
       const id = options[key];
       if (typeof id === 'number' && id >= vocabSize) issues.push(`model.options.${key}: ${id} is not below vocabSize ${vocabSize} (remove it to take the tokenizer's id)`);

@@ -3,6 +3,7 @@
  * skipInvalid counts): text (pairs) with class labels or scores, CoNLL-tagged sentences, SQuAD
  * questions. One label list per run comes out of here: data.labels ↔ head.options.labels ↔ the data.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, PretrainError, Rng, type TaskKind } from '@pretrain/core';
 import { readConll, readDelimited, readJsonlExamples, readSquad, type LabeledSummary, type QuestionAnsweringExample } from '@pretrain/corpus';
@@ -142,6 +143,7 @@ function readQaRows(spec: LabeledFile, file: string, where: string, log?: (line:
 /** One data file's rows for the task; `where` is its config path (data.train[0]) for errors. */
 export function readTaskFile<K extends TaskKind>(task: K, spec: LabeledFile, baseDir: string, where: string, log?: (line: string) => void): TaskRowTypes[K][] {
   const file = path.resolve(baseDir, spec.path);
+  if (!fs.existsSync(file)) throw new PretrainError(`Labeled data file ${file} does not exist (${where}.path)`, { file, path: `${where}.path` });
   let rows: unknown[];
   if (task === 'token-classification') rows = readTaggedRows(spec, file, where, log);
   else if (task === 'question-answering') rows = readQaRows(spec, file, where, log);

@@ -112,7 +112,7 @@ function prepareRegression(settings: TaskSettings, tokenizer: TokenizerPlugin, r
     rows: rows.length,
     examples,
     metrics: (predictions) => taskMetrics('sequence-regression', predictions, examples),
-    outputs: (predictions) => predictions.map((p, i) => ({ text: rows[i].text, ...pairOf(rows[i]), score: round(p.values[0], 6) })),
+    outputs: (predictions) => predictions.map((p, i) => ({ text: rows[i].text, ...pairOf(rows[i]), score: p.values[0] })),
   };
 }
 

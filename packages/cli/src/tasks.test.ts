@@ -282,3 +282,39 @@ describe('CSV through the corpus parser', () => {
     expect(bad.stderr).toMatch(new RegExp(`${path.join(dir, 'train.csv').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: cannot parse CSV`));
   });
 });
+
+describe('config errors', () => {
+  it('every section is reported at once, unknown keys with "did you mean"', () => {
+    const config = writeJson(path.join(work, 'typos', 'c.json'), {
+      model: { name: 'bert', options: { ...TINY_BERT, hiddenSise: 32 } },
+      head: { name: 'sequence-classification', options: { numLabel: 2 } },
+      trainer: { ...TRAINER, learningrate: 1e-3 },
+      data: { train: { path: 'x.tsv', lable: 'label' }, limt: 3 },
+    });
+    const result = runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(work, 'typos', 'run')]);
+    expect(result.status).toBe(1);
+    for (const line of [
+      'trainer: unknown option "learningrate"; did you mean "learningRate" for "learningrate"?',
+      'data: unknown option "limt"; did you mean "limit" for "limt"?',
+      'data.train: unknown option "lable"; did you mean "label" for "lable"?',
+      'model.options: unknown option "hiddenSise"; did you mean "hiddenSize" for "hiddenSise"?',
+      'head.options: unknown option "numLabel"; did you mean "numLabels" for "numLabel"?',
+    ]) {
+      expect(result.stderr).toContain(line);
+    }
+  });
+
+  it("the run folder's config.json re-runs as it is (data paths made absolute)", () => {
+    const dir = path.join(work, 'rerun');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(TASKS_DIR, 'sst2-train-48.tsv'), path.join(dir, 'train.tsv'));
+    const config = writeJson(path.join(dir, 'c.json'), { model: { name: 'bert', options: TINY_BERT }, head: { name: 'sequence-classification' }, trainer: { ...TRAINER, maxSteps: 1 }, data: { train: { path: 'train.tsv', text: 'sentence', label: 'label' } } });
+    ok(runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')]));
+    const again = runBin(['finetune', '-c', path.join(dir, 'run', 'config.json'), '-t', tokenizerFile, '-o', path.join(dir, 'again')], { cwd: work });
+    expect(again.stderr).not.toContain('error:');
+    expect(again.status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run', 'config.json'), 'utf8')).data.train.path).toBe(path.join(dir, 'train.tsv'));
+    expect(fs.existsSync(path.join(dir, 'again', 'metrics.jsonl'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'again', 'checkpoint', 'model.safetensors'))).toBe(true);
+  });
+});

@@ -257,12 +257,13 @@ function labelsInOneSplit(task: TaskKind, splits: Partial<Record<SplitName, unkn
     }
   }
   const unit = task === 'token-classification' ? 'word' : 'row';
-  return [...counts]
+  const notes = [...counts]
     .filter(([, perSplit]) => perSplit.size === 1)
     .map(([label, perSplit]) => {
       const [[name, n]] = [...perSplit];
       return `label "${label}" appears only in data.${name} (${n} ${unit}${n === 1 ? '' : 's'})`;
     });
+  return notes.length > 5 ? [...notes.slice(0, 5), `${notes.length - 5} more labels appear in only one split`] : notes;
 }
 
 /** Classification rows of one delimited file the way the demo reads UCI sentences (no header, text then label). */

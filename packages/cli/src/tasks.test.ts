@@ -114,6 +114,11 @@ describe('sequence classification: SST-2 (one text, header row)', () => {
     const metrics = fs.readFileSync(path.join(run.dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.type === 'eval').map((m) => m.step)).toEqual([2, 4]);
     expect(metrics.find((m) => m.type === 'eval')).toHaveProperty('matthews');
+    const report = JSON.parse(fs.readFileSync(path.join(run.dir, 'run', 'report.json'), 'utf8'));
+    const validation = report.charts.find((c: { id: string }) => c.id === 'validation');
+    expect(validation.series.map((s: { label: string }) => s.label)).toEqual(['accuracy', 'f1', 'matthews']);
+    expect(validation.series[0].points.map((p: { x: number }) => p.x)).toEqual([2, 4]);
+    expect(report.charts[0].series.map((s: { label: string }) => s.label)).toEqual(['train', 'eval']);
   });
 
   it('evaluate on the reloaded checkpoint reproduces the run and matches accuracy/F1 recomputed from predict', () => {

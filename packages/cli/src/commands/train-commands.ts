@@ -6,7 +6,7 @@ import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
 import { InterruptedError } from '../interrupt';
-import { lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
+import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
 import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
@@ -44,12 +44,22 @@ function writeRunReport(runDir: RunDir, title: string, notes: string[], config: 
       title,
       createdAt: new Date().toISOString(),
       notes,
-      charts: [{ id: 'loss', title: 'Loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }],
+      charts: [{ id: 'loss', title: 'Loss (train, and eval on the validation data)', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }, ...evalMetricCharts(records)],
       tables: [],
       config,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
+}
+
+/** One chart of the validation metrics (accuracy, f1, pearson, entity_f1, exact_match...) when evaluations ran. */
+function evalMetricCharts(records: ReturnType<typeof readMetrics>): ReportChart[] {
+  const evals = records.filter((r) => r.type === 'eval' && typeof r.step === 'number');
+  const skip = new Set(['type', 'step', 'epoch', 'time', 'isBest', 'loss', 'perplexity', 'mse']);
+  const keys = [...new Set(evals.flatMap((r) => Object.keys(r)))].filter((k) => !skip.has(k) && evals.some((r) => typeof r[k] === 'number'));
+  if (keys.length === 0) return [];
+  const series = keys.map((key) => ({ label: key, points: evals.filter((r) => typeof r[key] === 'number' && Number.isFinite(r[key] as number)).map((r) => ({ x: r.step as number, y: r[key] as number })) }));
+  return [{ id: 'validation', title: 'Validation metrics', xLabel: 'step', yLabel: 'value', series }];
 }
 
 function formatMetric(metrics: Record<string, number> | undefined, key: string): string {
@@ -137,11 +147,16 @@ export const finetuneCommand: Command = {
   path: ['finetune'],
   summary: 'fine-tune a (pre-trained) backbone with a task head on labeled data',
   details: `
-Reads config sections: model, head, data (train / validation / test files), trainer.
+Reads config sections: model, head, data (train / validation / test files), trainer. The head is the task:
+sequence-classification (one text or a pair), regression (scores), token-classification (CoNLL columns),
+question-answering (SQuAD JSON); see docs/guides/finetune-your-data.md. The label list (data.labels, else
+head.options.labels, else the data's labels) is printed at start and saved as the checkpoint's id2label.
+Validation data is evaluated every trainer.evalEverySteps and at epoch ends (metricForBest picks best/).
 --from loads a pre-training checkpoint (its tokenizer too): a run's checkpoint/ folder, or an HF BERT / GPT-2
 folder trained anywhere (config.json, model.safetensors or sharded model-*.safetensors + index, tokenizer.json;
 pickle pytorch_model.bin is refused with how to convert it). Without --from the model starts from random init.
-Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF *ForSequenceClassification).
+Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF Bert{ForSequenceClassification,
+ForTokenClassification,ForQuestionAnswering}).
 Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
   options: {
     ...CONFIG_OPTIONS,

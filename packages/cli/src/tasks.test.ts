@@ -138,6 +138,15 @@ describe('sequence classification: SST-2 (one text, header row)', () => {
     for (const p of predicted) expect(p.scores['0'] + p.scores['1']).toBeCloseTo(1, 3);
   });
 
+  it('early stopping through the CLI: the trainer gets the validation data and stops on metricForBest', () => {
+    const data = { train: { path: path.join(TASKS_DIR, 'sst2-train-48.tsv'), text: 'sentence', label: 'label' }, validation: { path: path.join(TASKS_DIR, 'sst2-dev-24.tsv'), text: 'sentence', label: 'label' } };
+    // An improvement must exceed 0.5 MCC: after the first evaluation (step 1) none does, so patience 2 stops at step 3.
+    const stopped = finetune('sst2-early', { head: { name: 'sequence-classification' }, data, trainer: { ...TRAINER, maxSteps: 30, evalEverySteps: 1, metricForBest: 'matthews', earlyStoppingPatience: 2, earlyStoppingThreshold: 0.5 } });
+    expect(stopped.finetuneOut).toContain('fine-tuning: 3 steps on 48 examples');
+    expect(stopped.finetuneOut).toContain('(stopped: early stopping: matthews did not improve for 2 evaluations)');
+    expect(fs.existsSync(path.join(stopped.dir, 'run', 'best', 'model.safetensors'))).toBe(true);
+  });
+
   it('a header row read as data is refused, naming file and line', () => {
     const result = runBin(['finetune', '-c', writeJson(path.join(run.dir, 'noheader.json'), { model: { name: 'bert', options: TINY_BERT }, head: { name: 'sequence-classification' }, trainer: TRAINER, data: { train: { path: path.join(TASKS_DIR, 'sst2-train-48.tsv'), text: 0, label: 1 }, labels: ['0', '1'] } }), '-t', tokenizerFile, '-o', path.join(run.dir, 'bad')]);
     expect(result.status).toBe(1);

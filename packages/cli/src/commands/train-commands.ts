@@ -196,6 +196,9 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
     const rawHead = ((experiment.raw.head as { options?: Record<string, unknown> } | undefined)?.options ?? {}) as { numLabels?: number; labels?: string[] };
     let headOptions = resolved.head.options as Record<string, unknown>;
     let labels: string[] | undefined;
+    if ((task === 'sequence-regression' || task === 'question-answering') && experiment.data.labels) {
+      throw new ConfigError([`data.labels: ${task} has no label list (only sequence-classification and token-classification do)`], experiment.file);
+    }
     if (task === 'sequence-classification' || task === 'token-classification') {
       const decision = decideLabels(task, { train: splits.train, ...(splits.heldOut ? {} : { validation: splits.validation }), test: splits.test }, { dataLabels: experiment.data.labels, headLabels: rawHead.labels, numLabels: rawHead.numLabels });
       labels = decision.labels;
@@ -232,7 +235,7 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
     );
     const { loss, ...taskValues } = run.validation;
     const metricsLine = task === 'sequence-classification' && Number.isFinite(taskValues.accuracy) ? `validation accuracy ${taskValues.accuracy.toFixed(4)} (${validation.rows} examples)` : `validation ${formatMetrics(taskValues)} (${validation.rows} ${rowsWord})`;
-    print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} ${rowsWord}; ${metricsLine}`);
+    print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} ${rowsWord}; ${metricsLine}${run.result.stoppedEarly ? ` (stopped: ${run.result.reason})` : ''}`);
     if (Object.keys(taskValues).length > 0) print(context, `validation metrics: ${JSON.stringify({ loss, ...taskValues })}`);
     if (run.result.bestModelDir) print(context, `best model (${experiment.trainer.metricForBest}): ${run.result.bestModelDir}`);
     print(context, `checkpoint: ${run.finalDir}`);

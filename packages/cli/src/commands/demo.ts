@@ -18,7 +18,7 @@ import { readBackboneTensors } from '../pipeline/checkpoint';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
 import { TaggedSentence, runTagging } from '../pipeline/tagging';
-import { sampleTokens } from '../pipeline/generate';
+import { sampleText, sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
 import { DemoPreset, DemoTask, PRESETS } from './demo-presets';
 
@@ -446,7 +446,7 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   const prompt = preset.samples?.prompt ?? '\n';
   for (let i = 0; i < (preset.samples?.count ?? 2); i++) {
     const ids = sampleTokens(backbone, tokenizer.encode(prompt, null, { addSpecialTokens: false }).ids, { maxNewTokens: preset.samples?.maxNewTokens ?? 60, temperature: 0.8, topK: 40, seed: seed + i, eosId: tokenizer.specialTokenIds().eos });
-    samples.push(prompt + tokenizer.decode(ids));
+    samples.push(prompt + sampleText(tokenizer, ids));
   }
   const lossLine = `CLM loss (held-out documents): before ${(pre.evalBefore?.loss ?? NaN).toFixed(3)} → after ${(pre.evalAfter?.loss ?? NaN).toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { PretrainError, TaskKind, parseWithPath, writeJsonAtomic } from '@pretrain/core';
 import { CONFIG_OPTIONS, Command, CommandContext, UsageError, numberOption, requireString, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
-import { sampleTokens } from '../pipeline/generate';
+import { sampleText, sampleTokens } from '../pipeline/generate';
 import { RestoredModel, restoreCheckpoint } from '../pipeline/restore';
 import { DataSettings, dataSchema } from '../pipeline/settings';
 import { SplitName, TaskSplits, decideLabels, loadTaskSplits } from '../pipeline/task-data';
@@ -201,7 +201,7 @@ Example: pretrain generate --checkpoint runs/gpt/checkpoint --prompt "ROMEO:" --
         seed: numberOption(context.options, 'seed')! + i,
         eosId: restored.tokenizer.specialTokenIds().eos,
       });
-      print(context, `--- sample ${i + 1}\n${prompt}${restored.tokenizer.decode(ids)}`);
+      print(context, `--- sample ${i + 1}\n${prompt}${sampleText(restored.tokenizer, ids)}`);
     }
   },
 };

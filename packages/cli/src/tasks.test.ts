@@ -167,6 +167,11 @@ describe('sequence classification: MRPC (sentence pairs)', () => {
     expectSameMetrics(reloaded.metrics, finetuneMetrics(run.finetuneOut));
     const predicted = jsonLines(ok(runBin(['predict', '--checkpoint', run.checkpoint, '--text', 'The cat sat.', '--pair', 'A cat was sitting.'])));
     expect(predicted).toEqual([{ text: 'The cat sat.', textPair: 'A cat was sitting.', label: expect.stringMatching(/^[01]$/), scores: { 0: expect.any(Number), 1: expect.any(Number) } }]);
+    const input = path.join(run.dir, 'pairs.jsonl');
+    fs.writeFileSync(input, `${JSON.stringify({ text: 'The cat sat.', textPair: 'A cat was sitting.' })}\n${JSON.stringify({ text: 'Rain today.', textPair: 'It is sunny.' })}\n`);
+    const fromFile = jsonLines(ok(runBin(['predict', '--checkpoint', run.checkpoint, '--input', input])));
+    expect(fromFile.map((p) => p.textPair)).toEqual(['A cat was sitting.', 'It is sunny.']);
+    expect(fromFile[0]).toEqual(predicted[0]);
   });
 });
 

@@ -109,6 +109,16 @@ describe('data files through the corpus readers', () => {
     ]);
   });
 
+  it('skipInvalid skips malformed rows and says how many, with their file:line', () => {
+    const file = path.join(dir, 'broken.tsv');
+    fs.writeFileSync(file, 'good one\tpos\nno label column\nanother\tneg\n');
+    expect(() => readTaskFile('sequence-classification', { path: file, skipInvalid: false }, dir, 'data.train')).toThrow(`${file}:2: expected at least 2 fields, found 1`);
+    const log: string[] = [];
+    const rows = readTaskFile('sequence-classification', { path: file, skipInvalid: true }, dir, 'data.train', (line) => log.push(line));
+    expect(rows.map((r) => r.label)).toEqual(['pos', 'neg']);
+    expect(log).toEqual([`note: ${file}: skipped 1 of 3 malformed rows (skipInvalid), e.g.`, `  ${file}:2: expected at least 2 fields, found 1`]);
+  });
+
   it('JSONL pairs with float scores', () => {
     const file = path.join(dir, 'pairs.jsonl');
     fs.writeFileSync(file, '{"a": "x", "b": "y", "s": 1.5}\n{"a": "z", "b": "w", "s": "2"}\n');

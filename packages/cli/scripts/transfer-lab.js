@@ -75,17 +75,28 @@ async function pretrain(o) {
         }
       }
     }
-    tokenizer = await trainTokenizer(sentences(), { type: 'wordpiece', vocabSize: o.vocabSize ?? base.vocabSize });
+    tokenizer = await trainTokenizer(sentences(), { type: o.kind === 'gpt' ? 'bpe' : 'wordpiece', vocabSize: o.vocabSize ?? base.vocabSize });
     fs.writeFileSync(tokFile, tokenizer.toJSON());
   }
   log(`tokenizer ${tokenizer.getVocabSize()} tokens`);
-  const modelOptions = { ...base.model.options, ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const preset = { ...base, model: { name: 'bert', options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
-  const objectives = o.objectives ?? base.objectives;
+  const modelOptions = { ...modelDefaults(o.kind, tokenizer), ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const preset = { ...base, model: { name: modelName(o.kind), options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
+  const objectives = o.objectives ?? (o.kind === 'gpt' ? [{ name: 'clm', options: {} }] : base.objectives);
   const trainer = { maxSteps: o.steps ?? 100000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
   backbone.dispose();
   log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s; before ${JSON.stringify(pre.evalBefore)} after ${JSON.stringify(pre.evalAfter)}`);
+}
+
+/** GPT runs ("kind": "gpt"): the demo BERT's size as a GPT-2 (2 layers, width 128, 2 heads), byte-level BPE, CLM. */
+function modelName(kind) {
+  return kind === 'gpt' ? 'gpt2' : 'bert';
+}
+
+function modelDefaults(kind, tokenizer) {
+  if (kind !== 'gpt') return base.model.options;
+  const endOfText = tokenizer.specialTokenIds().eos ?? tokenizer.tokenToId('<|endoftext|>');
+  return { nEmbd: 128, nLayer: 2, nHead: 2, nPositions: 128, bosTokenId: endOfText, eosTokenId: endOfText };
 }
 
 function loadPretrained(name) {
@@ -93,18 +104,21 @@ function loadPretrained(name) {
   const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
   const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
   const tokenizer = loadTokenizerFile(checkpoint);
-  const modelOptions = { ...base.model.options, ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const state = readBackboneTensors(checkpoint, 'bert');
-  return { tokenizer, modelOptions, state };
+  const modelOptions = { ...modelDefaults(lab.kind, tokenizer), ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const state = readBackboneTensors(checkpoint, lab.kind === 'gpt' ? 'transformer' : 'bert');
+  return { tokenizer, modelOptions, state, kind: lab.kind ?? 'bert' };
 }
 
 async function makeBackbone(arm, p, o) {
   // The scratch arm starts from HF's default initialisation unless the study says otherwise.
   const scratchInit = arm === 'scratch' && !o.scratchKeepsInit ? { initializerRange: 0.02 } : {};
-  const model = await createPlugin('model', 'bert', { ...p.modelOptions, ...scratchInit, ...(o.modelOverrides ?? {}) }, dataDir, base.seed + 1);
+  const model = await createPlugin('model', modelName(p.kind), { ...p.modelOptions, ...scratchInit, ...(o.modelOverrides ?? {}) }, dataDir, base.seed + 1);
   if (arm === 'pretrained') {
-    const report = model.loadStateDict(p.state);
-    if (report.missing.length || report.unexpected.length) throw new Error(`load: ${JSON.stringify(report)}`);
+    // transfer: "all" (default) or a list of name prefixes to carry over (e.g. ["embeddings."]); the rest keeps the scratch init.
+    const keep = o.transfer && o.transfer !== 'all' ? (name) => o.transfer.some((prefix) => name.startsWith(prefix)) : () => true;
+    const state = new Map([...p.state].filter(([name]) => keep(name)));
+    const report = model.loadStateDict(state);
+    if (report.unexpected.length || (!o.transfer && report.missing.length)) throw new Error(`load: ${JSON.stringify(report)}`);
   }
   return model;
 }
@@ -160,15 +174,22 @@ async function finetunePos(o, p, task = 'pos') {
   return out;
 }
 
+/** Pang & Lee's movie-review sentence polarity (../shared): 1,000 held out, the rest to train from. */
+function rtSplits() {
+  const read = (f, label) => fs.readFileSync(path.join(shared, 'sentiment/rt-polarity', f), 'utf8').split('\n').map((t) => t.trim()).filter(Boolean).map((text) => ({ text, label }));
+  const all = new core.Rng(base.seed).shuffle([...read('rt-polarity.neg', '0'), ...read('rt-polarity.pos', '1')]);
+  return { train: all.slice(1000), validation: all.slice(0, 1000), labels: ['0', '1'] };
+}
+
 async function finetuneSentiment(o, p) {
-  const splits = sentimentSplits(dataDir, base.seed);
+  const splits = o.data === 'rt' ? rtSplits() : sentimentSplits(dataDir, base.seed);
   const out = [];
   for (const n of o.sizes ?? [100, 300, 1000]) {
     const steps = o.steps ?? Math.min(o.maxSteps ?? 100, Math.max(o.minSteps ?? 40, Math.ceil(((o.epochs ?? 4) * n) / 32)));
     const correct = {};
     for (const arm of o.arms ?? ['pretrained', 'scratch']) {
       const backbone = await makeBackbone(arm, p, o);
-      const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? 'mean', numLabels: 2, labels: splits.labels }, dataDir, base.seed);
+      const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? (p.kind === 'gpt' ? 'last' : 'mean'), numLabels: 2, labels: splits.labels }, dataDir, base.seed);
       const run = await runFinetuning({ backbone, head, tokenizer: p.tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...base.finetuneTrainer, progress: 'none', learningRate: o.learningRate ?? 1e-3, maxSteps: steps, batchSize: 32, ...(o.trainer ?? {}) }, seed: base.seed, keepValidationCorrect: true }, env);
       correct[arm] = run.validation.correct;
       backbone.dispose();

@@ -169,6 +169,31 @@ describe('head behaviour', () => {
     expect(unmasked[1]).not.toEqual(logits[1]);
     head.dispose();
   });
+  it("pooling 'last' classifies the last unpadded token through a bias-free `score` layer (HF GPT2ForSequenceClassification)", () => {
+    const head = new SequenceClassificationHead({ numLabels: 3, pooling: 'last', dropout: 0 });
+    head.init({ backbone: fakeBackbone({ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.5, hidden_dropout_prob: 0 }), rng: testRng() });
+    const state = head.stateDict();
+    expect([...state.keys()]).toEqual(['score.weight']);
+    expect(state.get('score.weight')!.shape).toEqual([3, 4]);
+    const states = Array.from({ length: 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.9) * 2);
+    const mask = [1, 1, 0, 1, 0, 0, 1, 1, 1];
+    const sequenceOutput = tf.tensor3d(states, [3, 3, 4]);
+    const logits = head.forward({ sequenceOutput }, { training: false, attentionMask: tf.tensor2d(mask, [3, 3], 'int32') }).arraySync() as number[][];
+    const weight = state.get('score.weight')!.arraySync() as number[][];
+    [1, 0, 2].forEach((last, b) => {
+      const token = [0, 1, 2, 3].map((h) => states[(b * 3 + last) * 4 + h]);
+      weight.map((row) => row.reduce((sum, w, h) => sum + w * token[h], 0)).forEach((value, label) => expect(logits[b][label]).toBeCloseTo(value, 5));
+    });
+    expect(head.configJSON()).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], id2label: { '0': 'LABEL_0' } });
+    expect(head.configJSON().model_type).toBeUndefined();
+    tf.dispose([...state.values(), sequenceOutput]);
+    head.dispose();
+    const onBert = new SequenceClassificationHead({ numLabels: 2, pooling: 'last' });
+    onBert.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
+    expect(onBert.configJSON()).toMatchObject({ model_type: 'pretrain-bert-last-token-pooling', pretrain_pooling: 'last-token' });
+    onBert.dispose();
+  });
+
   it('rejects a checkpoint with a different number of labels, naming the tensor', () => {
     const head = new SequenceClassificationHead({ numLabels: 2 });
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });

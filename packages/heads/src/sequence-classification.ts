@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
-import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture } from './linear-head';
+import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture, type Pooling } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
 export const sequenceClassificationOptionsSchema = z
@@ -10,7 +10,11 @@ export const sequenceClassificationOptionsSchema = z
     labels: z.array(z.string()).optional(),
     /** HF classifier_dropout; default: the backbone's hidden dropout. */
     dropout: z.number().min(0).max(1).optional(),
-    /** 'pooler' (BERT's pooled [CLS], HF's choice), 'first' (the first token's hidden state) or 'mean' (mean over unpadded tokens). */
+    /**
+     * 'pooler' (BERT's pooled [CLS], HF's choice for BERT), 'first' (the first token's hidden state),
+     * 'mean' (mean over unpadded tokens) or 'last' (the last unpadded token, through a bias-free layer
+     * named `score`: HF GPT2ForSequenceClassification).
+     */
     pooling: z.enum(POOLINGS).default('pooler'),
     /** Batch field holding the integer labels. */
     labelField: z.string().default('labels'),
@@ -18,6 +22,11 @@ export const sequenceClassificationOptionsSchema = z
   .strict()
   .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type SequenceClassificationOptions = z.input<typeof sequenceClassificationOptionsSchema>;
+
+/** The classifier layer's HF name: GPT-2's last-token classifier is `score` (bias-free), BERT's `classifier`. */
+function classifierLayerName(pooling: Pooling): string {
+  return pooling === 'last' ? 'score' : 'classifier';
+}
 
 /** HF *ForSequenceClassification: pooled → dropout → Linear(hidden, numLabels) named `classifier`. */
 export class SequenceClassificationHead extends LinearHead implements TaskHeadPlugin {
@@ -30,7 +39,7 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
 
   constructor(options: SequenceClassificationOptions = {}) {
     const parsed = sequenceClassificationOptionsSchema.parse(options);
-    super('classifier', parsed.numLabels, parsed.dropout);
+    super(classifierLayerName(parsed.pooling), parsed.numLabels, parsed.dropout, parsed.pooling !== 'last');
     this.options = parsed;
     this.numLabels = parsed.numLabels;
   }
@@ -82,7 +91,7 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
 
   constructor(options: RegressionOptions = {}) {
     const parsed = regressionOptionsSchema.parse(options);
-    super('classifier', 1, parsed.dropout);
+    super(classifierLayerName(parsed.pooling), 1, parsed.dropout, parsed.pooling !== 'last');
     this.options = parsed;
   }
 

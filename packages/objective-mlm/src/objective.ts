@@ -12,8 +12,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
-import { FullSentenceBuilder } from './builder';
+import { dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { activation } from './nn';
 import { mlmOptions, type MlmOptions } from './options';

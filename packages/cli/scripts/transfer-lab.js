@@ -305,9 +305,9 @@ async function probe(o) {
   const posTrain = train.map(enc);
   const posDev = valid.map(enc);
   const splits = sentimentSplits(dataDir, base.seed);
-  const { encodeForClassification } = require('../dist/pipeline/batches');
-  const sentTrain = splits.train.slice(0, o.sentTrain ?? 2400).map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
-  const sentDev = splits.validation.map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
+  const { encodeText } = require('../dist/pipeline/task-encode');
+  const sentTrain = splits.train.slice(0, o.sentTrain ?? 2400).map((r) => ({ example: encodeText(p.tokenizer, r.text, undefined, 64), y: Number(r.label) }));
+  const sentDev = splits.validation.map((r) => ({ example: encodeText(p.tokenizer, r.text, undefined, 64), y: Number(r.label) }));
   const result = {};
   for (const arm of ['pretrained', 'scratch']) {
     const backbone = await makeBackbone(arm, p, o);

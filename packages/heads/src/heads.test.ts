@@ -217,4 +217,11 @@ describe('head behaviour', () => {
     expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X'] }).success).toBe(false);
     expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X', 'I-X'] }).success).toBe(true);
   });
+
+  it('a token-classification head takes its size from the tag names when numLabels is not given', () => {
+    const head = new TokenClassificationHead({ labels: ['O', 'B-X', 'I-X'] });
+    expect(head.numLabels).toBe(3);
+    expect(head.labelNames()).toEqual(['O', 'B-X', 'I-X']);
+    expect(() => new TokenClassificationHead({})).toThrow(/give head\.options\.numLabels or head\.options\.labels/);
+  });
 });

@@ -5,7 +5,8 @@ import { crossEntropy, labelField } from './losses';
 
 export const tokenClassificationOptionsSchema = z
   .object({
-    numLabels: z.number().int().min(2),
+    /** Number of tags; default: the length of `labels` (one of the two is required). */
+    numLabels: z.number().int().min(2).optional(),
     /** Tag names by id (HF id2label), e.g. ["O", "B-PER", "I-PER", ...]. */
     labels: z.array(z.string()).optional(),
     dropout: z.number().min(0).max(1).optional(),
@@ -13,7 +14,7 @@ export const tokenClassificationOptionsSchema = z
     labelField: z.string().default('labels'),
   })
   .strict()
-  .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
+  .refine((o) => !o.labels || o.numLabels === undefined || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type TokenClassificationOptions = z.input<typeof tokenClassificationOptionsSchema>;
 
 /** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
@@ -25,9 +26,11 @@ export class TokenClassificationHead extends LinearHead implements TaskHeadPlugi
 
   constructor(options: TokenClassificationOptions) {
     const parsed = tokenClassificationOptionsSchema.parse(options);
-    super('classifier', parsed.numLabels, parsed.dropout);
+    const numLabels = parsed.numLabels ?? parsed.labels?.length;
+    if (numLabels === undefined || numLabels < 2) throw new PretrainError('token-classification head: give head.options.numLabels or head.options.labels (at least 2 tags)', { path: 'head.options.numLabels' });
+    super('classifier', numLabels, parsed.dropout);
     this.options = parsed;
-    this.numLabels = parsed.numLabels;
+    this.numLabels = numLabels;
   }
 
   protected override afterInit({ backbone }: TaskHeadContext): void {

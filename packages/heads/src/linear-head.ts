@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { normalTensor, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
+import { dropout, normalTensor, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
 
 /**
  * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias` in a core ParameterSet:
@@ -45,7 +45,7 @@ export abstract class LinearHead extends ParameterSetModule {
   /** dropout (training only) → x·W + b over the last axis. */
   protected project(x: tf.Tensor, options: { training: boolean; dropoutSeed?: number }): tf.Tensor {
     const { weight, bias } = this.initialized();
-    const dropped = options.training && this.dropoutRate > 0 ? tf.dropout(x, this.dropoutRate, undefined, options.dropoutSeed) : x;
+    const dropped = options.training ? dropout(x, this.dropoutRate, options.dropoutSeed) : x;
     const shape = dropped.shape;
     const flat = tf.reshape(dropped, [-1, shape[shape.length - 1]]);
     const out = tf.add(tf.matMul(flat, weight), bias);

@@ -12,10 +12,9 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
+import { activationFunction, dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
-import { activation } from './nn';
 import { mlmOptions, type MlmOptions } from './options';
 
 /** HF BertForPreTraining / BertForMaskedLM names of the prediction head. */
@@ -62,7 +61,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new Error('mlm: the tokenizer has no mask token ([MASK] / <mask>)');
     this.backbone = backbone;
-    this.act = activation(backbone.info.hiddenAct);
+    this.act = activationFunction(backbone.info.hiddenAct);
     this.vocabulary = {
       maskId: special.mask,
       vocabSize: backbone.info.vocabSize,

@@ -162,6 +162,8 @@ export interface SoftmaxCrossEntropyOptions {
   describeOutOfRange?: (label: number, row: number, classes: number) => string;
   /** The first words of the rows-vs-labels mismatch error (default `softmaxCrossEntropy`). */
   caller?: string;
+  /** Config path the errors carry in their details (e.g. `head.options.numLabels`). */
+  path?: string;
 }
 
 /**
@@ -173,8 +175,8 @@ export interface SoftmaxCrossEntropyOptions {
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D, options: SoftmaxCrossEntropyOptions = {}): SoftmaxCrossEntropyResult {
   const [rows, classes] = logits.shape;
   const host = labels instanceof Int32Array ? labels : (labels.dataSync() as Int32Array);
-  if (host.length !== rows) throw new PretrainError(`${options.caller ?? 'softmaxCrossEntropy'}: ${rows} rows of logits but ${host.length} labels`);
-  if (!options.ignoreAbove) assertLabelsInRange(host, classes, options.describeOutOfRange);
+  if (host.length !== rows) throw new PretrainError(`${options.caller ?? 'softmaxCrossEntropy'}: ${rows} rows of logits but ${host.length} labels`, { path: options.path });
+  if (!options.ignoreAbove) assertLabelsInRange(host, classes, options.describeOutOfRange, options.path);
   let counted = 0;
   for (const label of host) if (label >= 0 && label < classes) counted++;
   const labelTensor = tf.tensor1d(host, 'int32');
@@ -207,7 +209,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
  * A label ≥ classes is a data or config error; ignoring its row would silently drop it from training.
  * Throws a PretrainError (core's message, or `describe`'s) naming the first such label and its row.
  */
-export function assertLabelsInRange(labels: ArrayLike<number>, classes: number, describe?: (label: number, row: number, classes: number) => string): void {
+export function assertLabelsInRange(labels: ArrayLike<number>, classes: number, describe?: (label: number, row: number, classes: number) => string, path?: string): void {
   let row = -1;
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] >= classes) {
@@ -217,7 +219,7 @@ export function assertLabelsInRange(labels: ArrayLike<number>, classes: number, 
   }
   if (row < 0) return;
   const label = labels[row];
-  throw new PretrainError(describe ? describe(label, row, classes) : `softmaxCrossEntropy: label id ${label} (row ${row}) is outside the ${classes} classes (ids 0..${classes - 1}; negative ids are ignored)`);
+  throw new PretrainError(describe ? describe(label, row, classes) : `softmaxCrossEntropy: label id ${label} (row ${row}) is outside the ${classes} classes (ids 0..${classes - 1}; negative ids are ignored)`, { path });
 }
 
 /** The same math from TF.js ops, for backends without the fused kernels. */

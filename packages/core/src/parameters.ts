@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoadReport, NamedVariables, ParameterModule } from './contract';
+import { PretrainError } from './errors';
 import type { Rng } from './rng';
 
 /**
@@ -32,7 +33,7 @@ export class ParameterSet implements ParameterModule {
   ) {}
 
   add(name: string, initial: tf.Tensor, layout: ParameterLayout = 'plain'): tf.Variable {
-    if (this.entries.has(name)) throw new Error(`parameter ${name} is defined twice`);
+    if (this.entries.has(name)) throw new PretrainError(`parameter ${name} is defined twice`);
     const variable = tf.variable(initial, true, `${name}_${nextVariableId++}`);
     initial.dispose();
     this.entries.set(name, { variable, layout });
@@ -46,7 +47,7 @@ export class ParameterSet implements ParameterModule {
 
   get(name: string): tf.Variable {
     const entry = this.entries.get(name);
-    if (!entry) throw new Error(`parameter ${name} does not exist (was init() called?)`);
+    if (!entry) throw new PretrainError(`parameter ${name} does not exist (was init() called?)`);
     return entry.variable;
   }
 
@@ -79,7 +80,7 @@ export class ParameterSet implements ParameterModule {
       if (!tf.util.arraysEqual(value.shape, entry.variable.shape)) {
         const hfShape = entry.layout === 'linear' ? [...entry.variable.shape].reverse() : entry.variable.shape;
         if (value !== tensor) value.dispose();
-        throw new Error(`${given}: checkpoint has shape [${tensor.shape}], the head expects [${hfShape}]`);
+        throw new PretrainError(`${given}: checkpoint has shape [${tensor.shape}], the head expects [${hfShape}]`);
       }
       tf.tidy(() => entry.variable.assign(tf.cast(value, 'float32')));
       if (value !== tensor) value.dispose();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneOutput, BatchTensors, LossOutput, ObjectiveContext } from './contract';
+import { objectivePath, PretrainError } from './errors';
 import { softmaxCrossEntropy } from './losses';
 import { normalTensor, ParameterSet, ParameterSetModule } from './parameters';
 
@@ -43,10 +44,10 @@ export abstract class PooledClassifierObjective extends ParameterSetModule {
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
     const { objective, labelField, poolerHint } = this.spec;
-    if (!output.pooledOutput) throw new Error(`${objective}: the backbone returned no pooledOutput (${poolerHint})`);
+    if (!output.pooledOutput) throw new PretrainError(`${objective}: the backbone returned no pooledOutput (${poolerHint})`, { path: 'model' });
     const labels = batch.host.fields[labelField];
-    if (!labels) throw new Error(`${objective}: the batch has no "${labelField}" field (were the examples built by the ${objective} builder?)`);
-    const { loss, accuracy } = softmaxCrossEntropy(this.logits(output.pooledOutput), Int32Array.from(labels), { caller: objective });
+    if (!labels) throw new PretrainError(`${objective}: the batch has no "${labelField}" field (were the examples built by the ${objective} builder?)`, { path: objectivePath(objective) });
+    const { loss, accuracy } = softmaxCrossEntropy(this.logits(output.pooledOutput), Int32Array.from(labels), { caller: objective, path: objectivePath(objective) });
     return { loss, metrics: { accuracy } };
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dropout, normalTensor, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
+import { dropout, headPath, normalTensor, PretrainError, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
 
 /**
  * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias` in a core ParameterSet:
@@ -19,7 +19,7 @@ export abstract class LinearHead extends ParameterSetModule {
 
   /** HF _init_weights: weight ~ N(0, initializer_range), bias 0. */
   init({ backbone, rng }: TaskHeadContext): void {
-    if (this.variables().size > 0) throw new Error(`${this.prefix} head: init() called twice`);
+    if (this.variables().size > 0) throw new PretrainError(`${this.prefix} head: init() called twice`, { path: headPath() });
     this.parameters.add(`${this.prefix}.weight`, normalTensor([backbone.info.hiddenSize, this.outFeatures], backbone.info.initializerRange, rng), 'linear');
     this.parameters.add(`${this.prefix}.bias`, tf.zeros([this.outFeatures]));
     this.dropoutRate = this.classifierDropout ?? backbone.info.hiddenDropoutProb;
@@ -38,7 +38,7 @@ export abstract class LinearHead extends ParameterSetModule {
     try {
       return super.loadStateDict(tensors);
     } catch (error) {
-      throw new Error(`${(error as Error).message} (num_labels or hidden size differ)`);
+      throw new PretrainError(`${(error as Error).message} (num_labels or hidden size differ)`, { path: headPath('numLabels'), cause: error });
     }
   }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BatchTensors, softmaxCrossEntropy } from '@pretrain/core';
+import { type BatchTensors, headPath, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
 
 /**
  * Mean cross-entropy over rows of `logits` [n, classes] whose label is a valid class, like
@@ -9,7 +9,7 @@ import { type BatchTensors, softmaxCrossEntropy } from '@pretrain/core';
  * ignores answer positions clamped past the sequence).
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: Int32Array, options: { ignoreAbove?: boolean } = {}): tf.Scalar {
-  return tf.tidy(() => softmaxCrossEntropy(logits, labels, { ignoreAbove: options.ignoreAbove, describeOutOfRange, caller: 'cross-entropy' }).loss);
+  return tf.tidy(() => softmaxCrossEntropy(logits, labels, { ignoreAbove: options.ignoreAbove, describeOutOfRange, caller: 'cross-entropy', path: headPath('numLabels') }).loss);
 }
 
 function describeOutOfRange(label: number, row: number, classes: number): string {
@@ -18,16 +18,18 @@ function describeOutOfRange(label: number, row: number, classes: number): string
 
 /** Mean squared error between predictions [n] and float targets. */
 export function meanSquaredError(predictions: tf.Tensor1D, targets: Float32Array): tf.Scalar {
-  if (targets.length !== predictions.shape[0]) throw new Error(`MSE: ${targets.length} targets for ${predictions.shape[0]} predictions`);
+  if (targets.length !== predictions.shape[0]) throw new PretrainError(`MSE: ${targets.length} targets for ${predictions.shape[0]} predictions`, { path: headPath() });
   return tf.tidy(() => tf.mean(tf.square(tf.sub(predictions, tf.tensor1d(targets, 'float32')))));
 }
 
 /** A named label field from the batch, with an error that names what is missing. */
-export function labelField(batch: BatchTensors, name: string, head: string): Int32Array | Float32Array {
+export function labelField(batch: BatchTensors, name: string, head: string, option = 'labelField'): Int32Array | Float32Array {
   const field = batch.host.fields[name];
   if (!field) {
     const present = Object.keys(batch.host.fields);
-    throw new Error(`${head} head: the batch has no "${name}" labels (fields present: ${present.length ? present.join(', ') : 'none'}); set the head's labelField option or the examples' labels`);
+    throw new PretrainError(`${head} head: the batch has no "${name}" labels (fields present: ${present.length ? present.join(', ') : 'none'}); set the head's ${option} option or the examples' labels`, {
+      path: headPath(option),
+    });
   }
   return field;
 }

@@ -12,7 +12,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { activationFunction, dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
+import { activationFunction, dense, gatherRows, layerNorm, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
 import { FullSentenceBuilder } from './builder';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { mlmOptions, type MlmOptions } from './options';
@@ -56,10 +56,10 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   init(context: ObjectiveContext): void {
     const { backbone, tokenizer, rng } = context;
     if (backbone.info.attention !== 'bidirectional') {
-      throw new Error(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`);
+      throw new PretrainError(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('mlm') });
     }
     const special = tokenizer.specialTokenIds();
-    if (special.mask === undefined) throw new Error('mlm: the tokenizer has no mask token ([MASK] / <mask>)');
+    if (special.mask === undefined) throw new PretrainError('mlm: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'tokenizer' });
     this.backbone = backbone;
     this.act = activationFunction(backbone.info.hiddenAct);
     this.vocabulary = {
@@ -79,7 +79,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   }
 
   transformBatch(batch: Batch, rng: Rng): Batch {
-    if (!this.vocabulary) throw new Error('mlm: transformBatch before init()');
+    if (!this.vocabulary) throw new PretrainError('mlm: transformBatch before init()', { path: objectivePath('mlm') });
     const staticSeed = this.options.masking === 'static' ? this.options.staticSeed : undefined;
     return maskBatch(batch, rng, this.vocabulary, { ...this.options, staticSeed });
   }
@@ -87,7 +87,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   /** Flat (row * seqLen + col) indices and labels of the positions to predict. */
   targets(batch: Batch): { positions: Int32Array; labels: Int32Array } {
     const labels = batch.fields[this.options.labelField];
-    if (!labels) throw new Error(`mlm: the batch has no "${this.options.labelField}" field (transformBatch did not run, or labels were not collated)`);
+    if (!labels) throw new PretrainError(`mlm: the batch has no "${this.options.labelField}" field (transformBatch did not run, or labels were not collated)`, { path: objectivePath('mlm', 'labelField') });
     let positions = batch.fields[this.options.positionsField] as Int32Array | undefined;
     if (!positions) {
       const found: number[] = [];
@@ -136,7 +136,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   }
 
   private requireBackbone(): BackbonePlugin {
-    if (!this.backbone) throw new Error('mlm: used before init()');
+    if (!this.backbone) throw new PretrainError('mlm: used before init()', { path: objectivePath('mlm') });
     return this.backbone;
   }
 }

@@ -88,3 +88,29 @@ test('ParameterSetModule delegates variables, stateDict, loadStateDict and dispo
   expect(variable.isDisposed).toBe(true);
   for (const t of state.values()) t.dispose();
 });
+
+test('a backbone set: optional base prefix, a rename hook, ignore patterns, its own shape error', () => {
+  const set = new ParameterSet([''], {}, [], {
+    stripPrefix: 'bert',
+    rename: (name) => name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'),
+    ignorePatterns: [/^embeddings\.position_ids$/],
+    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this BERT config expects [${expected}]`,
+  });
+  set.add('encoder.dense.weight', tf.zeros([2, 3]), 'linear');
+  set.add('encoder.LayerNorm.weight', tf.zeros([3]));
+  set.add('encoder.LayerNorm.bias', tf.zeros([3]));
+  expect(set.owns('cls.anything')).toBe(true);
+  const report = set.loadStateDict(
+    new Map([
+      ['bert.encoder.dense.weight', tf.ones([3, 2])],
+      ['encoder.LayerNorm.gamma', tf.tensor1d([1, 2, 3])],
+      ['bert.embeddings.position_ids', tf.zeros([1, 4], 'int32')],
+      ['cls.predictions.bias', tf.zeros([5])],
+    ]),
+  );
+  expect(report).toEqual({ missing: ['encoder.LayerNorm.bias'], unexpected: ['cls.predictions.bias'] });
+  expect(Array.from(set.get('encoder.LayerNorm.weight').dataSync())).toEqual([1, 2, 3]);
+  expect(set.get('encoder.dense.weight').shape).toEqual([2, 3]);
+  expect(() => set.loadStateDict(new Map([['bert.encoder.dense.weight', tf.zeros([2, 3])]]))).toThrow('tensor "bert.encoder.dense.weight" has shape [2,3] but this BERT config expects [3,2]');
+  set.dispose();
+});

@@ -16,20 +16,36 @@ interface Entry {
 
 let nextVariableId = 0;
 
+/** How a ParameterSet maps checkpoint names to its own (beyond owned prefixes, aliases and ignored names). */
+export interface ParameterSetOptions {
+  /**
+   * A base prefix that checkpoint names may carry (`bert`, `transformer`): `bert.x` and `x` both load
+   * into `x`. A backbone's set stores names without it; the checkpoint writer adds it.
+   */
+  stripPrefix?: string;
+  /** Renames a checkpoint name (after prefix stripping) before lookup, e.g. legacy LayerNorm `gamma`/`beta` → `weight`/`bias`. */
+  rename?: (name: string) => string;
+  /** Checkpoint names (after stripping and renaming) accepted and ignored, e.g. HF buffers such as `position_ids`. */
+  ignorePatterns?: readonly RegExp[];
+  /** The shape-mismatch error (`given` as in the checkpoint, shapes in HF layout); a generic message otherwise. */
+  describeShapeMismatch?: (given: string, shape: readonly number[], expected: readonly number[]) => string;
+}
+
 /**
- * The trainable tensors of one head, keyed by their HF names, with HF-layout state dicts. Objective
- * heads (MLM, NSP, SOP, ...) keep their parameters in one of these.
+ * The trainable tensors of one module, keyed by their HF names, with HF-layout state dicts. Objective
+ * heads (MLM, NSP, SOP, ...), task heads and the backbones (BERT, GPT-2) keep their parameters in one.
  */
 export class ParameterSet implements ParameterModule {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    /** Names starting with one of these belong to this head; other checkpoint tensors are not ours to report. */
+    /** Names starting with one of these belong to this set; other checkpoint tensors are not ours to report. */
     private readonly ownedPrefixes: string[],
     /** Alternative checkpoint names (HF tied copies) mapped to the stored name. */
     private readonly aliases: Record<string, string> = {},
     /** Checkpoint names we accept and ignore (e.g. a decoder weight tied to the embeddings). */
     private readonly ignored: string[] = [],
+    private readonly options: ParameterSetOptions = {},
   ) {}
 
   add(name: string, initial: tf.Tensor, layout: ParameterLayout = 'plain'): tf.Variable {
@@ -69,10 +85,10 @@ export class ParameterSet implements ParameterModule {
     for (const [given, tensor] of tensors) {
       if (!this.owns(given)) continue;
       if (this.ignored.includes(given)) continue;
-      const name = this.aliases[given] ?? given;
+      const name = this.storedName(given);
       const entry = this.entries.get(name);
       if (!entry) {
-        unexpected.push(given);
+        if (!this.options.ignorePatterns?.some((pattern) => pattern.test(name))) unexpected.push(given);
         continue;
       }
       if (seen.has(name)) continue;
@@ -80,7 +96,8 @@ export class ParameterSet implements ParameterModule {
       if (!tf.util.arraysEqual(value.shape, entry.variable.shape)) {
         const hfShape = entry.layout === 'linear' ? [...entry.variable.shape].reverse() : entry.variable.shape;
         if (value !== tensor) value.dispose();
-        throw new PretrainError(`${given}: checkpoint has shape [${tensor.shape}], the head expects [${hfShape}]`);
+        const describe = this.options.describeShapeMismatch;
+        throw new PretrainError(describe ? describe(given, tensor.shape, hfShape) : `${given}: checkpoint has shape [${tensor.shape}], the head expects [${hfShape}]`);
       }
       tf.tidy(() => entry.variable.assign(tf.cast(value, 'float32')));
       if (value !== tensor) value.dispose();
@@ -88,6 +105,14 @@ export class ParameterSet implements ParameterModule {
     }
     const missing = [...this.entries.keys()].filter((n) => !seen.has(n));
     return { missing, unexpected };
+  }
+
+  /** The stored name a checkpoint name loads into: alias, then base prefix stripped, then renamed. */
+  private storedName(given: string): string {
+    let name = this.aliases[given] ?? given;
+    const prefix = this.options.stripPrefix;
+    if (prefix !== undefined && name.startsWith(`${prefix}.`)) name = name.slice(prefix.length + 1);
+    return this.options.rename ? this.options.rename(name) : name;
   }
 
   dispose(): void {

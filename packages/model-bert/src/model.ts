@@ -1,10 +1,12 @@
 /**
  * BERT (Devlin et al. 2019) as HF transformers' BertModel computes it, in TF.js: embeddings →
- * post-LN encoder layers → pooler. Parameters are tf.Variables keyed by HF names without the
- * `bert.` prefix; dense weights are stored as [in, out] and converted at stateDict/loadStateDict.
+ * post-LN encoder layers → pooler. Parameters live in core's ParameterSet, keyed by HF names without
+ * the `bert.` prefix; dense weights are stored as [in, out] and converted at stateDict/loadStateDict.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  ParameterSet,
+  ParameterSetModule,
   PretrainError,
   Rng,
   stripPrefix,
@@ -14,7 +16,6 @@ import {
   type BackbonePlugin,
   type ForwardOptions,
   type LoadReport,
-  type NamedVariables,
 } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
 import { activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
@@ -101,11 +102,23 @@ export interface BertModelOptions {
   addPoolingLayer?: boolean;
 }
 
-export class BertModel implements BackbonePlugin {
+/**
+ * Core's ParameterSet configured for BertModel's names: every checkpoint name is looked at (the
+ * backbone reports what no one else may take), `bert.` is optional, legacy `gamma`/`beta` LayerNorm
+ * names are renamed, HF buffers ignored; shape errors name the BERT config.
+ */
+function bertParameterSet(): ParameterSet {
+  return new ParameterSet([''], {}, [], {
+    stripPrefix: BERT_BASE_PREFIX,
+    rename: renameLegacyKey,
+    ignorePatterns: IGNORED_CHECKPOINT_KEYS,
+    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this BERT config expects [${expected}]`,
+  });
+}
+
+export class BertModel extends ParameterSetModule implements BackbonePlugin {
   readonly config: BertConfig;
   readonly info: BackboneInfo;
-  private readonly params: NamedVariables = new Map();
-  private readonly specs: Map<string, ParameterSpec>;
   private readonly headSize: number;
   readonly hasPooler: boolean;
   /** Draws dropout seeds for forward calls that bring none (still reproducible from `seed`). */
@@ -125,6 +138,7 @@ export class BertModel implements BackbonePlugin {
   }
 
   constructor(config: BertConfig | Record<string, unknown>, options: BertModelOptions = {}) {
+    super(bertParameterSet());
     this.config = parseBertConfig(config);
     const c = this.config;
     this.headSize = c.hidden_size / c.num_attention_heads;
@@ -145,13 +159,9 @@ export class BertModel implements BackbonePlugin {
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
     this.hasPooler = options.addPoolingLayer ?? true;
-    this.specs = new Map(bertParameterSpecs(c, this.hasPooler).map((spec) => [spec.name, spec]));
-    checkParameterMemory('BERT', [...this.specs.values()].map((spec) => ({ name: spec.name, shape: spec.hfShape })));
-    for (const spec of this.specs.values()) {
-      const initial = this.initialValue(spec, rng);
-      this.params.set(spec.name, tf.variable(initial, true));
-      initial.dispose();
-    }
+    const specs = bertParameterSpecs(c, this.hasPooler);
+    checkParameterMemory('BERT', specs.map((spec) => ({ name: spec.name, shape: spec.hfShape })));
+    for (const spec of specs) this.parameters.add(spec.name, this.initialValue(spec, rng), spec.kind === 'dense' ? 'linear' : 'plain');
   }
 
   private initialValue(spec: ParameterSpec, rng: Rng): tf.Tensor {
@@ -169,9 +179,7 @@ export class BertModel implements BackbonePlugin {
   }
 
   private p<R extends tf.Rank>(name: string): tf.Variable<R> {
-    const v = this.params.get(name);
-    if (!v) throw new PretrainError(`BERT has no parameter "${name}"`);
-    return v as tf.Variable<R>;
+    return this.parameters.get(name) as tf.Variable<R>;
   }
 
   forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
@@ -287,47 +295,10 @@ export class BertModel implements BackbonePlugin {
     return this.config.num_hidden_layers + 1;
   }
 
-  variables(): NamedVariables {
-    return new Map(this.params);
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    const state = new Map<string, tf.Tensor>();
-    for (const [name, variable] of this.params) {
-      state.set(name, this.specs.get(name)!.kind === 'dense' ? tf.transpose(variable) : tf.clone(variable));
-    }
-    return state;
-  }
-
-  /** Accepts names with or without the `bert.` prefix; a shape mismatch is an error naming the tensor. */
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    const seen = new Set<string>();
-    const unexpected: string[] = [];
-    for (const [fullName, tensor] of tensors) {
-      const name = renameLegacyKey(stripPrefix(fullName, BERT_BASE_PREFIX));
-      const spec = this.specs.get(name);
-      if (!spec) {
-        if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
-        continue;
-      }
-      if (!sameShape(tensor.shape, spec.hfShape)) {
-        throw new PretrainError(`tensor "${fullName}" has shape [${tensor.shape}] but this BERT config expects [${spec.hfShape}]`);
-      }
-      tf.tidy(() => {
-        const value = tf.cast(tensor, 'float32');
-        this.p(name).assign(spec.kind === 'dense' ? tf.transpose(value) : value);
-      });
-      seen.add(name);
-    }
-    const missing = [...this.specs.keys()].filter((name) => !seen.has(name));
-    return { missing, unexpected };
-  }
-
-  dispose(): void {
+  override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const variable of this.params.values()) variable.dispose();
-    this.params.clear();
+    super.dispose();
   }
 }
 
@@ -350,10 +321,6 @@ function paddedEmbeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D, padId: numb
 
 function internalShape(spec: ParameterSpec): number[] {
   return spec.kind === 'dense' ? [spec.hfShape[1], spec.hfShape[0]] : spec.hfShape;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Original Google/TF checkpoints name LayerNorm parameters gamma/beta; HF renames them on load, so do we. */

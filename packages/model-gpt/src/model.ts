@@ -1,11 +1,13 @@
 /**
  * GPT-2 (Radford et al. 2019) as HF transformers' GPT2Model computes it, in TF.js: token +
- * position embeddings → pre-LN blocks with causal self-attention → final LayerNorm. Parameters are
- * tf.Variables keyed by HF names without the `transformer.` prefix, in HF's Conv1D layout
+ * position embeddings → pre-LN blocks with causal self-attention → final LayerNorm. Parameters live
+ * in core's ParameterSet, keyed by HF names without the `transformer.` prefix, in HF's Conv1D layout
  * ([in, out]), which is already the layout of a plain x·W matmul.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  ParameterSet,
+  ParameterSetModule,
   PretrainError,
   Rng,
   stripPrefix,
@@ -15,7 +17,6 @@ import {
   type BackbonePlugin,
   type ForwardOptions,
   type LoadReport,
-  type NamedVariables,
 } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
 import { FLOAT32_MIN, activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
@@ -91,18 +92,30 @@ interface RunOptions {
   cache?: KVCache;
 }
 
-export class Gpt2Model implements BackbonePlugin {
+/**
+ * Core's ParameterSet configured for GPT2Model's names: every checkpoint name is looked at (the
+ * backbone reports what no one else may take), `transformer.` is optional, HF's attention-mask
+ * buffers are ignored; shape errors name the GPT-2 config.
+ */
+function gpt2ParameterSet(): ParameterSet {
+  return new ParameterSet([''], {}, [], {
+    stripPrefix: GPT2_BASE_PREFIX,
+    ignorePatterns: IGNORED_CHECKPOINT_KEYS,
+    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this GPT-2 config expects [${expected}]`,
+  });
+}
+
+export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   readonly config: Gpt2Config;
   readonly info: BackboneInfo;
   /** What fromPretrained found missing or unexpected in the checkpoint (HF logs the same). */
   loadReport?: LoadReport;
-  private readonly params: NamedVariables = new Map();
-  private readonly specs: Map<string, ParameterSpec>;
   private readonly headSize: number;
   private readonly dropoutSeeds: Rng;
   private disposed = false;
 
   constructor(config: Gpt2Config | Record<string, unknown>, options: Gpt2ModelOptions = {}) {
+    super(gpt2ParameterSet());
     this.config = parseGpt2Config(config);
     const c = this.config;
     this.headSize = c.n_embd / c.n_head;
@@ -122,13 +135,9 @@ export class Gpt2Model implements BackbonePlugin {
     };
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
-    this.specs = new Map(gpt2ParameterSpecs(c).map((spec) => [spec.name, spec]));
-    checkParameterMemory('GPT-2', [...this.specs.values()]);
-    for (const spec of this.specs.values()) {
-      const initial = this.initialValue(spec, rng);
-      this.params.set(spec.name, tf.variable(initial, true));
-      initial.dispose();
-    }
+    const specs = gpt2ParameterSpecs(c);
+    checkParameterMemory('GPT-2', specs);
+    for (const spec of specs) this.parameters.add(spec.name, this.initialValue(spec, rng));
   }
 
   /** Loads `config.json` + `model.safetensors` written by HF transformers or by savePretrained. */
@@ -150,9 +159,7 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   private p<R extends tf.Rank>(name: string): tf.Variable<R> {
-    const v = this.params.get(name);
-    if (!v) throw new PretrainError(`GPT-2 has no parameter "${name}"`);
-    return v as tf.Variable<R>;
+    return this.parameters.get(name) as tf.Variable<R>;
   }
 
   forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
@@ -388,39 +395,10 @@ export class Gpt2Model implements BackbonePlugin {
     return this.config.n_layer + 1;
   }
 
-  variables(): NamedVariables {
-    return new Map(this.params);
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    return new Map([...this.params].map(([name, variable]) => [name, tf.clone(variable)]));
-  }
-
-  /** Accepts names with or without the `transformer.` prefix; a shape mismatch is an error naming the tensor. */
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    const seen = new Set<string>();
-    const unexpected: string[] = [];
-    for (const [fullName, tensor] of tensors) {
-      const name = stripPrefix(fullName, GPT2_BASE_PREFIX);
-      const spec = this.specs.get(name);
-      if (!spec) {
-        if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
-        continue;
-      }
-      if (!sameShape(tensor.shape, spec.shape)) {
-        throw new PretrainError(`tensor "${fullName}" has shape [${tensor.shape}] but this GPT-2 config expects [${spec.shape}]`);
-      }
-      tf.tidy(() => this.p(name).assign(tf.cast(tensor, 'float32')));
-      seen.add(name);
-    }
-    return { missing: [...this.specs.keys()].filter((name) => !seen.has(name)), unexpected };
-  }
-
-  dispose(): void {
+  override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const variable of this.params.values()) variable.dispose();
-    this.params.clear();
+    super.dispose();
   }
 }
 
@@ -450,10 +428,6 @@ function attentionBias(seq: number, attentionMask: tf.Tensor2D | undefined): tf.
 function headLayout(t: tf.Tensor, split: [number, number, number, number], perm: number[], shape: [number, number, number, number]): tf.Tensor4D {
   const [, seq] = split;
   return (seq === 1 ? tf.reshape(t, shape) : tf.transpose(tf.reshape(t, split), perm)) as tf.Tensor4D;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export { stripPrefix };

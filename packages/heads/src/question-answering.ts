@@ -14,6 +14,7 @@ export type QuestionAnsweringOptions = z.input<typeof questionAnsweringOptionsSc
 /** HF *ForQuestionAnswering: Linear(hidden, 2) named `qa_outputs` → start and end logits per token. */
 export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'question-answering';
+  readonly hfHead = { suffix: 'ForQuestionAnswering' };
   private readonly options: z.output<typeof questionAnsweringOptionsSchema>;
   private modelType = 'bert';
 

@@ -22,6 +22,7 @@ export type SequenceClassificationOptions = z.input<typeof sequenceClassificatio
 /** HF *ForSequenceClassification: pooled → dropout → Linear(hidden, numLabels) named `classifier`. */
 export class SequenceClassificationHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-classification';
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
   readonly numLabels: number;
   private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
   private modelType = 'bert';
@@ -75,6 +76,7 @@ export type RegressionOptions = z.input<typeof regressionOptionsSchema>;
 /** HF *ForSequenceClassification with num_labels 1 (problem_type "regression"): one score, MSE loss. */
 export class RegressionHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-regression';
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
   private readonly options: z.output<typeof regressionOptionsSchema>;
   private modelType = 'bert';
   /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */

@@ -19,6 +19,7 @@ export type TokenClassificationOptions = z.input<typeof tokenClassificationOptio
 /** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
 export class TokenClassificationHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'token-classification';
+  readonly hfHead = { suffix: 'ForTokenClassification' };
   readonly numLabels: number;
   private readonly options: z.output<typeof tokenClassificationOptionsSchema>;
   private modelType = 'bert';

@@ -121,6 +121,8 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
   readonly info: BackboneInfo;
   private readonly headSize: number;
   readonly hasPooler: boolean;
+  /** HF's LM classes save the word embeddings again as the MLM decoder weight (tied): never written, never unexpected. */
+  readonly hfHead = { tiedNames: ['cls.predictions.decoder.weight'] } as const;
   /** Draws dropout seeds for forward calls that bring none (still reproducible from `seed`). */
   private readonly dropoutSeeds: Rng;
   private disposed = false;

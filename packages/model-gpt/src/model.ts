@@ -110,6 +110,8 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   readonly info: BackboneInfo;
   /** What fromPretrained found missing or unexpected in the checkpoint (HF logs the same). */
   loadReport?: LoadReport;
+  /** GPT2LMHeadModel saves the token embeddings again as `lm_head.weight` (tied): never written, never unexpected. */
+  readonly hfHead = { tiedNames: ['lm_head.weight'] } as const;
   private readonly headSize: number;
   private readonly dropoutSeeds: Rng;
   private disposed = false;

@@ -15,6 +15,8 @@ export class CausalLanguageModeling implements ObjectivePlugin {
   readonly requiresAttention = 'causal' as const;
   readonly exampleBuilder: BlockBuilder;
   readonly options: ClmOptions;
+  /** HF's GPT2LMHeadModel ties lm_head.weight to the token embeddings (not stored). */
+  readonly hfHead = { tiedNames: ['lm_head.weight'] };
   private backbone?: BackbonePlugin;
 
   constructor(options: Partial<ClmOptions> = {}) {

@@ -26,6 +26,9 @@ export const MLM_PARAMETER_NAMES = {
   bias: 'cls.predictions.bias',
 } as const;
 
+/** HF's tied copies: the decoder weight is the word embeddings, the decoder bias is cls.predictions.bias. */
+export const MLM_DECODER_NAMES = { weight: 'cls.predictions.decoder.weight', bias: 'cls.predictions.decoder.bias' } as const;
+
 /**
  * Masked language modelling (BERT). transformBatch corrupts tokens and writes labels; the head
  * (dense → activation → LayerNorm → decoder tied to the input embeddings + bias) runs only at
@@ -36,6 +39,8 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   readonly requiresAttention = 'bidirectional' as const;
   readonly exampleBuilder?: ExampleBuilder;
   readonly options: MlmOptions;
+  /** HF ties the decoder weight to the word embeddings and the decoder bias to cls.predictions.bias (neither is stored). */
+  readonly hfHead = { tiedNames: [MLM_DECODER_NAMES.weight, MLM_DECODER_NAMES.bias] };
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
   private act?: (x: tf.Tensor) => tf.Tensor;
@@ -45,8 +50,8 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
       new ParameterSet(
         ['cls.predictions.'],
         // HF ties decoder.bias to cls.predictions.bias and decoder.weight to the word embeddings.
-        { 'cls.predictions.decoder.bias': MLM_PARAMETER_NAMES.bias },
-        ['cls.predictions.decoder.weight'],
+        { [MLM_DECODER_NAMES.bias]: MLM_PARAMETER_NAMES.bias },
+        [MLM_DECODER_NAMES.weight],
       ),
     );
     this.options = mlmOptions(options);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoadReport, NamedVariables, ParameterModule } from './contract';
 import { PretrainError } from './errors';
+import { dense, layerNorm } from './nn';
 import type { Rng } from './rng';
 
 /**
@@ -48,6 +49,16 @@ export class ParameterSet implements ParameterModule {
     private readonly options: ParameterSetOptions = {},
   ) {}
 
+  /**
+   * A backbone's set: it looks at every checkpoint name (what it does not take is reported, for the
+   * heads to claim), its base prefix is optional, and shape errors name the model's config.
+   */
+  static forBackbone(options: { basePrefix: string; modelName: string; rename?: (name: string) => string; ignorePatterns?: readonly RegExp[] }): ParameterSet {
+    const { basePrefix, modelName, rename, ignorePatterns } = options;
+    const describeShapeMismatch = (given: string, shape: readonly number[], expected: readonly number[]) => `tensor "${given}" has shape [${shape}] but this ${modelName} config expects [${expected}]`;
+    return new ParameterSet([''], {}, [], { stripPrefix: basePrefix, rename, ignorePatterns, describeShapeMismatch });
+  }
+
   add(name: string, initial: tf.Tensor, layout: ParameterLayout = 'plain'): tf.Variable {
     if (this.entries.has(name)) throw new PretrainError(`parameter ${name} is defined twice`);
     const variable = tf.variable(initial, true, `${name}_${nextVariableId++}`);
@@ -65,6 +76,16 @@ export class ParameterSet implements ParameterModule {
     const entry = this.entries.get(name);
     if (!entry) throw new PretrainError(`parameter ${name} does not exist (was init() called?)`);
     return entry.variable;
+  }
+
+  /** x·W + b (core's `dense`) with this set's `${name}.weight` (kept [in, out]) and `${name}.bias`. */
+  dense(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return dense(x, this.get(`${name}.weight`) as tf.Tensor2D, this.get(`${name}.bias`) as tf.Tensor1D);
+  }
+
+  /** Core's `layerNorm` with this set's `${name}.weight` (γ) and `${name}.bias` (β). */
+  layerNorm(x: tf.Tensor2D, name: string, eps: number): tf.Tensor2D {
+    return layerNorm(x, this.get(`${name}.weight`) as tf.Tensor1D, this.get(`${name}.bias`) as tf.Tensor1D, eps);
   }
 
   variables(): NamedVariables {
@@ -155,4 +176,16 @@ export function normalTensor(shape: number[], std: number, rng: Rng): tf.Tensor 
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = rng.normal() * std;
   return tf.tensor(values, shape, 'float32');
+}
+
+/**
+ * Depth of a backbone parameter for layer-wise strategies (BackbonePlugin.layerIndexOf): 0 for names
+ * under `embeddingPrefixes`, layer + 1 where `layerPattern` captures the layer index, numLayers + 1
+ * for anything above the last layer. The base prefix is optional.
+ */
+export function layerIndexByName(parameterName: string, basePrefix: string, embeddingPrefixes: readonly string[], layerPattern: RegExp, numLayers: number): number {
+  const name = parameterName.startsWith(`${basePrefix}.`) ? parameterName.slice(basePrefix.length + 1) : parameterName;
+  if (embeddingPrefixes.some((prefix) => name.startsWith(prefix))) return 0;
+  const match = layerPattern.exec(name);
+  return match ? Number(match[1]) + 1 : numLayers + 1;
 }

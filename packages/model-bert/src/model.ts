@@ -4,21 +4,8 @@
  * the `bert.` prefix; dense weights are stored as [in, out] and converted at stateDict/loadStateDict.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ParameterSet,
-  ParameterSetModule,
-  PretrainError,
-  Rng,
-  stripPrefix,
-  type BackboneInfo,
-  type BackboneInputs,
-  type BackboneOutput,
-  type BackbonePlugin,
-  type ForwardOptions,
-  type LoadReport,
-} from '@pretrain/core';
+import { activate, checkParameterMemory, dropout, hasPadding, layerIndexByName, normalValues, paddingBias, ParameterSet, ParameterSetModule, PretrainError, Rng, stripPrefix, type BackboneInfo, type BackboneInputs, type BackboneOutput, type BackbonePlugin, type ForwardOptions, type LoadReport } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
-import { activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadBertPretrained, saveBertPretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 
 export const BERT_BASE_PREFIX = 'bert';
@@ -102,20 +89,6 @@ export interface BertModelOptions {
   addPoolingLayer?: boolean;
 }
 
-/**
- * Core's ParameterSet configured for BertModel's names: every checkpoint name is looked at (the
- * backbone reports what no one else may take), `bert.` is optional, legacy `gamma`/`beta` LayerNorm
- * names are renamed, HF buffers ignored; shape errors name the BERT config.
- */
-function bertParameterSet(): ParameterSet {
-  return new ParameterSet([''], {}, [], {
-    stripPrefix: BERT_BASE_PREFIX,
-    rename: renameLegacyKey,
-    ignorePatterns: IGNORED_CHECKPOINT_KEYS,
-    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this BERT config expects [${expected}]`,
-  });
-}
-
 export class BertModel extends ParameterSetModule implements BackbonePlugin {
   readonly config: BertConfig;
   readonly info: BackboneInfo;
@@ -140,7 +113,8 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
   }
 
   constructor(config: BertConfig | Record<string, unknown>, options: BertModelOptions = {}) {
-    super(bertParameterSet());
+    // `bert.` optional, legacy gamma/beta LayerNorm names renamed, HF buffers ignored.
+    super(ParameterSet.forBackbone({ basePrefix: BERT_BASE_PREFIX, modelName: 'BERT', rename: renameLegacyKey, ignorePatterns: IGNORED_CHECKPOINT_KEYS }));
     this.config = parseBertConfig(config);
     const c = this.config;
     this.headSize = c.hidden_size / c.num_attention_heads;
@@ -228,29 +202,21 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
     // Without token types every position uses row 0; a broadcast add avoids a gather (and its gradient).
     const types = inputs.tokenTypeIds ? tf.reshape(tf.gather(typeTable, tf.reshape(inputs.tokenTypeIds, [-1])), [batch, seq, h]) : tf.slice(typeTable, [0, 0], [1, h]);
     const summed = tf.add(tf.add(tf.reshape(words, [batch, seq, h]), positions), types);
-    const normed = layerNorm(tf.reshape(summed, [batch * seq, h]) as tf.Tensor2D, this.p('embeddings.LayerNorm.weight'), this.p('embeddings.LayerNorm.bias'), c.layer_norm_eps);
+    const normed = this.parameters.layerNorm(tf.reshape(summed, [batch * seq, h]) as tf.Tensor2D, 'embeddings.LayerNorm', c.layer_norm_eps);
     return rng ? dropout(normed, c.hidden_dropout_prob, rng) : normed;
-  }
-
-  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return dense(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
-  }
-
-  private norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layer_norm_eps);
   }
 
   private encoderLayer(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor4D | undefined, rng: Rng | undefined) {
     const c = this.config;
     const n = layerNames(index);
     const { context, probs } = this.selfAttention(x, n, batch, seq, bias, rng);
-    let attended = this.linear(context, n.attentionOutput);
+    let attended = this.parameters.dense(context, n.attentionOutput);
     if (rng) attended = dropout(attended, c.hidden_dropout_prob, rng);
-    const afterAttention = this.norm(tf.add(attended, x), n.attentionLayerNorm);
-    const intermediate = activate(this.linear(afterAttention, n.intermediate), c.hidden_act);
-    let out = this.linear(intermediate, n.output);
+    const afterAttention = this.parameters.layerNorm(tf.add(attended, x), n.attentionLayerNorm, this.config.layer_norm_eps);
+    const intermediate = activate(this.parameters.dense(afterAttention, n.intermediate), c.hidden_act);
+    let out = this.parameters.dense(intermediate, n.output);
     if (rng) out = dropout(out, c.hidden_dropout_prob, rng);
-    return { output: this.norm(tf.add(out, afterAttention), n.outputLayerNorm), probs };
+    return { output: this.parameters.layerNorm(tf.add(out, afterAttention), n.outputLayerNorm, this.config.layer_norm_eps), probs };
   }
 
   /**
@@ -263,9 +229,9 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
     const heads = c.num_attention_heads;
     const d = this.headSize;
     const split = (t: tf.Tensor2D) => tf.reshape(t, [batch, seq, heads, d]);
-    const query = tf.transpose(split(tf.mul(this.linear(x, n.query), 1 / Math.sqrt(d))), [0, 2, 1, 3]);
-    const keyT = tf.transpose(split(this.linear(x, n.key)), [0, 2, 3, 1]);
-    const value = tf.transpose(split(this.linear(x, n.value)), [0, 2, 1, 3]);
+    const query = tf.transpose(split(tf.mul(this.parameters.dense(x, n.query), 1 / Math.sqrt(d))), [0, 2, 1, 3]);
+    const keyT = tf.transpose(split(this.parameters.dense(x, n.key)), [0, 2, 3, 1]);
+    const value = tf.transpose(split(this.parameters.dense(x, n.value)), [0, 2, 1, 3]);
     let scores = tf.matMul(query, keyT) as tf.Tensor4D;
     if (bias) scores = tf.add(scores, bias);
     const probs = tf.softmax(scores) as tf.Tensor4D;
@@ -278,7 +244,7 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
   private pool(sequenceOutput: tf.Tensor3D): tf.Tensor2D {
     const [batch, , h] = sequenceOutput.shape;
     const first = tf.reshape(tf.slice(sequenceOutput, [0, 0, 0], [batch, 1, h]), [batch, h]) as tf.Tensor2D;
-    return tf.tanh(this.linear(first, 'pooler.dense'));
+    return tf.tanh(this.parameters.dense(first, 'pooler.dense'));
   }
 
   inputEmbeddings(): tf.Variable {
@@ -290,11 +256,7 @@ export class BertModel extends ParameterSetModule implements BackbonePlugin {
   }
 
   layerIndexOf(parameterName: string): number {
-    const name = stripPrefix(parameterName, BERT_BASE_PREFIX);
-    if (name.startsWith('embeddings.')) return 0;
-    const match = /^encoder\.layer\.(\d+)\./.exec(name);
-    if (match) return Number(match[1]) + 1;
-    return this.config.num_hidden_layers + 1;
+    return layerIndexByName(parameterName, BERT_BASE_PREFIX, ['embeddings.'], /^encoder\.layer\.(\d+)\./, this.config.num_hidden_layers);
   }
 
   override dispose(): void {

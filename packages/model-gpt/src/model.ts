@@ -5,21 +5,8 @@
  * ([in, out]), which is already the layout of a plain x·W matmul.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ParameterSet,
-  ParameterSetModule,
-  PretrainError,
-  Rng,
-  stripPrefix,
-  type BackboneInfo,
-  type BackboneInputs,
-  type BackboneOutput,
-  type BackbonePlugin,
-  type ForwardOptions,
-  type LoadReport,
-} from '@pretrain/core';
+import { activate, checkParameterMemory, dense, dropout, FLOAT32_MIN, hasPadding, layerIndexByName, normalValues, paddingBias, ParameterSet, ParameterSetModule, PretrainError, Rng, stripPrefix, type BackboneInfo, type BackboneInputs, type BackboneOutput, type BackbonePlugin, type ForwardOptions, type LoadReport } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
-import { FLOAT32_MIN, activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
 import { KVCache, type HostRows } from './kv-cache';
@@ -92,19 +79,6 @@ interface RunOptions {
   cache?: KVCache;
 }
 
-/**
- * Core's ParameterSet configured for GPT2Model's names: every checkpoint name is looked at (the
- * backbone reports what no one else may take), `transformer.` is optional, HF's attention-mask
- * buffers are ignored; shape errors name the GPT-2 config.
- */
-function gpt2ParameterSet(): ParameterSet {
-  return new ParameterSet([''], {}, [], {
-    stripPrefix: GPT2_BASE_PREFIX,
-    ignorePatterns: IGNORED_CHECKPOINT_KEYS,
-    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this GPT-2 config expects [${expected}]`,
-  });
-}
-
 export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   readonly config: Gpt2Config;
   readonly info: BackboneInfo;
@@ -117,7 +91,8 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   private disposed = false;
 
   constructor(config: Gpt2Config | Record<string, unknown>, options: Gpt2ModelOptions = {}) {
-    super(gpt2ParameterSet());
+    // `transformer.` optional, HF's attention-mask buffers ignored.
+    super(ParameterSet.forBackbone({ basePrefix: GPT2_BASE_PREFIX, modelName: 'GPT-2', ignorePatterns: IGNORED_CHECKPOINT_KEYS }));
     this.config = parseGpt2Config(config);
     const c = this.config;
     this.headSize = c.n_embd / c.n_head;
@@ -292,7 +267,7 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
       if (options.cache) this.cacheKeysValues(options.cache, i, block.keys, block.values, seq);
     }
     options.cache?.advance(seq);
-    const sequenceOutput = as3d(this.norm(hidden, 'ln_f'));
+    const sequenceOutput = as3d(this.parameters.layerNorm(hidden, 'ln_f', this.config.layer_norm_epsilon));
     if (options.outputHiddenStates) hiddenStates.push(sequenceOutput);
     const output: BackboneOutput = { sequenceOutput };
     if (options.outputHiddenStates) output.hiddenStates = hiddenStates;
@@ -316,23 +291,15 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
     return rng ? dropout(summed, c.embd_pdrop, rng) : summed;
   }
 
-  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return dense(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
-  }
-
-  private norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layer_norm_epsilon);
-  }
-
   /** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
   private block(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined) {
     const c = this.config;
     const p = `h.${index}`;
-    const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng);
-    let attended = this.linear(attention.context, `${p}.attn.c_proj`);
+    const attention = this.attention(index, this.parameters.layerNorm(x, `${p}.ln_1`, this.config.layer_norm_epsilon), batch, seq, bias, rng);
+    let attended = this.parameters.dense(attention.context, `${p}.attn.c_proj`);
     if (rng) attended = dropout(attended, c.resid_pdrop, rng);
     const afterAttention = tf.add(x, attended) as tf.Tensor2D;
-    let mlp = this.linear(activate(this.linear(this.norm(afterAttention, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
+    let mlp = this.parameters.dense(activate(this.parameters.dense(this.parameters.layerNorm(afterAttention, `${p}.ln_2`, this.config.layer_norm_epsilon), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
     if (rng) mlp = dropout(mlp, c.resid_pdrop, rng);
     return { output: tf.add(afterAttention, mlp) as tf.Tensor2D, probs: attention.probs, keys: attention.keys, values: attention.values };
   }
@@ -375,7 +342,7 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
    */
   private queryKeyValue(x: tf.Tensor2D, index: number): tf.Tensor2D[] {
     const h = this.config.n_embd;
-    if (x.shape[0] <= SPLIT_OUTPUT_MAX_ROWS) return tf.split(this.linear(x, `h.${index}.attn.c_attn`), 3, 1);
+    if (x.shape[0] <= SPLIT_OUTPUT_MAX_ROWS) return tf.split(this.parameters.dense(x, `h.${index}.attn.c_attn`), 3, 1);
     const weight = this.p<tf.Rank.R2>(`h.${index}.attn.c_attn.weight`);
     const bias = this.p<tf.Rank.R1>(`h.${index}.attn.c_attn.bias`);
     return [0, 1, 2].map((part) => dense(x, tf.slice(weight, [0, part * h], [h, h]), tf.slice(bias, [part * h], [h])));
@@ -390,11 +357,7 @@ export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   }
 
   layerIndexOf(parameterName: string): number {
-    const name = stripPrefix(parameterName, GPT2_BASE_PREFIX);
-    if (name.startsWith('wte.') || name.startsWith('wpe.')) return 0;
-    const match = /^h\.(\d+)\./.exec(name);
-    if (match) return Number(match[1]) + 1;
-    return this.config.n_layer + 1;
+    return layerIndexByName(parameterName, GPT2_BASE_PREFIX, ['wte.', 'wpe.'], /^h\.(\d+)\./, this.config.n_layer);
   }
 
   override dispose(): void {

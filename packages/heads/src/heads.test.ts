@@ -211,6 +211,31 @@ describe('head behaviour', () => {
     head.dispose();
   });
 
+  it('throws PretrainErrors that carry the config path at fault', () => {
+    const pathOf = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(PretrainError);
+        return (error as PretrainError).details.path;
+      }
+      throw new Error('expected a throw');
+    };
+    const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 });
+    const head = new SequenceClassificationHead({ numLabels: 2 });
+    head.init({ backbone, rng: testRng() });
+    const batch = batchWithFields({ inputs: { input_ids: [[1]], attention_mask: [[1]], token_type_ids: [[0]] } }, { other: new Int32Array(1) });
+    expect(pathOf(() => head.loss(tf.zeros([1, 2]), batch))).toBe('head.options.labelField');
+    expect(pathOf(() => head.loadStateDict(new Map([['classifier.weight', tf.zeros([3, 4])]])))).toBe('head.options.numLabels');
+    expect(pathOf(() => crossEntropy(tf.zeros([1, 2]) as tf.Tensor2D, Int32Array.from([5])))).toBe('head.options.numLabels');
+    expect(pathOf(() => head.init({ backbone, rng: testRng() }))).toBe('head');
+    head.dispose();
+    const qa = new QuestionAnsweringHead({});
+    qa.init({ backbone, rng: testRng() });
+    expect(pathOf(() => qa.loss(tf.zeros([1, 1, 2]), batch))).toBe('head.options.startField');
+    qa.dispose();
+  });
+
   it('exports the four heads as plugins with validated options', () => {
     expect(pretrainPlugins.map((p) => `${p.kind}:${p.name}`)).toEqual(['head:sequence-classification', 'head:regression', 'head:token-classification', 'head:question-answering']);
     const tokcls = pretrainPlugins.find((p) => p.name === 'token-classification')!;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { normalTensor, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
+import { dropout, headPath, normalTensor, PretrainError, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
 
 /**
  * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias` (no bias for HF layers
@@ -21,7 +21,7 @@ export abstract class LinearHead extends ParameterSetModule {
 
   /** HF _init_weights: weight ~ N(0, initializer_range), bias 0. */
   init({ backbone, rng }: TaskHeadContext): void {
-    if (this.variables().size > 0) throw new Error(`${this.prefix} head: init() called twice`);
+    if (this.variables().size > 0) throw new PretrainError(`${this.prefix} head: init() called twice`, { path: headPath() });
     this.parameters.add(`${this.prefix}.weight`, normalTensor([backbone.info.hiddenSize, this.outFeatures], backbone.info.initializerRange, rng), 'linear');
     if (this.withBias) this.parameters.add(`${this.prefix}.bias`, tf.zeros([this.outFeatures]));
     this.dropoutRate = this.classifierDropout ?? backbone.info.hiddenDropoutProb;
@@ -40,14 +40,14 @@ export abstract class LinearHead extends ParameterSetModule {
     try {
       return super.loadStateDict(tensors);
     } catch (error) {
-      throw new Error(`${(error as Error).message} (num_labels or hidden size differ)`);
+      throw new PretrainError(`${(error as Error).message} (num_labels or hidden size differ)`, { path: headPath('numLabels'), cause: error });
     }
   }
 
   /** dropout (training only) → x·W + b over the last axis. */
   protected project(x: tf.Tensor, options: { training: boolean; dropoutSeed?: number }): tf.Tensor {
     const { weight, bias } = this.initialized();
-    const dropped = options.training && this.dropoutRate > 0 ? tf.dropout(x, this.dropoutRate, undefined, options.dropoutSeed) : x;
+    const dropped = options.training ? dropout(x, this.dropoutRate, options.dropoutSeed) : x;
     const shape = dropped.shape;
     const flat = tf.reshape(dropped, [-1, shape[shape.length - 1]]);
     const product = tf.matMul(flat, weight);

@@ -31,6 +31,7 @@ function classifierLayerName(pooling: Pooling): string {
 /** HF *ForSequenceClassification: pooled → dropout → Linear(hidden, numLabels) named `classifier`. */
 export class SequenceClassificationHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-classification';
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
   readonly numLabels: number;
   private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
   private modelType = 'bert';
@@ -84,6 +85,7 @@ export type RegressionOptions = z.input<typeof regressionOptionsSchema>;
 /** HF *ForSequenceClassification with num_labels 1 (problem_type "regression"): one score, MSE loss. */
 export class RegressionHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-regression';
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
   private readonly options: z.output<typeof regressionOptionsSchema>;
   private modelType = 'bert';
   /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */

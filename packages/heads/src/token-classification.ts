@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
+import { definePlugin, headPath, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -20,6 +20,7 @@ export type TokenClassificationOptions = z.input<typeof tokenClassificationOptio
 /** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
 export class TokenClassificationHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'token-classification';
+  readonly hfHead = { suffix: 'ForTokenClassification' };
   readonly numLabels: number;
   private readonly options: z.output<typeof tokenClassificationOptionsSchema>;
   private modelType = 'bert';
@@ -46,7 +47,7 @@ export class TokenClassificationHead extends LinearHead implements TaskHeadPlugi
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
     const labels = labelField(batch, this.options.labelField, 'token-classification');
     const [b, s, l] = logits.shape;
-    if (labels.length !== b * s) throw new Error(`token-classification head: labels "${this.options.labelField}" hold ${labels.length} values for a [${b}, ${s}] batch; they must be per-token`);
+    if (labels.length !== b * s) throw new PretrainError(`token-classification head: labels "${this.options.labelField}" hold ${labels.length} values for a [${b}, ${s}] batch; they must be per-token`, { path: headPath('labelField') });
     return tf.tidy(() => crossEntropy(tf.reshape(logits, [b * s, l]) as tf.Tensor2D, Int32Array.from(labels)));
   }
 
@@ -102,7 +103,7 @@ export function alignLabelsToTokens(wordIds: readonly (number | null)[], wordLab
       previous = null;
       return;
     }
-    if (word >= wordLabels.length) throw new Error(`alignLabelsToTokens: token ${i} belongs to word ${word}, but only ${wordLabels.length} word labels were given`);
+    if (word >= wordLabels.length) throw new PretrainError(`alignLabelsToTokens: token ${i} belongs to word ${word}, but only ${wordLabels.length} word labels were given`, { path: headPath() });
     if (word !== previous || options.labelAllSubTokens) out[i] = wordLabels[word];
     previous = word;
   });

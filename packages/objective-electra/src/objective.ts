@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
-import { activate, dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, PretrainError, Rng as SeededRng, softmaxCrossEntropy, type Activation } from '@pretrain/core';
+import { activate, dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, Rng as SeededRng, softmaxCrossEntropy, type Activation } from '@pretrain/core';
 import { ELECTRA_FIELDS, maskForGenerator, replaceSampled, sampleRows, type CorruptionVocabulary } from './corruption';
 import { electraOptions, type ElectraOptions } from './options';
 
@@ -30,6 +30,8 @@ const N = ELECTRA_PARAMETER_NAMES;
 export class ReplacedTokenDetection extends ParameterSetModule implements ObjectivePlugin {
   readonly name = 'electra';
   readonly requiresAttention = 'bidirectional' as const;
+  /** The generator's decoder is the word embeddings (HF ties `generator_lm_head.weight`): never written. */
+  readonly hfHead = { tiedNames: ['generator_lm_head.weight'] };
   readonly exampleBuilder: FullSentenceBuilder;
   readonly options: ElectraOptions;
   private backbone?: BackbonePlugin;
@@ -44,10 +46,10 @@ export class ReplacedTokenDetection extends ParameterSetModule implements Object
 
   init({ backbone, tokenizer, rng }: ObjectiveContext): void {
     if (backbone.info.attention !== 'bidirectional') {
-      throw new PretrainError(`electra: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: 'objectives.electra' });
+      throw new PretrainError(`electra: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('electra') });
     }
     const special = tokenizer.specialTokenIds();
-    if (special.mask === undefined) throw new PretrainError('electra: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'objectives.electra' });
+    if (special.mask === undefined) throw new PretrainError('electra: the tokenizer has no mask token ([MASK] / <mask>)', { path: objectivePath('electra') });
     this.backbone = backbone;
     this.vocabulary = { maskId: special.mask, specialIds: new Set(Object.values(special).filter((id): id is number => id !== undefined)) };
     const { hiddenSize: hidden, initializerRange: std, vocabSize } = backbone.info;

@@ -99,6 +99,31 @@ function tsvRows(file: string): string[][] {
     .map((l) => l.split('\t'));
 }
 
+describe('sequence classification on a GPT-2 backbone: SST-2 through HF GPT2ForSequenceClassification', () => {
+  it('fine-tunes a GPT-2 with the last-token classifier by default, saves score.weight and pad_token_id, and evaluate reproduces the run', () => {
+    const bpe = path.join(work, 'bpe');
+    const result = runBin(['tokenizer', 'train', '--input', path.join(DATA_DIR, 'gutenberg', 'pg11.txt'), '--type', 'bpe', '--vocab-size', '600', '-o', bpe]);
+    if (result.status !== 0) throw new Error(result.stderr);
+    const tokenizerJson = JSON.parse(fs.readFileSync(path.join(bpe, 'tokenizer.json'), 'utf8'));
+    const endOfText = tokenizerJson.added_tokens.find((t: { content: string }) => t.content === '<|endoftext|>').id;
+    const dir = path.join(work, 'gpt-sst2');
+    const data = { train: { path: path.join(TASKS_DIR, 'sst2-train-48.tsv'), text: 'sentence', label: 'label' }, validation: { path: path.join(TASKS_DIR, 'sst2-dev-24.tsv'), text: 'sentence', label: 'label' }, labels: ['0', '1'] };
+    const config = writeJson(path.join(dir, 'gpt.json'), { name: 'gpt-sst2', model: { name: 'gpt2', options: { nEmbd: 32, nLayer: 1, nHead: 2, nPositions: 64 } }, head: { name: 'sequence-classification' }, trainer: TRAINER, data });
+    const out = ok(runBin(['finetune', '-c', config, '-t', path.join(bpe, 'tokenizer.json'), '-o', path.join(dir, 'run')]));
+    const run: TaskRun = { dir, config, checkpoint: path.join(dir, 'run', 'checkpoint'), finetuneOut: out };
+    const saved = checkpointConfig(run);
+    expect(saved.architectures).toEqual(['GPT2ForSequenceClassification']);
+    expect(saved.model_type).toBe('gpt2');
+    // HF finds each row's last token by pad_token_id; the tokenizer has no pad token, so batches pad with <|endoftext|>.
+    expect(saved.pad_token_id).toBe(endOfText);
+    expect(saved.id2label).toEqual({ '0': '0', '1': '1' });
+    const names = Object.keys(JSON.parse(fs.readFileSync(path.join(run.checkpoint, 'model.safetensors')).subarray(8, 8 + Number(fs.readFileSync(path.join(run.checkpoint, 'model.safetensors')).readBigUInt64LE(0))).toString('utf8'))).filter((n) => n !== '__metadata__');
+    expect(names.filter((n) => !n.startsWith('transformer.')).sort()).toEqual(['score.weight']);
+    const reloaded = evaluate(run, 'validation');
+    expectSameMetrics(reloaded.metrics, finetuneMetrics(run.finetuneOut));
+  });
+});
+
 describe('sequence classification: SST-2 (one text, header row)', () => {
   let run: TaskRun;
   it('fine-tunes with validation during training and saves BertForSequenceClassification with the run label list', () => {

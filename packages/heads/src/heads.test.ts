@@ -188,6 +188,15 @@ describe('head behaviour', () => {
     expect(head.configJSON().model_type).toBeUndefined();
     tf.dispose([...state.values(), sequenceOutput]);
     head.dispose();
+    // Without a pooling option the backbone decides as HF does: the last token on a causal model, the pooler on BERT.
+    for (const [config, layer] of [[{ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'score.weight'], [{ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'classifier.bias']] as const) {
+      for (const byDefault of [new SequenceClassificationHead({ numLabels: 2 }), new RegressionHead()]) {
+        byDefault.init({ backbone: fakeBackbone(config), rng: testRng() });
+        expect([...byDefault.variables().keys()]).toContain(layer);
+        expect(byDefault.configJSON().architectures).toEqual([config.model_type === 'gpt2' ? 'GPT2ForSequenceClassification' : 'BertForSequenceClassification']);
+        byDefault.dispose();
+      }
+    }
     const onBert = new SequenceClassificationHead({ numLabels: 2, pooling: 'last' });
     onBert.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
     expect(onBert.configJSON()).toMatchObject({ model_type: 'pretrain-bert-last-token-pooling', pretrain_pooling: 'last-token' });

@@ -11,10 +11,10 @@ export abstract class LinearHead extends ParameterSetModule {
   protected dropoutRate = 0;
 
   protected constructor(
-    private readonly prefix: string,
+    private prefix: string,
     private readonly outFeatures: number,
     private readonly classifierDropout: number | undefined,
-    private readonly withBias = true,
+    private withBias = true,
   ) {
     super(new ParameterSet(['']));
   }
@@ -22,6 +22,8 @@ export abstract class LinearHead extends ParameterSetModule {
   /** HF _init_weights: weight ~ N(0, initializer_range), bias 0. */
   init({ backbone, rng }: TaskHeadContext): void {
     if (this.variables().size > 0) throw new PretrainError(`${this.prefix} head: init() called twice`, { path: headPath() });
+    const layer = this.layerFor?.({ backbone, rng });
+    if (layer) ({ name: this.prefix, bias: this.withBias } = layer);
     this.parameters.add(`${this.prefix}.weight`, normalTensor([backbone.info.hiddenSize, this.outFeatures], backbone.info.initializerRange, rng), 'linear');
     if (this.withBias) this.parameters.add(`${this.prefix}.bias`, tf.zeros([this.outFeatures]));
     this.dropoutRate = this.classifierDropout ?? backbone.info.hiddenDropoutProb;
@@ -29,6 +31,9 @@ export abstract class LinearHead extends ParameterSetModule {
   }
 
   protected afterInit?(context: TaskHeadContext): void;
+
+  /** The layer's HF name and whether it has a bias, where they depend on the backbone (decided at init). */
+  protected layerFor?(context: TaskHeadContext): { name: string; bias: boolean };
 
   override stateDict(): Map<string, tf.Tensor> {
     this.initialized();

@@ -184,7 +184,7 @@ export async function createBackboneFor(experiment: Pick<Experiment, 'resolved' 
   if (!options.pretrained && (model.definition.name === 'bert' || model.definition.name === 'gpt2')) {
     const special = tokenizer.specialTokenIds();
     const fromTokenizer: Record<string, number | undefined> =
-      model.definition.name === 'gpt2' ? { vocabSize: tokenizer.getVocabSize(), bosTokenId: special.bos ?? special.eos, eosTokenId: special.eos ?? special.bos } : { vocabSize: tokenizer.getVocabSize(), padTokenId: special.pad };
+      model.definition.name === 'gpt2' ? { vocabSize: tokenizer.getVocabSize(), bosTokenId: special.bos ?? special.eos, eosTokenId: special.eos ?? special.bos, padTokenId: special.pad ?? special.eos } : { vocabSize: tokenizer.getVocabSize(), padTokenId: special.pad };
     for (const [key, value] of Object.entries(fromTokenizer)) if (options[key] === undefined && value !== undefined) options[key] = value;
     const vocabSize = options.vocabSize as number;
     // The message of the trainer's own check (the same words whether the model came from the config or a checkpoint).

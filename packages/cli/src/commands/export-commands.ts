@@ -89,7 +89,7 @@ attention_mask, special_tokens_mask, next_sentence_label...) made by the config'
 pre-training packs them; load with datasets.load_dataset("json", data_files=...). Needs -c (objectives,
 tokenizer) or --tokenizer. The documents split into train/validation like the corpus does
 (corpus.options.validationFraction, or --validation-fraction). A non-empty --out needs --force.
-Example: pretrain corpus export --token-cache runs/corpus/token-cache --format jsonl -c bert.yaml -o export/data`,
+Example: pretrain corpus export --token-cache runs/corpus/token-cache --format jsonl -c docs/examples/bert-mini.yaml -o export/data`,
   options: {
     'token-cache': { type: 'string', valueName: 'DIR', description: 'token cache written by `pretrain corpus prepare`' },
     format: { type: 'string', valueName: FORMATS.join('|'), description: 'export format', default: 'nanogpt' },

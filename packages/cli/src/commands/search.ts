@@ -42,7 +42,7 @@ export const searchCommand: Command = {
   details: `
 Each trial is a fine-tuning run (same config, one combination of --grid values) in <run>/trial-N.
 The table of trials is printed and written to search-results.json and report.html.
-Example: pretrain search -c sentiment.yaml --from runs/bert/checkpoint \\
+Example: pretrain search -c docs/guides/finetune/sst2.yaml --from runs/bert/checkpoint \\
            --grid trainer.learningRate=1e-4,3e-4 --grid trainer.batchSize=16,32 --trials 3`,
   options: {
     ...CONFIG_OPTIONS,

@@ -75,7 +75,7 @@ Reads config sections: model, objectives, tokenizer (or --tokenizer), corpus, tr
 Writes to the run folder: config.json (resolved), metrics.jsonl, checkpoint-<step>/ (resumable:
 trainer.resume=true), checkpoint/ (final model, HF layout: config.json, model.safetensors,
 tokenizer.json), report.html. Ctrl-C stops after the current step and writes a checkpoint.
-Example: pretrain pretrain -c bert-mini.yaml --set trainer.maxSteps=200
+Example: pretrain pretrain -c docs/examples/bert-mini.yaml --set trainer.maxSteps=200
 With --token-cache DIR (written by \`pretrain corpus prepare\`) the token ids are read from the cache
 instead of tokenizing the corpus every epoch; the cache must match the tokenizer.`,
   options: {
@@ -157,7 +157,7 @@ folder trained anywhere (config.json, model.safetensors or sharded model-*.safet
 pickle pytorch_model.bin is refused with how to convert it). Without --from the model starts from random init.
 Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF Bert{ForSequenceClassification,
 ForTokenClassification,ForQuestionAnswering}).
-Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
+Example: pretrain finetune -c docs/guides/finetune/sst2.yaml --from runs/bert/checkpoint`,
   options: {
     ...CONFIG_OPTIONS,
     ...TOKENIZER_OPTION,
@@ -274,7 +274,7 @@ export const tokenizerTrainCommand: Command = {
   summary: 'train a WordPiece (BERT) or byte-level BPE (GPT-2) tokenizer on a corpus',
   details: `
 Reads the config's corpus section (or --input files) and writes tokenizer.json into the run folder.
-Example: pretrain tokenizer train -c bert-mini.yaml --vocab-size 8000 -o runs/tok`,
+Example: pretrain tokenizer train -c docs/examples/bert-mini.yaml --vocab-size 8000 -o runs/tok`,
   options: {
     ...CONFIG_OPTIONS,
     input: { type: 'string', multiple: true, valueName: 'FILE', description: 'plain-text files to train on instead of the config corpus (repeatable)' },
@@ -320,7 +320,7 @@ export const corpusPrepareCommand: Command = {
   summary: 'read and tokenize a corpus once, reporting documents, sentences and tokens',
   details: `
 Reads the config's corpus (or --input files) with the tokenizer (config or --tokenizer) and writes
-corpus-stats.json into the run folder. Example: pretrain corpus prepare -c bert-mini.yaml -t runs/tok/tokenizer.json`,
+corpus-stats.json into the run folder. Example: pretrain corpus prepare -c docs/examples/bert-mini.yaml -t runs/tok/tokenizer.json`,
   options: {
     ...CONFIG_OPTIONS,
     ...TOKENIZER_OPTION,

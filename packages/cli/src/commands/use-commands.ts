@@ -60,7 +60,7 @@ Metrics by task: accuracy, f1, matthews (classification); pearson, spearman, mse
 token_accuracy and seqeval entity_precision / entity_recall / entity_f1 (tagging; entity scores for
 IOB tag sets); exact_match and f1 in percent (SQuAD question answering). Prints a table and writes
 { task, split, examples, metrics } as JSON to --output (default: eval-<split>.json next to the checkpoint folder).
-Example: pretrain evaluate --checkpoint runs/sentiment/checkpoint -c sentiment.yaml`,
+Example: pretrain evaluate --checkpoint runs/sentiment/checkpoint -c docs/guides/finetune/sst2.yaml`,
   options: {
     ...CHECKPOINT_OPTION,
     config: CONFIG_OPTIONS.config,

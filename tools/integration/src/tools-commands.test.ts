@@ -1,0 +1,132 @@
+/**
+ * Every documented `node tools/...` command runs from the repository root, so a tools/ script cannot silently
+ * break again (as when tools/scripts/run-ts.js resolved `@pretrain/core/lite` to `src/index.ts/lite`).
+ *
+ * The commands are read from the ```sh blocks of docs/ and of tools/* /README.md, continuations joined, and run
+ * as written with their sizes turned down to the smallest they accept: 1-2 steps, 8 training and 4 evaluation
+ * examples, 16×16 matmuls, outputs in a temporary folder. The fine-tuning benchmark reads `--data` laid out like
+ * ../shared/data, built here from the samples in the repository (data/tasks, data/gutenberg and the
+ * bert-base-uncased tokenizer of fixtures/), so the test needs nothing outside the repository. `path/to/bert` in
+ * the tool's README is the model the previous command pre-trained. No documented tools/ command needs Python
+ * (a `python` line would be skipped, by name, only where python3 lacks torch); `node tools/scripts/pack-all.js`
+ * (docs/guides/release.md, prose) is run by tools/release's install test.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+function markdownFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.md')) files.push(rel);
+    }
+  };
+  walk('docs');
+  for (const dir of fs.readdirSync(path.join(ROOT, 'tools'))) if (fs.existsSync(path.join(ROOT, 'tools', dir, 'README.md'))) files.push(path.join('tools', dir, 'README.md'));
+  return files.sort();
+}
+
+/** `node tools/...` lines of the ```sh blocks, in document order, as { file, line }. */
+function documentedCommands(): { file: string; line: string }[] {
+  return markdownFiles().flatMap((file) =>
+    [...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)]
+      .flatMap((m) => m[1].replace(/\\\n\s*/g, ' ').split('\n'))
+      .map((l) => l.replace(/\s+#.*$/, '').replace(/\s+/g, ' ').trim())
+      .filter((line) => /^(node tools\/|python3? \S*tools\/)/.test(line))
+      .map((line) => ({ file, line })),
+  );
+}
+
+/** Sets `--name value` (replacing the documented value, or appending the flag). */
+function withOption(args: string[], name: string, value?: string): string[] {
+  const at = args.indexOf(`--${name}`);
+  if (at < 0) return value === undefined ? [...args, `--${name}`] : [...args, `--${name}`, value];
+  const copy = [...args];
+  if (value !== undefined) copy[at + 1] = value;
+  return copy;
+}
+
+/** A folder laid out like ../shared/data with the repository's samples. */
+function sharedDataLike(dir: string): string {
+  const link = (target: string, at: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, at)), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, target), path.join(dir, at));
+  };
+  link('fixtures/data/tokenizer/bert-base-uncased/tokenizer.json', 'tokenizers/bert-base-uncased/tokenizer.json');
+  for (const book of ['pg1342.txt', 'pg11.txt', 'pg84.txt', 'pg1661.txt', 'pg2701.txt', 'pg74.txt']) link(`data/gutenberg/${book}`, `corpus/gutenberg/${book}`);
+  fs.mkdirSync(path.join(dir, 'corpus/wikitext-2-raw'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'corpus/wikitext-2-raw/wiki.valid.raw'), ' = Robert Boulter = \n\n Robert Boulter is an English film and television actor . He had a guest role in 2000 . \n\n');
+  link('data/tasks/sst2-train-48.tsv', 'sentiment/sst2/train.tsv');
+  link('data/tasks/sst2-dev-24.tsv', 'sentiment/sst2/dev.tsv');
+  link('data/tasks/stsb-train-48.tsv', 'pairs/STS-B/train.tsv');
+  link('data/tasks/stsb-dev-24.tsv', 'pairs/STS-B/dev.tsv');
+  link('data/tasks/conll2003-train-48.txt', 'ner/conll2003/train.txt');
+  link('data/tasks/conll2003-dev-24.txt', 'ner/conll2003/valid.txt');
+  // One shard of two articles: the tool holds out the last 10% of titles (here the dev article).
+  const squad = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'data/tasks', file), 'utf8'));
+  const shard = { version: '1.1', data: [...squad('squad-train-24.json').data, ...squad('squad-dev-12.json').data] };
+  fs.mkdirSync(path.join(dir, 'qa/squad-v1.1'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'qa/squad-v1.1/train-v1.1.reconstructed.part00.json'), JSON.stringify(shard));
+  return dir;
+}
+
+function hasTorch(): boolean {
+  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+let work: string;
+let data: string;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-tools-'));
+  data = sharedDataLike(path.join(work, 'shared-data'));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const commands = documentedCommands();
+
+describe('documented tools/ commands', () => {
+  it('are found: the benchmarks, the backend matmul bench and the fine-tuning bench', () => {
+    expect(commands.map((c) => `${c.file}: ${c.line.split(' ').slice(1, 3).join(' ')}`)).toEqual([
+      'docs/backends.md: tools/bench/run.js matmul',
+      'docs/backends.md: tools/bench/run.js matmul',
+      'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
+      'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
+      'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
+      'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js loss',
+      'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
+      'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
+    ]);
+  });
+
+  const torch = hasTorch();
+  // A line documented twice (docs/benchmarks.md and the tool's README) runs once.
+  const unique = [...new Set(commands.map((c) => c.line))].map((line) => [commands.filter((c) => c.line === line).map((c) => c.file).join(', '), line] as const);
+  it.each(unique)('%s: %s', (_files, line) => {
+    if (line.startsWith('python') && !torch) return; // skipped: python3 has no torch here
+    const words = line.split(' ');
+    const [script, name] = [words[1], words[2]];
+    let args = words.slice(2).map((w) => w.replace(/^runs\//, `${work}/runs/`).replace(/^path\/to\/bert$/, `${work}/runs/finetune-bench/pretrained`));
+    if (script === 'tools/bench/run.js' && name === 'matmul') args = withOption(args, 'size', '16');
+    if (script === 'tools/bench/run.js' && name === 'train') args = withOption(args, 'steps', '1');
+    if (script === 'tools/bench/run.js' && name === 'loss') args = withOption(withOption(args, 'rows', '8'), 'classes', '16');
+    if (script === 'tools/finetune-bench/run.js') {
+      for (const [flag, value] of Object.entries({ data, 'pretrain-steps': '2', 'train-limit': '8', 'eval-limit': '4', epochs: '1' })) args = withOption(args, flag, value);
+      if (!args.includes('--out')) args = withOption(args, 'out', `${work}/runs/finetune-bench`);
+    }
+    const result = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm' } });
+    expect({ line, status: result.status, stderr: result.status === 0 ? '' : `${result.stderr}`.slice(-3000) }).toEqual({ line, status: 0, stderr: '' });
+    if (script === 'tools/finetune-bench/run.js') expect(result.stdout).toMatch(/^\| task \| train examples/);
+    if (name === 'matmul') expect(result.stdout).toMatch(/\| wasm/);
+    if (name === 'train') expect(result.stdout).toMatch(/ms\/step/);
+    if (name === 'loss') expect(result.stdout).toMatch(/fused\/composed/);
+  });
+});

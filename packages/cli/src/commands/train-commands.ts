@@ -13,7 +13,7 @@ import { tokenizedDocuments } from '../pipeline/batches';
 import { Experiment, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
 import { decideLabels, loadTaskSplits } from '../pipeline/task-data';
 import { defaultStride } from '../pipeline/task-encode';
-import { TASK_METRICS, TaskSettings, formatMetrics, prepareRows, runTask } from '../pipeline/task-run';
+import { TASK_METRICS, TaskSettings, formatMetrics, prepareRows, runTask, metricGreaterIsBetter } from '../pipeline/task-run';
 import { didYouMean } from '../pipeline/suggest';
 import { checkVocabularyFits } from '@pretrain/trainer';
 import { PLUGINS_FILE } from '../pipeline/checkpoint';
@@ -226,7 +226,8 @@ Example: pretrain finetune -c docs/guides/finetune/sst2.yaml --from runs/bert/ch
         tokenizer,
         train,
         validation,
-        options: experiment.trainer,
+        // mse is an error: lower is better (the trainer's default rule only knows loss and perplexity).
+        options: { ...experiment.trainer, greaterIsBetter: metricGreaterIsBetter(experiment.trainer.metricForBest, experiment.trainer.greaterIsBetter) },
         seed: experiment.config.seed,
         finalDir: runDir.path('checkpoint'),
         refs: { model: modelRef, head: { name: resolved.head.definition.name, options: headOptions }, ...(labels ? { labels } : {}), task: settings },

@@ -42,6 +42,15 @@ export const TASK_METRICS: Record<TaskKind, string[]> = {
   'question-answering': ['exact_match', 'f1'],
 };
 
+/**
+ * Whether a larger value of a task metric is better: the trainer's own rule (everything but loss and
+ * perplexity) except for the regression error `mse`, which is minimised. An explicit greaterIsBetter wins.
+ */
+export function metricGreaterIsBetter(metric: string, explicit?: boolean): boolean {
+  if (explicit !== undefined) return explicit;
+  return !/loss|perplexity/i.test(metric) && metric !== 'mse';
+}
+
 function round(value: number, digits = 4): number {
   return Number(value.toFixed(digits));
 }

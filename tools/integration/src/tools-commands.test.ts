@@ -73,6 +73,7 @@ function sharedDataLike(dir: string): string {
   const shard = { version: '1.1', data: [...squad('squad-train-24.json').data, ...squad('squad-dev-12.json').data] };
   fs.mkdirSync(path.join(dir, 'qa/squad-v1.1'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'qa/squad-v1.1/train-v1.1.reconstructed.part00.json'), JSON.stringify(shard));
+  link('data/tasks/squad-dev-12.json', 'qa/squad-v1.1/train-v1.1.reconstructed.part01.json');
   return dir;
 }
 
@@ -91,19 +92,22 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const commands = documentedCommands();
 
 describe('documented tools/ commands', () => {
-  it('are found: the benchmarks, the backend matmul bench and the fine-tuning bench', () => {
+  it('are found: the benchmarks, the backend matmul bench and the fine-tuning bench (library and CLI)', () => {
     expect(commands.map((c) => `${c.file}: ${c.line.split(' ').slice(1, 3).join(' ')}`)).toEqual([
       'docs/backends.md: tools/bench/run.js matmul',
       'docs/backends.md: tools/bench/run.js matmul',
       'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
       'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
       'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
+      'docs/benchmarks.md: tools/finetune-bench/cli.js --tasks',
+      'docs/benchmarks.md: tools/finetune-bench/cli.js --tasks',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js loss',
       'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
       'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
+      'tools/finetune-bench/README.md: tools/finetune-bench/cli.js --train-limit',
     ]);
   });
 
@@ -118,13 +122,21 @@ describe('documented tools/ commands', () => {
     if (script === 'tools/bench/run.js' && name === 'matmul') args = withOption(args, 'size', '16');
     if (script === 'tools/bench/run.js' && name === 'train') args = withOption(args, 'steps', '1');
     if (script === 'tools/bench/run.js' && name === 'loss') args = withOption(withOption(args, 'rows', '8'), 'classes', '16');
+    if (script === 'tools/finetune-bench/cli.js') {
+      for (const [flag, value] of Object.entries({ data, 'train-limit': '8', 'eval-limit': '4', epochs: '1' })) args = withOption(args, flag, value);
+      if (!args.includes('--out')) args = withOption(args, 'out', `${work}/runs/finetune-bench-cli`);
+    }
     if (script === 'tools/finetune-bench/run.js') {
       for (const [flag, value] of Object.entries({ data, 'pretrain-steps': '2', 'train-limit': '8', 'eval-limit': '4', epochs: '1' })) args = withOption(args, flag, value);
       if (!args.includes('--out')) args = withOption(args, 'out', `${work}/runs/finetune-bench`);
     }
     const result = spawnSync(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm' } });
     expect({ line, status: result.status, stderr: result.status === 0 ? '' : `${result.stderr}`.slice(-3000) }).toEqual({ line, status: 0, stderr: '' });
-    if (script === 'tools/finetune-bench/run.js') expect(result.stdout).toMatch(/^\| task \| train examples/);
+    if (script.startsWith('tools/finetune-bench/')) expect(result.stdout).toMatch(/^\| task \| train examples/);
+    if (script === 'tools/finetune-bench/cli.js') {
+      const tasks = args.includes('--tasks') ? args[args.indexOf('--tasks') + 1].split(',') : ['sst2', 'conll', 'stsb', 'squad'];
+      expect(result.stdout.trim().split('\n').slice(2).map((row) => row.split(' | ')[0].slice(2))).toEqual(tasks);
+    }
     if (name === 'matmul') expect(result.stdout).toMatch(/\| wasm/);
     if (name === 'train') expect(result.stdout).toMatch(/ms\/step/);
     if (name === 'loss') expect(result.stdout).toMatch(/fused\/composed/);

@@ -40,8 +40,7 @@ export function searchMetric(task: TaskKind | undefined, flag: string | undefine
 /** The task and trainer section of the config as the trials will read it (--set applied). */
 function peekConfig(context: CommandContext): { task?: TaskKind; metricForBest?: unknown; greaterIsBetter?: boolean } {
   const file = stringOption(context.options, 'config');
-  if (!file) return {};
-  const raw = applyOverrides(readConfigFile(path.resolve(context.io.cwd, file)), (context.options.set as string[] | undefined) ?? []);
+  const raw = applyOverrides(file ? readConfigFile(path.resolve(context.io.cwd, file)) : {}, (context.options.set as string[] | undefined) ?? []);
   const trainer = (raw.trainer ?? {}) as { metricForBest?: unknown; greaterIsBetter?: unknown };
   const headName = (raw.head as { name?: unknown } | undefined)?.name;
   let task: TaskKind | undefined;

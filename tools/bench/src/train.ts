@@ -9,10 +9,11 @@
  *     For each workload, ours and the PyTorch peer (tools/bench/peer/train_peer.py, when a python3
  *     with torch is found) at each thread count run as separate processes, all alive at once; blocks of
  *     steps rotate through them so they share the machine's load, and the table prints ours/PyTorch
- *     (median of the per-block ratios) and ours 2 threads / 1 thread. Without torch: ours alone.
- *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile]
+ *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
+ *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
- *     (`--solo --config bert-mini --steps 200` is the memory check), and the per-kernel profile.
+ *     (`--solo --config bert-mini --steps 200` is the memory check); --profile: per-kernel CPU time of
+ *     one step (robust to other jobs on the machine); --wall-profile: tf.profile's wall times.
  */
 import * as os from 'os';
 import * as readline from 'readline';
@@ -21,6 +22,7 @@ import { initBackend } from '@pretrain/core';
 import { machineDescription, median, option, profileStep, timeSteps } from '../../scripts/bench-utils';
 import { medianMs } from './timing';
 import { Contestant, findTorchPython, peerEnv, peerScript } from './train/contestants';
+import { cpuProfileStep, printCpuProfile } from './train/profile';
 import { makeStep, WORKLOADS, type Workload } from './train/workloads';
 
 const DEFAULT_BLOCK_STEPS: Record<string, number> = { 'bert-mini': 2, 'gpt-mini': 2, nanogpt: 6 };
@@ -73,8 +75,9 @@ interface Row {
   peakRssMiB?: number;
 }
 
-function pairedRatio(a: Contestant, b: Contestant): number {
-  return median(a.blockMedians.map((ms, i) => ms / b.blockMedians[i]));
+/** Ratio of the medians of all timed steps (wall, or CPU with `cpu`). */
+function ratio(a: Contestant, b: Contestant, cpu = false): number {
+  return cpu ? median(a.cpu) / median(b.cpu) : median(a.times) / median(b.times);
 }
 
 async function compare(): Promise<void> {
@@ -127,20 +130,21 @@ async function compare(): Promise<void> {
 
 function printTable(rows: Row[], blocks: number): void {
   const fmt = (ms: number) => Math.round(ms).toLocaleString('en-US');
-  console.log(`\nwall ms/step (median of all timed steps); ours/PyTorch = median over the ${blocks} blocks of (ours block median / PyTorch block median); CPU = process CPU time, all threads`);
-  console.log('| workload | threads | ours ms | PyTorch ms | ours/PyTorch | ours CPU ms | PyTorch CPU ms |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(`\nms/step: median of all timed steps (${blocks} rotated blocks per contestant); ours/PyTorch: ratio of those medians; CPU: the process's CPU time, all its threads`);
+  console.log('| workload | threads | ours wall ms | PyTorch wall ms | ours/PyTorch (wall) | ours CPU ms | PyTorch CPU ms | ours/PyTorch (CPU) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    const peer = r.peer ? [fmt(median(r.peer.times)), `**${pairedRatio(r.ours, r.peer).toFixed(2)}×**`, fmt(median(r.peer.cpu))] : ['—', '—', '—'];
-    console.log(`| ${r.workload} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} |`);
+    const peer = r.peer ? [fmt(median(r.peer.times)), `**${ratio(r.ours, r.peer).toFixed(2)}×**`, fmt(median(r.peer.cpu)), `${ratio(r.ours, r.peer, true).toFixed(2)}×`] : ['—', '—', '—', '—'];
+    console.log(`| ${r.workload} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} | ${peer[3]} |`);
   }
   const byWorkload = new Map<string, Row[]>();
   for (const r of rows) byWorkload.set(r.workload, [...(byWorkload.get(r.workload) ?? []), r]);
   for (const [key, group] of byWorkload) {
     const one = group.find((r) => r.threads === 1);
-    for (const r of group.filter((g) => g !== one && one)) {
-      const peer = r.peer && one!.peer ? `, PyTorch ${pairedRatio(r.peer, one!.peer).toFixed(2)}×` : '';
-      console.log(`${key}: ${r.threads} threads / 1 thread (wall, paired blocks): ours ${pairedRatio(r.ours, one!.ours).toFixed(2)}×${peer}`);
+    if (!one) continue;
+    for (const r of group.filter((g) => g !== one)) {
+      const peer = r.peer && one.peer ? `, PyTorch ${ratio(r.peer, one.peer).toFixed(2)}×` : '';
+      console.log(`${key}: wall time with ${r.threads} threads / with 1 thread: ours ${ratio(r.ours, one.ours).toFixed(2)}×${peer}`);
     }
   }
 }
@@ -192,7 +196,8 @@ async function solo(): Promise<void> {
     console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} before the timed steps, ${Math.min(...tensorCounts)}–${Math.max(...tensorCounts)} after each of ${steps} steps (${tensorCounts.every((n) => n === tensorsBefore) ? 'flat' : 'NOT flat'})`);
     // Peak RSS of the whole process so far (earlier workloads included: run one --config to isolate it).
     console.log(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB now, peak ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`);
-    if (args.includes('--profile')) await profileStep(step);
+    if (args.includes('--profile')) printCpuProfile(cpuProfileStep(step));
+    if (args.includes('--wall-profile')) await profileStep(step);
     disposeWorkload(w, dispose);
   }
 }

@@ -37,8 +37,6 @@ export class Contestant {
   ready?: Ready;
   readonly times: number[] = [];
   readonly cpu: number[] = [];
-  /** Per block: the median step time (paired with the other contestants' blocks). */
-  readonly blockMedians: number[] = [];
   tensors: [number, number] = [Infinity, -Infinity];
   flat = true;
   lastLoss = NaN;
@@ -70,7 +68,6 @@ export class Contestant {
     const result = await this.next<StepTimes>();
     this.times.push(...result.times);
     this.cpu.push(...result.cpu);
-    this.blockMedians.push(median(result.times));
     this.lastLoss = result.loss;
     if (result.tensors) {
       this.tensors = [Math.min(this.tensors[0], result.tensors[0]), Math.max(this.tensors[1], result.tensors[1])];

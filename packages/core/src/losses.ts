@@ -55,6 +55,50 @@ export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: numb
   }
 }
 
+/**
+ * The same result as softmaxCrossEntropyRows in two passes around an external exponential:
+ * `shiftRows` writes z = logit − rowMax (≤ 0) into `probs` and each row's max and argmax; the caller
+ * turns `probs` into sigmoid(z) in place (on wasm: XNNPACK's vectorised Sigmoid, ~10× faster than
+ * Math.exp in JS); `finishRows` recovers exp(z) = s / (1 − s) (exact algebra, s ≤ 1/2 so no
+ * cancellation), normalises, and writes the loss and hit of each row.
+ */
+export function shiftRows(logits: Floats, rows: number, classes: number, probs: Floats, maxes: Floats, argmaxes: Ints): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * classes;
+    let max = -Infinity;
+    let argmax = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = logits[base + c];
+      if (v > max) {
+        max = v;
+        argmax = c;
+      }
+    }
+    for (let c = 0; c < classes; c++) probs[base + c] = logits[base + c] - max;
+    maxes[r] = max;
+    argmaxes[r] = argmax;
+  }
+}
+
+export function finishRows(sigmoids: Floats, logits: Floats, labels: Ints, rows: number, classes: number, maxes: Floats, argmaxes: Ints, loss: Floats, hit: Floats): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * classes;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const s = sigmoids[base + c];
+      const e = s / (1 - s);
+      sigmoids[base + c] = e;
+      sum += e;
+    }
+    const inverse = 1 / sum;
+    for (let c = 0; c < classes; c++) sigmoids[base + c] *= inverse;
+    const label = labels[r];
+    const counted = label >= 0 && label < classes;
+    loss[r] = counted ? maxes[r] + Math.log(sum) - logits[base + label] : 0;
+    hit[r] = counted && argmaxes[r] === label ? 1 : 0;
+  }
+}
+
 /** dlogits = (softmax − onehot(label)) · rowScale[r]; rows with ignored labels get 0. */
 export function softmaxCrossEntropyGradRows(probs: Floats, labels: Ints, rowScale: Floats, rows: number, classes: number, out: Floats): void {
   for (let r = 0; r < rows; r++) {
@@ -76,6 +120,22 @@ export function softmaxCrossEntropyGradRows(probs: Floats, labels: Ints, rowScal
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+  dataIdMap: { get(dataId: object): { id: number } };
+  wasm: { cwrap(name: string, returnType: null, argTypes: string[]): (...args: number[]) => void };
+}
+
+const wasmSigmoids = new WeakMap<object, (xId: number, outId: number) => void>();
+
+/** The wasm backend's Sigmoid export (XNNPACK, SIMD) applied in place to a float32 tensor. */
+function sigmoidInPlace(heap: HeapBackend, info: tf.TensorInfo): void {
+  let sigmoid = wasmSigmoids.get(heap.wasm);
+  if (!sigmoid) {
+    sigmoid = heap.wasm.cwrap('Sigmoid', null, ['number', 'number']);
+    wasmSigmoids.set(heap.wasm, sigmoid);
+  }
+  const id = heap.dataIdMap.get(info.dataId).id;
+  sigmoid(id, id);
 }
 
 interface CpuBackend {
@@ -124,6 +184,16 @@ function registerFor(backendName: string): void {
         const probs = io.output([rows, classes], () => undefined);
         const loss = io.output([rows], () => undefined);
         const hit = io.output([rows], () => undefined);
+        if (backendName === 'wasm' && rows * classes > 0) {
+          // Exponentials through XNNPACK's sigmoid (see shiftRows). Views are taken again after the
+          // Sigmoid call: creating its operator may allocate, and an allocation may move the heap.
+          const maxes = new Float32Array(rows);
+          const argmaxes = new Int32Array(rows);
+          shiftRows(io.read(logits) as Floats, rows, classes, io.read(probs) as Floats, maxes, argmaxes);
+          sigmoidInPlace(backend as HeapBackend, probs);
+          finishRows(io.read(probs) as Floats, io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, maxes, argmaxes, io.read(loss) as Floats, io.read(hit) as Floats);
+          return [probs, loss, hit];
+        }
         // Views after all allocations (an allocation may move the wasm heap).
         softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(probs) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
         return [probs, loss, hit];

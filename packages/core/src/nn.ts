@@ -33,11 +33,14 @@ export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): t
 }
 
 /**
- * Sum over rows, [rows, cols] → [cols], as ones[1, rows] · x: on wasm a reduction over a non-last
- * axis transposes first and is ~5× slower than this matmul.
+ * Sum over rows, [rows, cols] → [cols]. On wasm core's Sum kernel sums leading axes in one pass
+ * (float64 accumulators); elsewhere ones[1, rows] · x (a stock reduction over a non-last axis
+ * transposes first). The matmul form on wasm packed all of x as XNNPACK weights for one output row:
+ * 20 calls took 16 ms CPU of a BERT-mini step (docs/benchmarks.md, profile).
  */
 export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   const [rows, cols] = x.shape;
+  if (tf.getBackend() === 'wasm') return tf.sum(x, 0);
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError } from './errors';
+import { ioFor } from './kernels/io';
 
 /** Labels below 0 (HF's -100) are ignored: no loss, no gradient, not counted in the mean; labels ≥ classes are an error. */
 export const IGNORE_LABEL = -100;
@@ -117,10 +118,7 @@ export function softmaxCrossEntropyGradRows(probs: Floats, labels: Ints, rowScal
 // ---------------------------------------------------------------------------------------------
 // Kernels: the same loops over wasm heap views or cpu backend arrays
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object, force?: boolean): boolean;
+interface SigmoidBackend {
   dataIdMap: { get(dataId: object): { id: number } };
   wasm: { cwrap(name: string, returnType: null, argTypes: string[]): (...args: number[]) => void };
 }
@@ -128,7 +126,7 @@ interface HeapBackend {
 const wasmSigmoids = new WeakMap<object, (xId: number, outId: number) => void>();
 
 /** The wasm backend's Sigmoid export (XNNPACK, SIMD) applied in place to a float32 tensor. */
-function sigmoidInPlace(heap: HeapBackend, info: tf.TensorInfo): void {
+function sigmoidInPlace(heap: SigmoidBackend, info: tf.TensorInfo): void {
   let sigmoid = wasmSigmoids.get(heap.wasm);
   if (!sigmoid) {
     sigmoid = heap.wasm.cwrap('Sigmoid', null, ['number', 'number']);
@@ -136,40 +134,6 @@ function sigmoidInPlace(heap: HeapBackend, info: tf.TensorInfo): void {
   }
   const id = heap.dataIdMap.get(info.dataId).id;
   sigmoid(id, id);
-}
-
-interface CpuBackend {
-  data: { get(dataId: object): { values: Float32Array | Int32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-type Io = {
-  read(info: tf.TensorInfo): Float32Array | Int32Array;
-  /** Allocates an output and runs `fill` on its array; returns the output. */
-  output(shape: number[], fill: (values: Float32Array) => void): tf.TensorInfo;
-};
-
-function ioFor(backendName: string, backend: unknown): Io {
-  if (backendName === 'wasm') {
-    const heap = backend as HeapBackend;
-    return {
-      read: (info) => heap.typedArrayFromHeap(info) as Float32Array | Int32Array,
-      output: (shape, fill) => {
-        const out = heap.makeOutput(shape, 'float32');
-        fill(heap.typedArrayFromHeap(out) as Float32Array);
-        return out;
-      },
-    };
-  }
-  const cpu = backend as CpuBackend;
-  return {
-    read: (info) => cpu.data.get(info.dataId).values,
-    output: (shape, fill) => {
-      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      fill(values);
-      return cpu.makeTensorInfo(shape, 'float32', values);
-    },
-  };
 }
 
 function registerFor(backendName: string): void {
@@ -190,7 +154,7 @@ function registerFor(backendName: string): void {
           const maxes = new Float32Array(rows);
           const argmaxes = new Int32Array(rows);
           shiftRows(io.read(logits) as Floats, rows, classes, io.read(probs) as Floats, maxes, argmaxes);
-          sigmoidInPlace(backend as HeapBackend, probs);
+          sigmoidInPlace(backend as SigmoidBackend, probs);
           finishRows(io.read(probs) as Floats, io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, maxes, argmaxes, io.read(loss) as Floats, io.read(hit) as Floats);
           return [probs, loss, hit];
         }

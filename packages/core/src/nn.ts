@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng';
+import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
 
 /** The most negative float32: HF's additive mask value (`torch.finfo(float32).min`). */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -44,12 +45,22 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 
+registerLayerNormKernels();
+
 /**
  * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for
- * 2-D input [rows, width]. The gradient is written out (about half the kernels autodiff would run):
+ * 2-D input [rows, width]. On cpu and wasm one fused kernel forward and one backward
+ * (kernels/layer-norm.ts); elsewhere the same math from ops with the gradient written out (about
+ * half the kernels autodiff would run):
  *   dx = rstd · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)),  ĝ = dy · γ;  dγ = Σ dy · x̂;  dβ = Σ dy.
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (x.dtype === 'float32' && gamma.dtype === 'float32' && beta.dtype === 'float32' && hasLayerNormKernel()) return fusedLayerNorm(x, gamma, beta, eps);
+  return layerNormComposed(x, gamma, beta, eps);
+}
+
+/** layerNorm from TF.js ops (backends without the fused kernel; the reference its tests compare with). */
+export function layerNormComposed(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = tf.mean(input, -1, true);

@@ -17,19 +17,32 @@ export const LAYER_NORM_GRAD = 'PretrainLayerNormGrad';
 
 type Floats = Float32Array;
 
+/**
+ * Mean and 1/std of one row, in one pass (float64 sums: E[x²] − mean² loses nothing at the
+ * magnitudes activations have; a negative rounding residue is clamped to 0).
+ */
+function rowStats(x: Floats, base: number, width: number, eps: number, out: Float64Array): void {
+  let sum = 0;
+  let squares = 0;
+  for (let c = 0; c < width; c++) {
+    const v = x[base + c];
+    sum += v;
+    squares += v * v;
+  }
+  const mean = sum / width;
+  const variance = Math.max(0, squares / width - mean * mean);
+  out[0] = mean;
+  out[1] = 1 / Math.sqrt(variance + eps);
+}
+
 /** y = (x − mean) · rstd · γ + β per row of `width` values. */
 export function layerNormRows(x: Floats, gamma: Floats, beta: Floats, rows: number, width: number, eps: number, y: Floats): void {
+  const stats = new Float64Array(2);
   for (let r = 0; r < rows; r++) {
     const base = r * width;
-    let sum = 0;
-    for (let c = 0; c < width; c++) sum += x[base + c];
-    const mean = sum / width;
-    let squares = 0;
-    for (let c = 0; c < width; c++) {
-      const d = x[base + c] - mean;
-      squares += d * d;
-    }
-    const rstd = 1 / Math.sqrt(squares / width + eps);
+    rowStats(x, base, width, eps, stats);
+    const mean = stats[0];
+    const rstd = stats[1];
     for (let c = 0; c < width; c++) y[base + c] = (x[base + c] - mean) * rstd * gamma[c] + beta[c];
   }
 }
@@ -38,32 +51,26 @@ export function layerNormRows(x: Floats, gamma: Floats, beta: Floats, rows: numb
 export function layerNormGradRows(dy: Floats, x: Floats, gamma: Floats, rows: number, width: number, eps: number, dx: Floats, dgamma: Floats, dbeta: Floats): void {
   const accGamma = new Float64Array(width);
   const accBeta = new Float64Array(width);
-  const xhat = new Float64Array(width);
+  const stats = new Float64Array(2);
   for (let r = 0; r < rows; r++) {
     const base = r * width;
-    let sum = 0;
-    for (let c = 0; c < width; c++) sum += x[base + c];
-    const mean = sum / width;
-    let squares = 0;
+    rowStats(x, base, width, eps, stats);
+    const mean = stats[0];
+    const rstd = stats[1];
+    let sumG = 0;
+    let sumGX = 0;
     for (let c = 0; c < width; c++) {
-      const d = x[base + c] - mean;
-      squares += d * d;
-    }
-    const rstd = 1 / Math.sqrt(squares / width + eps);
-    let meanG = 0;
-    let meanGX = 0;
-    for (let c = 0; c < width; c++) {
+      const d = dy[base + c];
       const h = (x[base + c] - mean) * rstd;
-      const g = dy[base + c] * gamma[c];
-      xhat[c] = h;
-      meanG += g;
-      meanGX += g * h;
-      accGamma[c] += dy[base + c] * h;
-      accBeta[c] += dy[base + c];
+      const g = d * gamma[c];
+      sumG += g;
+      sumGX += g * h;
+      accGamma[c] += d * h;
+      accBeta[c] += d;
     }
-    meanG /= width;
-    meanGX /= width;
-    for (let c = 0; c < width; c++) dx[base + c] = rstd * (dy[base + c] * gamma[c] - meanG - xhat[c] * meanGX);
+    const meanG = sumG / width;
+    const meanGX = sumGX / width;
+    for (let c = 0; c < width; c++) dx[base + c] = rstd * (dy[base + c] * gamma[c] - meanG - (x[base + c] - mean) * rstd * meanGX);
   }
   for (let c = 0; c < width; c++) {
     dgamma[c] = accGamma[c];

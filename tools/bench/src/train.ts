@@ -5,11 +5,13 @@
  *   nanogpt:   nanoGPT's CPU recipe — GPT, 4 layers, 4 heads, width 128, block 64, batch 12, dropout 0,
  *              character vocabulary (65), CLM, AdamW
  *
- *   node tools/bench/run.js train [--config bert-mini,gpt-mini,nanogpt] [--threads 1,2] [--blocks 6] [--block-steps N] [--no-peer]
+ *   node tools/bench/run.js train [--config bert-mini,gpt-mini,nanogpt] [--threads 1,2] [--blocks 6] [--block-steps N] [--no-peer] [--native]
  *     For each workload, ours and the PyTorch peer (tools/bench/peer/train_peer.py, when a python3
  *     with torch is found) at each thread count run as separate processes, all alive at once; blocks of
  *     steps rotate through them so they share the machine's load, and the table prints ours/PyTorch
  *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
+ *     --native adds ours with the OpenBLAS matmul spike (tools/bench/native; built here when a C
+ *     compiler and libopenblas-dev are present, else a one-line notice) as more contestants.
  *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
  *     (`--solo --config bert-mini --steps 200` is the memory check); --profile: per-kernel CPU time of
@@ -22,6 +24,7 @@ import { initBackend } from '@pretrain/core';
 import { machineDescription, median, option, profileStep, timeSteps } from '../../scripts/bench-utils';
 import { medianMs } from './timing';
 import { Contestant, findTorchPython, peerEnv, peerScript } from './train/contestants';
+import { installNativeMatMul, loadGemm } from './native/addon';
 import { cpuProfileStep, printCpuProfile } from './train/profile';
 import { makeStep, WORKLOADS, type Workload } from './train/workloads';
 
@@ -44,13 +47,22 @@ function disposeWorkload(w: Workload, dispose: () => void): void {
 
 async function worker(): Promise<void> {
   const threads = Number(option('threads', '1'));
-  const info = await initBackend({ threads, log: false });
+  const native = process.argv.includes('--native');
+  // Native matmuls run on the single-threaded wasm build's heap (a plain ArrayBuffer); OpenBLAS gets the threads.
+  const info = await initBackend({ threads: native ? 1 : threads, log: false });
+  let nativeDetail = '';
+  if (native) {
+    const loaded = loadGemm();
+    if ('missing' in loaded) throw new Error(`--native: ${loaded.missing}`);
+    installNativeMatMul(loaded.gemm, threads);
+    nativeDetail = ` + OpenBLAS matmuls (${loaded.gemm.threads()} thread${loaded.gemm.threads() === 1 ? '' : 's'})`;
+  }
   const w = workload(option('config', 'bert-mini'));
   const { step, dispose } = makeStep(w, 1);
   for (let i = 0; i < Number(option('warmup', '2')); i++) step();
   const warm = tf.memory().numTensors;
   const say = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
-  say({ ready: true, name: `${w.name}, batch ${w.batch} × ${w.seq}, vocab ${w.vocab}`, detail: `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}; ${info.detail})`, threads: info.threads });
+  say({ ready: true, name: `${w.name}, batch ${w.batch} × ${w.seq}, vocab ${w.vocab}`, detail: `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}; ${info.detail})${nativeDetail}`, threads: info.threads });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const [command, count] = line.trim().split(/\s+/);
     if (command === 'steps') {
@@ -70,6 +82,8 @@ async function worker(): Promise<void> {
 interface Row {
   workload: string;
   threads: number;
+  /** 'wasm', or 'native' (wasm with the OpenBLAS matmul spike, tools/bench/native). */
+  kind: 'wasm' | 'native';
   ours: Contestant;
   peer?: Contestant;
   peakRssMiB?: number;
@@ -86,6 +100,12 @@ async function compare(): Promise<void> {
   const threadCounts = option('threads', '1,2').split(',').map(Number);
   const blocks = Number(option('blocks', '6'));
   const torch = args.includes('--no-peer') ? { missing: '--no-peer' } : findTorchPython();
+  const kinds: Row['kind'][] = ['wasm'];
+  if (args.includes('--native')) {
+    const loaded = loadGemm(); // compiles the addon once, before the workers load it
+    if ('missing' in loaded) console.log(`native matmul (--native): not available (${loaded.missing}); wasm only`);
+    else kinds.push('native');
+  }
   const load = os.loadavg()[0];
   console.log(`machine: ${machineDescription()}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
   if ('missing' in torch) console.log(`PyTorch peer: not available (${torch.missing}); install python3 with torch (Debian: apt-get install python3-torch) for the ours/PyTorch ratios. Ours alone:`);
@@ -94,13 +114,17 @@ async function compare(): Promise<void> {
   for (const key of keys) {
     if (!WORKLOADS[key]) throw new Error(`unknown --config ${key}; known: ${Object.keys(WORKLOADS).join(', ')}`);
     const blockSteps = Number(option('block-steps', String(DEFAULT_BLOCK_STEPS[key] ?? 2)));
-    const group: Row[] = threadCounts.map((threads) => ({
-      workload: key,
-      threads,
-      ours: new Contestant(`ours ${threads} thr`, process.execPath, [process.argv[1], '--worker', '--config', key, '--threads', String(threads)], process.env),
-      peer: 'missing' in torch ? undefined : new Contestant(`PyTorch ${threads} thr`, torch.python, [peerScript(), '--config', key, '--threads', String(threads)], peerEnv(threads)),
-    }));
-    const contestants = group.flatMap((r) => (r.peer ? [r.ours, r.peer] : [r.ours]));
+    const group: Row[] = threadCounts.flatMap((threads) => {
+      const peer = 'missing' in torch ? undefined : new Contestant(`PyTorch ${threads} thr`, torch.python, [peerScript(), '--config', key, '--threads', String(threads)], peerEnv(threads));
+      return kinds.map((kind) => ({
+        workload: key,
+        threads,
+        kind,
+        ours: new Contestant(`ours${kind === 'native' ? '+native' : ''} ${threads} thr`, process.execPath, [process.argv[1], '--worker', '--config', key, '--threads', String(threads), ...(kind === 'native' ? ['--native'] : [])], process.env),
+        peer,
+      }));
+    });
+    const contestants = [...new Set(group.flatMap((r) => (r.peer ? [r.ours, r.peer] : [r.ours])))];
     try {
       // Warm-ups overlap (untimed); the timed blocks below run one contestant at a time.
       await Promise.all(contestants.map((c) => c.waitReady()));
@@ -110,10 +134,8 @@ async function compare(): Promise<void> {
         if (b % 2 === 1) order.reverse();
         for (const c of order) await c.runSteps(blockSteps);
       }
-      for (const r of group) {
-        r.peakRssMiB = (await r.ours.quit()).peakRssMiB;
-        await r.peer?.quit();
-      }
+      for (const r of group) r.peakRssMiB = (await r.ours.quit()).peakRssMiB;
+      for (const peer of new Set(group.map((r) => r.peer))) await peer?.quit();
     } finally {
       contestants.forEach((c) => c.kill());
     }
@@ -131,19 +153,19 @@ async function compare(): Promise<void> {
 function printTable(rows: Row[], blocks: number): void {
   const fmt = (ms: number) => Math.round(ms).toLocaleString('en-US');
   console.log(`\nms/step: median of all timed steps (${blocks} rotated blocks per contestant); ours/PyTorch: ratio of those medians; CPU: the process's CPU time, all its threads`);
-  console.log('| workload | threads | ours wall ms | PyTorch wall ms | ours/PyTorch (wall) | ours CPU ms | PyTorch CPU ms | ours/PyTorch (CPU) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| workload | ours | threads | ours wall ms | PyTorch wall ms | ours/PyTorch (wall) | ours CPU ms | PyTorch CPU ms | ours/PyTorch (CPU) |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const peer = r.peer ? [fmt(median(r.peer.times)), `**${ratio(r.ours, r.peer).toFixed(2)}×**`, fmt(median(r.peer.cpu)), `${ratio(r.ours, r.peer, true).toFixed(2)}×`] : ['—', '—', '—', '—'];
-    console.log(`| ${r.workload} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} | ${peer[3]} |`);
+    console.log(`| ${r.workload} | ${r.kind === 'native' ? 'wasm + native matmul' : 'wasm'} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} | ${peer[3]} |`);
   }
   const byWorkload = new Map<string, Row[]>();
-  for (const r of rows) byWorkload.set(r.workload, [...(byWorkload.get(r.workload) ?? []), r]);
+  for (const r of rows) byWorkload.set(`${r.workload} (${r.kind})`, [...(byWorkload.get(`${r.workload} (${r.kind})`) ?? []), r]);
   for (const [key, group] of byWorkload) {
     const one = group.find((r) => r.threads === 1);
     if (!one) continue;
     for (const r of group.filter((g) => g !== one)) {
-      const peer = r.peer && one.peer ? `, PyTorch ${ratio(r.peer, one.peer).toFixed(2)}×` : '';
+      const peer = r.peer && one.peer && r.kind === 'wasm' ? `, PyTorch ${ratio(r.peer, one.peer).toFixed(2)}×` : '';
       console.log(`${key}: wall time with ${r.threads} threads / with 1 thread: ours ${ratio(r.ours, one.ours).toFixed(2)}×${peer}`);
     }
   }

@@ -12,7 +12,7 @@
  *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
  *     --native adds ours with the OpenBLAS matmul spike (tools/bench/native; built here when a C
  *     compiler and libopenblas-dev are present, else a one-line notice) as more contestants.
- *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile]
+ *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile] [--native]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
  *     (`--solo --config bert-mini --steps 200` is the memory check); --profile: per-kernel CPU time of
  *     one step (robust to other jobs on the machine); --wall-profile: tf.profile's wall times.
@@ -195,7 +195,14 @@ function matmulPeak(): number {
 async function solo(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(option('threads', '1')) : undefined;
-  const backend = await initBackend({ threads, log: false });
+  const native = args.includes('--native');
+  const backend = await initBackend({ threads: native ? 1 : threads, log: false });
+  if (native) {
+    const loaded = loadGemm();
+    if ('missing' in loaded) throw new Error(`--native: ${loaded.missing}`);
+    installNativeMatMul(loaded.gemm, threads ?? 1);
+    console.log(`native: OpenBLAS matmuls (${loaded.gemm.threads()} thread(s)) under the wasm backend`);
+  }
   const peak = matmulPeak();
   console.log(`machine: ${machineDescription()}; backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}; ${backend.detail}); matmul peak ${peak.toFixed(1)} GFLOP/s (512×512, best run)`);
   for (const key of option('config', 'bert-mini,gpt-mini,nanogpt').split(',')) {

@@ -10,6 +10,7 @@
  *   node packages/cli/scripts/transfer-lab.js both '{...pretrain options, "finetune":{...finetune options}}'
  *   node packages/cli/scripts/transfer-lab.js probe '{"name":"F-long@4000","posTrain":1000}'
  *   node packages/cli/scripts/transfer-lab.js ship '{"name":"F-long@6000","dir":"data/pretrained/bert-tiny-books-reviews"}'
+ *   node packages/cli/scripts/transfer-lab.js neighbours '{"dir":"data/pretrained/bert-tiny-books-reviews"}'
  *
  * pretrain: corpus ("books": the six books; "imdb": all 50,000 shared IMDB reviews; "mix": the demo's
  *   books + 10,000 reviews; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
@@ -75,17 +76,28 @@ async function pretrain(o) {
         }
       }
     }
-    tokenizer = await trainTokenizer(sentences(), { type: 'wordpiece', vocabSize: o.vocabSize ?? base.vocabSize });
+    tokenizer = await trainTokenizer(sentences(), { type: o.kind === 'gpt' ? 'bpe' : 'wordpiece', vocabSize: o.vocabSize ?? base.vocabSize });
     fs.writeFileSync(tokFile, tokenizer.toJSON());
   }
   log(`tokenizer ${tokenizer.getVocabSize()} tokens`);
-  const modelOptions = { ...base.model.options, ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const preset = { ...base, model: { name: 'bert', options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
-  const objectives = o.objectives ?? base.objectives;
+  const modelOptions = { ...modelDefaults(o.kind, tokenizer), ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const preset = { ...base, model: { name: modelName(o.kind), options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
+  const objectives = o.objectives ?? (o.kind === 'gpt' ? [{ name: 'clm', options: {} }] : base.objectives);
   const trainer = { maxSteps: o.steps ?? 100000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
   backbone.dispose();
   log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s; before ${JSON.stringify(pre.evalBefore)} after ${JSON.stringify(pre.evalAfter)}`);
+}
+
+/** GPT runs ("kind": "gpt"): the demo BERT's size as a GPT-2 (2 layers, width 128, 2 heads), byte-level BPE, CLM. */
+function modelName(kind) {
+  return kind === 'gpt' ? 'gpt2' : 'bert';
+}
+
+function modelDefaults(kind, tokenizer) {
+  if (kind !== 'gpt') return base.model.options;
+  const endOfText = tokenizer.specialTokenIds().eos ?? tokenizer.tokenToId('<|endoftext|>');
+  return { nEmbd: 128, nLayer: 2, nHead: 2, nPositions: 128, bosTokenId: endOfText, eosTokenId: endOfText };
 }
 
 function loadPretrained(name) {
@@ -93,18 +105,21 @@ function loadPretrained(name) {
   const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
   const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
   const tokenizer = loadTokenizerFile(checkpoint);
-  const modelOptions = { ...base.model.options, ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const state = readBackboneTensors(checkpoint, 'bert');
-  return { tokenizer, modelOptions, state };
+  const modelOptions = { ...modelDefaults(lab.kind, tokenizer), ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
+  const state = readBackboneTensors(checkpoint, lab.kind === 'gpt' ? 'transformer' : 'bert');
+  return { tokenizer, modelOptions, state, kind: lab.kind ?? 'bert' };
 }
 
 async function makeBackbone(arm, p, o) {
   // The scratch arm starts from HF's default initialisation unless the study says otherwise.
   const scratchInit = arm === 'scratch' && !o.scratchKeepsInit ? { initializerRange: 0.02 } : {};
-  const model = await createPlugin('model', 'bert', { ...p.modelOptions, ...scratchInit, ...(o.modelOverrides ?? {}) }, dataDir, base.seed + 1);
+  const model = await createPlugin('model', modelName(p.kind), { ...p.modelOptions, ...scratchInit, ...(o.modelOverrides ?? {}) }, dataDir, base.seed + 1);
   if (arm === 'pretrained') {
-    const report = model.loadStateDict(p.state);
-    if (report.missing.length || report.unexpected.length) throw new Error(`load: ${JSON.stringify(report)}`);
+    // transfer: "all" (default) or a list of name prefixes to carry over (e.g. ["embeddings."]); the rest keeps the scratch init.
+    const keep = o.transfer && o.transfer !== 'all' ? (name) => o.transfer.some((prefix) => name.startsWith(prefix)) : () => true;
+    const state = new Map([...p.state].filter(([name]) => keep(name)));
+    const report = model.loadStateDict(state);
+    if (report.unexpected.length || (!o.transfer && report.missing.length)) throw new Error(`load: ${JSON.stringify(report)}`);
   }
   return model;
 }
@@ -160,15 +175,22 @@ async function finetunePos(o, p, task = 'pos') {
   return out;
 }
 
+/** Pang & Lee's movie-review sentence polarity (../shared): 1,000 held out, the rest to train from. */
+function rtSplits() {
+  const read = (f, label) => fs.readFileSync(path.join(shared, 'sentiment/rt-polarity', f), 'utf8').split('\n').map((t) => t.trim()).filter(Boolean).map((text) => ({ text, label }));
+  const all = new core.Rng(base.seed).shuffle([...read('rt-polarity.neg', '0'), ...read('rt-polarity.pos', '1')]);
+  return { train: all.slice(1000), validation: all.slice(0, 1000), labels: ['0', '1'] };
+}
+
 async function finetuneSentiment(o, p) {
-  const splits = sentimentSplits(dataDir, base.seed);
+  const splits = o.data === 'rt' ? rtSplits() : sentimentSplits(dataDir, base.seed);
   const out = [];
   for (const n of o.sizes ?? [100, 300, 1000]) {
     const steps = o.steps ?? Math.min(o.maxSteps ?? 100, Math.max(o.minSteps ?? 40, Math.ceil(((o.epochs ?? 4) * n) / 32)));
     const correct = {};
     for (const arm of o.arms ?? ['pretrained', 'scratch']) {
       const backbone = await makeBackbone(arm, p, o);
-      const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? 'mean', numLabels: 2, labels: splits.labels }, dataDir, base.seed);
+      const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? (p.kind === 'gpt' ? 'last' : 'mean'), numLabels: 2, labels: splits.labels }, dataDir, base.seed);
       const run = await runFinetuning({ backbone, head, tokenizer: p.tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...base.finetuneTrainer, progress: 'none', learningRate: o.learningRate ?? 1e-3, maxSteps: steps, batchSize: 32, ...(o.trainer ?? {}) }, seed: base.seed, keepValidationCorrect: true }, env);
       correct[arm] = run.validation.correct;
       backbone.dispose();
@@ -283,9 +305,9 @@ async function probe(o) {
   const posTrain = train.map(enc);
   const posDev = valid.map(enc);
   const splits = sentimentSplits(dataDir, base.seed);
-  const { encodeForClassification } = require('../dist/pipeline/batches');
-  const sentTrain = splits.train.slice(0, o.sentTrain ?? 2400).map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
-  const sentDev = splits.validation.map((r) => ({ example: encodeForClassification(p.tokenizer, r.text, 64), y: Number(r.label) }));
+  const { encodeText } = require('../dist/pipeline/task-encode');
+  const sentTrain = splits.train.slice(0, o.sentTrain ?? 2400).map((r) => ({ example: encodeText(p.tokenizer, r.text, undefined, 64), y: Number(r.label) }));
+  const sentDev = splits.validation.map((r) => ({ example: encodeText(p.tokenizer, r.text, undefined, 64), y: Number(r.label) }));
   const result = {};
   for (const arm of ['pretrained', 'scratch']) {
     const backbone = await makeBackbone(arm, p, o);
@@ -339,6 +361,44 @@ function ship(o) {
   log(`shipped ${from} → ${to} (${rows.length} loss-curve rows)`);
 }
 
+/**
+ * Cosine similarity of word-embedding rows: antonym pairs against random pairs, and nearest neighbours.
+ * `dir` is a checkpoint folder (default: the shipped one).
+ */
+function neighbours(o) {
+  const dir = path.resolve(repoRoot, o.dir ?? 'data/pretrained/bert-tiny-books-reviews');
+  const tokenizer = loadTokenizerFile(dir);
+  const embeddings = readBackboneTensors(dir, o.prefix ?? 'bert').get(o.tensor ?? 'embeddings.word_embeddings.weight');
+  const [vocab, hidden] = embeddings.shape;
+  const values = embeddings.dataSync();
+  const row = (i) => values.subarray(i * hidden, (i + 1) * hidden);
+  const cosine = (a, b) => {
+    let dot = 0, na = 0, nb = 0;
+    for (let k = 0; k < hidden; k++) { dot += a[k] * b[k]; na += a[k] ** 2; nb += b[k] ** 2; }
+    return dot / Math.sqrt(na * nb);
+  };
+  const id = (word) => {
+    const found = tokenizer.tokenToId(word);
+    if (found === undefined || found === null) throw new Error(`"${word}" is not one token of this vocabulary`);
+    return found;
+  };
+  for (const [a, b] of o.pairs ?? [['good', 'bad'], ['best', 'worst'], ['good', 'great'], ['excellent', 'poor']]) log(`cos(${a}, ${b}) = ${cosine(row(id(a)), row(id(b))).toFixed(3)}`);
+  const rng = new core.Rng(base.seed);
+  let sum = 0;
+  const draws = 2000;
+  for (let k = 0; k < draws; k++) {
+    const i = 100 + rng.int(vocab - 100);
+    const j = 100 + ((i - 100 + 1 + rng.int(vocab - 101)) % (vocab - 100));
+    sum += cosine(row(i), row(j));
+  }
+  log(`mean cos over ${draws} random pairs of ids ≥ 100: ${(sum / draws).toFixed(3)}`);
+  for (const word of o.words ?? ['good', 'bad', 'great']) {
+    const w = id(word);
+    const ranked = [...Array(vocab).keys()].filter((i) => i !== w).map((i) => [cosine(row(w), row(i)), i]).sort((x, y) => y[0] - x[0]);
+    log(`${word} → ${ranked.slice(0, 8).map(([c, i]) => `${tokenizer.idToToken(i)} ${c.toFixed(2)}`).join(', ')}`);
+  }
+}
+
 (async () => {
   const [command, json] = process.argv.slice(2);
   registerBuiltins(core.defaultRegistry);
@@ -348,10 +408,11 @@ function ship(o) {
   else if (command === 'finetune') await finetune(o);
   else if (command === 'probe') await probe(o);
   else if (command === 'ship') ship(o);
+  else if (command === 'neighbours') neighbours(o);
   else if (command === 'both') {
     await pretrain(o);
     await finetune({ name: o.name, ...(o.finetune ?? {}) });
-  } else throw new Error('usage: transfer-lab.js pretrain|finetune|both json');
+  } else throw new Error('usage: transfer-lab.js pretrain|finetune|both|probe|ship|neighbours json');
 })().catch((error) => {
   console.error(`transfer-lab: ${error.stack}`);
   process.exit(1);

@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
-import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readCheckpointTensors, readHfConfigJson, saveHfCheckpoint, stripPrefix } from './checkpoint';
-import type { LoadReport } from './contract';
+import { checkpointArchitecture, HF_CONFIG_FILE, HF_WEIGHTS_FILE, loadBackboneAndHeads, loadCheckpointWeights, readCheckpointTensors, readHfConfigJson, saveHfCheckpoint, stripPrefix, tiedNamesOf } from './checkpoint';
+import type { BackboneInfo, HfHeadDeclaration, LoadReport, ObjectiveArchitecture } from './contract';
 import { PretrainError } from './errors';
 import { ParameterSet, ParameterSetModule } from './parameters';
 import { readSafetensorsHeader, writeSafetensors } from './safetensors';
@@ -158,5 +158,40 @@ describe('readCheckpointTensors: the weight files HF folders come with', () => {
     const file = path.join(dir, HF_WEIGHTS_FILE);
     fs.truncateSync(file, fs.statSync(file).size - 5);
     expect(() => readCheckpointTensors(dir)).toThrow(new RegExp(`^${file.replace(/[.]/g, '\\.')}: `));
+  });
+});
+
+describe('the HF class and tied names come from what the modules declare', () => {
+  const info = { modelType: 'bert', baseArchitecture: 'BertModel' } as BackboneInfo;
+  const declaring = (hfHead: HfHeadDeclaration, values: Record<string, number[]> = {}) => Object.assign(new Module(values), { hfHead });
+  const objective = (name: string, arch: ObjectiveArchitecture) => Object.assign(new Module({}), { name, hfArchitecture: () => arch });
+
+  test('checkpointArchitecture: objectives combine, else the one declared suffix after the stem, else the bare backbone', () => {
+    const mlm = objective('mlm', { alone: { architecture: 'BertForMaskedLM', withoutBackbone: ['pooler.'] }, jointly: { architecture: 'BertForPreTraining', with: ['nsp'] } });
+    const nsp = objective('nsp', { alone: { architecture: 'BertForNextSentencePrediction' }, jointly: { architecture: 'BertForPreTraining', with: ['mlm'] } });
+    expect(checkpointArchitecture(info, [mlm, nsp])).toEqual({ architecture: 'BertForPreTraining', withoutBackbone: undefined });
+    expect(checkpointArchitecture(info, [mlm])).toEqual({ architecture: 'BertForMaskedLM', withoutBackbone: ['pooler.'] });
+    expect(checkpointArchitecture(info, [declaring({ suffix: 'ForTokenClassification' })])).toEqual({ architecture: 'BertForTokenClassification', withoutBackbone: undefined });
+    expect(checkpointArchitecture({ modelType: 'gpt2', baseArchitecture: 'GPT2Model' } as BackboneInfo, [declaring({ suffix: 'LMHeadModel' })]).architecture).toBe('GPT2LMHeadModel');
+    expect(checkpointArchitecture(info, [declaring({ suffix: 'ForA' }), declaring({ suffix: 'ForB' })]).architecture).toBe('BertModel');
+    expect(checkpointArchitecture(info, [new Module({})]).architecture).toBe('BertModel');
+    [mlm, nsp].forEach((m) => m.dispose());
+  });
+
+  test('saveHfCheckpoint drops the declared tied names and the backbone parts the class lacks; loading ignores tied names', () => {
+    const dir = tmp();
+    const backbone = Object.assign(new Module({ 'emb.weight': [1, 2], 'pooler.weight': [3] }), { info });
+    const head = declaring({ suffix: 'ForMaskedLM', withoutBackbone: ['pooler.'], tiedNames: ['cls.decoder.weight'] }, { 'cls.bias': [3], 'cls.decoder.weight': [9] });
+    expect(tiedNamesOf([backbone, head], ['x'])).toEqual(['x', 'cls.decoder.weight']);
+    saveHfCheckpoint(backbone, dir, { heads: [head], backbonePrefix: 'bert.' });
+    expect([...readSafetensorsHeader(path.join(dir, HF_WEIGHTS_FILE)).tensors.keys()].sort()).toEqual(['bert.emb.weight', 'cls.bias']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, HF_CONFIG_FILE), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
+    const tensors = new Map([['emb.weight', tf.tensor1d([0, 0])], ['cls.decoder.weight', tf.tensor1d([1])]]);
+    const fresh = new Module({ 'emb.weight': [0, 0] });
+    const bareHead = declaring({ tiedNames: ['cls.decoder.weight'] });
+    expect(loadBackboneAndHeads(fresh, tensors, [bareHead])).toEqual({ missing: [], unexpected: [] });
+    expect(loadBackboneAndHeads(fresh, tensors, [])).toEqual({ missing: [], unexpected: ['cls.decoder.weight'] });
+    tf.dispose([...tensors.values()]);
+    [backbone, head, fresh, bareHead].forEach((m) => m.dispose());
   });
 });

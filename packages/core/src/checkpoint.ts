@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from './atomic';
-import type { LoadReport, ParameterModule } from './contract';
+import { baseArchitectureOf, objectivesArchitecture } from './architecture';
+import type { BackboneInfo, HfClass, LoadReport, ObjectivePlugin, ParameterModule } from './contract';
 import { PretrainError } from './errors';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
@@ -123,7 +124,7 @@ export function loadCheckpointWeights<M extends { dispose(): void; loadReport?: 
 }
 
 export interface SplitLoadOptions {
-  /** Head names tied to another tensor: neither missing when absent nor unexpected when present. */
+  /** Names tied to another tensor besides those the modules declare (`hfHead.tiedNames`): neither missing when absent nor unexpected when present. */
   tiedNames?: readonly string[];
   /** Renames a non-backbone checkpoint name before the heads see it (e.g. legacy `gamma` → `weight`). */
   renameHeadKey?: (name: string) => string;
@@ -134,7 +135,7 @@ export interface SplitLoadOptions {
  * sees the rest; the reports are merged (a name is unexpected only if no one took it).
  */
 export function loadBackboneAndHeads(backbone: ParameterModule, tensors: Map<string, tf.Tensor>, heads: ParameterModule[], options: SplitLoadOptions = {}): LoadReport {
-  const tied = options.tiedNames ?? [];
+  const tied = tiedNamesOf([backbone, ...heads], options.tiedNames);
   const rename = options.renameHeadKey ?? ((name: string) => name);
   const backboneReport = backbone.loadStateDict(tensors);
   const rest = new Map([...tensors].filter(([name]) => backboneReport.unexpected.includes(name)).map(([name, t]) => [rename(name), t]));
@@ -155,27 +156,60 @@ export interface SaveCheckpointOptions {
   heads?: CheckpointHead[];
   /** Prepended to every backbone name (`bert.`, `transformer.`, or '' for a bare backbone). */
   backbonePrefix: string;
-  /** Head names tied to another tensor: never written. */
+  /** Names tied to another tensor besides those the modules declare (`hfHead.tiedNames`): never written. */
   tiedNames?: readonly string[];
-  /** config.json `architectures` entry, from the names of the tensors being written. */
-  architecture: (names: string[]) => string;
+  /**
+   * config.json `architectures` entry from the names of the tensors being written; by default the
+   * modules' declarations decide (see checkpointArchitecture), which needs the backbone's `info`.
+   */
+  architecture?: (names: string[]) => string;
   /** Extra config.json keys (override inferred ones such as `architectures`). */
   config?: Record<string, unknown>;
-  /** Per HF class, name prefixes it does not have (BertForMaskedLM: `bert.pooler.`): not written for that class. */
-  absentFrom?: Record<string, readonly string[]>;
+}
+
+/** The names HF ties (never written, never missing or unexpected): the modules' declarations plus `extra`. */
+export function tiedNamesOf(modules: readonly ParameterModule[], extra: readonly string[] = []): string[] {
+  return [...new Set([...extra, ...modules.flatMap((m) => m.hfHead?.tiedNames ?? [])])];
+}
+
+/**
+ * The HF class of a checkpoint holding this backbone and these heads, from what they declare (the
+ * model packages hold no head names): objectives' `hfArchitecture` combined (MLM + NSP =
+ * BertForPreTraining); else the one `hfHead.suffix` the heads declare after the backbone's stem
+ * (`Bert` + `ForSequenceClassification`); else the bare backbone's class (`BertModel`). `withoutBackbone`
+ * lists the backbone name prefixes that class lacks.
+ */
+export function checkpointArchitecture(info: BackboneInfo, heads: readonly ParameterModule[]): HfClass {
+  const objectives = heads.filter((h): h is ParameterModule & ObjectivePlugin => typeof (h as Partial<ObjectivePlugin>).hfArchitecture === 'function');
+  if (objectives.length > 0) {
+    const { architecture, withoutBackbone } = objectivesArchitecture(objectives, info);
+    return { architecture, withoutBackbone };
+  }
+  const declared = heads.filter((h) => h.hfHead?.suffix);
+  const suffixes = [...new Set(declared.map((h) => h.hfHead!.suffix!))];
+  const base = baseArchitectureOf(info);
+  if (suffixes.length !== 1) return { architecture: base };
+  const withoutBackbone = [...new Set(declared.flatMap((h) => h.hfHead?.withoutBackbone ?? []))];
+  return { architecture: `${base.replace(/Model$/, '')}${suffixes[0]}`, withoutBackbone: withoutBackbone.length > 0 ? withoutBackbone : undefined };
 }
 
 /**
  * Writes a backbone and its heads as `config.json` (keys sorted, as HF writes them) and
  * `model.safetensors`, both atomically, in HF layout. Two modules providing the same tensor is an error.
  */
-export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Record<string, unknown> }, dir: string, options: SaveCheckpointOptions): void {
-  const tied = options.tiedNames ?? [];
+export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Record<string, unknown>; info?: BackboneInfo }, dir: string, options: SaveCheckpointOptions): void {
+  const heads = options.heads ?? [];
+  const tied = tiedNamesOf([backbone, ...heads], options.tiedNames);
+  let declared: HfClass | undefined;
+  if (!options.architecture) {
+    if (!backbone.info) throw new PretrainError('savePretrained: the backbone has no info to name its HF class by; pass options.architecture');
+    declared = checkpointArchitecture(backbone.info, heads);
+  }
   const tensors = new Map<string, tf.Tensor>();
   try {
     for (const [name, tensor] of backbone.stateDict()) tensors.set(`${options.backbonePrefix}${name}`, tensor);
     let headConfig: Record<string, unknown> = {};
-    for (const head of options.heads ?? []) {
+    for (const head of heads) {
       for (const [name, tensor] of head.stateDict()) {
         const isTied = tied.includes(name);
         if (isTied || tensors.has(name)) {
@@ -187,8 +221,10 @@ export function saveHfCheckpoint(backbone: CheckpointHead & { configJSON(): Reco
       }
       headConfig = { ...headConfig, ...(head.configJSON?.() ?? {}) };
     }
-    const config = { ...backbone.configJSON(), architectures: [options.architecture([...tensors.keys()])], ...headConfig, ...(options.config ?? {}) };
-    const absent = options.absentFrom?.[String((config.architectures as unknown[] | undefined)?.[0])] ?? [];
+    const architecture = options.architecture ? options.architecture([...tensors.keys()]) : declared!.architecture;
+    const config = { ...backbone.configJSON(), architectures: [architecture], ...headConfig, ...(options.config ?? {}) };
+    // The backbone prefixes the inferred class lacks (BertForMaskedLM: the pooler), unless a head or the caller named another class.
+    const absent = String((config.architectures as unknown[] | undefined)?.[0]) === declared?.architecture ? (declared.withoutBackbone ?? []).map((prefix) => `${options.backbonePrefix}${prefix}`) : [];
     for (const [name, tensor] of tensors) {
       if (!absent.some((prefix) => name.startsWith(prefix))) continue;
       tensor.dispose();

@@ -175,7 +175,30 @@ export interface ParameterModule {
    * checkpoint shared by several modules still reports the names that none of them took.
    */
   ownsTensorName?(name: string): boolean;
+  /**
+   * What this module is in HF's terms, for checkpoints (optional; HF keeps the same facts on its head
+   * classes). Core's checkpoint writer and loader compose these; the model packages hold no head names.
+   */
+  readonly hfHead?: HfHeadDeclaration;
   dispose(): void;
+}
+
+/** A ParameterModule's HF identity: the class it makes of a backbone and the names HF ties. */
+export interface HfHeadDeclaration {
+  /**
+   * HF class-name suffix after the backbone's stem: `ForSequenceClassification` (Bert +
+   * ForSequenceClassification), `LMHeadModel` (GPT2 + LMHeadModel). Objectives declare whole classes
+   * with `hfArchitecture` instead (their combinations have classes of their own).
+   */
+  suffix?: string;
+  /**
+   * Checkpoint names HF ties to another tensor (HF's `_tied_weights_keys`): the MLM decoder
+   * (`cls.predictions.decoder.weight` is the word embeddings), GPT-2's `lm_head.weight`. Never written,
+   * and neither missing nor unexpected when loading. A backbone may declare the tied copies of its own tensors.
+   */
+  tiedNames?: readonly string[];
+  /** Backbone name prefixes (without the base prefix) the HF class lacks, e.g. `pooler.`: not written. */
+  withoutBackbone?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,3 +19,17 @@ export class ConfigError extends PretrainError {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * Config path of an objective's entry or one of its options, for PretrainError details and messages:
+ * `objectives[mlm]`, `objectives[mlm].options.labelField`. A plugin knows its name, not its index in
+ * the list; the name is what the config writes.
+ */
+export function objectivePath(name: string, option?: string): string {
+  return `objectives[${name}]${option ? `.options.${option}` : ''}`;
+}
+
+/** Config path of the task head or one of its options: `head`, `head.options.numLabels`. */
+export function headPath(option?: string): string {
+  return `head${option ? `.options.${option}` : ''}`;
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
 import './gradients';
-import { softmaxCrossEntropy } from './losses';
+import { assertLabelsInRange, softmaxCrossEntropy } from './losses';
 import { Rng } from './rng';
 import { PretrainError } from './errors';
 
@@ -92,5 +92,21 @@ describe('softmaxCrossEntropy (fused kernels)', () => {
 
   it('rejects a label count that does not match the rows', () => {
     expect(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, new Int32Array(2)).loss)).toThrow('3 rows of logits but 2 labels');
+  });
+
+  it('with ignoreAbove, labels ≥ classes are ignored like -100 (question answering)', async () => {
+    await initBackend({ backend: 'wasm', log: false });
+    const x = Float32Array.from({ length: 3 * 4 }, (_, i) => Math.sin(i));
+    const ignored = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(x, [3, 4]), Int32Array.from([1, 9, 2]), { ignoreAbove: true }).loss.dataSync()[0]);
+    const dropped = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(x, [3, 4]), Int32Array.from([1, -100, 2])).loss.dataSync()[0]);
+    expect(ignored).toBe(dropped);
+  });
+
+  it('a caller names itself and words the out-of-range error (a head names its numLabels option)', () => {
+    const describe = (label: number, row: number, classes: number) => `label ${label} at ${row} exceeds ${classes}: raise head.options.numLabels`;
+    expect(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, Int32Array.from([3, 0]), { describeOutOfRange: describe }).loss)).toThrow('label 3 at 0 exceeds 3: raise head.options.numLabels');
+    expect(() => tf.tidy(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, new Int32Array(1), { caller: 'nsp' }).loss)).toThrow('nsp: 2 rows of logits but 1 labels');
+    expect(() => assertLabelsInRange([0, 5], 5)).toThrow(PretrainError);
+    expect(() => assertLabelsInRange([0, 4, -100], 5)).not.toThrow();
   });
 });

@@ -186,15 +186,31 @@ registerFor('wasm');
 // ---------------------------------------------------------------------------------------------
 // The op
 
+export interface SoftmaxCrossEntropyOptions {
+  /**
+   * Labels ≥ classes are an error (default), or, with `ignoreAbove`, ignored like negative ones
+   * (question answering: HF ignores answer positions clamped past the sequence).
+   */
+  ignoreAbove?: boolean;
+  /** The error message for a label ≥ classes, so a head can name the option at fault; core's own otherwise. */
+  describeOutOfRange?: (label: number, row: number, classes: number) => string;
+  /** The first words of the rows-vs-labels mismatch error (default `softmaxCrossEntropy`). */
+  caller?: string;
+  /** Config path the errors carry in their details (e.g. `head.options.numLabels`). */
+  path?: string;
+}
+
 /**
  * Mean softmax cross-entropy of [rows, classes] logits against integer labels (labels < 0 are
- * ignored, HF's -100 convention), plus accuracy. Differentiable with respect to the logits.
+ * ignored, HF's -100 convention), plus accuracy. Differentiable with respect to the logits. The one
+ * cross-entropy of the repository: objectives, core's pooled classifier and the task heads use it.
+ * When every label is ignored the loss is 0 (torch returns NaN; a zero keeps accumulation finite).
  */
-export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D): SoftmaxCrossEntropyResult {
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D, options: SoftmaxCrossEntropyOptions = {}): SoftmaxCrossEntropyResult {
   const [rows, classes] = logits.shape;
   const host = labels instanceof Int32Array ? labels : (labels.dataSync() as Int32Array);
-  if (host.length !== rows) throw new Error(`softmaxCrossEntropy: ${rows} rows of logits but ${host.length} labels`);
-  assertLabelsInRange(host, classes);
+  if (host.length !== rows) throw new PretrainError(`${options.caller ?? 'softmaxCrossEntropy'}: ${rows} rows of logits but ${host.length} labels`, { path: options.path });
+  if (!options.ignoreAbove) assertLabelsInRange(host, classes, options.describeOutOfRange, options.path);
   let counted = 0;
   for (const label of host) if (label >= 0 && label < classes) counted++;
   const labelTensor = tf.tensor1d(host, 'int32');
@@ -223,10 +239,21 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
   return { loss, accuracy };
 }
 
-/** A label ≥ classes is a data or config error; ignoring its row would silently drop it from training. */
-function assertLabelsInRange(labels: Int32Array, classes: number): void {
-  const row = labels.findIndex((label) => label >= classes);
-  if (row >= 0) throw new PretrainError(`softmaxCrossEntropy: label id ${labels[row]} (row ${row}) is outside the ${classes} classes (ids 0..${classes - 1}; negative ids are ignored)`);
+/**
+ * A label ≥ classes is a data or config error; ignoring its row would silently drop it from training.
+ * Throws a PretrainError (core's message, or `describe`'s) naming the first such label and its row.
+ */
+export function assertLabelsInRange(labels: ArrayLike<number>, classes: number, describe?: (label: number, row: number, classes: number) => string, path?: string): void {
+  let row = -1;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] >= classes) {
+      row = i;
+      break;
+    }
+  }
+  if (row < 0) return;
+  const label = labels[row];
+  throw new PretrainError(describe ? describe(label, row, classes) : `softmaxCrossEntropy: label id ${label} (row ${row}) is outside the ${classes} classes (ids 0..${classes - 1}; negative ids are ignored)`, { path });
 }
 
 /** The same math from TF.js ops, for backends without the fused kernels. */
@@ -236,7 +263,7 @@ function composed(logits: tf.Tensor2D, labels: tf.Tensor1D, host: Int32Array, co
   const safeLabels = tf.tensor1d(Int32Array.from(host, (l) => (l >= 0 && l < classes ? l : 0)), 'int32');
   const shifted = tf.sub(logits, tf.max(logits, -1, true));
   const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
-  const picked = tf.sum(tf.mul(tf.cast(tf.oneHot(safeLabels, classes), 'float32'), logProbs), -1);
+  const picked = tf.sum(tf.mul(tf.oneHot(safeLabels, classes, 1, 0, 'float32'), logProbs), -1);
   const scale = counted > 0 ? 1 / counted : 0;
   const loss = tf.mul(tf.neg(tf.sum(tf.mul(picked, valid))), scale) as tf.Scalar;
   const hit = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), labels), 'float32'), valid);

@@ -4,9 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './index';
-import { activate, columnSum, dense, dropout, expOfNonPositive, gatherRows, geluErf, geluTanh, hasPadding, layerNorm, layerNormComposed, paddingBias, FLOAT32_MIN } from './nn';
+import { activate, activationFunction, columnSum, dense, dropout, expOfNonPositive, gatherRows, geluErf, geluTanh, hasPadding, layerNorm, layerNormComposed, paddingBias, FLOAT32_MIN } from './nn';
 import { LAYER_NORM } from './kernels/layer-norm';
 import { Rng } from './rng';
+import { PretrainError } from './errors';
 
 beforeAll(async () => {
   await initBackend({ log: false });
@@ -140,6 +141,32 @@ describe('helpers', () => {
       const nonZero = kept.filter((v) => v !== 0);
       expect(Math.abs(nonZero.length / kept.length - 0.75)).toBeLessThan(0.02);
       expect(nonZero.every((v) => Math.abs(v - 1 / 0.75) < 1e-6)).toBe(true);
+    });
+  });
+
+  it('activate covers the HF names heads meet (gelu_fast, tanh, silu); an unknown name is a PretrainError', () => {
+    tf.tidy(() => {
+      const x = random([16, 8], 3);
+      expect(maxDiff(activate(x, 'gelu_fast'), geluTanh(x))).toBe(0);
+      expect(maxDiff(activate(x, 'tanh'), tf.tanh(x))).toBe(0);
+      expect(maxDiff(activate(x, 'silu'), tf.mul(x, tf.sigmoid(x)))).toBe(0);
+      expect(maxDiff(activationFunction('swish')(x), tf.mul(x, tf.sigmoid(x)))).toBe(0);
+      // The erf form torch uses (what objective-mlm computed with its own helper before).
+      const erfForm = tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      expect(maxDiff(activationFunction('gelu')(x), erfForm)).toBeLessThan(1e-6);
+    });
+    expect(() => activationFunction('mish')).toThrow(PretrainError);
+    expect(() => activationFunction('mish')).toThrow('unsupported hidden activation "mish"');
+  });
+
+  it('dropout with a numeric seed (or none) is TF.js dropout with that seed, so head masks are unchanged', () => {
+    tf.tidy(() => {
+      const x = random([32, 8], 4);
+      expect(maxDiff(dropout(x, 0.3, 17), tf.dropout(x, 0.3, undefined, 17))).toBe(0);
+      expect(dropout(x, 0, 17)).toBe(x);
+      expect(dropout(x, 0, new Rng(1))).toBe(x);
+      const unseeded = dropout(tf.ones([50, 50]), 0.5, undefined).dataSync();
+      expect(Math.abs(unseeded.filter((v) => v === 0).length / unseeded.length - 0.5)).toBeLessThan(0.05);
     });
   });
 

@@ -5,6 +5,7 @@
  * layout exists only at the checkpoint edge (GPT-2's Conv1D already is [in, out]).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PretrainError } from './errors';
 import type { Rng } from './rng';
 import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
 
@@ -135,18 +136,38 @@ export function geluTanh<T extends tf.Tensor>(x: T): T {
   return op(x) as T;
 }
 
-export function activate<T extends tf.Tensor>(x: T, activation: Activation): T {
+/**
+ * HF activation names (ACT2FN) that heads may meet in a backbone's `hidden_act`: the backbones' own
+ * ACTIVATIONS plus `gelu_fast` (the tanh form again), `tanh`, `silu` / `swish`.
+ */
+export const HF_ACTIVATIONS: readonly string[] = [...ACTIVATIONS, 'gelu_fast', 'tanh', 'silu', 'swish'];
+
+/** The activation `name` (an HF ACT2FN name, see HF_ACTIVATIONS); an unknown name is a PretrainError. */
+export function activate<T extends tf.Tensor>(x: T, activation: Activation | string): T {
   if (activation === 'gelu') return geluErf(x);
-  if (activation === 'gelu_new' || activation === 'gelu_pytorch_tanh') return geluTanh(x);
-  return tf.relu(x);
+  if (activation === 'gelu_new' || activation === 'gelu_pytorch_tanh' || activation === 'gelu_fast') return geluTanh(x);
+  if (activation === 'relu') return tf.relu(x);
+  if (activation === 'tanh') return tf.tanh(x);
+  if (activation === 'silu' || activation === 'swish') return tf.mul(x, tf.sigmoid(x)) as T;
+  throw new PretrainError(`unsupported hidden activation "${activation}" (supported: ${HF_ACTIVATIONS.join(', ')})`);
+}
+
+/** `activate` bound to one name, checked now (a head resolves its backbone's activation once, at init). */
+export function activationFunction(name: string): <T extends tf.Tensor>(x: T) => T {
+  if (!HF_ACTIVATIONS.includes(name)) throw new PretrainError(`unsupported hidden activation "${name}" (supported: ${HF_ACTIVATIONS.join(', ')})`);
+  return (x) => activate(x, name);
 }
 
 /**
- * Inverted dropout with a mask drawn on the host from a seeded generator, so a run (and a
- * resumed run) gets the same masks for the same seed. Callers skip it when not training.
+ * Inverted dropout. With an `Rng` the mask is drawn on the host from that seeded generator, so a run
+ * (and a resumed run) gets the same masks for the same seed (the backbones). With a number (or
+ * undefined) it is TF.js's dropout with that seed (the task heads, seeded per step by the trainer's
+ * `dropoutSeed`). Callers skip it when not training.
  */
-export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng): T {
+export function dropout<T extends tf.Tensor>(x: T, rate: number, seed: Rng | number | undefined): T {
   if (rate <= 0) return x;
+  if (typeof seed !== 'object') return tf.dropout(x, rate, undefined, seed) as T;
+  const rng = seed;
   const scale = 1 / (1 - rate);
   // Two keep/drop decisions per 32-bit draw, each from 16 bits (keep probability exact to 2^-16).
   const threshold = Math.round((1 - rate) * 65536);

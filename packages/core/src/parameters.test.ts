@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
-import { normalTensor, ParameterSet, ParameterSetModule } from './parameters';
+import { layerIndexByName, normalTensor, ParameterSet, ParameterSetModule } from './parameters';
 import { Rng } from './rng';
 
 beforeAll(() => initBackend({ log: false }));
@@ -87,4 +87,49 @@ test('ParameterSetModule delegates variables, stateDict, loadStateDict and dispo
   head.dispose();
   expect(variable.isDisposed).toBe(true);
   for (const t of state.values()) t.dispose();
+});
+
+test('a backbone set: optional base prefix, a rename hook, ignore patterns, its own shape error', () => {
+  const set = new ParameterSet([''], {}, [], {
+    stripPrefix: 'bert',
+    rename: (name) => name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'),
+    ignorePatterns: [/^embeddings\.position_ids$/],
+    describeShapeMismatch: (given, shape, expected) => `tensor "${given}" has shape [${shape}] but this BERT config expects [${expected}]`,
+  });
+  set.add('encoder.dense.weight', tf.zeros([2, 3]), 'linear');
+  set.add('encoder.LayerNorm.weight', tf.zeros([3]));
+  set.add('encoder.LayerNorm.bias', tf.zeros([3]));
+  expect(set.owns('cls.anything')).toBe(true);
+  const report = set.loadStateDict(
+    new Map([
+      ['bert.encoder.dense.weight', tf.ones([3, 2])],
+      ['encoder.LayerNorm.gamma', tf.tensor1d([1, 2, 3])],
+      ['bert.embeddings.position_ids', tf.zeros([1, 4], 'int32')],
+      ['cls.predictions.bias', tf.zeros([5])],
+    ]),
+  );
+  expect(report).toEqual({ missing: ['encoder.LayerNorm.bias'], unexpected: ['cls.predictions.bias'] });
+  expect(Array.from(set.get('encoder.LayerNorm.weight').dataSync())).toEqual([1, 2, 3]);
+  expect(set.get('encoder.dense.weight').shape).toEqual([2, 3]);
+  expect(() => set.loadStateDict(new Map([['bert.encoder.dense.weight', tf.zeros([2, 3])]]))).toThrow('tensor "bert.encoder.dense.weight" has shape [2,3] but this BERT config expects [3,2]');
+  set.dispose();
+});
+
+test('forBackbone words shape errors for the model; dense and layerNorm use the set by layer name; layerIndexByName', () => {
+  const set = ParameterSet.forBackbone({ basePrefix: 'transformer', modelName: 'GPT-2' });
+  set.add('h.0.mlp.weight', tf.tensor2d([1, 0, 0, 1, 1, 1], [2, 3]), 'linear');
+  set.add('h.0.mlp.bias', tf.tensor1d([0, 0, 1]));
+  set.add('h.0.ln.weight', tf.ones([3]));
+  set.add('h.0.ln.bias', tf.zeros([3]));
+  expect(() => set.loadStateDict(new Map([['transformer.h.0.ln.weight', tf.zeros([4])]]))).toThrow('tensor "transformer.h.0.ln.weight" has shape [4] but this GPT-2 config expects [3]');
+  tf.tidy(() => {
+    const x = tf.tensor2d([[1, 2]]);
+    expect(Array.from(set.dense(x, 'h.0.mlp').dataSync())).toEqual([3, 2, 3]);
+    const normed = set.layerNorm(tf.tensor2d([[1, 2, 3]]), 'h.0.ln', 1e-12).dataSync();
+    expect(Math.abs(normed[0] + normed[2])).toBeLessThan(1e-6);
+    expect(normed[1]).toBeCloseTo(0, 6);
+  });
+  set.dispose();
+  const depth = (name: string) => layerIndexByName(name, 'bert', ['embeddings.'], /^encoder\.layer\.(\d+)\./, 4);
+  expect([depth('bert.embeddings.word_embeddings.weight'), depth('encoder.layer.2.output.dense.bias'), depth('bert.pooler.dense.weight')]).toEqual([0, 3, 5]);
 });

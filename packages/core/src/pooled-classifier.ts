@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneOutput, BatchTensors, LossOutput, ObjectiveContext } from './contract';
+import { objectivePath, PretrainError } from './errors';
+import { softmaxCrossEntropy } from './losses';
 import { normalTensor, ParameterSet, ParameterSetModule } from './parameters';
 
 /** Where a pooled-output classifier keeps its two HF tensors and how it names itself in errors. */
@@ -42,26 +44,10 @@ export abstract class PooledClassifierObjective extends ParameterSetModule {
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
     const { objective, labelField, poolerHint } = this.spec;
-    if (!output.pooledOutput) throw new Error(`${objective}: the backbone returned no pooledOutput (${poolerHint})`);
+    if (!output.pooledOutput) throw new PretrainError(`${objective}: the backbone returned no pooledOutput (${poolerHint})`, { path: 'model' });
     const labels = batch.host.fields[labelField];
-    if (!labels) throw new Error(`${objective}: the batch has no "${labelField}" field (were the examples built by the ${objective} builder?)`);
-    const { loss, accuracy } = crossEntropyWithAccuracy(this.logits(output.pooledOutput), Int32Array.from(labels));
+    if (!labels) throw new PretrainError(`${objective}: the batch has no "${labelField}" field (were the examples built by the ${objective} builder?)`, { path: objectivePath(objective) });
+    const { loss, accuracy } = softmaxCrossEntropy(this.logits(output.pooledOutput), Int32Array.from(labels), { caller: objective, path: objectivePath(objective) });
     return { loss, metrics: { accuracy } };
   }
-}
-
-/** log-softmax over the last axis from primitive ops (tf.logSoftmax trips tfjs's kernel leak check on wasm). */
-function logSoftmax(logits: tf.Tensor2D): tf.Tensor2D {
-  const shifted = tf.sub(logits, tf.max(logits, -1, true));
-  return tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
-}
-
-/** Mean cross-entropy of [n, classes] logits against n int labels, plus accuracy. */
-function crossEntropyWithAccuracy(logits: tf.Tensor2D, labels: Int32Array): { loss: tf.Scalar; accuracy: tf.Scalar } {
-  const labelTensor = tf.tensor1d(labels, 'int32');
-  // One-hot in int32 then cast: float32 OneHot is unreliable on the wasm backend.
-  const target = tf.cast(tf.oneHot(labelTensor, logits.shape[1]), 'float32');
-  const loss = tf.neg(tf.mean(tf.sum(tf.mul(target, logSoftmax(logits)), -1))) as tf.Scalar;
-  const accuracy = tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), labelTensor), 'float32')) as tf.Scalar;
-  return { loss, accuracy };
 }

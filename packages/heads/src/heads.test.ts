@@ -169,6 +169,40 @@ describe('head behaviour', () => {
     expect(unmasked[1]).not.toEqual(logits[1]);
     head.dispose();
   });
+  it("pooling 'last' classifies the last unpadded token through a bias-free `score` layer (HF GPT2ForSequenceClassification)", () => {
+    const head = new SequenceClassificationHead({ numLabels: 3, pooling: 'last', dropout: 0 });
+    head.init({ backbone: fakeBackbone({ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.5, hidden_dropout_prob: 0 }), rng: testRng() });
+    const state = head.stateDict();
+    expect([...state.keys()]).toEqual(['score.weight']);
+    expect(state.get('score.weight')!.shape).toEqual([3, 4]);
+    const states = Array.from({ length: 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.9) * 2);
+    const mask = [1, 1, 0, 1, 0, 0, 1, 1, 1];
+    const sequenceOutput = tf.tensor3d(states, [3, 3, 4]);
+    const logits = head.forward({ sequenceOutput }, { training: false, attentionMask: tf.tensor2d(mask, [3, 3], 'int32') }).arraySync() as number[][];
+    const weight = state.get('score.weight')!.arraySync() as number[][];
+    [1, 0, 2].forEach((last, b) => {
+      const token = [0, 1, 2, 3].map((h) => states[(b * 3 + last) * 4 + h]);
+      weight.map((row) => row.reduce((sum, w, h) => sum + w * token[h], 0)).forEach((value, label) => expect(logits[b][label]).toBeCloseTo(value, 5));
+    });
+    expect(head.configJSON()).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], id2label: { '0': 'LABEL_0' } });
+    expect(head.configJSON().model_type).toBeUndefined();
+    tf.dispose([...state.values(), sequenceOutput]);
+    head.dispose();
+    // Without a pooling option the backbone decides as HF does: the last token on a causal model, the pooler on BERT.
+    for (const [config, layer] of [[{ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'score.weight'], [{ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'classifier.bias']] as const) {
+      for (const byDefault of [new SequenceClassificationHead({ numLabels: 2 }), new RegressionHead()]) {
+        byDefault.init({ backbone: fakeBackbone(config), rng: testRng() });
+        expect([...byDefault.variables().keys()]).toContain(layer);
+        expect(byDefault.configJSON().architectures).toEqual([config.model_type === 'gpt2' ? 'GPT2ForSequenceClassification' : 'BertForSequenceClassification']);
+        byDefault.dispose();
+      }
+    }
+    const onBert = new SequenceClassificationHead({ numLabels: 2, pooling: 'last' });
+    onBert.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
+    expect(onBert.configJSON()).toMatchObject({ model_type: 'pretrain-bert-last-token-pooling', pretrain_pooling: 'last-token' });
+    onBert.dispose();
+  });
+
   it('rejects a checkpoint with a different number of labels, naming the tensor', () => {
     const head = new SequenceClassificationHead({ numLabels: 2 });
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
@@ -186,10 +220,42 @@ describe('head behaviour', () => {
     head.dispose();
   });
 
+  it('throws PretrainErrors that carry the config path at fault', () => {
+    const pathOf = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(PretrainError);
+        return (error as PretrainError).details.path;
+      }
+      throw new Error('expected a throw');
+    };
+    const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 });
+    const head = new SequenceClassificationHead({ numLabels: 2 });
+    head.init({ backbone, rng: testRng() });
+    const batch = batchWithFields({ inputs: { input_ids: [[1]], attention_mask: [[1]], token_type_ids: [[0]] } }, { other: new Int32Array(1) });
+    expect(pathOf(() => head.loss(tf.zeros([1, 2]), batch))).toBe('head.options.labelField');
+    expect(pathOf(() => head.loadStateDict(new Map([['classifier.weight', tf.zeros([3, 4])]])))).toBe('head.options.numLabels');
+    expect(pathOf(() => crossEntropy(tf.zeros([1, 2]) as tf.Tensor2D, Int32Array.from([5])))).toBe('head.options.numLabels');
+    expect(pathOf(() => head.init({ backbone, rng: testRng() }))).toBe('head');
+    head.dispose();
+    const qa = new QuestionAnsweringHead({});
+    qa.init({ backbone, rng: testRng() });
+    expect(pathOf(() => qa.loss(tf.zeros([1, 1, 2]), batch))).toBe('head.options.startField');
+    qa.dispose();
+  });
+
   it('exports the four heads as plugins with validated options', () => {
     expect(pretrainPlugins.map((p) => `${p.kind}:${p.name}`)).toEqual(['head:sequence-classification', 'head:regression', 'head:token-classification', 'head:question-answering']);
     const tokcls = pretrainPlugins.find((p) => p.name === 'token-classification')!;
     expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X'] }).success).toBe(false);
     expect(tokcls.options.safeParse({ numLabels: 3, labels: ['O', 'B-X', 'I-X'] }).success).toBe(true);
+  });
+
+  it('a token-classification head takes its size from the tag names when numLabels is not given', () => {
+    const head = new TokenClassificationHead({ labels: ['O', 'B-X', 'I-X'] });
+    expect(head.numLabels).toBe(3);
+    expect(head.labelNames()).toEqual(['O', 'B-X', 'I-X']);
+    expect(() => new TokenClassificationHead({})).toThrow(/give head\.options\.numLabels or head\.options\.labels/);
   });
 });

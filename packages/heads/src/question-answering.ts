@@ -14,6 +14,7 @@ export type QuestionAnsweringOptions = z.input<typeof questionAnsweringOptionsSc
 /** HF *ForQuestionAnswering: Linear(hidden, 2) named `qa_outputs` → start and end logits per token. */
 export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'question-answering';
+  readonly hfHead = { suffix: 'ForQuestionAnswering' };
   private readonly options: z.output<typeof questionAnsweringOptionsSchema>;
   private modelType = 'bert';
 
@@ -40,8 +41,8 @@ export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin 
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
     const seqLen = logits.shape[1]!;
     const clampPositions = (field: Int32Array | Float32Array) => Int32Array.from(field, (p) => Math.min(Math.max(p, 0), seqLen));
-    const starts = clampPositions(labelField(batch, this.options.startField, 'question-answering'));
-    const ends = clampPositions(labelField(batch, this.options.endField, 'question-answering'));
+    const starts = clampPositions(labelField(batch, this.options.startField, 'question-answering', 'startField'));
+    const ends = clampPositions(labelField(batch, this.options.endField, 'question-answering', 'endField'));
     return tf.tidy(() => {
       const { start, end } = splitQaLogits(logits as tf.Tensor3D);
       return tf.div(tf.add(crossEntropy(start, starts, { ignoreAbove: true }), crossEntropy(end, ends, { ignoreAbove: true })), tf.scalar(2));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
-import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture } from './linear-head';
+import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture, type Pooling } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
 export const sequenceClassificationOptionsSchema = z
@@ -10,8 +10,13 @@ export const sequenceClassificationOptionsSchema = z
     labels: z.array(z.string()).optional(),
     /** HF classifier_dropout; default: the backbone's hidden dropout. */
     dropout: z.number().min(0).max(1).optional(),
-    /** 'pooler' (BERT's pooled [CLS], HF's choice), 'first' (the first token's hidden state) or 'mean' (mean over unpadded tokens). */
-    pooling: z.enum(POOLINGS).default('pooler'),
+    /**
+     * 'pooler' (BERT's pooled [CLS], HF's choice for BERT), 'first' (the first token's hidden state),
+     * 'mean' (mean over unpadded tokens) or 'last' (the last unpadded token, through a bias-free layer
+     * named `score`: HF GPT2ForSequenceClassification). Default: the pooler on bidirectional
+     * backbones, the last token on causal ones (what HF computes for each).
+     */
+    pooling: z.enum(POOLINGS).optional(),
     /** Batch field holding the integer labels. */
     labelField: z.string().default('labels'),
   })
@@ -19,30 +24,61 @@ export const sequenceClassificationOptionsSchema = z
   .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type SequenceClassificationOptions = z.input<typeof sequenceClassificationOptionsSchema>;
 
-/** HF *ForSequenceClassification: pooled → dropout → Linear(hidden, numLabels) named `classifier`. */
-export class SequenceClassificationHead extends LinearHead implements TaskHeadPlugin {
-  readonly task: TaskKind = 'sequence-classification';
-  readonly numLabels: number;
-  private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
+/**
+ * What *ForSequenceClassification heads share: the pooling (given, or the backbone's HF default —
+ * the pooler for bidirectional models, the last token for causal ones, as GPT2ForSequenceClassification),
+ * the layer it implies (`score` without bias after last-token pooling, else `classifier`) and the
+ * architecture the checkpoint claims.
+ */
+abstract class PooledHead extends LinearHead {
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
+  protected pooling: Pooling;
   private modelType = 'bert';
   /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */
   private poolerUsed = true;
 
+  protected constructor(
+    private readonly requestedPooling: Pooling | undefined,
+    outFeatures: number,
+    dropout: number | undefined,
+  ) {
+    super('classifier', outFeatures, dropout);
+    this.pooling = requestedPooling ?? 'pooler';
+  }
+
+  protected override layerFor({ backbone }: TaskHeadContext): { name: string; bias: boolean } {
+    this.pooling = this.requestedPooling ?? (backbone.info.attention === 'causal' ? 'last' : 'pooler');
+    this.modelType = backbone.info.modelType;
+    return this.pooling === 'last' ? { name: 'score', bias: false } : { name: 'classifier', bias: true };
+  }
+
+  /** pooled → dropout → Linear over the pooled states. */
+  protected classify(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
+    if (!output.pooledOutput) this.poolerUsed = false;
+    return tf.tidy(() => this.project(pooled(output, this.pooling, options.attentionMask), options) as tf.Tensor2D);
+  }
+
+  protected architecture(): Record<string, unknown> {
+    return pooledClassifierArchitecture(this.modelType, this.pooling, this.poolerUsed);
+  }
+}
+
+/** HF *ForSequenceClassification: pooled → dropout → Linear(hidden, numLabels) named `classifier` (`score` for GPT-2). */
+export class SequenceClassificationHead extends PooledHead implements TaskHeadPlugin {
+  readonly task: TaskKind = 'sequence-classification';
+  readonly numLabels: number;
+  private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
+
   constructor(options: SequenceClassificationOptions = {}) {
     const parsed = sequenceClassificationOptionsSchema.parse(options);
-    super('classifier', parsed.numLabels, parsed.dropout);
+    super(parsed.pooling, parsed.numLabels, parsed.dropout);
     this.options = parsed;
     this.numLabels = parsed.numLabels;
   }
 
-  protected override afterInit({ backbone }: TaskHeadContext): void {
-    this.modelType = backbone.info.modelType;
-  }
-
   /** [batch, numLabels] logits. */
   forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
-    if (!output.pooledOutput) this.poolerUsed = false;
-    return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
+    return this.classify(output, options);
   }
 
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
@@ -53,7 +89,7 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
   configJSON(): Record<string, unknown> {
     const names = this.options.labels ?? Array.from({ length: this.numLabels }, (_, i) => `LABEL_${i}`);
     return {
-      ...pooledClassifierArchitecture(this.modelType, this.options.pooling, this.poolerUsed),
+      ...this.architecture(),
       id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
       label2id: Object.fromEntries(names.map((n, i) => [n, i])),
       problem_type: 'single_label_classification',
@@ -65,7 +101,8 @@ export class SequenceClassificationHead extends LinearHead implements TaskHeadPl
 export const regressionOptionsSchema = z
   .object({
     dropout: z.number().min(0).max(1).optional(),
-    pooling: z.enum(POOLINGS).default('pooler'),
+    /** As for sequence classification; default: the pooler (bidirectional backbones) or the last token (causal ones). */
+    pooling: z.enum(POOLINGS).optional(),
     /** Batch field holding the float targets. */
     labelField: z.string().default('labels'),
   })
@@ -73,27 +110,19 @@ export const regressionOptionsSchema = z
 export type RegressionOptions = z.input<typeof regressionOptionsSchema>;
 
 /** HF *ForSequenceClassification with num_labels 1 (problem_type "regression"): one score, MSE loss. */
-export class RegressionHead extends LinearHead implements TaskHeadPlugin {
+export class RegressionHead extends PooledHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-regression';
   private readonly options: z.output<typeof regressionOptionsSchema>;
-  private modelType = 'bert';
-  /** Cleared when the backbone gave no pooled output ('pooler' then falls back to the first token). */
-  private poolerUsed = true;
 
   constructor(options: RegressionOptions = {}) {
     const parsed = regressionOptionsSchema.parse(options);
-    super('classifier', 1, parsed.dropout);
+    super(parsed.pooling, 1, parsed.dropout);
     this.options = parsed;
-  }
-
-  protected override afterInit({ backbone }: TaskHeadContext): void {
-    this.modelType = backbone.info.modelType;
   }
 
   /** [batch, 1] scores (HF's logits shape). */
   forward(output: BackboneOutput, options: TaskHeadForwardOptions): tf.Tensor2D {
-    if (!output.pooledOutput) this.poolerUsed = false;
-    return tf.tidy(() => this.project(pooled(output, this.options.pooling, options.attentionMask), options) as tf.Tensor2D);
+    return this.classify(output, options);
   }
 
   loss(scores: tf.Tensor, batch: BatchTensors): tf.Scalar {
@@ -103,7 +132,7 @@ export class RegressionHead extends LinearHead implements TaskHeadPlugin {
 
   configJSON(): Record<string, unknown> {
     return {
-      ...pooledClassifierArchitecture(this.modelType, this.options.pooling, this.poolerUsed),
+      ...this.architecture(),
       id2label: { '0': 'LABEL_0' },
       label2id: { LABEL_0: 0 },
       problem_type: 'regression',

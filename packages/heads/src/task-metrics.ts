@@ -1,4 +1,4 @@
-import type { Example, TaskKind } from '@pretrain/core';
+import { headPath, PretrainError, type Example, type TaskKind } from '@pretrain/core';
 import { accuracy, argmaxRows, f1Binary, f1Macro, matthewsCorrelation } from './metrics/classification';
 import { pearson, spearman } from './metrics/correlation';
 import { seqevalScores } from './metrics/seqeval';
@@ -24,7 +24,7 @@ export interface TaskMetricsOptions {
  * Plug into the trainer as `computeMetrics: (p, e) => taskMetrics(head.task, p, e, options)`.
  */
 export function taskMetrics(task: TaskKind, predictions: HeadPrediction[], examples: Example[], options: TaskMetricsOptions = {}): Record<string, number> {
-  if (predictions.length !== examples.length) throw new Error(`taskMetrics: ${predictions.length} predictions for ${examples.length} examples`);
+  if (predictions.length !== examples.length) throw new PretrainError(`taskMetrics: ${predictions.length} predictions for ${examples.length} examples`);
   const field = options.labelField ?? 'labels';
   switch (task) {
     case 'sequence-classification': {
@@ -66,7 +66,7 @@ export function taskMetrics(task: TaskKind, predictions: HeadPrediction[], examp
 
 function exampleLabel(example: Example, field: string, index: number): number {
   const value = example.labels?.[field];
-  if (value === undefined) throw new Error(`taskMetrics: example ${index} has no "${field}" label`);
+  if (value === undefined) throw new PretrainError(`taskMetrics: example ${index} has no "${field}" label`, { path: headPath('labelField') });
   return value;
 }
 
@@ -77,7 +77,7 @@ function tokenMetrics(predictions: HeadPrediction[], examples: Example[], field:
   const predTags: string[][] = [];
   predictions.forEach((p, i) => {
     const labels = examples[i].tokenLabels?.[field];
-    if (!labels) throw new Error(`taskMetrics: example ${i} has no "${field}" token labels`);
+    if (!labels) throw new PretrainError(`taskMetrics: example ${i} has no "${field}" token labels`, { path: headPath('labelField') });
     const numLabels = p.shape[1];
     const predicted = argmaxRows(p.values, numLabels);
     const refs: string[] = [];

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
+import { definePlugin, headPath, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
 export const tokenClassificationOptionsSchema = z
   .object({
-    numLabels: z.number().int().min(2),
+    /** Number of tags; default: the length of `labels` (one of the two is required). */
+    numLabels: z.number().int().min(2).optional(),
     /** Tag names by id (HF id2label), e.g. ["O", "B-PER", "I-PER", ...]. */
     labels: z.array(z.string()).optional(),
     dropout: z.number().min(0).max(1).optional(),
@@ -13,21 +14,24 @@ export const tokenClassificationOptionsSchema = z
     labelField: z.string().default('labels'),
   })
   .strict()
-  .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
+  .refine((o) => !o.labels || o.numLabels === undefined || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type TokenClassificationOptions = z.input<typeof tokenClassificationOptionsSchema>;
 
 /** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
 export class TokenClassificationHead extends LinearHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'token-classification';
+  readonly hfHead = { suffix: 'ForTokenClassification' };
   readonly numLabels: number;
   private readonly options: z.output<typeof tokenClassificationOptionsSchema>;
   private modelType = 'bert';
 
   constructor(options: TokenClassificationOptions) {
     const parsed = tokenClassificationOptionsSchema.parse(options);
-    super('classifier', parsed.numLabels, parsed.dropout);
+    const numLabels = parsed.numLabels ?? parsed.labels?.length;
+    if (numLabels === undefined || numLabels < 2) throw new PretrainError('token-classification head: give head.options.numLabels or head.options.labels (at least 2 tags)', { path: 'head.options.numLabels' });
+    super('classifier', numLabels, parsed.dropout);
     this.options = parsed;
-    this.numLabels = parsed.numLabels;
+    this.numLabels = numLabels;
   }
 
   protected override afterInit({ backbone }: TaskHeadContext): void {
@@ -43,7 +47,7 @@ export class TokenClassificationHead extends LinearHead implements TaskHeadPlugi
   loss(logits: tf.Tensor, batch: BatchTensors): tf.Scalar {
     const labels = labelField(batch, this.options.labelField, 'token-classification');
     const [b, s, l] = logits.shape;
-    if (labels.length !== b * s) throw new Error(`token-classification head: labels "${this.options.labelField}" hold ${labels.length} values for a [${b}, ${s}] batch; they must be per-token`);
+    if (labels.length !== b * s) throw new PretrainError(`token-classification head: labels "${this.options.labelField}" hold ${labels.length} values for a [${b}, ${s}] batch; they must be per-token`, { path: headPath('labelField') });
     return tf.tidy(() => crossEntropy(tf.reshape(logits, [b * s, l]) as tf.Tensor2D, Int32Array.from(labels)));
   }
 
@@ -99,7 +103,7 @@ export function alignLabelsToTokens(wordIds: readonly (number | null)[], wordLab
       previous = null;
       return;
     }
-    if (word >= wordLabels.length) throw new Error(`alignLabelsToTokens: token ${i} belongs to word ${word}, but only ${wordLabels.length} word labels were given`);
+    if (word >= wordLabels.length) throw new PretrainError(`alignLabelsToTokens: token ${i} belongs to word ${word}, but only ${wordLabels.length} word labels were given`, { path: headPath() });
     if (word !== previous || options.labelAllSubTokens) out[i] = wordLabels[word];
     previous = word;
   });

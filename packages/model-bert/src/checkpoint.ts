@@ -1,6 +1,7 @@
 /**
  * HF checkpoints in and out: `config.json` + `model.safetensors`, exactly as transformers'
- * `save_pretrained` writes them for BertModel / BertForPreTraining / BertFor... classes.
+ * `save_pretrained` writes them for BertModel / BertForPreTraining / BertFor... classes. Which class
+ * and which tied names is what the heads declare; this package knows only BERT's own names.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
@@ -10,26 +11,6 @@ import { BERT_BASE_PREFIX, BertModel, bertParameterSpecs, renameLegacyKey, strip
 export { readCheckpointTensors } from '@pretrain/core';
 export const CONFIG_FILE = HF_CONFIG_FILE;
 export const WEIGHTS_FILE = HF_WEIGHTS_FILE;
-
-/**
- * HF names of BertForPreTraining's heads (owned by the MLM / NSP objectives). The decoder weight
- * is tied to `embeddings.word_embeddings.weight` and the decoder bias to `cls.predictions.bias`:
- * HF stores neither, and neither should a head's stateDict.
- */
-export const BERT_PRETRAINING_HEAD_NAMES = {
-  mlmTransformDenseWeight: 'cls.predictions.transform.dense.weight',
-  mlmTransformDenseBias: 'cls.predictions.transform.dense.bias',
-  mlmTransformLayerNormWeight: 'cls.predictions.transform.LayerNorm.weight',
-  mlmTransformLayerNormBias: 'cls.predictions.transform.LayerNorm.bias',
-  mlmBias: 'cls.predictions.bias',
-  mlmDecoderWeight: 'cls.predictions.decoder.weight',
-  mlmDecoderBias: 'cls.predictions.decoder.bias',
-  nspWeight: 'cls.seq_relationship.weight',
-  nspBias: 'cls.seq_relationship.bias',
-} as const;
-
-/** Head names tied to another tensor: never written, and ignored when a checkpoint has them. */
-export const BERT_TIED_HEAD_NAMES: readonly string[] = [BERT_PRETRAINING_HEAD_NAMES.mlmDecoderWeight, BERT_PRETRAINING_HEAD_NAMES.mlmDecoderBias];
 
 export interface SaveOptions {
   /** Head modules saved with the backbone; backbone names then get the `bert.` prefix. */
@@ -45,22 +26,13 @@ export interface LoadOptions extends BertModelOptions {
   configOverrides?: Record<string, unknown>;
 }
 
-/** Writes `config.json` and `model.safetensors` (atomically) in HF layout. */
+/**
+ * Writes `config.json` and `model.safetensors` (atomically) in HF layout. The HF class and the tied
+ * names come from what the heads declare (objectives' `hfArchitecture`, `hfHead`), composed by core.
+ */
 export function saveBertPretrained(model: BertModel, dir: string, options: SaveOptions = {}): void {
   const heads = options.heads ?? [];
-  const backbonePrefix = heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '';
-  // HF's BertForMaskedLM builds its BertModel without the pooler: saving one would be an unexpected tensor there.
-  const absentFrom = { BertForMaskedLM: [`${BERT_BASE_PREFIX}.pooler.`] };
-  saveHfCheckpoint(model, dir, { heads, backbonePrefix, tiedNames: BERT_TIED_HEAD_NAMES, architecture: inferArchitecture, config: options.config, absentFrom });
-}
-
-function inferArchitecture(names: string[]): string {
-  const hasMlm = names.includes(BERT_PRETRAINING_HEAD_NAMES.mlmBias);
-  const hasNsp = names.includes(BERT_PRETRAINING_HEAD_NAMES.nspWeight);
-  if (hasMlm && hasNsp) return 'BertForPreTraining';
-  if (hasMlm) return 'BertForMaskedLM';
-  if (hasNsp) return 'BertForNextSentencePrediction';
-  return 'BertModel';
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix: heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '', config: options.config });
 }
 
 /** Reads and validates `dir/config.json`. */
@@ -83,7 +55,7 @@ export function loadBertPretrained(dir: string, options: LoadOptions = {}): Bert
 
 /** Splits a checkpoint between backbone and heads and merges their reports. */
 export function loadWithHeads(model: BertModel, tensors: Map<string, tf.Tensor>, heads: ParameterModule[]): LoadReport {
-  return loadBackboneAndHeads(model, tensors, heads, { tiedNames: BERT_TIED_HEAD_NAMES, renameHeadKey: renameLegacyKey });
+  return loadBackboneAndHeads(model, tensors, heads, { renameHeadKey: renameLegacyKey });
 }
 
 export { stripPrefix };

@@ -1,23 +1,11 @@
 /**
  * BERT (Devlin et al. 2019) as HF transformers' BertModel computes it, in TF.js: embeddings →
- * post-LN encoder layers → pooler. Parameters are tf.Variables keyed by HF names without the
- * `bert.` prefix; dense weights are stored as [in, out] and converted at stateDict/loadStateDict.
+ * post-LN encoder layers → pooler. Parameters live in core's ParameterSet, keyed by HF names without
+ * the `bert.` prefix; dense weights are stored as [in, out] and converted at stateDict/loadStateDict.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  PretrainError,
-  Rng,
-  stripPrefix,
-  type BackboneInfo,
-  type BackboneInputs,
-  type BackboneOutput,
-  type BackbonePlugin,
-  type ForwardOptions,
-  type LoadReport,
-  type NamedVariables,
-} from '@pretrain/core';
+import { activate, checkParameterMemory, dropout, hasPadding, layerIndexByName, normalValues, paddingBias, ParameterSet, ParameterSetModule, PretrainError, Rng, stripPrefix, type BackboneInfo, type BackboneInputs, type BackboneOutput, type BackbonePlugin, type ForwardOptions, type LoadReport } from '@pretrain/core';
 import { parseBertConfig, type BertConfig } from './config';
-import { activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadBertPretrained, saveBertPretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 
 export const BERT_BASE_PREFIX = 'bert';
@@ -101,13 +89,13 @@ export interface BertModelOptions {
   addPoolingLayer?: boolean;
 }
 
-export class BertModel implements BackbonePlugin {
+export class BertModel extends ParameterSetModule implements BackbonePlugin {
   readonly config: BertConfig;
   readonly info: BackboneInfo;
-  private readonly params: NamedVariables = new Map();
-  private readonly specs: Map<string, ParameterSpec>;
   private readonly headSize: number;
   readonly hasPooler: boolean;
+  /** HF's LM classes save the word embeddings again as the MLM decoder weight (tied): never written, never unexpected. */
+  readonly hfHead = { tiedNames: ['cls.predictions.decoder.weight'] } as const;
   /** Draws dropout seeds for forward calls that bring none (still reproducible from `seed`). */
   private readonly dropoutSeeds: Rng;
   private disposed = false;
@@ -125,6 +113,8 @@ export class BertModel implements BackbonePlugin {
   }
 
   constructor(config: BertConfig | Record<string, unknown>, options: BertModelOptions = {}) {
+    // `bert.` optional, legacy gamma/beta LayerNorm names renamed, HF buffers ignored.
+    super(ParameterSet.forBackbone({ basePrefix: BERT_BASE_PREFIX, modelName: 'BERT', rename: renameLegacyKey, ignorePatterns: IGNORED_CHECKPOINT_KEYS }));
     this.config = parseBertConfig(config);
     const c = this.config;
     this.headSize = c.hidden_size / c.num_attention_heads;
@@ -145,13 +135,9 @@ export class BertModel implements BackbonePlugin {
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
     this.hasPooler = options.addPoolingLayer ?? true;
-    this.specs = new Map(bertParameterSpecs(c, this.hasPooler).map((spec) => [spec.name, spec]));
-    checkParameterMemory('BERT', [...this.specs.values()].map((spec) => ({ name: spec.name, shape: spec.hfShape })));
-    for (const spec of this.specs.values()) {
-      const initial = this.initialValue(spec, rng);
-      this.params.set(spec.name, tf.variable(initial, true));
-      initial.dispose();
-    }
+    const specs = bertParameterSpecs(c, this.hasPooler);
+    checkParameterMemory('BERT', specs.map((spec) => ({ name: spec.name, shape: spec.hfShape })));
+    for (const spec of specs) this.parameters.add(spec.name, this.initialValue(spec, rng), spec.kind === 'dense' ? 'linear' : 'plain');
   }
 
   private initialValue(spec: ParameterSpec, rng: Rng): tf.Tensor {
@@ -169,9 +155,7 @@ export class BertModel implements BackbonePlugin {
   }
 
   private p<R extends tf.Rank>(name: string): tf.Variable<R> {
-    const v = this.params.get(name);
-    if (!v) throw new PretrainError(`BERT has no parameter "${name}"`);
-    return v as tf.Variable<R>;
+    return this.parameters.get(name) as tf.Variable<R>;
   }
 
   forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
@@ -218,29 +202,21 @@ export class BertModel implements BackbonePlugin {
     // Without token types every position uses row 0; a broadcast add avoids a gather (and its gradient).
     const types = inputs.tokenTypeIds ? tf.reshape(tf.gather(typeTable, tf.reshape(inputs.tokenTypeIds, [-1])), [batch, seq, h]) : tf.slice(typeTable, [0, 0], [1, h]);
     const summed = tf.add(tf.add(tf.reshape(words, [batch, seq, h]), positions), types);
-    const normed = layerNorm(tf.reshape(summed, [batch * seq, h]) as tf.Tensor2D, this.p('embeddings.LayerNorm.weight'), this.p('embeddings.LayerNorm.bias'), c.layer_norm_eps);
+    const normed = this.parameters.layerNorm(tf.reshape(summed, [batch * seq, h]) as tf.Tensor2D, 'embeddings.LayerNorm', c.layer_norm_eps);
     return rng ? dropout(normed, c.hidden_dropout_prob, rng) : normed;
-  }
-
-  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return dense(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
-  }
-
-  private norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layer_norm_eps);
   }
 
   private encoderLayer(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor4D | undefined, rng: Rng | undefined) {
     const c = this.config;
     const n = layerNames(index);
     const { context, probs } = this.selfAttention(x, n, batch, seq, bias, rng);
-    let attended = this.linear(context, n.attentionOutput);
+    let attended = this.parameters.dense(context, n.attentionOutput);
     if (rng) attended = dropout(attended, c.hidden_dropout_prob, rng);
-    const afterAttention = this.norm(tf.add(attended, x), n.attentionLayerNorm);
-    const intermediate = activate(this.linear(afterAttention, n.intermediate), c.hidden_act);
-    let out = this.linear(intermediate, n.output);
+    const afterAttention = this.parameters.layerNorm(tf.add(attended, x), n.attentionLayerNorm, this.config.layer_norm_eps);
+    const intermediate = activate(this.parameters.dense(afterAttention, n.intermediate), c.hidden_act);
+    let out = this.parameters.dense(intermediate, n.output);
     if (rng) out = dropout(out, c.hidden_dropout_prob, rng);
-    return { output: this.norm(tf.add(out, afterAttention), n.outputLayerNorm), probs };
+    return { output: this.parameters.layerNorm(tf.add(out, afterAttention), n.outputLayerNorm, this.config.layer_norm_eps), probs };
   }
 
   /**
@@ -253,9 +229,9 @@ export class BertModel implements BackbonePlugin {
     const heads = c.num_attention_heads;
     const d = this.headSize;
     const split = (t: tf.Tensor2D) => tf.reshape(t, [batch, seq, heads, d]);
-    const query = tf.transpose(split(tf.mul(this.linear(x, n.query), 1 / Math.sqrt(d))), [0, 2, 1, 3]);
-    const keyT = tf.transpose(split(this.linear(x, n.key)), [0, 2, 3, 1]);
-    const value = tf.transpose(split(this.linear(x, n.value)), [0, 2, 1, 3]);
+    const query = tf.transpose(split(tf.mul(this.parameters.dense(x, n.query), 1 / Math.sqrt(d))), [0, 2, 1, 3]);
+    const keyT = tf.transpose(split(this.parameters.dense(x, n.key)), [0, 2, 3, 1]);
+    const value = tf.transpose(split(this.parameters.dense(x, n.value)), [0, 2, 1, 3]);
     let scores = tf.matMul(query, keyT) as tf.Tensor4D;
     if (bias) scores = tf.add(scores, bias);
     const probs = tf.softmax(scores) as tf.Tensor4D;
@@ -268,7 +244,7 @@ export class BertModel implements BackbonePlugin {
   private pool(sequenceOutput: tf.Tensor3D): tf.Tensor2D {
     const [batch, , h] = sequenceOutput.shape;
     const first = tf.reshape(tf.slice(sequenceOutput, [0, 0, 0], [batch, 1, h]), [batch, h]) as tf.Tensor2D;
-    return tf.tanh(this.linear(first, 'pooler.dense'));
+    return tf.tanh(this.parameters.dense(first, 'pooler.dense'));
   }
 
   inputEmbeddings(): tf.Variable {
@@ -280,54 +256,13 @@ export class BertModel implements BackbonePlugin {
   }
 
   layerIndexOf(parameterName: string): number {
-    const name = stripPrefix(parameterName, BERT_BASE_PREFIX);
-    if (name.startsWith('embeddings.')) return 0;
-    const match = /^encoder\.layer\.(\d+)\./.exec(name);
-    if (match) return Number(match[1]) + 1;
-    return this.config.num_hidden_layers + 1;
+    return layerIndexByName(parameterName, BERT_BASE_PREFIX, ['embeddings.'], /^encoder\.layer\.(\d+)\./, this.config.num_hidden_layers);
   }
 
-  variables(): NamedVariables {
-    return new Map(this.params);
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    const state = new Map<string, tf.Tensor>();
-    for (const [name, variable] of this.params) {
-      state.set(name, this.specs.get(name)!.kind === 'dense' ? tf.transpose(variable) : tf.clone(variable));
-    }
-    return state;
-  }
-
-  /** Accepts names with or without the `bert.` prefix; a shape mismatch is an error naming the tensor. */
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    const seen = new Set<string>();
-    const unexpected: string[] = [];
-    for (const [fullName, tensor] of tensors) {
-      const name = renameLegacyKey(stripPrefix(fullName, BERT_BASE_PREFIX));
-      const spec = this.specs.get(name);
-      if (!spec) {
-        if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
-        continue;
-      }
-      if (!sameShape(tensor.shape, spec.hfShape)) {
-        throw new PretrainError(`tensor "${fullName}" has shape [${tensor.shape}] but this BERT config expects [${spec.hfShape}]`);
-      }
-      tf.tidy(() => {
-        const value = tf.cast(tensor, 'float32');
-        this.p(name).assign(spec.kind === 'dense' ? tf.transpose(value) : value);
-      });
-      seen.add(name);
-    }
-    const missing = [...this.specs.keys()].filter((name) => !seen.has(name));
-    return { missing, unexpected };
-  }
-
-  dispose(): void {
+  override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const variable of this.params.values()) variable.dispose();
-    this.params.clear();
+    super.dispose();
   }
 }
 
@@ -350,10 +285,6 @@ function paddedEmbeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D, padId: numb
 
 function internalShape(spec: ParameterSpec): number[] {
   return spec.kind === 'dense' ? [spec.hfShape[1], spec.hfShape[0]] : spec.hfShape;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Original Google/TF checkpoints name LayerNorm parameters gamma/beta; HF renames them on load, so do we. */

@@ -12,15 +12,18 @@ export const CONFIG_FILE = HF_CONFIG_FILE;
 export const WEIGHTS_FILE = HF_WEIGHTS_FILE;
 
 /**
- * HF names of GPT2LMHeadModel's head (owned by the CLM objective). `lm_head.weight` is tied to
- * `transformer.wte.weight`: HF does not store it, and neither should a head's stateDict.
+ * GPT2LMHeadModel's LM head is the token embedding matrix itself (`lm_head.weight` tied to
+ * `transformer.wte.weight`): a head with no tensors of its own, declared as such. `savePretrained`
+ * adds it with `lmHead` (the default when heads are given and none of them names another class).
  */
-export const GPT2_LM_HEAD_NAMES = {
-  lmHeadWeight: 'lm_head.weight',
-} as const;
-
-/** Head names tied to another tensor: never written, and ignored when a checkpoint has them. */
-export const GPT2_TIED_HEAD_NAMES: readonly string[] = [GPT2_LM_HEAD_NAMES.lmHeadWeight];
+export const GPT2_TIED_LM_HEAD: CheckpointHead = {
+  hfHead: { suffix: 'LMHeadModel', tiedNames: ['lm_head.weight'] },
+  variables: () => new Map(),
+  stateDict: () => new Map(),
+  loadStateDict: () => ({ missing: [], unexpected: [] }),
+  ownsTensorName: () => false,
+  dispose: () => undefined,
+};
 
 export interface SaveOptions {
   /** Head modules saved with the backbone; backbone names then get the `transformer.` prefix. */
@@ -38,17 +41,16 @@ export interface LoadOptions extends Gpt2ModelOptions {
   configOverrides?: Record<string, unknown>;
 }
 
-/** Writes `config.json` and `model.safetensors` (atomically) in HF layout. */
+/**
+ * Writes `config.json` and `model.safetensors` (atomically) in HF layout. The HF class and the tied
+ * names come from what the heads declare (objectives' `hfArchitecture`, `hfHead`), composed by core.
+ */
 export function saveGpt2Pretrained(model: Gpt2Model, dir: string, options: SaveOptions = {}): void {
-  const heads = options.heads ?? [];
-  const withHeads = heads.length > 0 || options.lmHead === true;
-  saveHfCheckpoint(model, dir, {
-    heads,
-    backbonePrefix: withHeads ? `${GPT2_BASE_PREFIX}.` : '',
-    tiedNames: GPT2_TIED_HEAD_NAMES,
-    architecture: (names) => (names.includes('score.weight') ? 'GPT2ForSequenceClassification' : withHeads ? 'GPT2LMHeadModel' : 'GPT2Model'),
-    config: options.config,
-  });
+  const given = options.heads ?? [];
+  const namesClass = given.some((head) => head.hfHead?.suffix !== undefined || typeof (head as { hfArchitecture?: unknown }).hfArchitecture === 'function');
+  const lmHead = options.lmHead ?? (given.length > 0 && !namesClass);
+  const heads = lmHead ? [...given, GPT2_TIED_LM_HEAD] : given;
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix: heads.length > 0 ? `${GPT2_BASE_PREFIX}.` : '', config: options.config });
 }
 
 /** Reads and validates `dir/config.json`. */
@@ -70,5 +72,5 @@ export function loadGpt2Pretrained(dir: string, options: LoadOptions = {}): Gpt2
 
 /** Splits a checkpoint between backbone and heads and merges their reports. */
 export function loadWithHeads(model: Gpt2Model, tensors: Map<string, tf.Tensor>, heads: ParameterModule[]): LoadReport {
-  return loadBackboneAndHeads(model, tensors, heads, { tiedNames: GPT2_TIED_HEAD_NAMES });
+  return loadBackboneAndHeads(model, tensors, heads);
 }

@@ -27,6 +27,8 @@ export interface Gpt2Config {
   scale_attn_by_inverse_layer_idx: boolean;
   bos_token_id: number | null;
   eos_token_id: number | null;
+  /** HF GPT2Config has none by default; GPT2ForSequenceClassification needs one to find each row's last token. */
+  pad_token_id?: number | null;
   /** Any other HF keys (architectures, summary_*, torch_dtype, ...), kept for the round trip. */
   [key: string]: unknown;
 }
@@ -55,6 +57,7 @@ const gpt2ConfigSchema = z.looseObject({
   reorder_and_upcast_attn: z.boolean().default(false),
   bos_token_id: tokenId.default(50256),
   eos_token_id: tokenId.default(50256),
+  pad_token_id: tokenId.optional(),
 });
 
 /** Validates an HF GPT-2 config (defaults filled as HF's GPT2Config does); `source` names it in errors. */
@@ -68,9 +71,9 @@ export function parseGpt2Config(raw: unknown, source = 'GPT-2 config'): Gpt2Conf
   if (config.n_embd % config.n_head !== 0) {
     throw new PretrainError(`${source}: n_embd (${config.n_embd}) is not a multiple of n_head (${config.n_head})`, { file: source, path: 'n_embd' });
   }
-  for (const key of ['bos_token_id', 'eos_token_id'] as const) {
+  for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
     const id = config[key];
-    if (id !== null && id >= config.vocab_size) throw new PretrainError(`${source}: ${key} (${id}) must be below vocab_size (${config.vocab_size})`, { file: source, path: key });
+    if (id !== null && id !== undefined && id >= config.vocab_size) throw new PretrainError(`${source}: ${key} (${id}) must be below vocab_size (${config.vocab_size})`, { file: source, path: key });
   }
   return config;
 }
@@ -97,6 +100,7 @@ export const GPT2_OPTION_KEYS = {
   scaleAttnByInverseLayerIdx: 'scale_attn_by_inverse_layer_idx',
   bosTokenId: 'bos_token_id',
   eosTokenId: 'eos_token_id',
+  padTokenId: 'pad_token_id',
 } as const;
 
 /** camelCase options → HF config object (only the keys that were given). */

@@ -1,24 +1,12 @@
 /**
  * GPT-2 (Radford et al. 2019) as HF transformers' GPT2Model computes it, in TF.js: token +
- * position embeddings → pre-LN blocks with causal self-attention → final LayerNorm. Parameters are
- * tf.Variables keyed by HF names without the `transformer.` prefix, in HF's Conv1D layout
+ * position embeddings → pre-LN blocks with causal self-attention → final LayerNorm. Parameters live
+ * in core's ParameterSet, keyed by HF names without the `transformer.` prefix, in HF's Conv1D layout
  * ([in, out]), which is already the layout of a plain x·W matmul.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  PretrainError,
-  Rng,
-  stripPrefix,
-  type BackboneInfo,
-  type BackboneInputs,
-  type BackboneOutput,
-  type BackbonePlugin,
-  type ForwardOptions,
-  type LoadReport,
-  type NamedVariables,
-} from '@pretrain/core';
+import { activate, checkParameterMemory, dense, dropout, FLOAT32_MIN, hasPadding, layerIndexByName, normalValues, paddingBias, ParameterSet, ParameterSetModule, PretrainError, Rng, stripPrefix, type BackboneInfo, type BackboneInputs, type BackboneOutput, type BackbonePlugin, type ForwardOptions, type LoadReport } from '@pretrain/core';
 import { innerSize, parseGpt2Config, type Gpt2Config } from './config';
-import { FLOAT32_MIN, activate, checkParameterMemory, dense, dropout, hasPadding, layerNorm, normalValues, paddingBias } from '@pretrain/core';
 import { loadGpt2Pretrained, saveGpt2Pretrained, type LoadOptions, type SaveOptions } from './checkpoint';
 import { generate, type GenerateOptions } from './generate';
 import { KVCache, type HostRows } from './kv-cache';
@@ -91,18 +79,20 @@ interface RunOptions {
   cache?: KVCache;
 }
 
-export class Gpt2Model implements BackbonePlugin {
+export class Gpt2Model extends ParameterSetModule implements BackbonePlugin {
   readonly config: Gpt2Config;
   readonly info: BackboneInfo;
   /** What fromPretrained found missing or unexpected in the checkpoint (HF logs the same). */
   loadReport?: LoadReport;
-  private readonly params: NamedVariables = new Map();
-  private readonly specs: Map<string, ParameterSpec>;
+  /** GPT2LMHeadModel saves the token embeddings again as `lm_head.weight` (tied): never written, never unexpected. */
+  readonly hfHead = { tiedNames: ['lm_head.weight'] } as const;
   private readonly headSize: number;
   private readonly dropoutSeeds: Rng;
   private disposed = false;
 
   constructor(config: Gpt2Config | Record<string, unknown>, options: Gpt2ModelOptions = {}) {
+    // `transformer.` optional, HF's attention-mask buffers ignored.
+    super(ParameterSet.forBackbone({ basePrefix: GPT2_BASE_PREFIX, modelName: 'GPT-2', ignorePatterns: IGNORED_CHECKPOINT_KEYS }));
     this.config = parseGpt2Config(config);
     const c = this.config;
     this.headSize = c.n_embd / c.n_head;
@@ -122,13 +112,9 @@ export class Gpt2Model implements BackbonePlugin {
     };
     const rng = new Rng(options.seed ?? 0);
     this.dropoutSeeds = rng.fork();
-    this.specs = new Map(gpt2ParameterSpecs(c).map((spec) => [spec.name, spec]));
-    checkParameterMemory('GPT-2', [...this.specs.values()]);
-    for (const spec of this.specs.values()) {
-      const initial = this.initialValue(spec, rng);
-      this.params.set(spec.name, tf.variable(initial, true));
-      initial.dispose();
-    }
+    const specs = gpt2ParameterSpecs(c);
+    checkParameterMemory('GPT-2', specs);
+    for (const spec of specs) this.parameters.add(spec.name, this.initialValue(spec, rng));
   }
 
   /** Loads `config.json` + `model.safetensors` written by HF transformers or by savePretrained. */
@@ -150,9 +136,7 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   private p<R extends tf.Rank>(name: string): tf.Variable<R> {
-    const v = this.params.get(name);
-    if (!v) throw new PretrainError(`GPT-2 has no parameter "${name}"`);
-    return v as tf.Variable<R>;
+    return this.parameters.get(name) as tf.Variable<R>;
   }
 
   forward(inputs: BackboneInputs, options: ForwardOptions): BackboneOutput {
@@ -283,7 +267,7 @@ export class Gpt2Model implements BackbonePlugin {
       if (options.cache) this.cacheKeysValues(options.cache, i, block.keys, block.values, seq);
     }
     options.cache?.advance(seq);
-    const sequenceOutput = as3d(this.norm(hidden, 'ln_f'));
+    const sequenceOutput = as3d(this.parameters.layerNorm(hidden, 'ln_f', this.config.layer_norm_epsilon));
     if (options.outputHiddenStates) hiddenStates.push(sequenceOutput);
     const output: BackboneOutput = { sequenceOutput };
     if (options.outputHiddenStates) output.hiddenStates = hiddenStates;
@@ -307,23 +291,15 @@ export class Gpt2Model implements BackbonePlugin {
     return rng ? dropout(summed, c.embd_pdrop, rng) : summed;
   }
 
-  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return dense(x, this.p(`${name}.weight`), this.p(`${name}.bias`));
-  }
-
-  private norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layer_norm_epsilon);
-  }
-
   /** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
   private block(index: number, x: tf.Tensor2D, batch: number, seq: number, bias: tf.Tensor | undefined, rng: Rng | undefined) {
     const c = this.config;
     const p = `h.${index}`;
-    const attention = this.attention(index, this.norm(x, `${p}.ln_1`), batch, seq, bias, rng);
-    let attended = this.linear(attention.context, `${p}.attn.c_proj`);
+    const attention = this.attention(index, this.parameters.layerNorm(x, `${p}.ln_1`, this.config.layer_norm_epsilon), batch, seq, bias, rng);
+    let attended = this.parameters.dense(attention.context, `${p}.attn.c_proj`);
     if (rng) attended = dropout(attended, c.resid_pdrop, rng);
     const afterAttention = tf.add(x, attended) as tf.Tensor2D;
-    let mlp = this.linear(activate(this.linear(this.norm(afterAttention, `${p}.ln_2`), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
+    let mlp = this.parameters.dense(activate(this.parameters.dense(this.parameters.layerNorm(afterAttention, `${p}.ln_2`, this.config.layer_norm_epsilon), `${p}.mlp.c_fc`), c.activation_function), `${p}.mlp.c_proj`);
     if (rng) mlp = dropout(mlp, c.resid_pdrop, rng);
     return { output: tf.add(afterAttention, mlp) as tf.Tensor2D, probs: attention.probs, keys: attention.keys, values: attention.values };
   }
@@ -366,7 +342,7 @@ export class Gpt2Model implements BackbonePlugin {
    */
   private queryKeyValue(x: tf.Tensor2D, index: number): tf.Tensor2D[] {
     const h = this.config.n_embd;
-    if (x.shape[0] <= SPLIT_OUTPUT_MAX_ROWS) return tf.split(this.linear(x, `h.${index}.attn.c_attn`), 3, 1);
+    if (x.shape[0] <= SPLIT_OUTPUT_MAX_ROWS) return tf.split(this.parameters.dense(x, `h.${index}.attn.c_attn`), 3, 1);
     const weight = this.p<tf.Rank.R2>(`h.${index}.attn.c_attn.weight`);
     const bias = this.p<tf.Rank.R1>(`h.${index}.attn.c_attn.bias`);
     return [0, 1, 2].map((part) => dense(x, tf.slice(weight, [0, part * h], [h, h]), tf.slice(bias, [part * h], [h])));
@@ -381,46 +357,13 @@ export class Gpt2Model implements BackbonePlugin {
   }
 
   layerIndexOf(parameterName: string): number {
-    const name = stripPrefix(parameterName, GPT2_BASE_PREFIX);
-    if (name.startsWith('wte.') || name.startsWith('wpe.')) return 0;
-    const match = /^h\.(\d+)\./.exec(name);
-    if (match) return Number(match[1]) + 1;
-    return this.config.n_layer + 1;
+    return layerIndexByName(parameterName, GPT2_BASE_PREFIX, ['wte.', 'wpe.'], /^h\.(\d+)\./, this.config.n_layer);
   }
 
-  variables(): NamedVariables {
-    return new Map(this.params);
-  }
-
-  stateDict(): Map<string, tf.Tensor> {
-    return new Map([...this.params].map(([name, variable]) => [name, tf.clone(variable)]));
-  }
-
-  /** Accepts names with or without the `transformer.` prefix; a shape mismatch is an error naming the tensor. */
-  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
-    const seen = new Set<string>();
-    const unexpected: string[] = [];
-    for (const [fullName, tensor] of tensors) {
-      const name = stripPrefix(fullName, GPT2_BASE_PREFIX);
-      const spec = this.specs.get(name);
-      if (!spec) {
-        if (!IGNORED_CHECKPOINT_KEYS.some((re) => re.test(name))) unexpected.push(fullName);
-        continue;
-      }
-      if (!sameShape(tensor.shape, spec.shape)) {
-        throw new PretrainError(`tensor "${fullName}" has shape [${tensor.shape}] but this GPT-2 config expects [${spec.shape}]`);
-      }
-      tf.tidy(() => this.p(name).assign(tf.cast(tensor, 'float32')));
-      seen.add(name);
-    }
-    return { missing: [...this.specs.keys()].filter((name) => !seen.has(name)), unexpected };
-  }
-
-  dispose(): void {
+  override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const variable of this.params.values()) variable.dispose();
-    this.params.clear();
+    super.dispose();
   }
 }
 
@@ -450,10 +393,6 @@ function attentionBias(seq: number, attentionMask: tf.Tensor2D | undefined): tf.
 function headLayout(t: tf.Tensor, split: [number, number, number, number], perm: number[], shape: [number, number, number, number]): tf.Tensor4D {
   const [, seq] = split;
   return (seq === 1 ? tf.reshape(t, shape) : tf.transpose(tf.reshape(t, split), perm)) as tf.Tensor4D;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export { stripPrefix };

@@ -34,6 +34,8 @@ export const gpt2OptionsSchema = z
     scaleAttnByInverseLayerIdx: z.boolean().optional(),
     bosTokenId: tokenId.optional(),
     eosTokenId: tokenId.optional(),
+    /** HF pad_token_id: the id batches are padded with (GPT2ForSequenceClassification finds each row's last token by it). */
+    padTokenId: tokenId.optional(),
   })
   .strict()
   .superRefine((options, ctx) => {

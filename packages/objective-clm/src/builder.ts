@@ -1,3 +1,4 @@
+import { objectivePath, PretrainError } from '@pretrain/core/lite';
 import type { Example, ExampleBuilder, ExampleBuilderContext, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 
 export interface BlockBuilderOptions {
@@ -10,12 +11,12 @@ export interface BlockBuilderOptions {
 export function separatorId(tokenizer: TokenizerPlugin, name?: string): number {
   if (name !== undefined) {
     const id = tokenizer.tokenToId(name);
-    if (id === undefined) throw new Error(`clm: separatorToken "${name}" is not in the tokenizer's vocabulary`);
+    if (id === undefined) throw new PretrainError(`clm: separatorToken "${name}" is not in the tokenizer's vocabulary`, { path: objectivePath('clm', 'separatorToken') });
     return id;
   }
   const special = tokenizer.specialTokenIds();
   const id = special.eos ?? special.bos ?? special.sep;
-  if (id === undefined) throw new Error('clm: the tokenizer has no eos/bos/[SEP] token to separate documents; set options.separatorToken');
+  if (id === undefined) throw new PretrainError('clm: the tokenizer has no eos/bos/[SEP] token to separate documents; set options.separatorToken', { path: objectivePath('clm', 'separatorToken') });
   return id;
 }
 
@@ -28,8 +29,8 @@ export class BlockBuilder implements ExampleBuilder {
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
     const blockSize = this.options.blockSize || context.maxLength;
-    if (blockSize < 2) throw new Error(`clm: blockSize ${blockSize} is too small (next-token prediction needs at least 2 tokens)`);
-    if (blockSize > context.maxLength) throw new Error(`clm: blockSize ${blockSize} exceeds the run's maxLength ${context.maxLength}`);
+    if (blockSize < 2) throw new PretrainError(`clm: blockSize ${blockSize} is too small (next-token prediction needs at least 2 tokens)`, { path: objectivePath('clm', 'blockSize') });
+    if (blockSize > context.maxLength) throw new PretrainError(`clm: blockSize ${blockSize} exceeds the run's maxLength ${context.maxLength}`, { path: objectivePath('clm', 'blockSize') });
     const separator = separatorId(context.tokenizer, this.options.separatorToken);
     let block = new Int32Array(blockSize);
     let filled = 0;

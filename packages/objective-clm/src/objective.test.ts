@@ -90,6 +90,7 @@ describe('CLM with a tiny causal backbone', () => {
   test('rejects a bidirectional backbone; meta says causal + builds examples', () => {
     const clm = new CausalLanguageModeling();
     expect(() => clm.init({ backbone: new TinyBackbone({ vocabSize: 10 }), tokenizer: new PieceTokenizer('a'), rng: new Rng(0) })).toThrow(/needs a causal backbone/);
+    expect(() => clm.init({ backbone: new TinyBackbone({ vocabSize: 10 }), tokenizer: new PieceTokenizer('a'), rng: new Rng(0) })).toThrow(expect.objectContaining({ name: 'PretrainError', details: { path: 'objectives[clm]' } }));
     expect(clmPlugin.meta).toEqual({ buildsExamples: true, requiresAttention: 'causal' });
   });
 

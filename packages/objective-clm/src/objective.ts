@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherRows, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
+import { gatherRows, objectivePath, PretrainError, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
 import { BlockBuilder } from './builder';
 import { clmOptions, type ClmOptions } from './options';
 
@@ -15,6 +15,8 @@ export class CausalLanguageModeling implements ObjectivePlugin {
   readonly requiresAttention = 'causal' as const;
   readonly exampleBuilder: BlockBuilder;
   readonly options: ClmOptions;
+  /** HF's GPT2LMHeadModel ties lm_head.weight to the token embeddings (not stored). */
+  readonly hfHead = { tiedNames: ['lm_head.weight'] };
   private backbone?: BackbonePlugin;
 
   constructor(options: Partial<ClmOptions> = {}) {
@@ -24,7 +26,7 @@ export class CausalLanguageModeling implements ObjectivePlugin {
 
   init({ backbone }: ObjectiveContext): void {
     if (backbone.info.attention !== 'causal') {
-      throw new Error(`clm: needs a causal backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`);
+      throw new PretrainError(`clm: needs a causal backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('clm') });
     }
     this.backbone = backbone;
   }
@@ -75,7 +77,7 @@ export class CausalLanguageModeling implements ObjectivePlugin {
   }
 
   private embeddings(): tf.Tensor2D {
-    if (!this.backbone) throw new Error('clm: used before init()');
+    if (!this.backbone) throw new PretrainError('clm: used before init()', { path: objectivePath('clm') });
     return this.backbone.inputEmbeddings() as tf.Tensor2D;
   }
 

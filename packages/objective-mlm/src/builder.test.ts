@@ -1,5 +1,4 @@
-import { Rng, type Example } from '@pretrain/core';
-import { FullSentenceBuilder } from './builder';
+import { Rng, type Example, FullSentenceBuilder } from '@pretrain/core';
 import { mlmPlugin } from './plugin';
 import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments } from '@pretrain/core/testing';
 

@@ -1,5 +1,4 @@
-import { collate, initBackend, Rng, type Batch, type Example } from '@pretrain/core';
-import { FullSentenceBuilder } from './builder';
+import { collate, initBackend, Rng, type Batch, type Example, FullSentenceBuilder } from '@pretrain/core';
 import { MaskedLanguageModeling } from './objective';
 import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, TinyBackbone } from '@pretrain/core/testing';
 

@@ -12,10 +12,8 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { dense, gatherRows, layerNorm, normalTensor, ParameterSet, ParameterSetModule, softmaxCrossEntropy } from '@pretrain/core';
-import { FullSentenceBuilder } from './builder';
+import { activationFunction, dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
-import { activation } from './nn';
 import { mlmOptions, type MlmOptions } from './options';
 
 /** HF BertForPreTraining / BertForMaskedLM names of the prediction head. */
@@ -27,6 +25,9 @@ export const MLM_PARAMETER_NAMES = {
   bias: 'cls.predictions.bias',
 } as const;
 
+/** HF's tied copies: the decoder weight is the word embeddings, the decoder bias is cls.predictions.bias. */
+export const MLM_DECODER_NAMES = { weight: 'cls.predictions.decoder.weight', bias: 'cls.predictions.decoder.bias' } as const;
+
 /**
  * Masked language modelling (BERT). transformBatch corrupts tokens and writes labels; the head
  * (dense → activation → LayerNorm → decoder tied to the input embeddings + bias) runs only at
@@ -37,6 +38,8 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   readonly requiresAttention = 'bidirectional' as const;
   readonly exampleBuilder?: ExampleBuilder;
   readonly options: MlmOptions;
+  /** HF ties the decoder weight to the word embeddings and the decoder bias to cls.predictions.bias (neither is stored). */
+  readonly hfHead = { tiedNames: [MLM_DECODER_NAMES.weight, MLM_DECODER_NAMES.bias] };
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
   private act?: (x: tf.Tensor) => tf.Tensor;
@@ -46,8 +49,8 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
       new ParameterSet(
         ['cls.predictions.'],
         // HF ties decoder.bias to cls.predictions.bias and decoder.weight to the word embeddings.
-        { 'cls.predictions.decoder.bias': MLM_PARAMETER_NAMES.bias },
-        ['cls.predictions.decoder.weight'],
+        { [MLM_DECODER_NAMES.bias]: MLM_PARAMETER_NAMES.bias },
+        [MLM_DECODER_NAMES.weight],
       ),
     );
     this.options = mlmOptions(options);
@@ -57,12 +60,12 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   init(context: ObjectiveContext): void {
     const { backbone, tokenizer, rng } = context;
     if (backbone.info.attention !== 'bidirectional') {
-      throw new Error(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`);
+      throw new PretrainError(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('mlm') });
     }
     const special = tokenizer.specialTokenIds();
-    if (special.mask === undefined) throw new Error('mlm: the tokenizer has no mask token ([MASK] / <mask>)');
+    if (special.mask === undefined) throw new PretrainError('mlm: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'tokenizer' });
     this.backbone = backbone;
-    this.act = activation(backbone.info.hiddenAct);
+    this.act = activationFunction(backbone.info.hiddenAct);
     this.vocabulary = {
       maskId: special.mask,
       vocabSize: backbone.info.vocabSize,
@@ -80,7 +83,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   }
 
   transformBatch(batch: Batch, rng: Rng): Batch {
-    if (!this.vocabulary) throw new Error('mlm: transformBatch before init()');
+    if (!this.vocabulary) throw new PretrainError('mlm: transformBatch before init()', { path: objectivePath('mlm') });
     const staticSeed = this.options.masking === 'static' ? this.options.staticSeed : undefined;
     return maskBatch(batch, rng, this.vocabulary, { ...this.options, staticSeed });
   }
@@ -88,7 +91,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   /** Flat (row * seqLen + col) indices and labels of the positions to predict. */
   targets(batch: Batch): { positions: Int32Array; labels: Int32Array } {
     const labels = batch.fields[this.options.labelField];
-    if (!labels) throw new Error(`mlm: the batch has no "${this.options.labelField}" field (transformBatch did not run, or labels were not collated)`);
+    if (!labels) throw new PretrainError(`mlm: the batch has no "${this.options.labelField}" field (transformBatch did not run, or labels were not collated)`, { path: objectivePath('mlm', 'labelField') });
     let positions = batch.fields[this.options.positionsField] as Int32Array | undefined;
     if (!positions) {
       const found: number[] = [];
@@ -137,7 +140,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   }
 
   private requireBackbone(): BackbonePlugin {
-    if (!this.backbone) throw new Error('mlm: used before init()');
+    if (!this.backbone) throw new PretrainError('mlm: used before init()', { path: objectivePath('mlm') });
     return this.backbone;
   }
 }

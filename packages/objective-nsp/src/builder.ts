@@ -1,3 +1,4 @@
+import { PretrainError } from '@pretrain/core/lite';
 import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 import { createInstancesFromDocument, type PairInstance } from './pairs';
 
@@ -23,8 +24,8 @@ export class SentencePairBuilder implements ExampleBuilder {
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
     const special = context.tokenizer.specialTokenIds();
-    if (special.cls === undefined || special.sep === undefined) throw new Error('nsp example builder: the tokenizer has no [CLS]/[SEP] tokens');
-    if (context.maxLength < 5) throw new Error(`nsp example builder: maxLength ${context.maxLength} is too short for [CLS] A [SEP] B [SEP]`);
+    if (special.cls === undefined || special.sep === undefined) throw new PretrainError('nsp example builder: the tokenizer has no [CLS]/[SEP] tokens', { path: 'tokenizer' });
+    if (context.maxLength < 5) throw new PretrainError(`nsp example builder: maxLength ${context.maxLength} is too short for [CLS] A [SEP] B [SEP]`, { path: 'trainer.maxLength' });
     let pool: Int32Array[][] = [];
     for await (const document of documents) {
       const sentences = document.sentences.filter((s) => s.length > 0);

@@ -50,6 +50,7 @@ describe('NSP head against HF BertForPreTraining (fixtures/hf/bert-pretraining)'
     const output = backbone.forward(tensors);
     expect(() => nsp.loss(output, tensors)).toThrow(/no "nextSentenceLabel" field/);
     expect(() => nsp.loss({ sequenceOutput: output.sequenceOutput }, tensors)).toThrow(/no pooledOutput/);
+    expect(() => nsp.loss(output, tensors)).toThrow(expect.objectContaining({ name: 'PretrainError', details: { path: 'objectives[nsp]' } }));
   });
 
   test('plugin meta: builds examples, needs a bidirectional model', () => {

@@ -1,3 +1,4 @@
+import { PretrainError } from '@pretrain/core/lite';
 import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 import type { SopOptions } from './options';
 
@@ -75,7 +76,7 @@ export class SentenceOrderBuilder implements ExampleBuilder {
 
 function segmentPair(a: number[], b: number[], labels: Record<string, number>, tokenizer: TokenizerPlugin): Example {
   const { cls, sep } = tokenizer.specialTokenIds();
-  if (cls === undefined || sep === undefined) throw new Error('sop: the tokenizer has no [CLS]/[SEP] tokens');
+  if (cls === undefined || sep === undefined) throw new PretrainError('sop: the tokenizer has no [CLS]/[SEP] tokens', { path: 'tokenizer' });
   const inputIds = Int32Array.from([cls, ...a, sep, ...b, sep]);
   const n = inputIds.length;
   const specialTokensMask = Uint8Array.from(inputIds, (_, i) => (i === 0 || i === a.length + 1 || i === n - 1 ? 1 : 0));

@@ -11,6 +11,7 @@ import { BertModel } from '@pretrain/model-bert';
 import { Gpt2Model } from '@pretrain/model-gpt';
 import { CausalLanguageModeling } from '@pretrain/objective-clm';
 import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
+import { ReplacedTokenDetection } from '@pretrain/objective-electra';
 import { NextSentencePrediction } from '@pretrain/objective-nsp';
 import { SentenceOrderPrediction } from '@pretrain/objective-sop';
 import { Trainer } from '@pretrain/trainer';
@@ -92,6 +93,27 @@ describe('pre-training checkpoints name their HF class and hold exactly its tens
     expect([...saved.layout.keys()].filter((n) => n.startsWith('sop_classifier.'))).toHaveLength(2);
   });
 
+  it('BERT ELECTRA is a BertModel: HF BERT backbone names and shapes, the two heads under HF ELECTRA names, tied decoder not stored', () => {
+    const hf = hfLayout('bert-pretraining');
+    const saved = save(new BertModel(hf.config), { objectives: [new ReplacedTokenDetection()] });
+    expect(saved.config.architectures).toEqual(['BertModel']);
+    const hidden = hf.config.hidden_size as number;
+    const backbone = sorted(without(hf.saved, ['cls.']));
+    expect(sorted(without(saved.layout, ['generator_', 'discriminator_']))).toEqual(backbone);
+    expect(sorted(new Map([...saved.layout].filter(([name]) => !name.startsWith('bert.'))))).toEqual([
+      ['discriminator_predictions.dense.bias', [hidden]],
+      ['discriminator_predictions.dense.weight', [hidden, hidden]],
+      ['discriminator_predictions.dense_prediction.bias', [1]],
+      ['discriminator_predictions.dense_prediction.weight', [1, hidden]],
+      ['generator_lm_head.bias', [hf.config.vocab_size as number]],
+      ['generator_predictions.LayerNorm.bias', [hidden]],
+      ['generator_predictions.LayerNorm.weight', [hidden]],
+      ['generator_predictions.dense.bias', [hidden]],
+      ['generator_predictions.dense.weight', [hidden, hidden]],
+    ]);
+    expect(saved.reload).toEqual({ missing: [], unexpected: [] });
+  });
+
   it('GPT-2 CLM is GPT2LMHeadModel: HF names and shapes, lm_head tied to wte and not stored', () => {
     const hf = hfLayout('gpt2');
     const saved = save(new Gpt2Model(hf.config), { objectives: [new CausalLanguageModeling()] });
@@ -132,6 +154,16 @@ describe('fine-tuned checkpoints name their HF class and hold exactly its tensor
     expect(saved.config.model_type).toBe('pretrain-bert-mean-pooling');
     expect(saved.config.architectures).toEqual(['PretrainBertForSequenceClassificationWithMeanPooling']);
     expect(saved.config.pretrain_model_type).toBe('bert');
+  });
+
+  it("a GPT-2 last-token classifier is GPT2ForSequenceClassification: transformer.* as HF GPT2Model, plus score.weight without bias", () => {
+    const hf = hfLayout('gpt2');
+    const saved = save(new Gpt2Model(hf.config), { head: new SequenceClassificationHead({ numLabels: 3, pooling: 'last' }) });
+    expect(saved.config.architectures).toEqual(['GPT2ForSequenceClassification']);
+    expect(saved.config.model_type).toBe('gpt2');
+    // HF GPT2ForSequenceClassification = GPT2Model under `transformer.` + Linear(n_embd, num_labels, bias=False) named `score`.
+    expect(sorted(saved.layout)).toEqual(sorted(new Map([...without(hf.saved, ['lm_head.']), ['score.weight', [3, hf.config.n_embd as number]]])));
+    expect(saved.reload).toEqual({ missing: [], unexpected: [] });
   });
 });
 

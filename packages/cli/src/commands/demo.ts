@@ -11,14 +11,14 @@ import { stopSignal, InterruptedError } from '../interrupt';
 import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
 import { RunDir } from '../run-dir';
 import { formatDuration } from '../progress';
-import { LabeledSplits, LabeledText, readLabeledFile, shuffled } from '../pipeline/labeled';
+import { LabeledSplits, LabeledText, readLabeledTsv, shuffled } from '../pipeline/task-data';
 import { Rng } from '@pretrain/core';
 import { loadTokenizerFile, trainTokenizer } from '../pipeline/tokenizers';
 import { readBackboneTensors } from '../pipeline/checkpoint';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
 import { TaggedSentence, runTagging } from '../pipeline/tagging';
-import { sampleTokens } from '../pipeline/generate';
+import { sampleText, sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
 import { DemoPreset, DemoTask, PRESETS } from './demo-presets';
 
@@ -422,7 +422,7 @@ export function withSeed(preset: DemoPreset, seed: number | undefined): DemoPres
 /** UCI sentences (Amazon, IMDB, Yelp): 3,000 labeled sentences, a fixed 600-sentence validation split. */
 export function sentimentSplits(dataDir: string, seed: number): LabeledSplits {
   const files = ['amazon_cells_labelled.txt', 'imdb_labelled.txt', 'yelp_labelled.txt'];
-  const all: LabeledText[] = files.flatMap((f) => readLabeledFile({ path: path.join(dataDir, 'sentiment', f), format: 'tsv', text: 0, label: 1, header: false }, dataDir));
+  const all: LabeledText[] = files.flatMap((f) => readLabeledTsv(path.join(dataDir, 'sentiment', f)).map(({ text, label }) => ({ text: text.trim(), label })));
   const mixed = shuffled(all, new Rng(seed));
   const validation = mixed.slice(0, 600);
   return { train: mixed.slice(600), validation, labels: ['0', '1'] };
@@ -446,7 +446,7 @@ async function runGptDemo(context: CommandContext, preset: DemoPreset, dataDir: 
   const prompt = preset.samples?.prompt ?? '\n';
   for (let i = 0; i < (preset.samples?.count ?? 2); i++) {
     const ids = sampleTokens(backbone, tokenizer.encode(prompt, null, { addSpecialTokens: false }).ids, { maxNewTokens: preset.samples?.maxNewTokens ?? 60, temperature: 0.8, topK: 40, seed: seed + i, eosId: tokenizer.specialTokenIds().eos });
-    samples.push(prompt + tokenizer.decode(ids));
+    samples.push(prompt + sampleText(tokenizer, ids));
   }
   const lossLine = `CLM loss (held-out documents): before ${(pre.evalBefore?.loss ?? NaN).toFixed(3)} → after ${(pre.evalAfter?.loss ?? NaN).toFixed(3)} (${pre.result.step} steps in ${formatDuration(pre.elapsedMs)}; ${pre.result.reason})`;
   const records = readMetrics(runDir.metricsFile);

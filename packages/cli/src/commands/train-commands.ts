@@ -1,22 +1,26 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, CorpusSourcePlugin, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { BackbonePlugin, ConfigError, CorpusSourcePlugin, TaskKind, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { TextCorpus, TokenizedCorpus, buildTokenCacheFor } from '@pretrain/corpus';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
 import { InterruptedError } from '../interrupt';
-import { lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
+import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '../report';
 import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
-import { Experiment, createBackbone, createPlugin, loadExperiment } from '../pipeline/experiment';
-import { checkLabelCount, loadLabeledSplits } from '../pipeline/labeled';
+import { Experiment, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
+import { decideLabels, loadTaskSplits } from '../pipeline/task-data';
+import { defaultStride } from '../pipeline/task-encode';
+import { TASK_METRICS, TaskSettings, formatMetrics, prepareRows, runTask } from '../pipeline/task-run';
+import { didYouMean } from '../pipeline/suggest';
+import { checkVocabularyFits } from '@pretrain/trainer';
 import { PLUGINS_FILE } from '../pipeline/checkpoint';
 import { loadHfBackbone } from '../pipeline/hf-folder';
 import { restoreCheckpoint } from '../pipeline/restore';
 import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
-import { runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
+import { runPretraining, wasInterrupted } from '../pipeline/train';
 import { environment, formatTable, print } from './shared';
 
 const TOKENIZER_OPTION = {
@@ -40,12 +44,22 @@ function writeRunReport(runDir: RunDir, title: string, notes: string[], config: 
       title,
       createdAt: new Date().toISOString(),
       notes,
-      charts: [{ id: 'loss', title: 'Loss', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }],
+      charts: [{ id: 'loss', title: 'Loss (train, and eval on the validation data)', xLabel: 'step', yLabel: 'loss', series: lossSeriesFromMetrics(records) }, ...evalMetricCharts(records)],
       tables: [],
       config,
     },
     (file, text) => runDir.writeText(path.basename(file), text),
   );
+}
+
+/** One chart of the validation metrics (accuracy, f1, pearson, entity_f1, exact_match...) when evaluations ran. */
+function evalMetricCharts(records: ReturnType<typeof readMetrics>): ReportChart[] {
+  const evals = records.filter((r) => r.type === 'eval' && typeof r.step === 'number');
+  const skip = new Set(['type', 'step', 'epoch', 'time', 'isBest', 'loss', 'perplexity', 'mse']);
+  const keys = [...new Set(evals.flatMap((r) => Object.keys(r)))].filter((k) => !skip.has(k) && evals.some((r) => typeof r[k] === 'number'));
+  if (keys.length === 0) return [];
+  const series = keys.map((key) => ({ label: key, points: evals.filter((r) => typeof r[key] === 'number' && Number.isFinite(r[key] as number)).map((r) => ({ x: r.step as number, y: r[key] as number })) }));
+  return [{ id: 'validation', title: 'Validation metrics', xLabel: 'step', yLabel: 'value', series }];
 }
 
 function formatMetric(metrics: Record<string, number> | undefined, key: string): string {
@@ -76,7 +90,7 @@ instead of tokenizing the corpus every epoch; the cache must match the tokenizer
     if (!resolved.corpus) throw new ConfigError(['corpus: required for pre-training (e.g. { name: text, options: { paths: [books/] } })'], experiment.file);
     const tokenizer = await tokenizerFor(context, experiment);
     const corpus = await createPlugin(resolved.corpus, experiment);
-    const backbone = await createBackbone(experiment);
+    const { backbone, options: modelOptions } = await createBackboneFor(experiment, tokenizer);
     const objectives = [];
     for (const o of resolved.objectives) objectives.push({ plugin: await createPlugin(o, experiment), weight: o.weight });
     const run = await runPretraining(
@@ -88,7 +102,7 @@ instead of tokenizing the corpus every epoch; the cache must match the tokenizer
         options: experiment.trainer,
         seed: experiment.config.seed,
         finalDir: runDir.path('checkpoint'),
-        refs: { model: { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> } },
+        refs: { model: { name: resolved.model.definition.name, options: modelOptions } },
         tokenCache: tokenCacheOption(context, resolved.corpus.options),
       },
       { ...environment(context), callbacks: await createCallbacks(experiment) },
@@ -133,11 +147,16 @@ export const finetuneCommand: Command = {
   path: ['finetune'],
   summary: 'fine-tune a (pre-trained) backbone with a task head on labeled data',
   details: `
-Reads config sections: model, head, data (train / validation / test files), trainer.
+Reads config sections: model, head, data (train / validation / test files), trainer. The head is the task:
+sequence-classification (one text or a pair), regression (scores), token-classification (CoNLL columns),
+question-answering (SQuAD JSON); see docs/guides/finetune-your-data.md. The label list (data.labels, else
+head.options.labels, else the data's labels) is printed at start and saved as the checkpoint's id2label.
+Validation data is evaluated every trainer.evalEverySteps and at epoch ends (metricForBest picks best/).
 --from loads a pre-training checkpoint (its tokenizer too): a run's checkpoint/ folder, or an HF BERT / GPT-2
 folder trained anywhere (config.json, model.safetensors or sharded model-*.safetensors + index, tokenizer.json;
 pickle pytorch_model.bin is refused with how to convert it). Without --from the model starts from random init.
-Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF *ForSequenceClassification).
+Writes the run folder like pretrain; checkpoint/ is the fine-tuned model (HF Bert{ForSequenceClassification,
+ForTokenClassification,ForQuestionAnswering}).
 Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
   options: {
     ...CONFIG_OPTIONS,
@@ -150,7 +169,7 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
     if (!resolved.head) throw new ConfigError(['head: required for fine-tuning (e.g. { name: sequence-classification, options: { numLabels: 2 } })'], experiment.file);
     const from = stringOption(context.options, 'from');
     const fromDir = from ? path.resolve(context.io.cwd, from) : undefined;
-    let backbone;
+    let backbone: BackbonePlugin;
     let tokenizer: TokenizerPlugin;
     let modelRef: PluginRef;
     if (fromDir && !fs.existsSync(path.join(fromDir, PLUGINS_FILE))) {
@@ -166,35 +185,89 @@ Example: pretrain finetune -c sentiment.yaml --from runs/bert/checkpoint`,
       modelRef = restored.refs.model;
       tokenizer = stringOption(context.options, 'tokenizer') ? await tokenizerFor(context, experiment) : restored.tokenizer;
     } else {
-      backbone = await createBackbone(experiment);
-      modelRef = { name: resolved.model.definition.name, options: resolved.model.options as Record<string, unknown> };
       tokenizer = await tokenizerFor(context, experiment);
+      const created = await createBackboneFor(experiment, tokenizer);
+      backbone = created.backbone;
+      modelRef = { name: resolved.model.definition.name, options: created.options };
     }
-    const splits = loadLabeledSplits(experiment.data, experiment.baseDir, experiment.config.seed, { needTrain: true });
-    checkLabelCount(splits.labels, (resolved.head.options as { numLabels?: unknown }).numLabels, experiment.data.labels !== undefined);
-    print(context, `labels: ${splits.labels.map((l, id) => `${id}=${JSON.stringify(l)}`).join(' ')}${experiment.data.labels ? '' : ' (sorted distinct values of the data; set data.labels to fix them)'}`);
-    for (const note of splits.notes ?? []) context.log(`note: ${note}`);
-    const head = await createPlugin(resolved.head, experiment);
-    const run = await runFinetuning(
+    const probe = await createPlugin(resolved.head, experiment).catch(() => undefined);
+    const task = probe?.task ?? taskOfHeadName(resolved.head.definition.name);
+    const splits = loadTaskSplits(task, experiment.data, experiment.baseDir, experiment.config.seed, { needTrain: true, log: context.log });
+    const rawHead = ((experiment.raw.head as { options?: Record<string, unknown> } | undefined)?.options ?? {}) as { numLabels?: number; labels?: string[] };
+    let headOptions = resolved.head.options as Record<string, unknown>;
+    let labels: string[] | undefined;
+    if ((task === 'sequence-regression' || task === 'question-answering') && experiment.data.labels) {
+      throw new ConfigError([`data.labels: ${task} has no label list (only sequence-classification and token-classification do)`], experiment.file);
+    }
+    if (task === 'sequence-classification' || task === 'token-classification') {
+      const decision = decideLabels(task, { train: splits.train, ...(splits.heldOut ? {} : { validation: splits.validation }), test: splits.test }, { dataLabels: experiment.data.labels, headLabels: rawHead.labels, numLabels: rawHead.numLabels });
+      labels = decision.labels;
+      print(context, `labels: ${labels.map((l, id) => `${id}=${JSON.stringify(l)}`).join(' ')}${decision.source === 'data' ? ' (sorted distinct values of the data; set data.labels to fix them)' : ` (from ${decision.source})`}`);
+      for (const note of decision.notes) context.log(`note: ${note}`);
+      headOptions = { ...headOptions, numLabels: labels.length, labels };
+    }
+    const head = await resolved.head.definition.create(parseWithPath(resolved.head.definition.options as z.ZodType<unknown>, headOptions, 'head.options', experiment.file) as never, { baseDir: experiment.baseDir, seed: experiment.config.seed });
+    checkVocabularyFitsConfig(backbone, tokenizer);
+    checkMetricForBest(task, experiment.trainer.metricForBest);
+    const settings: TaskSettings = {
+      task,
+      labels,
+      maxLength: Math.min(experiment.trainer.maxLength, backbone.info.maxPositions),
+      ...(task === 'question-answering' ? { stride: experiment.data.stride ?? defaultStride(experiment.trainer.maxLength), nBest: experiment.data.nBest, maxAnswerLength: experiment.data.maxAnswerLength } : {}),
+    };
+    const train = prepareRows(settings, tokenizer, splits.train, true);
+    const validation = prepareRows(settings, tokenizer, splits.validation, true);
+    const rowsWord = task === 'token-classification' ? 'sentences' : task === 'question-answering' ? 'questions' : 'examples';
+    context.log(`${task}: ${splits.train.length} training ${rowsWord}${train.examples.length !== splits.train.length ? ` (${train.examples.length} windows)` : ''}, ${splits.validation.length} validation${splits.heldOut ? ` (held out of data.train, validationFraction ${experiment.data.validationFraction})` : ''}`);
+    const run = await runTask(
       {
         backbone,
         head,
         tokenizer,
-        splits,
+        train,
+        validation,
         options: experiment.trainer,
         seed: experiment.config.seed,
         finalDir: runDir.path('checkpoint'),
-        refs: { model: modelRef, head: { name: resolved.head.definition.name, options: resolved.head.options as Record<string, unknown> } },
+        refs: { model: modelRef, head: { name: resolved.head.definition.name, options: headOptions }, ...(labels ? { labels } : {}), task: settings },
       },
       { ...environment(context), callbacks: await createCallbacks(experiment) },
     );
-    const accuracyLine = `validation accuracy ${run.validation.accuracy.toFixed(4)} (${run.validation.examples} examples)`;
-    print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} examples; ${accuracyLine}`);
+    const { loss, ...taskValues } = run.validation;
+    const metricsLine = task === 'sequence-classification' && Number.isFinite(taskValues.accuracy) ? `validation accuracy ${taskValues.accuracy.toFixed(4)} (${validation.rows} examples)` : `validation ${formatMetrics(taskValues)} (${validation.rows} ${rowsWord})`;
+    print(context, `fine-tuning: ${run.result.step} steps on ${splits.train.length} ${rowsWord}; ${metricsLine}${run.result.stoppedEarly ? ` (stopped: ${run.result.reason})` : ''}`);
+    if (Object.keys(taskValues).length > 0) print(context, `validation metrics: ${JSON.stringify({ loss, ...taskValues })}`);
+    if (run.result.bestModelDir) print(context, `best model (${experiment.trainer.metricForBest}): ${run.result.bestModelDir}`);
     print(context, `checkpoint: ${run.finalDir}`);
-    writeRunReport(runDir, `Fine-tuning: ${experiment.config.name ?? 'run'}`, [accuracyLine, `stopped: ${run.result.reason}`], readConfig(runDir));
+    writeRunReport(runDir, `Fine-tuning: ${experiment.config.name ?? 'run'}`, [metricsLine, `stopped: ${run.result.reason}`], readConfig(runDir));
     if (wasInterrupted(run.result)) throw new InterruptedError(run.result.lastCheckpoint ?? run.finalDir);
   },
 };
+
+/** The task of a built-in head name (a third-party head reports its own `task`). */
+export function taskOfHeadName(name: string): TaskKind {
+  const known: Record<string, TaskKind> = { 'sequence-classification': 'sequence-classification', regression: 'sequence-regression', 'token-classification': 'token-classification', 'question-answering': 'question-answering' };
+  const task = known[name];
+  if (!task) throw new ConfigError([`head.name: cannot tell the task of head "${name}"`]);
+  return task;
+}
+
+/** A tokenizer with ids past the model's embedding rows is a config error, before any step runs. */
+function checkVocabularyFitsConfig(backbone: BackbonePlugin, tokenizer: TokenizerPlugin): void {
+  try {
+    checkVocabularyFits(backbone, tokenizer);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
+}
+
+/** trainer.metricForBest must be loss or a metric the task reports. */
+function checkMetricForBest(task: TaskKind, metric: string): void {
+  const known = ['loss', ...TASK_METRICS[task]];
+  if (known.includes(metric)) return;
+  const near = didYouMean(metric, known);
+  throw new ConfigError([`trainer.metricForBest: "${metric}" is not reported for ${task} (${known.join(', ')})${near ? `; did you mean "${near}"?` : ''}`]);
+}
 
 export const tokenizerTrainCommand: Command = {
   path: ['tokenizer', 'train'],

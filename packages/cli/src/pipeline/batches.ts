@@ -9,8 +9,9 @@ import {
   TokenizerPlugin,
   collate,
 } from '@pretrain/core';
-import type { LabeledText } from './labeled';
-import { shuffled } from './labeled';
+import type { LabeledText } from './task-data';
+import { shuffled } from './task-data';
+import { encodeText } from './task-encode';
 
 /** Documents from the corpus, tokenized sentence by sentence (no special tokens), for example builders. */
 export async function* tokenizedDocuments(corpus: CorpusSourcePlugin, tokenizer: TokenizerPlugin, split: 'train' | 'validation', seed: number): AsyncGenerator<TokenizedDocument> {
@@ -72,22 +73,9 @@ export function pretrainingBatches(options: {
   };
 }
 
-/** `[CLS] text [SEP]` (or the tokenizer's own template), truncated to maxLength keeping the last special token. */
-export function encodeForClassification(tokenizer: TokenizerPlugin, text: string, maxLength: number): Example {
-  const encoding = tokenizer.encode(text, null, { addSpecialTokens: true });
-  let ids = encoding.ids;
-  let typeIds = encoding.typeIds;
-  if (ids.length > maxLength) {
-    const lastIsSpecial = encoding.specialTokensMask[ids.length - 1] === 1;
-    ids = lastIsSpecial ? [...ids.slice(0, maxLength - 1), ids[ids.length - 1]] : ids.slice(0, maxLength);
-    typeIds = typeIds.slice(0, maxLength);
-  }
-  return { inputIds: Int32Array.from(ids), tokenTypeIds: Int32Array.from(typeIds) };
-}
-
 /** Labeled texts as examples with `labels` (the field the heads read). */
 export function labeledExamples(tokenizer: TokenizerPlugin, rows: LabeledText[], labels: string[], maxLength: number): Example[] {
-  return rows.map((row) => ({ ...encodeForClassification(tokenizer, row.text, maxLength), labels: { labels: labels.indexOf(row.label) } }));
+  return rows.map((row) => ({ ...encodeText(tokenizer, row.text, row.textPair, maxLength), labels: { labels: labels.indexOf(row.label) } }));
 }
 
 /** Endless shuffled epochs over a fixed example set. */

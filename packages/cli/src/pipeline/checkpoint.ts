@@ -10,8 +10,10 @@ export const PLUGINS_FILE = 'pretrain_plugins.json';
 export interface SavedPluginRefs {
   model: PluginRef;
   head?: PluginRef;
-  /** Label names in id order (fine-tuned classifiers). */
+  /** Label names in id order (fine-tuned classifiers and taggers): the run's one list, also the HF id2label. */
   labels?: string[];
+  /** How the task encodes its inputs (maxLength, QA stride...), so evaluate / predict do what training did. */
+  task?: { task: string; maxLength: number; stride?: number; nBest?: number; maxAnswerLength?: number; labels?: string[] };
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackbonePlugin, PretrainError, Rng } from '@pretrain/core';
+import { BackbonePlugin, PretrainError, Rng, TokenizerPlugin } from '@pretrain/core';
 import { Gpt2Model, generate } from '@pretrain/model-gpt';
 
 export interface SampleOptions {
@@ -60,4 +60,9 @@ function argmax(values: Float32Array): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+/** Generated ids as text, without special tokens (the end-of-text id that stopped sampling is not printed). */
+export function sampleText(tokenizer: Pick<TokenizerPlugin, 'decode'>, ids: number[]): string {
+  return tokenizer.decode(ids, { skipSpecialTokens: true });
 }

@@ -4,7 +4,7 @@ import { SequenceClassificationHead } from '@pretrain/heads';
 import { Trainer } from '@pretrain/trainer';
 import { StopSignal } from '../interrupt';
 import { labeledExamples } from './batches';
-import type { LabeledText } from './labeled';
+import type { LabeledText } from './task-data';
 import { predictLabels, runFinetuning } from './train';
 
 beforeAll(async () => {

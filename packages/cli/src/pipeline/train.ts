@@ -15,7 +15,7 @@ import { DocumentSource, Prediction, Trainer, TrainResult, type TrainerOptionsIn
 import type { StopSignal } from '../interrupt';
 import { labeledExamples, tokenizedDocuments } from './batches';
 import { SavedPluginRefs, saveFinalModel } from './checkpoint';
-import type { LabeledSplits } from './labeled';
+import type { LabeledSplits } from './task-data';
 
 export interface RunEnvironment {
   stop: StopSignal;

@@ -1,11 +1,13 @@
+import { PretrainError } from '@pretrain/core/lite';
+
 /** Classification metrics over host arrays of integer labels (sklearn semantics). */
 type Labels = ArrayLike<number>;
 
 function checkLengths(predictions: Labels, references: Labels, metric: string): void {
   if (predictions.length !== references.length) {
-    throw new Error(`${metric}: ${predictions.length} predictions but ${references.length} references`);
+    throw new PretrainError(`${metric}: ${predictions.length} predictions but ${references.length} references`);
   }
-  if (predictions.length === 0) throw new Error(`${metric}: no examples`);
+  if (predictions.length === 0) throw new PretrainError(`${metric}: no examples`);
 }
 
 export function accuracy(predictions: Labels, references: Labels): number {

@@ -1,9 +1,11 @@
+import { PretrainError } from '@pretrain/core/lite';
+
 /** Correlation metrics (scipy.stats semantics) computed in float64. */
 type Values = ArrayLike<number>;
 
 export function pearson(x: Values, y: Values): number {
-  if (x.length !== y.length) throw new Error(`pearson: ${x.length} predictions but ${y.length} references`);
-  if (x.length < 2) throw new Error('pearson: needs at least 2 values');
+  if (x.length !== y.length) throw new PretrainError(`pearson: ${x.length} predictions but ${y.length} references`);
+  if (x.length < 2) throw new PretrainError('pearson: needs at least 2 values');
   const n = x.length;
   let meanX = 0;
   let meanY = 0;
@@ -43,6 +45,6 @@ export function averageRanks(values: Values): Float64Array {
 }
 
 export function spearman(x: Values, y: Values): number {
-  if (x.length !== y.length) throw new Error(`spearman: ${x.length} predictions but ${y.length} references`);
+  if (x.length !== y.length) throw new PretrainError(`spearman: ${x.length} predictions but ${y.length} references`);
   return pearson(averageRanks(x), averageRanks(y));
 }

@@ -1,3 +1,5 @@
+import { PretrainError } from '@pretrain/core/lite';
+
 /**
  * Entity-level precision/recall/F1 for tag sequences, with seqeval's default (non-strict) mode:
  * an entity may start with I- (or continue after a type change), adjacent B- tags split entities,
@@ -58,9 +60,9 @@ export interface EntityScores {
 
 /** Micro-averaged entity scores plus one entry per entity type (seqeval classification_report). */
 export function seqevalScores(references: string[][], predictions: string[][]): EntityScores & { perType: Record<string, EntityScores> } {
-  if (references.length !== predictions.length) throw new Error(`seqeval: ${predictions.length} predicted sequences but ${references.length} reference sequences`);
+  if (references.length !== predictions.length) throw new PretrainError(`seqeval: ${predictions.length} predicted sequences but ${references.length} reference sequences`);
   references.forEach((ref, i) => {
-    if (ref.length !== predictions[i].length) throw new Error(`seqeval: sequence ${i} has ${predictions[i].length} predicted tags but ${ref.length} reference tags`);
+    if (ref.length !== predictions[i].length) throw new PretrainError(`seqeval: sequence ${i} has ${predictions[i].length} predicted tags but ${ref.length} reference tags`);
   });
   const key = (e: Entity) => `${e.type}\u0000${e.start}\u0000${e.end}`;
   const trueEntities = references.length ? getEntities(references) : [];

@@ -1,3 +1,5 @@
+import { PretrainError } from '@pretrain/core/lite';
+
 /** SQuAD v1.1 exact match and F1 with the official evaluation script's answer normalisation. */
 
 // Python's string.punctuation (ASCII only), as the official script removes it.
@@ -37,14 +39,14 @@ export function f1Score(prediction: string, groundTruth: string): number {
 }
 
 function maxOverGroundTruths(score: (p: string, g: string) => number, prediction: string, groundTruths: string[]): number {
-  if (groundTruths.length === 0) throw new Error('squad: an example has no ground-truth answers');
+  if (groundTruths.length === 0) throw new PretrainError('squad: an example has no ground-truth answers');
   return Math.max(...groundTruths.map((g) => score(prediction, g)));
 }
 
 /** Official SQuAD v1.1 totals, in percent: { exactMatch, f1 }. */
 export function squadScores(predictions: string[], groundTruths: string[][]): { exactMatch: number; f1: number } {
-  if (predictions.length !== groundTruths.length) throw new Error(`squad: ${predictions.length} predictions but ${groundTruths.length} questions`);
-  if (predictions.length === 0) throw new Error('squad: no questions');
+  if (predictions.length !== groundTruths.length) throw new PretrainError(`squad: ${predictions.length} predictions but ${groundTruths.length} questions`);
+  if (predictions.length === 0) throw new PretrainError('squad: no questions');
   let em = 0;
   let f1 = 0;
   predictions.forEach((prediction, i) => {

@@ -51,8 +51,8 @@ export function loadHeadFixture(name: string): HeadFixture {
 export function fakeBackbone(config: any): BackbonePlugin {
   const info: BackboneInfo = {
     modelType: config.model_type,
-    basePrefix: 'bert',
-    attention: 'bidirectional',
+    basePrefix: config.model_type === 'gpt2' ? 'transformer' : 'bert',
+    attention: config.model_type === 'gpt2' ? 'causal' : 'bidirectional',
     vocabSize: config.vocab_size,
     hiddenSize: config.hidden_size,
     numLayers: config.num_hidden_layers,

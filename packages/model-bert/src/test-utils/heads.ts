@@ -53,6 +53,9 @@ function hfLinear(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor
 }
 
 export class PretrainingHeadsDouble extends HfTensorsModule {
+  /** As HF's BertForPreTraining: its class, and the decoder tied to the embeddings and to cls.predictions.bias. */
+  readonly hfHead = { suffix: 'ForPreTraining', tiedNames: ['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias'] };
+
   constructor(
     private readonly hidden: number,
     private readonly vocab: number,
@@ -94,6 +97,7 @@ export class PretrainingHeadsDouble extends HfTensorsModule {
 }
 
 export class SequenceClassifierDouble extends HfTensorsModule {
+  readonly hfHead = { suffix: 'ForSequenceClassification' };
   constructor(hidden: number, labels: number) {
     super({ 'classifier.weight': [labels, hidden], 'classifier.bias': [labels] });
   }
@@ -104,6 +108,7 @@ export class SequenceClassifierDouble extends HfTensorsModule {
 }
 
 export class QuestionAnsweringDouble extends HfTensorsModule {
+  readonly hfHead = { suffix: 'ForQuestionAnswering' };
   constructor(private readonly hidden: number) {
     super({ 'qa_outputs.weight': [2, hidden], 'qa_outputs.bias': [2] });
   }

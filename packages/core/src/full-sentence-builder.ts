@@ -1,4 +1,5 @@
-import type { Example, ExampleBuilder, ExampleBuilderContext, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
+import type { Example, ExampleBuilder, ExampleBuilderContext, TokenizedDocument, TokenizerPlugin } from './contract';
+import { PretrainError } from './errors';
 
 export interface FullSentenceOptions {
   /** Put a separator between documents (RoBERTa's FULL-SENTENCES); packing crosses document boundaries. */
@@ -11,7 +12,7 @@ export function framingTokens(tokenizer: TokenizerPlugin): { start: number; end:
   const start = special.cls ?? special.bos;
   const end = special.sep ?? special.eos;
   if (start === undefined || end === undefined) {
-    throw new Error('mlm example builder: the tokenizer defines neither [CLS]/[SEP] nor bos/eos tokens to frame sequences with');
+    throw new PretrainError('full-sentence example builder: the tokenizer defines neither [CLS]/[SEP] nor bos/eos tokens to frame sequences with', { path: 'tokenizer' });
   }
   return { start, end };
 }
@@ -32,7 +33,7 @@ export function wordIdsFor(ids: Int32Array, specials: Uint8Array, tokenizer: Tok
 }
 
 /**
- * RoBERTa-style examples: full sentences packed contiguously up to maxLength, crossing document
+ * RoBERTa-style examples (MLM's and ELECTRA's): full sentences packed contiguously up to maxLength, crossing document
  * boundaries with a separator token between documents. A sentence longer than a whole sequence
  * is split into sequence-sized pieces.
  */
@@ -42,7 +43,7 @@ export class FullSentenceBuilder implements ExampleBuilder {
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
     const { start, end } = framingTokens(context.tokenizer);
     const capacity = context.maxLength - 2;
-    if (capacity < 1) throw new Error(`mlm example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`);
+    if (capacity < 1) throw new PretrainError(`full-sentence example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     let current: number[] = [];
     const emit = (): Example => {
       const example = frame(current, start, end, context.tokenizer);

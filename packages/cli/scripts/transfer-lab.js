@@ -191,7 +191,9 @@ async function finetuneSentiment(o, p) {
     for (const arm of o.arms ?? ['pretrained', 'scratch']) {
       const backbone = await makeBackbone(arm, p, o);
       const head = await createPlugin('head', 'sequence-classification', { pooling: o.pooling ?? (p.kind === 'gpt' ? 'last' : 'mean'), numLabels: 2, labels: splits.labels }, dataDir, base.seed);
-      const run = await runFinetuning({ backbone, head, tokenizer: p.tokenizer, splits: { ...splits, train: splits.train.slice(0, n) }, options: { ...base.finetuneTrainer, progress: 'none', learningRate: o.learningRate ?? 1e-3, maxSteps: steps, batchSize: 32, ...(o.trainer ?? {}) }, seed: base.seed, keepValidationCorrect: true }, env);
+      // evalOn "train": score the labeled examples themselves (can the arm fit them at all?).
+      const validation = o.evalOn === 'train' ? splits.train.slice(0, n) : splits.validation;
+      const run = await runFinetuning({ backbone, head, tokenizer: p.tokenizer, splits: { ...splits, train: splits.train.slice(0, n), validation }, options: { ...base.finetuneTrainer, progress: 'none', learningRate: o.learningRate ?? 1e-3, maxSteps: steps, batchSize: 32, ...(o.trainer ?? {}) }, seed: base.seed, keepValidationCorrect: true }, env);
       correct[arm] = run.validation.correct;
       backbone.dispose();
       head.dispose();

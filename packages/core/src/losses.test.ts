@@ -57,6 +57,22 @@ describe('softmaxCrossEntropy (fused kernels)', () => {
     expect(got.grad.slice(3 * classes, 4 * classes).every((g) => g === 0)).toBe(true);
   });
 
+  it('wasm (exponentials through XNNPACK sigmoid) matches the cpu kernel (Math.exp) within 1e-6 over a wide logit range', async () => {
+    const wide = Float32Array.from({ length: 64 * 500 }, (_, i) => (i % 97 === 0 ? -200 : rng.normal() * 25));
+    const wideLabels = Int32Array.from({ length: 64 }, (_, i) => (i * 37) % 500);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initBackend({ backend, log: false });
+      return tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => softmaxCrossEntropy(t as tf.Tensor2D, wideLabels).loss)(tf.tensor2d(wide, [64, 500]));
+        return { loss: value.dataSync()[0], grad: grad.dataSync() };
+      });
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(Math.abs(wasm.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-6);
+    expect(Math.max(...wasm.grad.map((g, i) => Math.abs(g - cpu.grad[i])))).toBeLessThan(1e-6);
+  });
+
   it('gives a zero loss (and gradient) when every label is ignored', async () => {
     await initBackend({ backend: 'wasm', log: false });
     const { loss, grad } = tf.tidy(() => {

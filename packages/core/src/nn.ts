@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError } from './errors';
 import type { Rng } from './rng';
+import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
 
 /** The most negative float32: HF's additive mask value (`torch.finfo(float32).min`). */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -34,20 +35,33 @@ export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): t
 }
 
 /**
- * Sum over rows, [rows, cols] → [cols], as ones[1, rows] · x: on wasm a reduction over a non-last
- * axis transposes first and is ~5× slower than this matmul.
+ * Sum over rows, [rows, cols] → [cols]. On wasm core's Sum kernel sums leading axes in one pass
+ * (float64 accumulators); elsewhere ones[1, rows] · x (a stock reduction over a non-last axis
+ * transposes first). The matmul form on wasm packed all of x as XNNPACK weights for one output row:
+ * 20 calls took 16 ms CPU of a BERT-mini step (docs/benchmarks.md, profile).
  */
 export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   const [rows, cols] = x.shape;
+  if (tf.getBackend() === 'wasm') return tf.sum(x, 0);
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 
+registerLayerNormKernels();
+
 /**
  * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for
- * 2-D input [rows, width]. The gradient is written out (about half the kernels autodiff would run):
+ * 2-D input [rows, width]. On cpu and wasm one fused kernel forward and one backward
+ * (kernels/layer-norm.ts); elsewhere the same math from ops with the gradient written out (about
+ * half the kernels autodiff would run):
  *   dx = rstd · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)),  ĝ = dy · γ;  dγ = Σ dy · x̂;  dβ = Σ dy.
  */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (x.dtype === 'float32' && gamma.dtype === 'float32' && beta.dtype === 'float32' && hasLayerNormKernel()) return fusedLayerNorm(x, gamma, beta, eps);
+  return layerNormComposed(x, gamma, beta, eps);
+}
+
+/** layerNorm from TF.js ops (backends without the fused kernel; the reference its tests compare with). */
+export function layerNormComposed(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = tf.mean(input, -1, true);

@@ -92,7 +92,7 @@ const SENTIMENT: DemoTask = {
   // Mean over tokens, not BERT's pooler: a 2-layer model fine-tuned for 40-100 steps cannot re-learn
   // where [CLS] attends (pooler: 0.54 vs 0.63 at 300 examples, 0.66 vs 0.75 at 2,400, 5,000-step weights).
   head: { pooling: 'mean' },
-  budgetNote: 'no pre-training budget we measured made it gain (up to 6,000 steps of this recipe, 10,696 on books alone): more masked-LM pre-training widened the loss; see docs/guides/pretrain-bert.md.',
+  budgetNote: 'no budget, objective or fine-tuning schedule we measured made it gain (masked LM up to 6,000 steps of this recipe and 10,696 on books alone, ELECTRA, GPT + CLM, up to 300 fine-tuning steps, in-domain movie sentences): masked-LM pre-training puts antonyms such as good and bad next to each other; see docs/guides/pretrain-bert.md.',
 };
 
 const BERT_BASE: DemoPreset = {

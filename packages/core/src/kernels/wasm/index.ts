@@ -1,0 +1,59 @@
+/**
+ * core's wasm kernels, one per file, and the one list they are registered from. Each entry makes the
+ * kernel from the stock one (which it may call for the cases it leaves alone); entries with no stock
+ * kernel are additions. registerWasmKernels() runs when the wasm backend is set up (initBackend).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { recordReplacement } from '../stock';
+import { batchMatMulWasm } from './batch-mat-mul';
+import { comparisonWasm, COMPARISONS } from './comparisons';
+import { fusedMatMulWasm } from './fused-mat-mul';
+import { gatherWasm } from './gather-v2';
+import { identityWasm } from './identity';
+import { oneHotWasm } from './one-hot';
+import { sumWasm } from './sum';
+import type { KernelFn } from './types';
+import { unsortedSegmentSumWasm } from './unsorted-segment-sum';
+
+export interface WasmKernelSpec {
+  kernelName: string;
+  /** What it fixes or speeds up (docs/backends.md). */
+  why: string;
+  make(stock: KernelFn): KernelFn;
+}
+
+export const WASM_KERNELS: WasmKernelSpec[] = [
+  { kernelName: tf.BatchMatMul, why: 'transposed and batched products on XNNPACK\'s fast 2-D path', make: (stock) => batchMatMulWasm(stock) },
+  { kernelName: tf._FusedMatMul, why: 'transposes taken off before the stock fused kernel', make: (stock) => fusedMatMulWasm(stock) },
+  { kernelName: tf.OneHot, why: 'float32 output is correct', make: () => oneHotWasm },
+  { kernelName: tf.UnsortedSegmentSum, why: 'missing in stock (the gather gradient)', make: () => unsortedSegmentSumWasm },
+  ...COMPARISONS.map((op) => ({ kernelName: op, why: 'row loops instead of a per-element broadcast path', make: () => comparisonWasm(op) })),
+  { kernelName: tf.Sum, why: 'leading-axis sums in one pass, no transpose', make: (stock) => sumWasm(stock) },
+  { kernelName: tf.Identity, why: 'shares the input buffer instead of copying', make: (stock) => identityWasm(stock) },
+  { kernelName: tf.GatherV2, why: 'axis-0 gathers as row copies', make: (stock) => gatherWasm(stock) },
+];
+
+let registered = false;
+
+/** Replaces / adds the wasm kernels of WASM_KERNELS (idempotent). Call after loading tfjs-backend-wasm, before setBackend. */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const spec of WASM_KERNELS) replaceKernel(spec.kernelName, spec.make);
+}
+
+/** Registers `make(stock)` for the wasm backend, keeping the stock setupFunc (it wires the C exports). */
+function replaceKernel(kernelName: string, make: (stock: KernelFn) => KernelFn): void {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  const stockFn = (stock?.kernelFunc as KernelFn | undefined) ?? missingKernel(kernelName);
+  if (stock) tf.unregisterKernel(kernelName, 'wasm');
+  const ours: tf.KernelConfig = { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: make(stockFn) as tf.KernelFunc };
+  tf.registerKernel(ours);
+  recordReplacement(ours, stock);
+}
+
+function missingKernel(kernelName: string): KernelFn {
+  return () => {
+    throw new Error(`Kernel '${kernelName}' has no stock wasm implementation`);
+  };
+}

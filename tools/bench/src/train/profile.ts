@@ -1,0 +1,110 @@
+/**
+ * Per-kernel **CPU** time of one training step: every kernel registered for the active backend is
+ * wrapped (for the duration of the step) with a process.cpuUsage() difference. Unlike tf.profile's
+ * wall times, CPU time is not inflated by other jobs taking the core, so the shares stay meaningful
+ * on a shared machine. Use it with 1 thread (with helper threads, CPU time counts them too).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface KernelCpu {
+  name: string;
+  ms: number;
+  count: number;
+}
+
+export interface CpuProfile {
+  /** CPU ms of the whole step. */
+  stepMs: number;
+  kernels: KernelCpu[];
+  /** The slowest single calls: kernel, input shapes, CPU ms. */
+  slowest: { name: string; shapes: string; ms: number }[];
+  /** CPU ms and calls per kernel and input shapes, largest first. */
+  byShape: { name: string; shapes: string; ms: number; count: number }[];
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+export function cpuProfileStep(step: () => void): CpuProfile {
+  const backendName = tf.getBackend();
+  const originals = tf.getKernelsForBackend(backendName);
+  const totals = new Map<string, KernelCpu>();
+  const calls: { name: string; shapes: string; ms: number }[] = [];
+  for (const config of originals) {
+    tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap }) => {
+        const c0 = process.cpuUsage();
+        const out = (config.kernelFunc as (a: unknown) => unknown)(args);
+        const ms = cpuMs(c0);
+        const entry = totals.get(config.kernelName) ?? { name: config.kernelName, ms: 0, count: 0 };
+        entry.ms += ms;
+        entry.count++;
+        totals.set(config.kernelName, entry);
+        calls.push({ name: config.kernelName, shapes: Object.values(args.inputs).map((t) => `[${t?.shape ?? ''}]`).join(' '), ms });
+        return out;
+      }) as tf.KernelFunc,
+    });
+  }
+  const c0 = process.cpuUsage();
+  try {
+    step();
+  } finally {
+    for (const config of originals) {
+      tf.unregisterKernel(config.kernelName, backendName);
+      tf.registerKernel(config);
+    }
+  }
+  const stepMs = cpuMs(c0);
+  const byShape = new Map<string, { name: string; shapes: string; ms: number; count: number }>();
+  for (const c of calls) {
+    const key = `${c.name} ${c.shapes}`;
+    const entry = byShape.get(key) ?? { ...c, ms: 0, count: 0 };
+    entry.ms += c.ms;
+    entry.count++;
+    byShape.set(key, entry);
+  }
+  return {
+    stepMs,
+    kernels: [...totals.values()].sort((a, b) => b.ms - a.ms),
+    slowest: [...calls].sort((a, b) => b.ms - a.ms).slice(0, 12),
+    byShape: [...byShape.values()].sort((a, b) => b.ms - a.ms),
+  };
+}
+
+const GROUPS: [string, RegExp][] = [
+  ['matmuls (BatchMatMul, _FusedMatMul)', /^(BatchMatMul|_FusedMatMul)$/],
+  ['softmax cross-entropy (fused loss)', /^Pretrain(SoftmaxCrossEntropy|LinearCrossEntropy)/],
+  ['attention softmax', /^Softmax$/],
+  ['gather / segment sum / one-hot', /^(GatherV2|UnsortedSegmentSum|OneHot)$/],
+  ['transposes, reshapes, slices, copies', /^(Transpose|Reshape|Slice|Identity|Concat|Pad|Tile|Cast|Fill|Range)$/],
+  ['reductions (Sum, Mean, Max)', /^(Sum|Mean|Max|Min|ArgMax|Prod)$/],
+  ['exp-like (Sigmoid, Erf, Exp, Tanh, Log, Rsqrt, Sqrt)', /^(Sigmoid|Erf|Exp|Tanh|Log|Rsqrt|Sqrt)$/],
+];
+
+/** Prints the profile: groups of kernels, the top kernels and the slowest calls. */
+export function printCpuProfile(profile: CpuProfile): void {
+  const inKernels = profile.kernels.reduce((s, k) => s + k.ms, 0);
+  const calls = profile.kernels.reduce((s, k) => s + k.count, 0);
+  const pct = (ms: number) => `${((100 * ms) / profile.stepMs).toFixed(0)}%`;
+  console.log(`  CPU profile of one step: ${profile.stepMs.toFixed(0)} ms CPU, ${inKernels.toFixed(0)} ms in ${calls} kernel calls, ${(profile.stepMs - inKernels).toFixed(0)} ms (${pct(profile.stepMs - inKernels)}) outside kernels (JS: batches, dropout masks, autodiff bookkeeping, AdamW glue)`);
+  const grouped = new Map<string, { ms: number; count: number }>();
+  for (const k of profile.kernels) {
+    const group = GROUPS.find(([, re]) => re.test(k.name))?.[0] ?? 'element-wise (Add, Mul, Sub, Div, …) and the rest';
+    const entry = grouped.get(group) ?? { ms: 0, count: 0 };
+    entry.ms += k.ms;
+    entry.count += k.count;
+    grouped.set(group, entry);
+  }
+  console.log('  | kernels | calls | CPU ms | share of the step |');
+  console.log('  |---|---:|---:|---:|');
+  for (const [group, { ms, count }] of [...grouped].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  | ${group} | ${count} | ${ms.toFixed(1)} | ${pct(ms)} |`);
+  console.log(`  | outside kernels | | ${(profile.stepMs - inKernels).toFixed(1)} | ${pct(profile.stepMs - inKernels)} |`);
+  console.log('  top kernels:');
+  for (const k of profile.kernels.slice(0, 15)) console.log(`    ${k.name.padEnd(30)} ${String(k.count).padStart(4)}× ${k.ms.toFixed(1).padStart(7)} ms  ${pct(k.ms)}`);
+  console.log('  heaviest kernel × input shapes (all calls):');
+  for (const c of profile.byShape.slice(0, 20)) console.log(`    ${c.ms.toFixed(1).padStart(7)} ms ${String(c.count).padStart(3)}× ${c.name} ${c.shapes}`);
+}

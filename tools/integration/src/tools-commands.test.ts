@@ -7,9 +7,11 @@
  * examples, 16×16 matmuls, outputs in a temporary folder. The fine-tuning benchmark reads `--data` laid out like
  * ../shared/data, built here from the samples in the repository (data/tasks, data/gutenberg and the
  * bert-base-uncased tokenizer of fixtures/), so the test needs nothing outside the repository. `path/to/bert` in
- * the tool's README is the model the previous command pre-trained. No documented tools/ command needs Python
- * (a `python` line would be skipped, by name, only where python3 lacks torch); `node tools/scripts/pack-all.js`
- * (docs/guides/release.md, prose) is run by tools/release's install test.
+ * the tool's README is the model the previous command pre-trained. The bench's comparisons run one block of one
+ * step on one thread (the plain `train` line all three workloads, the others BERT-mini); their PyTorch peer runs
+ * only where python3 has torch (the test name says when it was skipped), `--native` only where cc + OpenBLAS are
+ * installed (the bench says so and runs wasm alone). `node tools/scripts/pack-all.js` (docs/guides/release.md,
+ * prose) is run by tools/release's install test.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -77,8 +79,10 @@ function sharedDataLike(dir: string): string {
   return dir;
 }
 
+/** Whether a Python with torch is found where tools/bench looks for its peer. */
 function hasTorch(): boolean {
-  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  const candidates = [process.env.PRETRAIN_BENCH_PYTHON, 'python3', '/usr/bin/python3', 'python'].filter((p): p is string => !!p);
+  return candidates.some((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 }
 
 let work: string;
@@ -104,7 +108,12 @@ describe('documented tools/ commands', () => {
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js native',
+      'docs/benchmarks.md: tools/bench/run.js train',
+      'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js loss',
+      'docs/benchmarks.md: tools/bench/run.js layernorm',
       'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
       'tools/finetune-bench/README.md: tools/finetune-bench/run.js finetune',
       'tools/finetune-bench/README.md: tools/finetune-bench/cli.js --train-limit',
@@ -113,14 +122,26 @@ describe('documented tools/ commands', () => {
 
   const torch = hasTorch();
   // A line documented twice (docs/benchmarks.md and the tool's README) runs once.
-  const unique = [...new Set(commands.map((c) => c.line))].map((line) => [commands.filter((c) => c.line === line).map((c) => c.file).join(', '), line] as const);
-  it.each(unique)('%s: %s', (_files, line) => {
+  // `run.js train` without --solo / --no-peer races a PyTorch peer (tools/bench/peer/train_peer.py) when python3 has
+  // torch; without it the bench runs ours alone, and the test name says the peer part was skipped.
+  const peerNote = (line: string) => (/ train( |$)/.test(line) && !/--solo|--no-peer/.test(line) && !torch ? ' (PyTorch peer skipped: no python with torch)' : '');
+  const unique = [...new Set(commands.map((c) => c.line))].map((line) => [commands.filter((c) => c.line === line).map((c) => c.file).join(', '), line, peerNote(line)] as const);
+  it.each(unique)('%s: %s%s', (_files, line) => {
     if (line.startsWith('python') && !torch) return; // skipped: python3 has no torch here
     const words = line.split(' ');
     const [script, name] = [words[1], words[2]];
     let args = words.slice(2).map((w) => w.replace(/^runs\//, `${work}/runs/`).replace(/^path\/to\/bert$/, `${work}/runs/finetune-bench/pretrained`));
     if (script === 'tools/bench/run.js' && name === 'matmul') args = withOption(args, 'size', '16');
-    if (script === 'tools/bench/run.js' && name === 'train') args = withOption(args, 'steps', '1');
+    if (script === 'tools/bench/run.js' && name === 'train' && args.includes('--solo')) args = withOption(args, 'steps', '1');
+    // The comparisons: one block of one step on one thread; the plain `train` line keeps its three workloads, the
+    // others (whose own code is the flag, not the workload) run BERT-mini only unless they name a workload.
+    if (script === 'tools/bench/run.js' && name === 'train' && !args.includes('--solo')) {
+      const plain = args.length === 1;
+      args = withOption(withOption(withOption(args, 'blocks', '1'), 'block-steps', '1'), 'threads', '1');
+      if (!plain && !args.includes('--config')) args = withOption(args, 'config', 'bert-mini');
+    }
+    if (script === 'tools/bench/run.js' && name === 'native') args = withOption(withOption(args, 'blocks', '1'), 'config', 'bert-mini');
+    if (script === 'tools/bench/run.js' && name === 'layernorm') args = withOption(withOption(args, 'rows', '8'), 'width', '16');
     if (script === 'tools/bench/run.js' && name === 'loss') args = withOption(withOption(args, 'rows', '8'), 'classes', '16');
     if (script === 'tools/finetune-bench/cli.js') {
       for (const [flag, value] of Object.entries({ data, 'train-limit': '8', 'eval-limit': '4', epochs: '1' })) args = withOption(args, flag, value);
@@ -138,7 +159,9 @@ describe('documented tools/ commands', () => {
       expect(result.stdout.trim().split('\n').slice(2).map((row) => row.split(' | ')[0].slice(2))).toEqual(tasks);
     }
     if (name === 'matmul') expect(result.stdout).toMatch(/\| wasm/);
-    if (name === 'train') expect(result.stdout).toMatch(/ms\/step/);
+    if (name === 'train') expect(result.stdout).toMatch(/ms\/step|ms \/ step|CPU ms/);
+    if (name === 'native') expect(result.stdout).toMatch(/native matmul/);
+    if (name === 'layernorm') expect(result.stdout).toMatch(/fused/);
     if (name === 'loss') expect(result.stdout).toMatch(/fused\/composed/);
   });
 });

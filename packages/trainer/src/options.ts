@@ -70,7 +70,7 @@ export const trainerOptionsSchema = z
     keepCheckpoints: z.number().int().positive().default(2),
     /** Evaluation metric that picks the best checkpoint and drives early stopping. */
     metricForBest: z.string().default('loss'),
-    /** Default: false for names containing "loss" or "perplexity", else true. */
+    /** Default: false for losses, perplexity and error metrics (mse, mae, rmse), else true. */
     greaterIsBetter: z.boolean().optional(),
     /** Stop after this many evaluations without improvement of metricForBest. */
     earlyStoppingPatience: z.number().int().positive().optional(),
@@ -86,5 +86,5 @@ export type TrainerOptionsInput = z.input<typeof trainerOptionsSchema>;
 
 export function greaterIsBetter(options: Pick<TrainerOptions, 'metricForBest' | 'greaterIsBetter'>): boolean {
   if (options.greaterIsBetter !== undefined) return options.greaterIsBetter;
-  return !/loss|perplexity/i.test(options.metricForBest);
+  return !/loss|perplexity|^(eval_)?r?m[sa]e$/i.test(options.metricForBest);
 }

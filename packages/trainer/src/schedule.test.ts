@@ -3,6 +3,7 @@ import { initBackend } from '@pretrain/core';
 import { lrMultiplier, resolveWarmupSteps } from './schedule';
 import { clipByGlobalNorm } from './clip';
 import { barLine, createProgress, formatDuration, plainLine } from './progress';
+import { greaterIsBetter } from './options';
 
 beforeAll(async () => {
   await initBackend({ log: false });
@@ -65,5 +66,13 @@ describe('progress output', () => {
     const progress = createProgress('auto', stream, 25);
     for (const step of [1, 25, 26, 50]) progress.update({ ...line, step });
     expect(written.map((w) => w.split(' ')[1])).toEqual(['25/200', '50/200']);
+  });
+});
+
+describe('greaterIsBetter', () => {
+  it('minimises losses, perplexity and error metrics by default, maximises the rest, and an explicit choice wins', () => {
+    for (const metric of ['loss', 'eval_loss', 'mlm_loss', 'perplexity', 'mse', 'rmse', 'mae']) expect([metric, greaterIsBetter({ metricForBest: metric })]).toEqual([metric, false]);
+    for (const metric of ['accuracy', 'f1', 'pearson', 'entity_f1', 'matthews', 'exact_match']) expect([metric, greaterIsBetter({ metricForBest: metric })]).toEqual([metric, true]);
+    expect(greaterIsBetter({ metricForBest: 'mse', greaterIsBetter: true })).toBe(true);
   });
 });

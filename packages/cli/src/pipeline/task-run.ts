@@ -4,7 +4,7 @@
  */
 import { BackbonePlugin, Example, PretrainError, TaskHeadPlugin, TaskKind, TokenizerPlugin } from '@pretrain/core';
 import { argmaxRows, bestSpans, qaFeatures, seqevalScores, squadScores, taskMetrics, wordPredictions, type QaFeature } from '@pretrain/heads';
-import { Prediction, Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
+import { Prediction, Trainer, TrainResult, greaterIsBetter, type TrainerOptionsInput } from '@pretrain/trainer';
 import { SavedPluginRefs, saveFinalModel } from './checkpoint';
 import { encodeTaggedWords } from './tagging';
 import type { LabeledText, QaRow, ScoredText, TaggedRow, TaskRowTypes } from './task-data';
@@ -42,13 +42,9 @@ export const TASK_METRICS: Record<TaskKind, string[]> = {
   'question-answering': ['exact_match', 'f1'],
 };
 
-/**
- * Whether a larger value of a task metric is better: the trainer's own rule (everything but loss and
- * perplexity) except for the regression error `mse`, which is minimised. An explicit greaterIsBetter wins.
- */
+/** Whether a larger value of a task metric is better: the trainer's rule; an explicit greaterIsBetter wins. */
 export function metricGreaterIsBetter(metric: string, explicit?: boolean): boolean {
-  if (explicit !== undefined) return explicit;
-  return !/loss|perplexity/i.test(metric) && metric !== 'mse';
+  return greaterIsBetter({ metricForBest: metric, greaterIsBetter: explicit });
 }
 
 function round(value: number, digits = 4): number {

@@ -23,6 +23,19 @@ export function timeRuns(fn: () => void, runs: number, warmup = 1): number[] {
   return times;
 }
 
+/** Median CPU milliseconds (user + system) of `runs` calls after one untimed call: robust to other jobs on the machine. */
+export function cpuMs(fn: () => void, runs: number): number {
+  fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.cpuUsage();
+    fn();
+    const used = process.cpuUsage(start);
+    times.push((used.user + used.system) / 1000);
+  }
+  return median(times);
+}
+
 export function machineDescription(): string {
   const cpus = os.cpus();
   return `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length} (${os.platform()} ${os.arch()}), Node ${process.version}`;

@@ -6,20 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, layerNorm, layerNormComposed } from '@pretrain/core';
-import { machineDescription, option } from '../../scripts/bench-utils';
-
-function cpuMs(fn: () => void, runs: number): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(start);
-    times.push((used.user + used.system) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
+import { cpuMs, machineDescription, option } from '../../scripts/bench-utils';
 
 async function main(): Promise<void> {
   const rows = Number(option('rows', '2048'));

@@ -5,26 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, softmaxCrossEntropy } from '@pretrain/core';
-import { machineDescription, option } from '../../scripts/bench-utils';
+import { cpuMs, machineDescription, option } from '../../scripts/bench-utils';
 
 function composed(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const target = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]), 'float32');
   const shifted = tf.sub(logits, tf.max(logits, -1, true));
   const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
   return tf.neg(tf.mean(tf.sum(tf.mul(target, logProbs), -1))) as tf.Scalar;
-}
-
-function cpuMs(fn: () => void, runs: number): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(start);
-    times.push((used.user + used.system) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
 
 async function main(): Promise<void> {

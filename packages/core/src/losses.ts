@@ -25,6 +25,13 @@ const BACKWARD = 'PretrainSoftmaxCrossEntropyGrad';
 type Floats = Float32Array;
 type Ints = Int32Array;
 
+/** Index of the largest of `classes` values from `base` (the first on ties). */
+function rowArgmax(values: Floats, base: number, classes: number): number {
+  let argmax = 0;
+  for (let c = 1; c < classes; c++) if (values[base + c] > values[base + argmax]) argmax = c;
+  return argmax;
+}
+
 /**
  * Per row: loss (logSumExp − logit[label]), hit (argmax === label), and the softmax as exp(logit − max)
  * with 1 / Σ: the backward pass reuses them (the exponentials are most of the cost; computing them once
@@ -33,15 +40,8 @@ type Ints = Int32Array;
 export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: number, classes: number, exps: Floats, inverses: Floats, loss: Floats, hit: Floats): void {
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
-    let max = -Infinity;
-    let argmax = 0;
-    for (let c = 0; c < classes; c++) {
-      const v = logits[base + c];
-      if (v > max) {
-        max = v;
-        argmax = c;
-      }
-    }
+    const argmax = rowArgmax(logits, base, classes);
+    const max = logits[base + argmax];
     let sum = 0;
     for (let c = 0; c < classes; c++) {
       const e = Math.exp(logits[base + c] - max);
@@ -67,15 +67,8 @@ export function softmaxCrossEntropyRows(logits: Floats, labels: Ints, rows: numb
 export function shiftRows(logits: Floats, rows: number, classes: number, probs: Floats, maxes: Floats, argmaxes: Ints): void {
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
-    let max = -Infinity;
-    let argmax = 0;
-    for (let c = 0; c < classes; c++) {
-      const v = logits[base + c];
-      if (v > max) {
-        max = v;
-        argmax = c;
-      }
-    }
+    const argmax = rowArgmax(logits, base, classes);
+    const max = logits[base + argmax];
     for (let c = 0; c < classes; c++) probs[base + c] = logits[base + c] - max;
     maxes[r] = max;
     argmaxes[r] = argmax;

@@ -226,3 +226,32 @@ export function gatherRows(x: tf.Tensor2D, indices: Int32Array): tf.Tensor2D {
   });
   return gather(x) as tf.Tensor2D;
 }
+
+/** Parameters of a BERT-style LM prediction head whose decoder weight is tied to the input embeddings. */
+export interface TiedLmHeadParameters {
+  denseWeight: tf.Tensor2D;
+  denseBias: tf.Tensor1D;
+  layerNormWeight: tf.Tensor1D;
+  layerNormBias: tf.Tensor1D;
+  /** The decoder's own bias [vocab]. */
+  bias: tf.Tensor1D;
+}
+
+/**
+ * Vocabulary logits [positions, vocab] of a BERT-style LM head at flat (row · seq + col) positions of
+ * [batch, seq, hidden] states: dense → activation → LayerNorm → × embeddingsᵀ + bias. BERT's MLM head
+ * (`cls.predictions`) and ELECTRA's generator (`generator_predictions`, `generator_lm_head`) are this.
+ */
+export function tiedLmHeadLogits(
+  sequenceOutput: tf.Tensor3D,
+  positions: Int32Array,
+  head: TiedLmHeadParameters,
+  embeddings: tf.Tensor2D,
+  activation: (x: tf.Tensor2D) => tf.Tensor2D,
+  layerNormEps: number,
+): tf.Tensor2D {
+  const [batch, seq, hidden] = sequenceOutput.shape;
+  const selected = gatherRows(tf.reshape(sequenceOutput, [batch * seq, hidden]), positions);
+  const transformed = layerNorm(activation(dense(selected, head.denseWeight, head.denseBias)), head.layerNormWeight, head.layerNormBias, layerNormEps);
+  return tf.add(tf.matMul(transformed, embeddings, false, true), head.bias);
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
-import { activate, dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, Rng as SeededRng, softmaxCrossEntropy, type Activation } from '@pretrain/core';
+import { activate, dense, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits, Rng as SeededRng, type Activation } from '@pretrain/core';
 import { ELECTRA_FIELDS, maskForGenerator, replaceSampled, sampleRows, type CorruptionVocabulary } from './corruption';
 import { electraOptions, type ElectraOptions } from './options';
 
@@ -105,16 +105,16 @@ export class ReplacedTokenDetection extends ParameterSetModule implements Object
   /** The generator head's vocabulary logits [positions, vocab] at flat positions (decoder tied to the embeddings). */
   generatorLogits(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
     const backbone = this.requireBackbone();
-    const [batch, seq, hidden] = sequenceOutput.shape;
     const p = this.parameters;
-    const selected = gatherRows(tf.reshape(sequenceOutput, [batch * seq, hidden]), positions);
-    const transformed = layerNorm(
-      activate(dense(selected, p.get(N.generatorDenseWeight) as tf.Tensor2D, p.get(N.generatorDenseBias) as tf.Tensor1D), backbone.info.hiddenAct as Activation),
-      p.get(N.generatorLayerNormWeight) as tf.Tensor1D,
-      p.get(N.generatorLayerNormBias) as tf.Tensor1D,
-      backbone.info.layerNormEps,
-    );
-    return tf.add(tf.matMul(transformed, backbone.inputEmbeddings() as tf.Tensor2D, false, true), p.get(N.generatorBias));
+    const head = {
+      denseWeight: p.get(N.generatorDenseWeight) as tf.Tensor2D,
+      denseBias: p.get(N.generatorDenseBias) as tf.Tensor1D,
+      layerNormWeight: p.get(N.generatorLayerNormWeight) as tf.Tensor1D,
+      layerNormBias: p.get(N.generatorLayerNormBias) as tf.Tensor1D,
+      bias: p.get(N.generatorBias) as tf.Tensor1D,
+    };
+    const activation = (x: tf.Tensor2D) => activate(x, backbone.info.hiddenAct as Activation);
+    return tiedLmHeadLogits(sequenceOutput, positions, head, backbone.inputEmbeddings() as tf.Tensor2D, activation, backbone.info.layerNormEps);
   }
 
   /** The discriminator head's per-token logit [batch * seq] (HF ElectraDiscriminatorPredictions). */

@@ -12,7 +12,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { activationFunction, dense, FullSentenceBuilder, gatherRows, layerNorm, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
+import { activationFunction, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { mlmOptions, type MlmOptions } from './options';
 
@@ -104,17 +104,15 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   /** Vocabulary logits [positions, vocab] at flat positions of a [batch, seq, hidden] output. */
   logitsAt(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
     const backbone = this.requireBackbone();
-    const [batch, seq, hidden] = sequenceOutput.shape;
-    const selected = gatherRows(tf.reshape(sequenceOutput, [batch * seq, hidden]), positions);
     const p = this.parameters;
-    const transformed = layerNorm(
-      this.act!(dense(selected, p.get(MLM_PARAMETER_NAMES.denseWeight) as tf.Tensor2D, p.get(MLM_PARAMETER_NAMES.denseBias) as tf.Tensor1D)) as tf.Tensor2D,
-      p.get(MLM_PARAMETER_NAMES.layerNormWeight) as tf.Tensor1D,
-      p.get(MLM_PARAMETER_NAMES.layerNormBias) as tf.Tensor1D,
-      backbone.info.layerNormEps,
-    );
-    const decoded = tf.matMul(transformed, backbone.inputEmbeddings() as tf.Tensor2D, false, true);
-    return tf.add(decoded, p.get(MLM_PARAMETER_NAMES.bias));
+    const head = {
+      denseWeight: p.get(MLM_PARAMETER_NAMES.denseWeight) as tf.Tensor2D,
+      denseBias: p.get(MLM_PARAMETER_NAMES.denseBias) as tf.Tensor1D,
+      layerNormWeight: p.get(MLM_PARAMETER_NAMES.layerNormWeight) as tf.Tensor1D,
+      layerNormBias: p.get(MLM_PARAMETER_NAMES.layerNormBias) as tf.Tensor1D,
+      bias: p.get(MLM_PARAMETER_NAMES.bias) as tf.Tensor1D,
+    };
+    return tiedLmHeadLogits(sequenceOutput, positions, head, backbone.inputEmbeddings() as tf.Tensor2D, (x) => this.act!(x) as tf.Tensor2D, backbone.info.layerNormEps);
   }
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {

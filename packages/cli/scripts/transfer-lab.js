@@ -14,7 +14,8 @@
  *
  * pretrain: corpus ("books": the six books; "imdb": all 50,000 shared IMDB reviews; "mix": the demo's
  *   books + 10,000 reviews; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
- *   objectives, trainer (overrides of the quick preset's pre-training), steps (cap), minutes (cap).
+ *   objectives, trainer (overrides of the quick preset's pre-training), steps (cap), minutes (cap),
+ *   initFrom (a BERT checkpoint folder to continue from: its tokenizer and backbone tensors).
  * finetune: tasks (pos | chunk | sentiment), per task { sizes, steps or epochs/minSteps/maxSteps,
  *   batchSize, learningRate }, arms. The scratch arm uses HF's default initialisation.
  * probe: standardised ridge-regression probes on every layer's states (per word for POS, mean over
@@ -64,6 +65,9 @@ async function pretrain(o) {
   const corpus = await createPlugin('corpus', 'text', { validationFraction: 0.02, ...corpusPaths(o.corpus ?? 'books'), ...(o.corpusOptions ?? {}) }, dataDir, base.seed);
   let tokenizer;
   const tokFile = path.join(dir, 'tokenizer.json');
+  // initFrom: continue pre-training from a checkpoint folder (its tokenizer and backbone tensors).
+  const initFrom = o.initFrom ? path.resolve(repoRoot, o.initFrom) : null;
+  if (initFrom && !fs.existsSync(tokFile)) fs.copyFileSync(path.join(initFrom, 'tokenizer.json'), tokFile);
   if (fs.existsSync(tokFile)) tokenizer = loadTokenizerFile(tokFile);
   else {
     const limit = o.tokenizerSentences ?? 200000;
@@ -84,7 +88,8 @@ async function pretrain(o) {
   const preset = { ...base, model: { name: modelName(o.kind), options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
   const objectives = o.objectives ?? (o.kind === 'gpt' ? [{ name: 'clm', options: {} }] : base.objectives);
   const trainer = { maxSteps: o.steps ?? 100000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
-  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer });
+  const initialBackbone = initFrom ? readBackboneTensors(initFrom, 'bert') : undefined;
+  const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, dir, env, { objectives, trainer, initialBackbone });
   backbone.dispose();
   log(`pretrain ${o.name}: ${pre.result.step} steps, ${(pre.elapsedMs / 1000).toFixed(0)} s; before ${JSON.stringify(pre.evalBefore)} after ${JSON.stringify(pre.evalAfter)}`);
 }

@@ -283,6 +283,8 @@ async function finetuneArm(task: DemoTask, data: TaskData, n: number, setup: Arm
 export interface PretrainOverrides {
   objectives?: DemoPreset['objectives'];
   trainer?: Partial<DemoPreset['pretrain']> & { resume?: boolean; progress?: 'none' };
+  /** Backbone tensors to start from instead of the random initialisation (continued pre-training). */
+  initialBackbone?: Map<string, tf.Tensor>;
 }
 
 /**
@@ -301,6 +303,7 @@ export async function pretrainPreset(
 ) {
   const seed = preset.seed;
   const backbone = await createPlugin('model', preset.model.name, modelOptions, dataDir, seed);
+  if (overrides.initialBackbone) startFrom(backbone, overrides.initialBackbone);
   const objectives = [];
   for (const o of overrides.objectives ?? preset.objectives) objectives.push({ plugin: await createPlugin('objective', o.name, o.options, dataDir, seed), weight: 1 });
   const options = { ...preset.pretrain, outputDir, ...overrides.trainer };
@@ -310,6 +313,13 @@ export async function pretrainPreset(
   );
   if (wasInterrupted(pre.result)) throw new InterruptedError(pre.finalDir);
   return { backbone, pre };
+}
+
+function startFrom(backbone: BackbonePlugin, state: Map<string, tf.Tensor>): void {
+  const report = backbone.loadStateDict(state);
+  if (report.missing.length || report.unexpected.length) {
+    throw new PretrainError(`initial backbone does not fit the model: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`, { path: 'model' });
+  }
 }
 
 /** The sentences of the corpus's training documents, in the seeded order (tokenizer training input). */

@@ -69,7 +69,19 @@ describe('the fine-tuning start state', () => {
     const scratch = await createPlugin('model', preset.model.name, modelOptions, dataDir, preset.seed + 1);
     expect(Array.from(hiddenStates(scratch, inputs)[2])).not.toEqual(Array.from(expected[2]));
 
-    for (const t of [...state.values(), ...loaded.values(), ...saved.values()]) t.dispose();
-    for (const model of [backbone, fromMemory, fromDisk, scratch]) model.dispose();
+    // Continued pre-training starts from the given tensors: one step at a learning rate of 1e-9 leaves the model it was given.
+    const continued = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, path.join(work, 'continued'), env, {
+      trainer: { progress: 'none', maxSteps: 1, learningRate: 1e-9, warmupSteps: 0 },
+      initialBackbone: state,
+    });
+    expect(continued.pre.result.step).toBe(1);
+    const largestDifference = (a: Float32Array[]) => Math.max(...a.map((h, i) => Math.max(...h.map((v, j) => Math.abs(v - expected[i][j])))));
+    expect(largestDifference(hiddenStates(continued.backbone, inputs))).toBeLessThan(1e-4);
+    expect(largestDifference(hiddenStates(scratch, inputs))).toBeGreaterThan(1e-2);
+    const misfit = new Map([...state, ['not.a.tensor', tf.zeros([1])]]);
+    await expect(pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, path.join(work, 'misfit'), env, { initialBackbone: misfit })).rejects.toThrow(/unexpected not\.a\.tensor/);
+
+    for (const t of [...state.values(), ...loaded.values(), ...saved.values(), misfit.get('not.a.tensor')!]) t.dispose();
+    for (const model of [backbone, fromMemory, fromDisk, scratch, continued.backbone]) model.dispose();
   });
 });

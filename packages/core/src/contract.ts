@@ -357,6 +357,52 @@ export interface TaskHeadPlugin extends ParameterModule {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training tasks: what the trainer trains on top of a backbone
+
+/** One example's model output in eval mode, trimmed to the example's length for per-token outputs. */
+export interface Prediction {
+  values: Float32Array;
+  /** e.g. [numLabels], [tokens, numLabels], [tokens, 2] (QA start/end). */
+  shape: number[];
+}
+
+/** A task's loss on one batch; `outputs` are the logits a predicting task (a head) also produced. */
+export interface TaskLossOutput extends LossOutput {
+  outputs?: tf.Tensor;
+}
+
+export interface TrainingTaskContext {
+  /** Objectives need it (their init context, the example builder); heads do not. */
+  tokenizer?: TokenizerPlugin;
+  rng: Rng;
+}
+
+/**
+ * The modules trained with a backbone and how a batch becomes their loss: pre-training's weighted
+ * objectives, or fine-tuning's task head. The trainer holds one task and never asks which kind.
+ */
+export interface TrainingTask {
+  /** The modules trained with the backbone (objective heads or the task head), in checkpoint order. */
+  readonly modules: readonly ParameterModule[];
+  /** Creates the modules' parameters, sized to the backbone; called once before training or loading. */
+  init(context: TrainingTaskContext): void;
+  /** The builder that makes examples from documents; throws when this task cannot train on documents. */
+  documentBuilder(): ExampleBuilder;
+  /** Host-side batch rewrite before the forward pass (MLM masking), drawing from `rng`. */
+  transformBatch(batch: Batch, rng: Rng): Batch;
+  /** Backbone forward, then the task's loss and scalar metrics; runs inside the trainer's gradient tape when training. */
+  loss(batch: BatchTensors, options: ForwardOptions): TaskLossOutput;
+  /** Eval-mode outputs (logits) for predictions; absent when the task predicts nothing. */
+  predict?(batch: BatchTensors): tf.Tensor;
+  /** Evaluation's metrics: the mean loss and metrics given, plus the task's own (perplexity, metrics of `predictions`). */
+  evaluationMetrics(means: Record<string, number>, predictions: Prediction[], examples: Example[] | undefined): Record<string, number>;
+  /** config.json keys the task adds to the backbone's: its HF class, the modules' own keys. */
+  configJSON(): Record<string, unknown>;
+  /** Backbone name prefixes the task's HF class lacks (BertForMaskedLM: `pooler.`): not written, not expected. */
+  withoutBackbone(): string[] | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Trainer callbacks
 
 export interface StepEvent {

@@ -1,5 +1,6 @@
 export { Trainer, TrainingDivergedError, checkVocabularyFits } from './trainer';
 export type { TrainerSetup, TrainData, TrainResult, Prediction, ComputeMetrics, WeightedObjective } from './trainer';
+export { ObjectivesTask, HeadTask } from './tasks';
 export { trainerOptionsSchema, strategySchema, greaterIsBetter } from './options';
 export type { TrainerOptions, TrainerOptionsInput, Strategy } from './options';
 export { AdamW, defaultDecays } from './adamw';

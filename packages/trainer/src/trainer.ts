@@ -3,20 +3,19 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   batchToTensors,
-  objectivesArchitecture,
   PretrainError,
   writeFileAtomic,
   Rng,
   sortConfigKeys,
   type BackbonePlugin,
   type Batch,
-  type BatchTensors,
   type Example,
-  type ObjectivePlugin,
-  type ParameterModule,
+  type Prediction,
+  type StepEvent,
   type TaskHeadPlugin,
   type TokenizerPlugin,
   type TrainerCallbackPlugin,
+  type TrainingTask,
 } from '@pretrain/core';
 import { AdamW, defaultDecays } from './adamw';
 import { NonFiniteTensorError, makeTempDir, removeStaleTemporaries, latestCheckpoint, loadModel, pruneCheckpoints, readOptimizerTensors, readTrainerState, saveCheckpoint, saveModel, type ModelParts, type TrainerState } from './checkpoint';
@@ -24,24 +23,13 @@ import { clipByGlobalNorm, globalNorm } from './clip';
 import { BatchSource, deriveSeed, isDocumentSource, type TrainingData } from './data';
 import { MetricsLog } from './metrics-log';
 import { greaterIsBetter, trainerOptionsSchema, type TrainerOptions, type TrainerOptionsInput } from './options';
-import { createProgress } from './progress';
-import { lrMultiplier, resolveWarmupSteps } from './schedule';
+import { createProgress, type ProgressReporter } from './progress';
+import { lrMultiplier, resolveWarmupSteps, type ScheduleOptions } from './schedule';
 import { isTrainable, layerwiseLrScale, type ParameterOwner } from './strategies';
+import { HeadTask, ObjectivesTask, type ComputeMetrics, type WeightedObjective } from './tasks';
 
-/** One example's model output in eval mode, trimmed to the example's length for per-token outputs. */
-export interface Prediction {
-  values: Float32Array;
-  /** e.g. [numLabels], [tokens, numLabels], [tokens, 2] (QA start/end). */
-  shape: number[];
-}
-
-/** Task metrics from predictions (the CLI plugs in @pretrain/heads metrics here). */
-export type ComputeMetrics = (predictions: Prediction[], examples: Example[]) => Record<string, number>;
-
-export interface WeightedObjective {
-  objective: ObjectivePlugin;
-  weight?: number;
-}
+export type { Prediction } from '@pretrain/core';
+export type { ComputeMetrics, WeightedObjective } from './tasks';
 
 export interface TrainerSetup {
   backbone: BackbonePlugin;
@@ -119,10 +107,22 @@ interface StepOutcome {
   gradNorm: number;
 }
 
-/**
- * One loop for pre-training (backbone + weighted objectives over documents) and fine-tuning
- * (backbone + task head over labeled examples). See docs/trainer.md.
- */
+/** What one train() call carries from step to step. */
+interface Run {
+  readonly source: BatchSource;
+  readonly validation?: TrainingData;
+  readonly state: TrainerState;
+  readonly log?: MetricsLog;
+  readonly progress: ProgressReporter;
+  readonly schedule: ScheduleOptions;
+  readonly epochs: number;
+  readonly startedAt: number;
+  /** Training loss of every optimizer step, in order. */
+  readonly losses: number[];
+  lastEval?: Record<string, number>;
+  lastCheckpoint?: string;
+}
+
 /**
  * The backbone's config without what described the checkpoint it was loaded from (its class, our
  * notes and marks): this model's heads and objectives say what it is now.
@@ -131,15 +131,29 @@ function ownConfig(backbone: BackbonePlugin): Record<string, unknown> {
   return Object.fromEntries(Object.entries(backbone.configJSON()).filter(([key]) => key !== 'architectures' && !key.startsWith('pretrain_')));
 }
 
+/** Fine-tuning trains a task head, pre-training weighted objectives: exactly one of the two. */
+function trainingTask(setup: TrainerSetup): TrainingTask {
+  const objectives = setup.objectives ?? [];
+  if (!setup.head && objectives.length === 0) throw new PretrainError('Trainer needs a head (fine-tuning) or at least one objective (pre-training)');
+  if (setup.head && objectives.length > 0) throw new PretrainError('Trainer takes either a head (fine-tuning) or objectives (pre-training), not both');
+  return setup.head ? new HeadTask(setup.backbone, setup.head, setup.computeMetrics) : new ObjectivesTask(setup.backbone, objectives);
+}
+
+function lastGoodHint(lastGood: string | undefined): string {
+  return lastGood ? `; the last good checkpoint is ${lastGood} (resume from it, e.g. with a lower learning rate)` : '; no checkpoint was written yet';
+}
+
+/**
+ * One loop for pre-training (backbone + weighted objectives over documents) and fine-tuning
+ * (backbone + task head over labeled examples): both are a TrainingTask. See docs/trainer.md.
+ */
 export class Trainer {
   readonly options: TrainerOptions;
   readonly seed: number;
   private readonly backbone: BackbonePlugin;
-  private readonly objectives: { objective: ObjectivePlugin; weight: number }[];
-  private readonly head?: TaskHeadPlugin;
+  private readonly task: TrainingTask;
   private readonly tokenizer?: TokenizerPlugin;
   private readonly callbacks: TrainerCallbackPlugin[];
-  private readonly computeMetrics?: ComputeMetrics;
   private readonly padId: number;
   private readonly progressStream?: NodeJS.WriteStream;
   private optimizer: AdamW;
@@ -151,19 +165,15 @@ export class Trainer {
     this.options = trainerOptionsSchema.parse(setup.options ?? {});
     this.seed = this.options.seed ?? setup.seed ?? 42;
     this.backbone = setup.backbone;
-    this.objectives = (setup.objectives ?? []).map((o) => ({ objective: o.objective, weight: o.weight ?? 1 }));
-    this.head = setup.head;
     this.tokenizer = setup.tokenizer;
     this.callbacks = setup.callbacks ?? [];
-    this.computeMetrics = setup.computeMetrics;
     this.progressStream = setup.progressStream;
     this.padId = setup.padId ?? setup.tokenizer?.specialTokenIds().pad ?? 0;
-    if (!this.head && this.objectives.length === 0) throw new PretrainError('Trainer needs a head (fine-tuning) or at least one objective (pre-training)');
-    if (this.head && this.objectives.length > 0) throw new PretrainError('Trainer takes either a head (fine-tuning) or objectives (pre-training), not both');
+    this.task = trainingTask(setup);
     if (setup.tokenizer) checkVocabularyFits(setup.backbone, setup.tokenizer);
     this.rng = new Rng(this.seed);
     this.optimizer = this.createOptimizer();
-    if (setup.initialize !== false) this.initializeModules();
+    if (setup.initialize !== false) this.task.init({ tokenizer: this.tokenizer, rng: new Rng(deriveSeed(this.seed, 'init')) });
   }
 
   /** Asks the loop to stop after the current step (it writes a checkpoint first). Safe from callbacks and signal handlers. */
@@ -173,16 +183,12 @@ export class Trainer {
 
   /** Backbone + head/objectives as HF-layout parts (for saveModel/loadModel). */
   modelParts(): ModelParts {
-    const heads: ParameterModule[] = this.head ? [this.head] : this.objectives.map((o) => o.objective);
-    // A task head names its class in its configJSON; pre-training objectives declare theirs (hfArchitecture).
-    const resolved = this.head ? undefined : objectivesArchitecture(this.objectives.map((o) => o.objective), this.backbone.info);
-    const architecture = resolved ? { architectures: [resolved.architecture], ...(resolved.note ? { pretrain_note: resolved.note } : {}) } : {};
+    const task = this.task;
     return {
       backbone: this.backbone,
-      heads,
-      // Objectives may add config keys too (optional, like model-bert's save helper accepts).
-      configJSON: () => sortConfigKeys(Object.assign({}, ownConfig(this.backbone), architecture, ...heads.map((h) => (h as { configJSON?: () => Record<string, unknown> }).configJSON?.() ?? {}))),
-      withoutBackbone: resolved?.withoutBackbone,
+      heads: [...task.modules],
+      configJSON: () => sortConfigKeys({ ...ownConfig(this.backbone), ...task.configJSON() }),
+      withoutBackbone: task.withoutBackbone(),
     };
   }
 
@@ -191,139 +197,30 @@ export class Trainer {
     return new Map([...this.parameterTable()].map(([name, p]) => [name, p.variable]));
   }
 
+  /** Epochs of optimizer steps until a limit, a stop request or early stopping; checkpoints on the way and at the end. */
   async train(data: TrainData): Promise<TrainResult> {
-    const o = this.options;
-    const source = this.batchSource(data.train, o.batchSize, true);
-    const log = o.outputDir ? new MetricsLog(o.outputDir) : undefined;
-    const state = this.freshState();
-    const resumeDir = this.resumeDirectory();
-    if (resumeDir) {
-      this.restore(resumeDir, state);
-      log?.truncateAfter(state.step);
-    }
-    const batchesPerEpoch = source.batchesPerEpoch;
-    const stepsPerEpoch = batchesPerEpoch === undefined ? undefined : Math.ceil(batchesPerEpoch / o.gradientAccumulationSteps);
-    const epochs = o.epochs ?? (o.maxSteps !== undefined ? Number.POSITIVE_INFINITY : 1);
-    const totalSteps = o.maxSteps ?? (stepsPerEpoch !== undefined && Number.isFinite(epochs) ? stepsPerEpoch * epochs : undefined);
-    if (totalSteps === undefined && o.schedule !== 'constant') {
-      throw new PretrainError(`trainer.schedule: "${o.schedule}" decay needs a known number of steps; with streamed documents set trainer.maxSteps (or use schedule "constant")`);
-    }
-    const warmupSteps = resolveWarmupSteps(o.warmupSteps, o.warmupRatio, totalSteps);
-    state.schedule = { type: o.schedule, warmupSteps, totalSteps: totalSteps ?? null, learningRate: o.learningRate };
-    const progress = createProgress(o.progress, this.progressStream, o.logEverySteps);
-    const stale = o.outputDir ? removeStaleTemporaries(o.outputDir) : [];
-    if (stale.length > 0) progress.message(`removed ${stale.length} temporary folder(s) a crashed run left in ${o.outputDir}: ${stale.join(', ')}`);
-    const losses: number[] = [];
-    let lastEval: Record<string, number> | undefined;
-    let lastCheckpoint = resumeDir;
-    let stop: string | undefined;
-    const startedAt = Date.now() - state.elapsedMs;
-    const elapsed = () => Date.now() - startedAt;
-
-    const checkpoint = async (): Promise<void> => {
-      if (!o.outputDir) return;
-      state.elapsedMs = elapsed();
-      state.streamState = source.streamState();
-      lastCheckpoint = this.guardFinite(() => this.saveCheckpointNow(o.outputDir!, state), state, lastCheckpoint);
-      pruneCheckpoints(o.outputDir, o.keepCheckpoints);
-      progress.message(`checkpoint saved: ${lastCheckpoint}`);
-      for (const cb of this.callbacks) await cb.onCheckpoint?.({ step: state.step, dir: lastCheckpoint });
-    };
-    const evaluateNow = async (): Promise<boolean> => {
-      if (!data.validation) return false;
-      const metrics = await this.evaluate(data.validation);
-      lastEval = metrics;
-      const isBest = this.updateBest(state, metrics);
-      if (isBest && o.outputDir) this.guardFinite(() => this.saveBestModel(o.outputDir!), state, lastCheckpoint);
-      log?.append({ type: 'eval', step: state.step, epoch: state.epoch, ...metrics, isBest });
-      progress.message(`eval step ${state.step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(' ')}${isBest ? ' (best)' : ''}`);
-      for (const cb of this.callbacks) await cb.onEvaluate?.({ step: state.step, metrics, isBest });
-      const patience = o.earlyStoppingPatience;
-      return patience !== undefined && state.evalsWithoutImprovement >= patience;
-    };
-
-    for (const cb of this.callbacks) await cb.onTrainBegin?.({ totalSteps });
+    const run = this.startRun(data);
+    await this.notify('onTrainBegin', { totalSteps: run.schedule.totalSteps });
+    let reason: string;
     try {
-      epochLoop: while (state.epoch < epochs) {
-        const iterator = source.batches(state.epoch, state.batchesInEpoch);
-        let exhausted = false;
-        while (!exhausted) {
-          if (o.maxSteps !== undefined && state.step >= o.maxSteps) {
-            stop = 'reached maxSteps';
-            break epochLoop;
-          }
-          // A request made before this call (e.g. Ctrl-C while the data loaded) stops before the first step.
-          if (this.stopRequest) {
-            stop = this.stopRequest;
-            break epochLoop;
-          }
-          const micro: Batch[] = [];
-          while (micro.length < o.gradientAccumulationSteps) {
-            const next = await iterator.next();
-            if (next.done) {
-              exhausted = true;
-              break;
-            }
-            micro.push(next.value);
-          }
-          if (micro.length === 0) break;
-          const stepStart = Date.now();
-          const lr = o.learningRate * lrMultiplier(state.step, { type: o.schedule, warmupSteps, totalSteps });
-          const outcome = this.optimizerStep(micro, state, lr, lastCheckpoint);
-          state.step += 1;
-          state.batchesInEpoch += micro.length;
-          state.examplesSeen += outcome.examples;
-          state.tokensSeen += outcome.tokens;
-          losses.push(outcome.loss);
-          const tokensPerSecond = outcome.tokens / Math.max(1e-3, (Date.now() - stepStart) / 1000);
-          const event = { step: state.step, epoch: state.epoch, loss: outcome.loss, metrics: outcome.metrics, learningRate: lr, tokensPerSecond, elapsedMs: elapsed() };
-          progress.update({ ...event, totalSteps, budgetMs: o.maxWallClockSeconds !== undefined ? o.maxWallClockSeconds * 1000 : undefined });
-          if (state.step % o.logEverySteps === 0 || state.step === totalSteps) log?.append({ type: 'train', ...event, gradNorm: outcome.gradNorm, ...event.metrics, metrics: undefined });
-          for (const cb of this.callbacks) await cb.onStep?.(event);
-
-          if (o.evalEverySteps && state.step % o.evalEverySteps === 0 && (await evaluateNow())) stop = `early stopping: ${o.metricForBest} did not improve for ${o.earlyStoppingPatience} evaluations`;
-          if (!stop && o.maxWallClockSeconds !== undefined && elapsed() >= o.maxWallClockSeconds * 1000) stop = `reached the wall-clock budget of ${o.maxWallClockSeconds}s`;
-          if (!stop && this.stopRequest) stop = this.stopRequest;
-          // Stopping or saving mid-epoch keeps the epoch open: a resumed run replays its end (eval, callbacks) exactly.
-          if (stop) break epochLoop;
-          if (o.saveEverySteps !== undefined && state.step % o.saveEverySteps === 0) await checkpoint();
-        }
-        const finished = state.epoch;
-        this.advanceEpoch(state);
-        for (const cb of this.callbacks) await cb.onEpochEnd?.({ epoch: finished, step: state.step });
-        if (o.evalEachEpoch && !(o.evalEverySteps && state.step % o.evalEverySteps === 0) && (await evaluateNow())) {
-          stop = `early stopping: ${o.metricForBest} did not improve for ${o.earlyStoppingPatience} evaluations`;
-        }
-        if (o.saveEachEpoch || stop) await checkpoint();
-        if (stop) break;
-        if (o.maxSteps !== undefined && state.step >= o.maxSteps) {
-          stop = 'reached maxSteps';
-          break;
-        }
-      }
-      stop ??= 'completed all epochs';
-      if (o.outputDir && !(lastCheckpoint && path.basename(lastCheckpoint) === `checkpoint-${state.step}` && fs.existsSync(lastCheckpoint))) await checkpoint();
+      reason = await this.trainEpochs(run);
+      if (!this.checkpointedThisStep(run)) await this.checkpoint(run);
     } catch (error) {
-      this.stopRequest = undefined;
-      progress.done();
-      const reason = (error as Error).message;
-      for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly: true, reason });
+      await this.endRun(run, true, (error as Error).message);
       throw error;
     }
-    this.stopRequest = undefined;
-    progress.done();
-    const stoppedEarly = !/^completed|^reached maxSteps/.test(stop);
-    for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: state.step, stoppedEarly, reason: stop });
+    const stoppedEarly = !/^completed|^reached maxSteps/.test(reason);
+    await this.endRun(run, stoppedEarly, reason);
     return {
-      step: state.step,
-      epoch: state.epoch,
+      step: run.state.step,
+      epoch: run.state.epoch,
       stoppedEarly,
-      reason: stop,
-      losses,
-      lastEval,
-      best: state.best,
-      lastCheckpoint,
-      bestModelDir: o.outputDir && state.best ? path.join(o.outputDir, 'best') : undefined,
+      reason,
+      losses: run.losses,
+      lastEval: run.lastEval,
+      best: run.state.best,
+      lastCheckpoint: run.lastCheckpoint,
+      bestModelDir: this.options.outputDir && run.state.best ? path.join(this.options.outputDir, 'best') : undefined,
     };
   }
 
@@ -333,48 +230,38 @@ export class Trainer {
    * a fixed evaluation generator, so repeated evaluations see the same masks.
    */
   async evaluate(data: TrainingData): Promise<Record<string, number>> {
-    const source = this.batchSource(data, this.options.evalBatchSize ?? this.options.batchSize, false);
+    const source = this.batchSource(data, this.evalBatchSize(), false);
     const rng = new Rng(deriveSeed(this.seed, 'eval'));
     let lossSum = 0;
     let count = 0;
     const metricSums: Record<string, number> = {};
     const predictions: Prediction[] = [];
     for await (const raw of source.batches(0, 0)) {
-      const batch = this.transform(raw, rng);
-      const kept: Record<string, tf.Scalar> = {};
-      const { loss, logits } = tf.tidy(() => {
-        const tensors = batchToTensors(batch);
-        const output = this.backbone.forward(tensors, { training: false });
-        if (this.head) {
-          const headLogits = this.head.forward(output, { training: false, attentionMask: tensors.attentionMask });
-          return { loss: this.head.loss(headLogits, tensors), logits: headLogits };
-        }
-        return { loss: this.objectiveLoss(output, tensors, false, kept), logits: undefined };
+      const batch = this.task.transformBatch(raw, rng);
+      const { loss, metrics, outputs } = tf.tidy(() => {
+        const result = this.task.loss(batchToTensors(batch), { training: false });
+        return { loss: result.loss, metrics: result.metrics, outputs: result.outputs };
       });
       lossSum += (await loss.data())[0] * batch.size;
       count += batch.size;
-      for (const [name, scalar] of Object.entries(kept)) metricSums[name] = (metricSums[name] ?? 0) + scalar.dataSync()[0] * batch.size;
-      if (logits) predictions.push(...splitPredictions(logits, batch));
-      tf.dispose([loss, ...(logits ? [logits] : []), ...Object.values(kept)]);
+      for (const [name, scalar] of Object.entries(metrics)) metricSums[name] = (metricSums[name] ?? 0) + scalar.dataSync()[0] * batch.size;
+      if (outputs) predictions.push(...splitPredictions(outputs, batch));
+      tf.dispose([loss, ...(outputs ? [outputs] : []), ...Object.values(metrics)]);
     }
     if (count === 0) throw new PretrainError('evaluation data produced no examples');
-    const metrics: Record<string, number> = { loss: lossSum / count };
-    for (const [name, sum] of Object.entries(metricSums)) metrics[name] = sum / count;
-    if (!this.head && this.objectives.length === 1) metrics.perplexity = Math.exp(metrics.loss);
-    if (this.head && this.computeMetrics && Array.isArray(data)) Object.assign(metrics, this.computeMetrics(predictions, data));
-    return metrics;
+    const means: Record<string, number> = { loss: lossSum / count };
+    for (const [name, sum] of Object.entries(metricSums)) means[name] = sum / count;
+    return this.task.evaluationMetrics(means, predictions, Array.isArray(data) ? data : undefined);
   }
 
   /** Eval-mode outputs of the head for each example, in order. */
   async predict(examples: Example[]): Promise<Prediction[]> {
-    if (!this.head) throw new PretrainError('predict() needs a task head');
-    const source = this.batchSource(examples, this.options.evalBatchSize ?? this.options.batchSize, false);
+    const task = this.task;
+    if (!task.predict) throw new PretrainError('predict() needs a task head');
+    const source = this.batchSource(examples, this.evalBatchSize(), false);
     const out: Prediction[] = [];
     for await (const batch of source.batches(0, 0)) {
-      const logits = tf.tidy(() => {
-        const tensors = batchToTensors(batch);
-        return this.head!.forward(this.backbone.forward(tensors, { training: false }), { training: false, attentionMask: tensors.attentionMask });
-      });
+      const logits = tf.tidy(() => task.predict!(batchToTensors(batch)));
       out.push(...splitPredictions(logits, batch));
       logits.dispose();
     }
@@ -397,104 +284,278 @@ export class Trainer {
   }
 
   // ------------------------------------------------------------------------------------------
+  // The loop: epochs → steps → (micro-batches → loss and gradients → clip → AdamW step)
 
-  private optimizerStep(micro: Batch[], state: TrainerState, lr: number, lastGood: string | undefined): StepOutcome {
+  /** The batches, the state (fresh or resumed from a checkpoint) and the schedule of one train() call. */
+  private startRun(data: TrainData): Run {
+    const o = this.options;
+    const source = this.batchSource(data.train, o.batchSize, true);
+    const log = o.outputDir ? new MetricsLog(o.outputDir) : undefined;
+    const state = this.freshState();
+    const resumeDir = this.resumeDirectory();
+    if (resumeDir) {
+      this.restore(resumeDir, state);
+      log?.truncateAfter(state.step);
+    }
+    const { epochs, schedule } = this.plan(source);
+    state.schedule = { type: schedule.type, warmupSteps: schedule.warmupSteps, totalSteps: schedule.totalSteps ?? null, learningRate: o.learningRate };
+    const progress = createProgress(o.progress, this.progressStream, o.logEverySteps);
+    const stale = o.outputDir ? removeStaleTemporaries(o.outputDir) : [];
+    if (stale.length > 0) progress.message(`removed ${stale.length} temporary folder(s) a crashed run left in ${o.outputDir}: ${stale.join(', ')}`);
+    return { source, validation: data.validation, state, log, progress, schedule, epochs, startedAt: Date.now() - state.elapsedMs, losses: [], lastCheckpoint: resumeDir };
+  }
+
+  /** How many epochs, and the learning-rate schedule over the total steps (when known). */
+  private plan(source: BatchSource): { epochs: number; schedule: ScheduleOptions } {
+    const o = this.options;
+    const batchesPerEpoch = source.batchesPerEpoch;
+    const stepsPerEpoch = batchesPerEpoch === undefined ? undefined : Math.ceil(batchesPerEpoch / o.gradientAccumulationSteps);
+    const epochs = o.epochs ?? (o.maxSteps !== undefined ? Number.POSITIVE_INFINITY : 1);
+    const totalSteps = o.maxSteps ?? (stepsPerEpoch !== undefined && Number.isFinite(epochs) ? stepsPerEpoch * epochs : undefined);
+    if (totalSteps === undefined && o.schedule !== 'constant') {
+      throw new PretrainError(`trainer.schedule: "${o.schedule}" decay needs a known number of steps; with streamed documents set trainer.maxSteps (or use schedule "constant")`);
+    }
+    const warmupSteps = resolveWarmupSteps(o.warmupSteps, o.warmupRatio, totalSteps);
+    return { epochs, schedule: { type: o.schedule, warmupSteps, totalSteps } };
+  }
+
+  /** Returns why the run ended. */
+  private async trainEpochs(run: Run): Promise<string> {
+    while (run.state.epoch < run.epochs) {
+      const stoppedInEpoch = await this.trainEpoch(run);
+      if (stoppedInEpoch) return stoppedInEpoch;
+      const stoppedAtEpochEnd = await this.endEpoch(run);
+      if (stoppedAtEpochEnd) return stoppedAtEpochEnd;
+    }
+    return 'completed all epochs';
+  }
+
+  /** The epoch's optimizer steps, from where the state left off; returns a reason when the run stops before the epoch ends. */
+  private async trainEpoch(run: Run): Promise<string | undefined> {
+    const { state } = run;
+    const batches = run.source.batches(state.epoch, state.batchesInEpoch);
+    const microBatchesPerStep = this.options.gradientAccumulationSteps;
+    for (;;) {
+      const stopBefore = this.stopBeforeStep(state);
+      if (stopBefore) return stopBefore;
+      const micro = await nextMicroBatches(batches, microBatchesPerStep);
+      if (micro.length === 0) return undefined;
+      await this.trainStep(run, micro);
+      // Stopping or saving mid-epoch keeps the epoch open: a resumed run replays its end (eval, callbacks) exactly.
+      const stopAfter = await this.stopAfterStep(run);
+      if (stopAfter) return stopAfter;
+      if (this.due(this.options.saveEverySteps, state.step)) await this.checkpoint(run);
+      // A short step means the epoch's batches ran out.
+      if (micro.length < microBatchesPerStep) return undefined;
+    }
+  }
+
+  private async trainStep(run: Run, micro: Batch[]): Promise<void> {
+    const { state } = run;
+    const startedAt = Date.now();
+    const learningRate = this.options.learningRate * lrMultiplier(state.step, run.schedule);
+    const outcome = this.optimizerStep(micro, state, learningRate, run.lastCheckpoint);
+    state.step += 1;
+    state.batchesInEpoch += micro.length;
+    state.examplesSeen += outcome.examples;
+    state.tokensSeen += outcome.tokens;
+    run.losses.push(outcome.loss);
+    await this.reportStep(run, outcome, learningRate, startedAt);
+  }
+
+  /** Closes the epoch: callbacks, then its evaluation and checkpoint; returns a reason when the run stops here. */
+  private async endEpoch(run: Run): Promise<string | undefined> {
+    const o = this.options;
+    const { state } = run;
+    const finished = state.epoch;
+    state.epoch += 1;
+    state.batchesInEpoch = 0;
+    await this.notify('onEpochEnd', { epoch: finished, step: state.step });
+    const evaluatedAtThisStep = this.due(o.evalEverySteps, state.step);
+    const stop = o.evalEachEpoch && !evaluatedAtThisStep && (await this.evaluateDuringRun(run)) ? this.earlyStoppingReason() : undefined;
+    if (o.saveEachEpoch || stop) await this.checkpoint(run);
+    if (stop) return stop;
+    return this.reachedMaxSteps(state) ? 'reached maxSteps' : undefined;
+  }
+
+  private stopBeforeStep(state: TrainerState): string | undefined {
+    if (this.reachedMaxSteps(state)) return 'reached maxSteps';
+    // A request made before this call (e.g. Ctrl-C while the data loaded) stops before the first step.
+    return this.stopRequest;
+  }
+
+  private async stopAfterStep(run: Run): Promise<string | undefined> {
+    const budget = this.options.maxWallClockSeconds;
+    if (this.due(this.options.evalEverySteps, run.state.step) && (await this.evaluateDuringRun(run))) return this.earlyStoppingReason();
+    if (budget !== undefined && elapsedMs(run) >= budget * 1000) return `reached the wall-clock budget of ${budget}s`;
+    return this.stopRequest;
+  }
+
+  private reachedMaxSteps(state: TrainerState): boolean {
+    return this.options.maxSteps !== undefined && state.step >= this.options.maxSteps;
+  }
+
+  /** Whether an every-N-steps action is due at `step`. */
+  private due(every: number | undefined, step: number): boolean {
+    return every !== undefined && every > 0 && step % every === 0;
+  }
+
+  private earlyStoppingReason(): string {
+    return `early stopping: ${this.options.metricForBest} did not improve for ${this.options.earlyStoppingPatience} evaluations`;
+  }
+
+  private async endRun(run: Run, stoppedEarly: boolean, reason: string): Promise<void> {
+    this.stopRequest = undefined;
+    run.progress.done();
+    await this.notify('onTrainEnd', { step: run.state.step, stoppedEarly, reason });
+  }
+
+  private async notify<K extends keyof TrainerCallbackPlugin>(hook: K, event: Parameters<NonNullable<TrainerCallbackPlugin[K]>>[0]): Promise<void> {
+    for (const callback of this.callbacks) await (callback[hook] as ((event: unknown) => void | Promise<void>) | undefined)?.call(callback, event);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // One optimizer step
+
+  /** Loss and gradients over the micro-batches, clip, AdamW step; a non-finite loss or norm is a TrainingDivergedError. */
+  private optimizerStep(micro: Batch[], state: TrainerState, learningRate: number, lastGood: string | undefined): StepOutcome {
     const trainable = this.trainableParameters(state);
     if (trainable.size === 0) throw new PretrainError(`no trainable parameters at step ${state.step} (strategy ${this.options.strategy.type})`);
-    const byVariableName = new Map([...trainable].map(([name, v]) => [v.name, name]));
-    let accumulated: Map<string, tf.Tensor> | undefined;
+    const { grads, ...accumulated } = this.accumulateGradients(micro, state, trainable);
+    const where = `step ${state.step + 1} (epoch ${state.epoch})`;
+    if (!Number.isFinite(accumulated.loss)) {
+      tf.dispose([...grads.values()]);
+      throw new TrainingDivergedError(`training loss became ${accumulated.loss} at ${where}${lastGoodHint(lastGood)}`, lastGood);
+    }
+    const clipped = this.clip(grads);
+    if (!Number.isFinite(clipped.norm)) {
+      tf.dispose([...clipped.grads.values()]);
+      throw new TrainingDivergedError(`gradient norm became ${clipped.norm} at ${where} (loss ${accumulated.loss})${lastGoodHint(lastGood)}`, lastGood);
+    }
+    this.applyGradients(trainable, clipped.grads, learningRate);
+    return { ...accumulated, gradNorm: clipped.norm };
+  }
+
+  /** Sums the micro-batches' gradients of loss / micro.length (by checkpoint name); loss and metrics are their means. */
+  private accumulateGradients(micro: Batch[], state: TrainerState, trainable: Map<string, tf.Variable>): Omit<StepOutcome, 'gradNorm'> & { grads: Map<string, tf.Tensor> } {
+    const checkpointName = new Map([...trainable].map(([name, v]) => [v.name, name]));
+    let grads: Map<string, tf.Tensor> | undefined;
     let loss = 0;
-    const metricSums: Record<string, number> = {};
+    const metrics: Record<string, number> = {};
     let tokens = 0;
     let examples = 0;
     micro.forEach((raw, index) => {
-      const batch = this.transform(raw, this.rng);
+      const batch = this.task.transformBatch(raw, this.rng);
       tokens += countTokens(batch);
       examples += batch.size;
       const dropoutSeed = deriveSeed(this.seed, 'dropout', state.step * 1024 + index);
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.tidy(() => {
-        const tensors = batchToTensors(batch);
-        return tf.variableGrads(() => tf.div(this.trainingLoss(tensors, dropoutSeed, kept), tf.scalar(micro.length)) as tf.Scalar, [...trainable.values()]);
-      });
-      loss += value.dataSync()[0];
-      for (const [name, scalar] of Object.entries(kept)) metricSums[name] = (metricSums[name] ?? 0) + scalar.dataSync()[0] / micro.length;
-      tf.dispose([value, ...Object.values(kept)]);
+      const one = this.lossAndGradients(batch, dropoutSeed, micro.length, trainable);
+      loss += one.loss;
+      for (const [name, value] of Object.entries(one.metrics)) metrics[name] = (metrics[name] ?? 0) + value / micro.length;
       const named = new Map<string, tf.Tensor>();
-      for (const [varName, grad] of Object.entries(grads)) named.set(byVariableName.get(varName)!, grad);
-      accumulated = accumulated ? addInto(accumulated, named) : named;
+      for (const [variableName, grad] of Object.entries(one.grads)) named.set(checkpointName.get(variableName)!, grad);
+      grads = grads ? addInto(grads, named) : named;
     });
-    const grads = accumulated!;
-    const where = `step ${state.step + 1} (epoch ${state.epoch})`;
-    const lastGoodText = lastGood ? `; the last good checkpoint is ${lastGood} (resume from it, e.g. with a lower learning rate)` : '; no checkpoint was written yet';
-    if (!Number.isFinite(loss)) {
-      tf.dispose([...grads.values()]);
-      throw new TrainingDivergedError(`training loss became ${loss} at ${where}${lastGoodText}`, lastGood);
-    }
-    let gradNorm: number;
-    let clipped = grads;
-    if (this.options.maxGradNorm !== null) ({ grads: clipped, norm: gradNorm } = clipByGlobalNorm(grads, this.options.maxGradNorm));
-    else gradNorm = globalNorm(grads);
-    if (!Number.isFinite(gradNorm)) {
-      tf.dispose([...clipped.values()]);
-      throw new TrainingDivergedError(`gradient norm became ${gradNorm} at ${where} (loss ${loss})${lastGoodText}`, lastGood);
-    }
+    return { loss, metrics, tokens, examples, grads: grads! };
+  }
+
+  /** One micro-batch's loss / microBatches and its gradients (by variable name); loss and metrics come back as host numbers. */
+  private lossAndGradients(batch: Batch, dropoutSeed: number, microBatches: number, trainable: Map<string, tf.Variable>): { loss: number; metrics: Record<string, number>; grads: tf.NamedTensorMap } {
+    const kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.tidy(() => {
+      const tensors = batchToTensors(batch);
+      return tf.variableGrads(() => {
+        const { loss, metrics } = this.task.loss(tensors, { training: true, dropoutSeed });
+        // The metrics outlive the tape's scope: they are read on the host below.
+        for (const [name, scalar] of Object.entries(metrics)) kept[name] = tf.keep(scalar);
+        return tf.div(loss, tf.scalar(microBatches)) as tf.Scalar;
+      }, [...trainable.values()]);
+    });
+    const loss = value.dataSync()[0];
+    const metrics: Record<string, number> = {};
+    for (const [name, scalar] of Object.entries(kept)) metrics[name] = scalar.dataSync()[0];
+    tf.dispose([value, ...Object.values(kept)]);
+    return { loss, metrics, grads };
+  }
+
+  /** Clips to trainer.maxGradNorm (when set); the norm is the one before clipping. */
+  private clip(grads: Map<string, tf.Tensor>): { grads: Map<string, tf.Tensor>; norm: number } {
+    const maxNorm = this.options.maxGradNorm;
+    return maxNorm === null ? { grads, norm: globalNorm(grads) } : clipByGlobalNorm(grads, maxNorm);
+  }
+
+  /** The AdamW update (layer-wise scaled when configured); disposes the gradients. */
+  private applyGradients(trainable: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, learningRate: number): void {
     const table = this.parameterTable();
     const decay = this.options.layerwiseLrDecay;
-    this.optimizer.step(trainable, clipped, lr, decay === undefined ? undefined : (name) => layerwiseLrScale(decay, this.backbone, table.get(name)!.owner));
-    tf.dispose([...clipped.values()]);
-    return { loss, metrics: metricSums, tokens, examples, gradNorm };
+    this.optimizer.step(trainable, grads, learningRate, decay === undefined ? undefined : (name) => layerwiseLrScale(decay, this.backbone, table.get(name)!.owner));
+    tf.dispose([...grads.values()]);
   }
 
-  /** Weighted loss for training; objective metrics are kept (outside the tape's scope) into `kept`. */
-  private trainingLoss(tensors: BatchTensors, dropoutSeed: number, kept: Record<string, tf.Scalar>): tf.Scalar {
-    const output = this.backbone.forward(tensors, { training: true, dropoutSeed });
-    if (this.head) return this.head.loss(this.head.forward(output, { training: true, dropoutSeed: deriveSeed(dropoutSeed, 'head'), attentionMask: tensors.attentionMask }), tensors);
-    return this.objectiveLoss(output, tensors, true, kept);
+  // ------------------------------------------------------------------------------------------
+  // Reports, evaluation and checkpoints during a run
+
+  private async reportStep(run: Run, outcome: StepOutcome, learningRate: number, stepStartedAt: number): Promise<void> {
+    const o = this.options;
+    const { state, schedule } = run;
+    const tokensPerSecond = outcome.tokens / Math.max(1e-3, (Date.now() - stepStartedAt) / 1000);
+    const event: StepEvent = { step: state.step, epoch: state.epoch, loss: outcome.loss, metrics: outcome.metrics, learningRate, tokensPerSecond, elapsedMs: elapsedMs(run) };
+    run.progress.update({ ...event, totalSteps: schedule.totalSteps, budgetMs: o.maxWallClockSeconds !== undefined ? o.maxWallClockSeconds * 1000 : undefined });
+    if (state.step % o.logEverySteps === 0 || state.step === schedule.totalSteps) run.log?.append({ type: 'train', ...event, gradNorm: outcome.gradNorm, ...event.metrics, metrics: undefined });
+    await this.notify('onStep', event);
   }
 
-  private objectiveLoss(output: ReturnType<BackbonePlugin['forward']>, tensors: BatchTensors, training: boolean, kept: Record<string, tf.Scalar>): tf.Scalar {
-    let total: tf.Scalar | undefined;
-    for (const { objective, weight } of this.objectives) {
-      const { loss, metrics } = objective.loss(output, tensors, { training });
-      if (this.objectives.length > 1) kept[`${objective.name}_loss`] = tf.keep(loss);
-      for (const [name, scalar] of Object.entries(metrics)) kept[`${objective.name}_${name}`] = tf.keep(scalar);
-      const weighted = weight === 1 ? loss : (tf.mul(loss, tf.scalar(weight)) as tf.Scalar);
-      total = total ? (tf.add(total, weighted) as tf.Scalar) : weighted;
-    }
-    return total!;
+  /** Evaluates on the validation data (if any) and keeps the best model; true when early stopping's patience ran out. */
+  private async evaluateDuringRun(run: Run): Promise<boolean> {
+    if (!run.validation) return false;
+    const { outputDir, earlyStoppingPatience } = this.options;
+    const { state } = run;
+    const metrics = await this.evaluate(run.validation);
+    run.lastEval = metrics;
+    const isBest = this.updateBest(state, metrics);
+    if (isBest && outputDir) this.guardFinite(() => this.saveBestModel(outputDir), state, run.lastCheckpoint);
+    run.log?.append({ type: 'eval', step: state.step, epoch: state.epoch, ...metrics, isBest });
+    run.progress.message(`eval step ${state.step}: ${Object.entries(metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(' ')}${isBest ? ' (best)' : ''}`);
+    await this.notify('onEvaluate', { step: state.step, metrics, isBest });
+    return earlyStoppingPatience !== undefined && state.evalsWithoutImprovement >= earlyStoppingPatience;
   }
 
-  private transform(batch: Batch, rng: Rng): Batch {
-    let out = batch;
-    for (const { objective } of this.objectives) if (objective.transformBatch) out = objective.transformBatch(out, rng);
-    return out;
+  /** Writes checkpoint-<step> (when outputDir is set) and prunes the old ones. */
+  private async checkpoint(run: Run): Promise<void> {
+    const { outputDir, keepCheckpoints } = this.options;
+    if (!outputDir) return;
+    const { state } = run;
+    state.elapsedMs = elapsedMs(run);
+    state.streamState = run.source.streamState();
+    const dir = this.guardFinite(() => this.writeCheckpoint(outputDir, state), state, run.lastCheckpoint);
+    run.lastCheckpoint = dir;
+    pruneCheckpoints(outputDir, keepCheckpoints);
+    run.progress.message(`checkpoint saved: ${dir}`);
+    await this.notify('onCheckpoint', { step: state.step, dir });
+  }
+
+  private checkpointedThisStep(run: Run): boolean {
+    const last = run.lastCheckpoint;
+    return last !== undefined && path.basename(last) === `checkpoint-${run.state.step}` && fs.existsSync(last);
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private evalBatchSize(): number {
+    return this.options.evalBatchSize ?? this.options.batchSize;
   }
 
   private batchSource(data: TrainingData, batchSize: number, shuffle: boolean): BatchSource {
-    const builders = this.objectives.filter((o) => o.objective.exampleBuilder);
-    if (isDocumentSource(data) && builders.length !== 1) {
-      throw new PretrainError(`training on documents needs exactly one objective that builds examples; got ${builders.length}${builders.length ? ` (${builders.map((b) => b.objective.name).join(', ')})` : ''}`);
-    }
     return new BatchSource(data, {
       seed: this.seed,
       batchSize,
       padId: this.padId,
       padToMultipleOf: this.options.padToMultipleOf,
       shuffle,
-      builder: builders[0]?.objective.exampleBuilder,
+      builder: isDocumentSource(data) ? this.task.documentBuilder() : undefined,
       tokenizer: this.tokenizer,
       maxLength: this.options.maxLength,
     });
-  }
-
-  private initializeModules(): void {
-    const rng = new Rng(deriveSeed(this.seed, 'init'));
-    if (this.head) this.head.init({ backbone: this.backbone, rng });
-    for (const { objective } of this.objectives) {
-      if (!this.tokenizer) throw new PretrainError(`objective "${objective.name}" needs a tokenizer (TrainerSetup.tokenizer)`);
-      objective.init({ backbone: this.backbone, tokenizer: this.tokenizer, rng });
-    }
   }
 
   private parameterTable(): Map<string, NamedParameter> {
@@ -506,7 +567,7 @@ export class Trainer {
       table.set(`${prefix}.${name}`, { variable, owner: { backboneName: name } });
       seen.add(variable);
     }
-    for (const module of this.modelParts().heads) {
+    for (const module of this.task.modules) {
       for (const [name, variable] of module.variables()) {
         // Tied weights (an MLM decoder sharing the word embeddings) train once, under the backbone's name.
         if (seen.has(variable)) continue;
@@ -583,7 +644,7 @@ export class Trainer {
     Object.assign(state, saved);
   }
 
-  private saveCheckpointNow(outputDir: string, state: TrainerState): string {
+  private writeCheckpoint(outputDir: string, state: TrainerState): string {
     const optimizerState = this.optimizer.getState();
     state.optimizerSteps = optimizerState.steps;
     state.rng = this.rng.getState();
@@ -605,8 +666,7 @@ export class Trainer {
       return save();
     } catch (error) {
       if (!(error instanceof NonFiniteTensorError)) throw error;
-      const lastGoodText = lastGood ? `; the last good checkpoint is ${lastGood} (resume from it, e.g. with a lower learning rate)` : '; no checkpoint was written yet';
-      throw new TrainingDivergedError(`parameters became non-finite by step ${state.step} (epoch ${state.epoch}): ${error.tensorName} holds ${error.value}, so step ${state.step} was not saved${lastGoodText}`, lastGood);
+      throw new TrainingDivergedError(`parameters became non-finite by step ${state.step} (epoch ${state.epoch}): ${error.tensorName} holds ${error.value}, so step ${state.step} was not saved${lastGoodHint(lastGood)}`, lastGood);
     }
   }
 
@@ -642,10 +702,6 @@ export class Trainer {
     return improved;
   }
 
-  private advanceEpoch(state: TrainerState): void {
-    state.epoch += 1;
-    state.batchesInEpoch = 0;
-  }
 }
 
 function addInto(into: Map<string, tf.Tensor>, more: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
@@ -660,6 +716,22 @@ function addInto(into: Map<string, tf.Tensor>, more: Map<string, tf.Tensor>): Ma
     }
   }
   return into;
+}
+
+/** Up to `count` batches; fewer only when the epoch's batches ran out. */
+async function nextMicroBatches(batches: AsyncIterator<Batch>, count: number): Promise<Batch[]> {
+  const micro: Batch[] = [];
+  while (micro.length < count) {
+    const next = await batches.next();
+    if (next.done) break;
+    micro.push(next.value);
+  }
+  return micro;
+}
+
+/** Training time of the run, including the time before a resume. */
+function elapsedMs(run: Run): number {
+  return Date.now() - run.startedAt;
 }
 
 function countTokens(batch: Batch): number {

@@ -29,7 +29,8 @@ const { TokenClassificationHead } = require('@pretrain/heads');
 const { encodeTaggedWords } = require('../dist/pipeline/tagging');
 const { Trainer } = require('@pretrain/trainer');
 const { registerBuiltins } = require('../dist/builtins');
-const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { trainTokenizer } = require('../dist/pipeline/tokenizers');
+const { loadTokenizer } = require('@pretrain/tokenizer');
 const { runFinetuning } = require('../dist/pipeline/train');
 const { readBackboneTensors } = require('../dist/pipeline/checkpoint');
 const { pairedDifference } = require('../dist/pipeline/paired');
@@ -64,7 +65,7 @@ async function pretrain(o) {
   const corpus = await createPlugin('corpus', 'text', { validationFraction: 0.02, ...corpusPaths(o.corpus ?? 'books'), ...(o.corpusOptions ?? {}) }, dataDir, base.seed);
   let tokenizer;
   const tokFile = path.join(dir, 'tokenizer.json');
-  if (fs.existsSync(tokFile)) tokenizer = loadTokenizerFile(tokFile);
+  if (fs.existsSync(tokFile)) tokenizer = loadTokenizer(tokFile);
   else {
     const limit = o.tokenizerSentences ?? 200000;
     async function* sentences() {
@@ -104,7 +105,7 @@ function loadPretrained(name) {
   const dir = runDir(name.split('@')[0]);
   const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
   const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
-  const tokenizer = loadTokenizerFile(checkpoint);
+  const tokenizer = loadTokenizer(checkpoint);
   const modelOptions = { ...modelDefaults(lab.kind, tokenizer), ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
   const state = readBackboneTensors(checkpoint, lab.kind === 'gpt' ? 'transformer' : 'bert');
   return { tokenizer, modelOptions, state, kind: lab.kind ?? 'bert' };
@@ -369,7 +370,7 @@ function ship(o) {
  */
 function neighbours(o) {
   const dir = path.resolve(repoRoot, o.dir ?? 'data/pretrained/bert-tiny-books-reviews');
-  const tokenizer = loadTokenizerFile(dir);
+  const tokenizer = loadTokenizer(dir);
   const embeddings = readBackboneTensors(dir, o.prefix ?? 'bert').get(o.tensor ?? 'embeddings.word_embeddings.weight');
   const [vocab, hidden] = embeddings.shape;
   const values = embeddings.dataSync();

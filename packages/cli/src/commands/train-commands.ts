@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BackbonePlugin, ConfigError, CorpusSourcePlugin, TaskKind, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { TextCorpus, TokenizedCorpus, buildTokenCacheFor } from '@pretrain/corpus';
+import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
@@ -19,18 +20,18 @@ import { checkVocabularyFits } from '@pretrain/trainer';
 import { PLUGINS_FILE } from '../pipeline/checkpoint';
 import { loadHfBackbone } from '../pipeline/hf-folder';
 import { restoreCheckpoint } from '../pipeline/restore';
-import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
+import { trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
 import { runPretraining, wasInterrupted } from '../pipeline/train';
 import { environment, formatTable, print } from './shared';
 
 const TOKENIZER_OPTION = {
-  tokenizer: { type: 'string' as const, short: 't', valueName: 'FILE', description: 'tokenizer.json (or a folder holding one); overrides the config tokenizer' },
+  tokenizer: { type: 'string' as const, short: 't', valueName: 'FILE', description: 'tokenizer.json or vocab.txt, or a folder holding tokenizer.json, vocab.txt or vocab.json + merges.txt; overrides the config tokenizer' },
 };
 
 /** The tokenizer: --tokenizer FILE, else the config's tokenizer plugin. */
 export async function tokenizerFor(context: CommandContext, experiment: Pick<Experiment, 'resolved' | 'baseDir' | 'config'>): Promise<TokenizerPlugin> {
   const file = stringOption(context.options, 'tokenizer');
-  if (file) return loadTokenizerFile(path.resolve(context.io.cwd, file));
+  if (file) return loadTokenizer(path.resolve(context.io.cwd, file));
   if (!experiment.resolved.tokenizer) throw new ConfigError(['tokenizer: required (a tokenizer plugin, or pass --tokenizer FILE)']);
   return createPlugin(experiment.resolved.tokenizer, experiment);
 }
@@ -333,7 +334,7 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c docs/
     await initBackend({ logger: context.log });
     let tokenizer: TokenizerPlugin;
     const file = stringOption(context.options, 'tokenizer');
-    if (file) tokenizer = loadTokenizerFile(path.resolve(context.io.cwd, file));
+    if (file) tokenizer = loadTokenizer(path.resolve(context.io.cwd, file));
     else {
       if (!raw.tokenizer) throw new ConfigError(['tokenizer: required (or pass --tokenizer FILE)']);
       const ref = parseWithPath(pluginRefSchema, raw.tokenizer, 'tokenizer');

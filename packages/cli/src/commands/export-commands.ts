@@ -6,6 +6,7 @@ import { registerBuiltins } from '../builtins';
 import { Command, CommandContext, UsageError, numberOption, requireString, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
 import { exportExamples } from '../pipeline/example-export';
+import { backendOptionsOf } from '../pipeline/experiment';
 import { exportHfFolder } from '../pipeline/hf-folder';
 import { print } from './shared';
 
@@ -68,7 +69,7 @@ async function exportNanoGpt(context: CommandContext, target: ExportTarget, toke
 async function exportJsonLines(context: CommandContext, config: ExportConfig, target: ExportTarget, tokenizer: TokenizerPlugin | undefined): Promise<void> {
   if (!tokenizer) throw new PretrainError('corpus export --format jsonl needs the tokenizer (its special tokens go into the examples): pass --tokenizer FILE or -c with a tokenizer section');
   if (!config.raw.objectives) throw new ConfigError(['objectives: required for --format jsonl (the objectives whose builder packs the examples, e.g. [{ name: mlm }, { name: nsp }])'], config.file);
-  await initBackend({ logger: context.log });
+  await initBackend({ logger: context.log, ...backendOptionsOf(config.raw, config.file) });
   const { builder, names } = await exampleBuilderOf(config);
   const trainer = (config.raw.trainer ?? {}) as { maxLength?: unknown };
   const maxLength = typeof trainer.maxLength === 'number' ? trainer.maxLength : 128;

@@ -11,7 +11,7 @@ import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '..
 import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
-import { Experiment, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
+import { Experiment, backendOptionsOf, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
 import { decideLabels, loadTaskSplits } from '../pipeline/task-data';
 import { defaultStride } from '../pipeline/task-encode';
 import { TASK_METRICS, TaskSettings, formatMetrics, prepareRows, runTask, metricGreaterIsBetter } from '../pipeline/task-run';
@@ -331,7 +331,7 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c docs/
   async run(context) {
     const inputs = (context.options.input as string[] | undefined) ?? [];
     const { corpus, runDir, raw, baseDir } = await corpusFromArgs(context, 'corpus', inputs);
-    await initBackend({ logger: context.log });
+    await initBackend({ logger: context.log, ...backendOptionsOf(raw, stringOption(context.options, 'config')) });
     let tokenizer: TokenizerPlugin;
     const file = stringOption(context.options, 'tokenizer');
     if (file) tokenizer = loadTokenizer(path.resolve(context.io.cwd, file));

@@ -45,6 +45,14 @@ describe('loadTokenizer', () => {
     expect(loadTokenizer(vocabOnly).toJSON()).toBe(fromBertVocab(casedVocab).toJSON());
   });
 
+  it("reads a vocab.txt folder's tokenizer_config.json: a cased model stays cased", () => {
+    const cased = folderWith('cased', { 'vocab.txt': { copy: casedVocab }, 'tokenizer_config.json': JSON.stringify({ do_lower_case: false, model_max_length: 512 }) });
+    expect(loadTokenizer(cased).toJSON()).toBe(fromBertVocab(casedVocab, { lowercase: false }).toJSON());
+    expect(loadTokenizer(cased).encode('Hello Paris').tokens).toEqual(['[CLS]', 'Hello', 'Paris', '[SEP]']);
+    const broken = folderWith('broken-config', { 'vocab.txt': { copy: casedVocab }, 'tokenizer_config.json': '{ do_lower_case' });
+    expect(() => loadTokenizer(broken)).toThrow(`${path.join(broken, 'tokenizer_config.json')}: not valid JSON`);
+  });
+
   it('loads a folder holding vocab.json + merges.txt and encodes like HF GPT-2 built from the same files', async () => {
     const { vocab, merges } = smallGPT2Files();
     const dir = folderWith('gpt2', { 'vocab.json': JSON.stringify(vocab), 'merges.txt': ['#version: 0.2', ...merges].join('\n') + '\n' });

@@ -11,7 +11,7 @@ const tf = require('@tensorflow/tfjs-core');
 const core = require('@pretrain/core');
 const { MaskedLanguageModeling } = require('@pretrain/objective-mlm');
 const { registerBuiltins } = require('../dist/builtins');
-const { loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { loadTokenizer } = require('@pretrain/tokenizer');
 const { pairedDifference } = require('../dist/pipeline/paired');
 const { createPlugin, sentimentSplits } = require('../dist/commands/demo');
 const { PRESETS } = require('../dist/commands/demo-presets');
@@ -96,7 +96,7 @@ async function arm(kind, o, p, splits, n) {
   await core.initBackend({ logger: () => {} });
   const o = JSON.parse(process.argv[2] ?? '{}');
   const dir = path.resolve(repoRoot, o.checkpoint ?? 'data/pretrained/bert-tiny-books-reviews');
-  const tokenizer = loadTokenizerFile(dir);
+  const tokenizer = loadTokenizer(dir);
   const all = core.readCheckpointTensors(dir);
   const p = { tokenizer, all, modelOptions: { ...base.model.options, vocabSize: tokenizer.getVocabSize() } };
   const splits = sentimentSplits(dataDir, base.seed);

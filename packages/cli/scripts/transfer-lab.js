@@ -30,7 +30,8 @@ const { TokenClassificationHead } = require('@pretrain/heads');
 const { encodeTaggedWords } = require('../dist/pipeline/tagging');
 const { Trainer } = require('@pretrain/trainer');
 const { registerBuiltins } = require('../dist/builtins');
-const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { trainTokenizer } = require('../dist/pipeline/tokenizers');
+const { loadTokenizer } = require('@pretrain/tokenizer');
 const { runFinetuning } = require('../dist/pipeline/train');
 const { readBackboneTensors } = require('../dist/pipeline/checkpoint');
 const { pairedDifference } = require('../dist/pipeline/paired');
@@ -68,7 +69,7 @@ async function pretrain(o) {
   // initFrom: continue pre-training from a checkpoint folder (its tokenizer and backbone tensors).
   const initFrom = o.initFrom ? path.resolve(repoRoot, o.initFrom) : null;
   if (initFrom && !fs.existsSync(tokFile)) fs.copyFileSync(path.join(initFrom, 'tokenizer.json'), tokFile);
-  if (fs.existsSync(tokFile)) tokenizer = loadTokenizerFile(tokFile);
+  if (fs.existsSync(tokFile)) tokenizer = loadTokenizer(tokFile);
   else {
     const limit = o.tokenizerSentences ?? 200000;
     async function* sentences() {
@@ -109,7 +110,7 @@ function loadPretrained(name) {
   const dir = runDir(name.split('@')[0]);
   const lab = JSON.parse(fs.readFileSync(path.join(dir, 'lab.json'), 'utf8'));
   const checkpoint = path.join(dir, name.includes('@') ? `checkpoint-${name.split('@')[1]}` : 'checkpoint');
-  const tokenizer = loadTokenizerFile(checkpoint);
+  const tokenizer = loadTokenizer(checkpoint);
   const modelOptions = { ...modelDefaults(lab.kind, tokenizer), ...(lab.model ?? {}), vocabSize: tokenizer.getVocabSize() };
   const state = readBackboneTensors(checkpoint, lab.kind === 'gpt' ? 'transformer' : 'bert');
   return { tokenizer, modelOptions, state, kind: lab.kind ?? 'bert' };
@@ -374,7 +375,7 @@ function ship(o) {
  */
 function neighbours(o) {
   const dir = path.resolve(repoRoot, o.dir ?? 'data/pretrained/bert-tiny-books-reviews');
-  const tokenizer = loadTokenizerFile(dir);
+  const tokenizer = loadTokenizer(dir);
   const embeddings = readBackboneTensors(dir, o.prefix ?? 'bert').get(o.tensor ?? 'embeddings.word_embeddings.weight');
   const [vocab, hidden] = embeddings.shape;
   const values = embeddings.dataSync();

@@ -20,7 +20,8 @@ const fs = require('fs');
 const path = require('path');
 const core = require('@pretrain/core');
 const { registerBuiltins } = require('../dist/builtins');
-const { trainTokenizer, loadTokenizerFile } = require('../dist/pipeline/tokenizers');
+const { trainTokenizer } = require('../dist/pipeline/tokenizers');
+const { loadTokenizer } = require('@pretrain/tokenizer');
 const { runFinetuning } = require('../dist/pipeline/train');
 const { readBackboneTensors } = require('../dist/pipeline/checkpoint');
 const { createPlugin, pretrainPreset, sentencesOf, sentimentSplits } = require('../dist/commands/demo');
@@ -59,7 +60,7 @@ async function pretrain(o) {
 async function finetune(o) {
   const checkpoint = path.join(runDir(o.name), 'checkpoint');
   if (!fs.existsSync(checkpoint)) throw new Error(`transfer-study: ${checkpoint} not found (run "pretrain" first)`);
-  const tokenizer = loadTokenizerFile(checkpoint);
+  const tokenizer = loadTokenizer(checkpoint);
   const modelOptions = { ...preset.model.options, vocabSize: tokenizer.getVocabSize() };
   const backboneState = readBackboneTensors(checkpoint, 'bert');
   const splits = sentimentSplits(dataDir, preset.seed);

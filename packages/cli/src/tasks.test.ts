@@ -348,6 +348,23 @@ describe('config errors', () => {
     }
   });
 
+  it('the backend section: checked with the config, used by the run, overridden by PRETRAIN_BACKEND', () => {
+    const dir = path.join(work, 'backend');
+    const data = { train: { path: path.join(TASKS_DIR, 'sst2-train-48.tsv'), text: 'sentence', label: 'label' } };
+    const base = { model: { name: 'bert', options: TINY_BERT }, head: { name: 'sequence-classification' }, trainer: { ...TRAINER, maxSteps: 1 }, data };
+    const bad = runBin(['finetune', '-c', writeJson(path.join(dir, 'bad.json'), { ...base, backend: { name: 'gpu', thread: 2 } }), '-t', tokenizerFile, '-o', path.join(dir, 'bad')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"');
+    expect(bad.stderr).toContain('backend: unknown option "thread"; did you mean "threads" for "thread"?');
+    const config = writeJson(path.join(dir, 'cpu.json'), { ...base, backend: { name: 'cpu' } });
+    const fromConfig = runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')], { env: { PRETRAIN_BACKEND: '' } });
+    expect(fromConfig.status).toBe(0);
+    expect(fromConfig.stderr).toContain('[pretrain] backend: cpu');
+    const overridden = runBin(['corpus', 'prepare', '-c', config, '--input', path.join(DATA_DIR, 'gutenberg', 'pg11.txt'), '-t', tokenizerFile, '-o', path.join(dir, 'corpus')], { env: { PRETRAIN_BACKEND: 'wasm' } });
+    expect(overridden.status).toBe(0);
+    expect(overridden.stderr).toContain('[pretrain] backend: wasm');
+  });
+
   it("the run folder's config.json re-runs as it is (data paths made absolute)", () => {
     const dir = path.join(work, 'rerun');
     fs.mkdirSync(dir, { recursive: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { currentBackend, initBackend } from './backend';
+import { backendChoice, currentBackend, initBackend } from './backend';
 
 describe('initBackend', () => {
   const saved = process.env.PRETRAIN_BACKEND;
@@ -51,5 +51,37 @@ describe('initBackend', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe('backendChoice', () => {
+  const saved = { backend: process.env.PRETRAIN_BACKEND, threads: process.env.PRETRAIN_THREADS };
+  const restore = (name: string, value: string | undefined) => (value === undefined ? delete process.env[name] : (process.env[name] = value));
+  beforeEach(() => {
+    delete process.env.PRETRAIN_BACKEND;
+    delete process.env.PRETRAIN_THREADS;
+  });
+  afterAll(() => {
+    restore('PRETRAIN_BACKEND', saved.backend);
+    restore('PRETRAIN_THREADS', saved.threads);
+  });
+
+  it("takes the config's backend and threads when the environment sets neither", () => {
+    expect(backendChoice({ name: 'cpu', threads: 3 })).toEqual({ backend: 'cpu', threads: 3 });
+    expect(backendChoice()).toEqual({ backend: undefined, threads: undefined });
+  });
+
+  it('lets PRETRAIN_BACKEND and PRETRAIN_THREADS override the config, each on its own', () => {
+    process.env.PRETRAIN_BACKEND = 'wasm';
+    expect(backendChoice({ name: 'cpu', threads: 3 })).toEqual({ backend: 'wasm', threads: 3 });
+    process.env.PRETRAIN_THREADS = '2';
+    expect(backendChoice({ name: 'cpu', threads: 3 })).toEqual({ backend: 'wasm', threads: 2 });
+    delete process.env.PRETRAIN_BACKEND;
+    expect(backendChoice({ name: 'cpu' })).toEqual({ backend: 'cpu', threads: 2 });
+  });
+
+  it('still rejects a bad environment value when the config is fine', () => {
+    process.env.PRETRAIN_THREADS = 'many';
+    expect(() => backendChoice({ threads: 2 })).toThrow('PRETRAIN_THREADS must be a positive integer; got "many"');
   });
 });

@@ -1,11 +1,19 @@
 /**
  * Chooses where tensors run. Default on Node: the wasm backend (made training-capable by the
  * kernels in ./kernels), `cpu` as the reference, tfjs-node(-gpu) when installed and loadable.
- * PRETRAIN_BACKEND=wasm|cpu|tensorflow overrides. The choice is logged once.
+ * An experiment config's `backend: { name, threads }` chooses too (backendChoice);
+ * PRETRAIN_BACKEND=wasm|cpu|tensorflow and PRETRAIN_THREADS override it. The choice is logged once.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
+export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The experiment config's `backend` section (validated by `backendConfigSchema`). */
+export interface BackendConfig {
+  name?: BackendName;
+  threads?: number;
+}
 
 export interface BackendInfo {
   name: BackendName;
@@ -46,11 +54,16 @@ export function currentBackend(): BackendInfo | undefined {
   return current;
 }
 
+/** What to pass to initBackend for a config's `backend` section: the environment variables win over it. */
+export function backendChoice(config: BackendConfig = {}): Pick<InitBackendOptions, 'backend' | 'threads'> {
+  return { backend: backendFromEnv() ?? config.name, threads: threadsFromEnv() ?? config.threads };
+}
+
 function backendFromEnv(): BackendName | undefined {
   const value = process.env.PRETRAIN_BACKEND;
   if (!value) return undefined;
-  if (value === 'wasm' || value === 'cpu' || value === 'tensorflow') return value;
-  throw new Error(`PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow; got "${value}"`);
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`PRETRAIN_BACKEND must be one of ${BACKEND_NAMES.join(', ')}; got "${value}"`);
 }
 
 /**

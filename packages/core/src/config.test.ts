@@ -69,6 +69,22 @@ describe('resolveExperiment', () => {
     expect(await configErrors({ model: { name: 'bert' }, seed: 'x' })).toEqual(['seed: expected number, received string']);
   });
 
+  it('reads an optional backend section: name and threads', async () => {
+    const model = { name: 'bert', options: { hiddenSize: 64 } };
+    expect((await resolveExperiment({ model, objectives: [{ name: 'nsp' }], backend: { name: 'cpu', threads: 4 } }, builtins())).config.backend).toEqual({ name: 'cpu', threads: 4 });
+    expect((await resolveExperiment({ model, objectives: [{ name: 'nsp' }] }, builtins())).config.backend).toBeUndefined();
+  });
+
+  it('reports every problem of the backend section, each with its path', async () => {
+    const issues = await configErrors({ model: { name: 'bert', options: { hiddenSize: 64 } }, backend: { name: 'gpu', threads: 0, thread: 2 }, seed: 'x' });
+    expect(issues).toEqual([
+      'seed: expected number, received string',
+      'backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"',
+      'backend.threads: Too small: expected number to be >0',
+      'backend: unknown option "thread"',
+    ]);
+  });
+
   it('rejects unknown plugin names, listing the known ones', async () => {
     const issues = await configErrors({ model: { name: 'bert', options: { hiddenSize: 64 } }, objectives: [{ name: 'nsp' }, { name: 'mlmm' }] });
     expect(issues).toEqual(['objectives[1].name: unknown objective plugin "mlmm". Known: mlm, nsp, clm; third-party plugins are named by npm package']);

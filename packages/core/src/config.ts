@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { z } from 'zod';
+import { BACKEND_NAMES, type BackendConfig } from './backend';
 import type { PluginKind } from './contract';
 import { ConfigError, PretrainError } from './errors';
 import type { PluginDefinition, Registry } from './registry';
@@ -14,6 +15,15 @@ export const pluginRefSchema = z
 
 export const objectiveRefSchema = pluginRefSchema.extend({ weight: z.number().positive().default(1) }).strict();
 
+/** Where tensors run; PRETRAIN_BACKEND / PRETRAIN_THREADS override it (see backendChoice). */
+export const backendConfigSchema: z.ZodType<BackendConfig> = z
+  .object({
+    name: z.enum(BACKEND_NAMES).optional(),
+    /** wasm: XNNPACK threads. */
+    threads: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /** An experiment as plain data (JSON or YAML). Sections other packages own stay open records here. */
 export const experimentConfigSchema = z
   .object({
@@ -26,6 +36,7 @@ export const experimentConfigSchema = z
     objectives: z.array(objectiveRefSchema).default([]),
     head: pluginRefSchema.optional(),
     callbacks: z.array(pluginRefSchema).default([]),
+    backend: backendConfigSchema.optional(),
     /** Labeled data for fine-tuning / evaluation (read by the CLI through @pretrain/corpus). */
     data: z.record(z.string(), z.unknown()).optional(),
     /** Training loop settings, validated by @pretrain/trainer. */

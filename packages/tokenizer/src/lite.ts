@@ -16,6 +16,7 @@ export { TokenizerJSONError } from './json-path';
 export { byteLevelAlphabet } from './byte-level';
 export { bertTokenizer, fromBertVocab, readVocabTxt, gpt2Tokenizer, fromGPT2Files, BERT_SPECIAL_TOKENS } from './builders';
 export type { BertPipelineOptions } from './builders';
+export { loadTokenizer } from './loader';
 export { trainWordPiece, trainByteLevelBPE } from './trainers';
 export type { TrainWordPieceOptions, TrainByteLevelBPEOptions } from './trainers';
 export { trainBPE } from './bpe-trainer';

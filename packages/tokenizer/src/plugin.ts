@@ -5,12 +5,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { definePlugin, PretrainError, z } from '@pretrain/core';
-import { fromBertVocab } from './builders';
+import { loadTokenizer } from './loader';
 import { Tokenizer } from './tokenizer';
 import { trainByteLevelBPE, trainWordPiece } from './trainers';
 
 const trainingFields = {
-  /** An existing tokenizer.json (or, for wordpiece, a BERT vocab.txt): loaded instead of training. */
+  /** An existing tokenizer (tokenizer.json, vocab.txt, or a folder holding one; see loadTokenizer): loaded instead of training. */
   path: z.string().min(1).optional(),
   /** Training text files. */
   files: z.array(z.string().min(1)).min(1).optional(),
@@ -59,13 +59,8 @@ function resolveIn(baseDir: string, p: string): string {
   return path.isAbsolute(p) ? p : path.join(baseDir, p);
 }
 
-function loadExisting(file: string): Tokenizer {
-  if (!fs.existsSync(file)) throw new PretrainError(`tokenizer file not found: ${file}`, { file });
-  return file.endsWith('.txt') ? fromBertVocab(file) : Tokenizer.fromFile(file);
-}
-
 async function trainOrLoad(options: { path?: string; files?: string[]; save?: string }, baseDir: string, train: (files: string[]) => Promise<Tokenizer>): Promise<Tokenizer> {
-  if (options.path) return loadExisting(resolveIn(baseDir, options.path));
+  if (options.path) return loadTokenizer(resolveIn(baseDir, options.path));
   const saveTo = options.save ? resolveIn(baseDir, options.save) : null;
   if (saveTo && fs.existsSync(saveTo)) return Tokenizer.fromFile(saveTo);
   const files = (options.files ?? []).map((f) => resolveIn(baseDir, f));
@@ -100,9 +95,9 @@ export const bpePlugin = definePlugin<'tokenizer', BPEPluginOptions>({
 export const hfTokenizerPlugin = definePlugin<'tokenizer', HFPluginOptions>({
   kind: 'tokenizer',
   name: 'hf',
-  description: 'Any HuggingFace tokenizer.json (WordPiece, BPE, byte-level BPE)',
+  description: 'Any HuggingFace tokenizer.json (WordPiece, BPE, byte-level BPE), a BERT vocab.txt, or a folder holding tokenizer.json, vocab.txt or vocab.json + merges.txt',
   options: hfOptionsSchema as never,
-  create: (o, context) => loadExisting(resolveIn(context.baseDir, o.path)),
+  create: (o, context) => loadTokenizer(resolveIn(context.baseDir, o.path)),
 });
 
 export const pretrainPlugins = [wordPiecePlugin, bpePlugin, hfTokenizerPlugin];

@@ -13,7 +13,8 @@ import { RunDir } from '../run-dir';
 import { formatDuration } from '../progress';
 import { LabeledSplits, LabeledText, readLabeledTsv, shuffled } from '../pipeline/task-data';
 import { Rng } from '@pretrain/core';
-import { loadTokenizerFile, trainTokenizer } from '../pipeline/tokenizers';
+import { loadTokenizer } from '@pretrain/tokenizer';
+import { trainTokenizer } from '../pipeline/tokenizers';
 import { readBackboneTensors } from '../pipeline/checkpoint';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
@@ -201,7 +202,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
 export function readShippedCheckpoint(shipped: NonNullable<DemoPreset['shipped']>, dataDir: string, tokenizer: TokenizerPlugin): { state: Map<string, tf.Tensor> } | { skipped: string } {
   const dir = path.join(dataDir, shipped.dir);
   if (!fs.existsSync(dir)) return { skipped: `${dir} does not exist` };
-  const shippedTokenizer = loadTokenizerFile(dir);
+  const shippedTokenizer = loadTokenizer(dir);
   if (shippedTokenizer.hash() !== tokenizer.hash()) return { skipped: `${dir} was pre-trained with another tokenizer than the one trained on this corpus (hash ${shippedTokenizer.hash().slice(0, 12)} vs ${tokenizer.hash().slice(0, 12)}); rebuild it with the command in its README.md` };
   const state = readBackboneTensors(dir, 'bert');
   return { state };

@@ -1,12 +1,13 @@
 import * as path from 'path';
 import { ConfigError, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, objectiveRefSchema, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { exportTokenCache } from '@pretrain/corpus';
+import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
 import { Command, CommandContext, UsageError, numberOption, requireString, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
 import { exportExamples } from '../pipeline/example-export';
+import { backendOptionsOf } from '../pipeline/experiment';
 import { exportHfFolder } from '../pipeline/hf-folder';
-import { loadTokenizerFile } from '../pipeline/tokenizers';
 import { print } from './shared';
 
 const FORMATS = ['nanogpt', 'jsonl'] as const;
@@ -26,7 +27,7 @@ function readExportConfig(context: CommandContext): ExportConfig {
 /** --tokenizer FILE, else the config's tokenizer plugin, else none. */
 async function exportTokenizer(context: CommandContext, config: ExportConfig): Promise<TokenizerPlugin | undefined> {
   const file = stringOption(context.options, 'tokenizer');
-  if (file) return loadTokenizerFile(path.resolve(context.io.cwd, file));
+  if (file) return loadTokenizer(path.resolve(context.io.cwd, file));
   if (!config.raw.tokenizer) return undefined;
   const ref = parseWithPath(pluginRefSchema, config.raw.tokenizer, 'tokenizer', config.file);
   const definition = await defaultRegistry.resolve('tokenizer', ref.name, { fromDir: config.baseDir, configPath: 'tokenizer.name' });
@@ -68,7 +69,7 @@ async function exportNanoGpt(context: CommandContext, target: ExportTarget, toke
 async function exportJsonLines(context: CommandContext, config: ExportConfig, target: ExportTarget, tokenizer: TokenizerPlugin | undefined): Promise<void> {
   if (!tokenizer) throw new PretrainError('corpus export --format jsonl needs the tokenizer (its special tokens go into the examples): pass --tokenizer FILE or -c with a tokenizer section');
   if (!config.raw.objectives) throw new ConfigError(['objectives: required for --format jsonl (the objectives whose builder packs the examples, e.g. [{ name: mlm }, { name: nsp }])'], config.file);
-  await initBackend({ logger: context.log });
+  await initBackend({ logger: context.log, ...backendOptionsOf(config.raw, config.file) });
   const { builder, names } = await exampleBuilderOf(config);
   const trainer = (config.raw.trainer ?? {}) as { maxLength?: unknown };
   const maxLength = typeof trainer.maxLength === 'number' ? trainer.maxLength : 128;
@@ -97,7 +98,7 @@ Example: pretrain corpus export --token-cache runs/corpus/token-cache --format j
     force: { type: 'boolean', description: 'replace a non-empty output folder' },
     config: { type: 'string', short: 'c', valueName: 'FILE', description: 'experiment config: objectives, tokenizer, trainer.maxLength, seed' },
     set: { type: 'string', multiple: true, valueName: 'KEY=VALUE', description: 'override one config value (repeatable)' },
-    tokenizer: { type: 'string', short: 't', valueName: 'FILE', description: 'tokenizer.json; the cache must have been built with it' },
+    tokenizer: { type: 'string', short: 't', valueName: 'FILE', description: 'tokenizer.json or vocab.txt, or a folder holding one; the cache must have been built with it' },
     'validation-fraction': { type: 'string', valueName: 'F', description: 'share of documents exported as validation (default: the config corpus, else 0)' },
   },
   async run(context) {

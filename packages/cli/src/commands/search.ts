@@ -103,7 +103,7 @@ Example: pretrain search -c docs/guides/finetune/sst2.yaml --from runs/bert/chec
   options: {
     ...CONFIG_OPTIONS,
     from: { type: 'string', valueName: 'DIR', description: 'initialise every trial from this checkpoint' },
-    tokenizer: { type: 'string', short: 't', valueName: 'FILE', description: 'tokenizer.json when not using --from' },
+    tokenizer: { type: 'string', short: 't', valueName: 'FILE', description: 'tokenizer.json, vocab.txt or a folder holding one, when not using --from' },
     grid: { type: 'string', multiple: true, valueName: 'KEY=V1,V2', description: 'values to try for one config key (repeatable)' },
     trials: { type: 'string', valueName: 'N', description: 'random search: try N combinations (default: all)' },
     metric: { type: 'string', valueName: 'NAME', description: 'validation metric to optimise (default: trainer.metricForBest, else the task\'s main metric)' },

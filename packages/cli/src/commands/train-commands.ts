@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BackbonePlugin, ConfigError, CorpusSourcePlugin, TaskKind, PluginRef, PretrainError, TokenizerPlugin, TrainerCallbackPlugin, defaultRegistry, initBackend, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { TextCorpus, TokenizedCorpus, buildTokenCacheFor } from '@pretrain/corpus';
+import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
 import { CONFIG_OPTIONS, Command, CommandContext, numberOption, stringOption } from '../command';
 import { applyOverrides, readConfigFile } from '../config-file';
@@ -10,7 +11,7 @@ import { ReportChart, lossSeriesFromMetrics, readMetrics, writeReport } from '..
 import { ProgressBar } from '../progress';
 import { RunDir } from '../run-dir';
 import { tokenizedDocuments } from '../pipeline/batches';
-import { Experiment, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
+import { Experiment, backendOptionsOf, createBackboneFor, createPlugin, loadExperiment } from '../pipeline/experiment';
 import { decideLabels, loadTaskSplits } from '../pipeline/task-data';
 import { defaultStride } from '../pipeline/task-encode';
 import { TASK_METRICS, TaskSettings, formatMetrics, prepareRows, runTask, metricGreaterIsBetter } from '../pipeline/task-run';
@@ -19,18 +20,18 @@ import { checkVocabularyFits } from '@pretrain/trainer';
 import { PLUGINS_FILE } from '../pipeline/checkpoint';
 import { loadHfBackbone } from '../pipeline/hf-folder';
 import { restoreCheckpoint } from '../pipeline/restore';
-import { loadTokenizerFile, trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
+import { trainTokenizer, TokenizerType } from '../pipeline/tokenizers';
 import { runPretraining, wasInterrupted } from '../pipeline/train';
 import { environment, formatTable, print } from './shared';
 
 const TOKENIZER_OPTION = {
-  tokenizer: { type: 'string' as const, short: 't', valueName: 'FILE', description: 'tokenizer.json (or a folder holding one); overrides the config tokenizer' },
+  tokenizer: { type: 'string' as const, short: 't', valueName: 'FILE', description: 'tokenizer.json or vocab.txt, or a folder holding tokenizer.json, vocab.txt or vocab.json + merges.txt; overrides the config tokenizer' },
 };
 
 /** The tokenizer: --tokenizer FILE, else the config's tokenizer plugin. */
 export async function tokenizerFor(context: CommandContext, experiment: Pick<Experiment, 'resolved' | 'baseDir' | 'config'>): Promise<TokenizerPlugin> {
   const file = stringOption(context.options, 'tokenizer');
-  if (file) return loadTokenizerFile(path.resolve(context.io.cwd, file));
+  if (file) return loadTokenizer(path.resolve(context.io.cwd, file));
   if (!experiment.resolved.tokenizer) throw new ConfigError(['tokenizer: required (a tokenizer plugin, or pass --tokenizer FILE)']);
   return createPlugin(experiment.resolved.tokenizer, experiment);
 }
@@ -330,10 +331,10 @@ corpus-stats.json into the run folder. Example: pretrain corpus prepare -c docs/
   async run(context) {
     const inputs = (context.options.input as string[] | undefined) ?? [];
     const { corpus, runDir, raw, baseDir } = await corpusFromArgs(context, 'corpus', inputs);
-    await initBackend({ logger: context.log });
+    await initBackend({ logger: context.log, ...backendOptionsOf(raw, stringOption(context.options, 'config')) });
     let tokenizer: TokenizerPlugin;
     const file = stringOption(context.options, 'tokenizer');
-    if (file) tokenizer = loadTokenizerFile(path.resolve(context.io.cwd, file));
+    if (file) tokenizer = loadTokenizer(path.resolve(context.io.cwd, file));
     else {
       if (!raw.tokenizer) throw new ConfigError(['tokenizer: required (or pass --tokenizer FILE)']);
       const ref = parseWithPath(pluginRefSchema, raw.tokenizer, 'tokenizer');

@@ -9,9 +9,12 @@ import {
   PluginKinds,
   ResolvedExperiment,
   ResolvedPlugin,
+  backendChoice,
+  backendConfigSchema,
   defaultRegistry,
   experimentConfigSchema,
   initBackend,
+  parseWithPath,
   resolveExperiment,
 } from '@pretrain/core';
 import { checkVocabularyFits, trainerOptionsSchema } from '@pretrain/trainer';
@@ -85,8 +88,13 @@ export async function loadExperiment(context: CommandContext, commandName: strin
   if (typeof trainer.resume === 'string') trainer.resume = path.resolve(baseDir, trainer.resume);
   // The run folder's config.json re-runs as it is: paths absolute, and the defaulted output folder left out.
   runDir.writeJson('config.json', resolvedConfigJSON(resolved, userOutputDir ? trainer : { ...trainer, outputDir: undefined }, data, baseDir));
-  await initBackend({ logger: context.log });
+  await initBackend({ logger: context.log, ...backendChoice(resolved.config.backend) });
   return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir, raw };
+}
+
+/** initBackend's choice for a config read only in part (corpus commands): its `backend` section, checked; the environment wins. */
+export function backendOptionsOf(raw: RawConfig, file?: string): ReturnType<typeof backendChoice> {
+  return backendChoice(raw.backend === undefined ? undefined : parseWithPath(backendConfigSchema, raw.backend, 'backend', file));
 }
 
 /** The config as it ran: every plugin's options with defaults filled in. */
@@ -142,6 +150,7 @@ function schemaAt(where: string, raw: RawConfig): unknown {
   if (where === '(root)') return experimentConfigSchema;
   if (where === 'trainer') return trainerOptionsSchema;
   if (where === 'data') return dataSchema;
+  if (where === 'backend') return backendConfigSchema;
   if (/^data\.(train|validation|test)(\[\d+\])?$/.test(where)) return labeledFileSchema;
   const plugin = /^(model|tokenizer|corpus|head|objectives\[(\d+)\]|callbacks\[(\d+)\])\.options$/.exec(where);
   if (!plugin) return undefined;

@@ -8,9 +8,9 @@ import * as path from 'path';
 import { BackbonePlugin, PluginRef, PretrainError, TokenizerPlugin, checkpointWeightFiles, defaultRegistry, initBackend, readSafetensorsHeader, writeFileAtomic, writeFolderAtomic, type LoadReport } from '@pretrain/core';
 import { BERT_OPTION_KEYS } from '@pretrain/model-bert';
 import { GPT2_OPTION_KEYS } from '@pretrain/model-gpt';
+import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
 import { readCheckpointConfig } from './checkpoint';
-import { loadTokenizerFile } from './tokenizers';
 
 /** Written into an export: which tokenizer (hash) the model was trained with, to match token exports. */
 export const EXPORT_INFO_FILE = 'pretrain_export.json';
@@ -133,7 +133,7 @@ export async function exportHfFolder(checkpointDir: string, outDir: string, opti
   if (error) throw new PretrainError(error, { file: configFile });
   const weights = checkpointWeightFiles(checkpointDir);
   for (const file of weights) readSafetensorsHeader(file);
-  const tokenizer = loadTokenizerFile(checkpointDir);
+  const tokenizer = loadTokenizer(checkpointDir);
   checkVocabulary(config, configFile, tokenizer);
   const architecture = String((config.architectures as string[] | undefined)?.[0]);
   const files = hfFolderTextFiles(config, tokenizer, architecture);
@@ -186,7 +186,7 @@ export async function loadHfBackbone(dir: string, options: { seed?: number; log(
   const definition = await defaultRegistry.resolve('model', type.plugin, { fromDir: dir });
   const backbone = (await definition.create(definition.options.parse({ pretrained: dir }), { baseDir: dir, seed: options.seed ?? 0 })) as BackbonePlugin & { loadReport?: LoadReport };
   checkLoadReport(dir, backbone.loadReport ?? { missing: [], unexpected: [] }, options.log);
-  const tokenizer = options.tokenizer ?? loadTokenizerFile(tokenizerFile);
+  const tokenizer = options.tokenizer ?? loadTokenizer(tokenizerFile);
   checkVocabulary(config, file, tokenizer);
   return { backbone, tokenizer, modelRef: { name: type.plugin, options: optionsFromConfig(config, type.keys) } };
 }

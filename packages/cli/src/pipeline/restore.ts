@@ -1,10 +1,10 @@
 import * as path from 'path';
 import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, defaultRegistry, initBackend, parseWithPath } from '@pretrain/core';
 import { Trainer, checkVocabularyFits, loadModel } from '@pretrain/trainer';
+import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
 import { PLUGINS_FILE, SavedPluginRefs, readPluginRefs } from './checkpoint';
 import { checkLoadReport } from './hf-folder';
-import { loadTokenizerFile } from './tokenizers';
 
 export interface RestoredModel {
   backbone: BackbonePlugin;
@@ -24,7 +24,7 @@ export async function restoreCheckpoint(dir: string, options: { withHead: boolea
   const refsFile = path.join(dir, PLUGINS_FILE);
   const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromData: refsFile });
   const backbone = await modelDefinition.create(parseWithPath(modelDefinition.options, refs.model.options ?? {}, 'model.options', refsFile), context);
-  const tokenizer = loadTokenizerFile(dir);
+  const tokenizer = loadTokenizer(dir);
   try {
     checkVocabularyFits(backbone, tokenizer);
   } catch (error) {

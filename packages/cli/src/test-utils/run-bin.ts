@@ -14,13 +14,13 @@ export interface BinResult {
 }
 
 /** Runs the built `pretrain` binary (packages/cli/dist/bin.js) the way a user does. */
-export function runBin(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): BinResult {
+export function runBin(args: string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): BinResult {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (npx nx run @pretrain/cli:build)`);
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 240_000,
-    env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm', FORCE_COLOR: '0' },
+    env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm', FORCE_COLOR: '0', ...options.env },
   });
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }

@@ -13,7 +13,7 @@
  *   node packages/cli/scripts/transfer-lab.js neighbours '{"dir":"data/pretrained/bert-tiny-books-reviews"}'
  *
  * pretrain: corpus ("books": the six books; "imdb": all 50,000 shared IMDB reviews; "mix": the demo's
- *   books + 10,000 reviews; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
+ *   books + 10,000 reviews; "reviews": the demo's 10,000 reviews alone; "extra": 60 more shared books), vocabSize, model (BERT option overrides),
  *   objectives, trainer (overrides of the quick preset's pre-training), steps (cap), minutes (cap),
  *   initFrom (a BERT checkpoint folder to continue from: its tokenizer and backbone tensors).
  * finetune: tasks (pos | chunk | sentiment), per task { sizes, steps or epochs/minSteps/maxSteps,
@@ -55,6 +55,7 @@ function corpusPaths(which) {
   if (which === 'books') return { paths: base.corpusFiles.filter((f) => f.startsWith('gutenberg/')).map((f) => path.join(dataDir, f)), stripGutenberg: true };
   if (which === 'imdb') return { paths: [path.join(shared, 'corpus/imdb-unsup/unsup.jsonl.gz')], format: 'jsonl' };
   if (which === 'mix') return { paths: base.corpusFiles.map((f) => path.join(dataDir, f)), stripGutenberg: true };
+  if (which === 'reviews') return { paths: base.corpusFiles.filter((f) => f.startsWith('imdb-unsup/')).map((f) => path.join(dataDir, f)) };
   if (which === 'extra') return { paths: [path.join(shared, 'corpus/gutenberg-extra')], stripGutenberg: true };
   throw new Error(`unknown corpus ${which}`);
 }

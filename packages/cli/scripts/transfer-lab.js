@@ -408,9 +408,34 @@ function neighbours(o) {
   }
 }
 
+/**
+ * Study-only objective "electra-detached": ELECTRA whose generator learns only in its own head — its masked-LM
+ * gradient stops at the backbone's output and at the tied embeddings — so only the discriminator's loss shapes the
+ * backbone (item 9 of the guide: the tied generator's masked-LM loss keeps antonyms together in the embeddings).
+ */
+function registerStudyObjectives(registry) {
+  const tf = require('@tensorflow/tfjs-core');
+  const { electraPlugin, ReplacedTokenDetection, ELECTRA_PARAMETER_NAMES: N } = require('@pretrain/objective-electra');
+  const detached = (t) => tf.tensor(t.dataSync(), t.shape, t.dtype);
+  class DetachedGenerator extends ReplacedTokenDetection {
+    init(context) {
+      super.init(context);
+      this.studyBackbone = context.backbone;
+    }
+    generatorLogits(sequenceOutput, positions) {
+      const p = this.parameters;
+      const head = { denseWeight: p.get(N.generatorDenseWeight), denseBias: p.get(N.generatorDenseBias), layerNormWeight: p.get(N.generatorLayerNormWeight), layerNormBias: p.get(N.generatorLayerNormBias), bias: p.get(N.generatorBias) };
+      const info = this.studyBackbone.info;
+      return core.tiedLmHeadLogits(detached(sequenceOutput), positions, head, detached(this.studyBackbone.inputEmbeddings()), (x) => core.activate(x, info.hiddenAct), info.layerNormEps);
+    }
+  }
+  registry.register({ ...electraPlugin, name: 'electra-detached', description: 'study only: ELECTRA with the generator gradient stopped at the backbone', create: (options) => new DetachedGenerator(options) });
+}
+
 (async () => {
   const [command, json] = process.argv.slice(2);
   registerBuiltins(core.defaultRegistry);
+  registerStudyObjectives(core.defaultRegistry);
   await core.initBackend({ logger: () => {} });
   const o = JSON.parse(json ?? '{}');
   if (command === 'pretrain') await pretrain(o);

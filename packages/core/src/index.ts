@@ -12,6 +12,7 @@ export * from './batch';
 export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
+export * from './objective-plugin';
 export * from './checkpoint';
 export * from './architecture';
 export * from './limits';

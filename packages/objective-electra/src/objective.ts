@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
-import { activate, dense, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits, Rng as SeededRng, type Activation } from '@pretrain/core';
+import type { AttentionKind, BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
+import { activate, assertBackboneAttention, dense, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits, Rng as SeededRng, type Activation } from '@pretrain/core';
 import { ELECTRA_FIELDS, maskForGenerator, replaceSampled, sampleRows, type CorruptionVocabulary } from './corruption';
 import { electraOptions, type ElectraOptions } from './options';
 
@@ -28,26 +28,24 @@ const N = ELECTRA_PARAMETER_NAMES;
  * discriminator learns from every position, not only the masked 15%.
  */
 export class ReplacedTokenDetection extends ParameterSetModule implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  static readonly buildsExamples = true;
   readonly name = 'electra';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = ReplacedTokenDetection.requiresAttention;
   /** The generator's decoder is the word embeddings (HF ties `generator_lm_head.weight`): never written. */
   readonly hfHead = { tiedNames: ['generator_lm_head.weight'] };
   readonly exampleBuilder: FullSentenceBuilder;
-  readonly options: ElectraOptions;
   private backbone?: BackbonePlugin;
   private vocabulary?: CorruptionVocabulary;
 
-  constructor(options: Partial<ElectraOptions> = {}) {
+  constructor(readonly options: ElectraOptions = electraOptions()) {
     // The generator's decoder weight is tied to the word embeddings (HF does not store it either).
     super(new ParameterSet(['generator_predictions.', 'generator_lm_head.', 'discriminator_predictions.'], {}, ['generator_lm_head.weight']));
-    this.options = electraOptions(options);
-    this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
+    this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: options.separateDocuments });
   }
 
   init({ backbone, tokenizer, rng }: ObjectiveContext): void {
-    if (backbone.info.attention !== 'bidirectional') {
-      throw new PretrainError(`electra: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('electra') });
-    }
+    assertBackboneAttention(this, backbone);
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new PretrainError('electra: the tokenizer has no mask token ([MASK] / <mask>)', { path: objectivePath('electra') });
     this.backbone = backbone;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {
+  AttentionKind,
   BackboneInfo,
   BackboneOutput,
   BackbonePlugin,
@@ -12,7 +13,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { activationFunction, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits } from '@pretrain/core';
+import { activationFunction, assertBackboneAttention, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { mlmOptions, type MlmOptions } from './options';
 
@@ -34,17 +35,19 @@ export const MLM_DECODER_NAMES = { weight: 'cls.predictions.decoder.weight', bia
  * the selected positions.
  */
 export class MaskedLanguageModeling extends ParameterSetModule implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  /** Builds examples only when asked to (with NSP, NSP builds them). */
+  static readonly buildsExamples = (options: MlmOptions): boolean => options.buildExamples;
   readonly name = 'mlm';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = MaskedLanguageModeling.requiresAttention;
   readonly exampleBuilder?: ExampleBuilder;
-  readonly options: MlmOptions;
   /** HF ties the decoder weight to the word embeddings and the decoder bias to cls.predictions.bias (neither is stored). */
   readonly hfHead = { tiedNames: [MLM_DECODER_NAMES.weight, MLM_DECODER_NAMES.bias] };
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
   private act?: (x: tf.Tensor) => tf.Tensor;
 
-  constructor(options: Partial<MlmOptions> = {}) {
+  constructor(readonly options: MlmOptions = mlmOptions()) {
     super(
       new ParameterSet(
         ['cls.predictions.'],
@@ -53,15 +56,12 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
         [MLM_DECODER_NAMES.weight],
       ),
     );
-    this.options = mlmOptions(options);
-    if (this.options.buildExamples) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
+    if (MaskedLanguageModeling.buildsExamples(options)) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: options.separateDocuments });
   }
 
   init(context: ObjectiveContext): void {
     const { backbone, tokenizer, rng } = context;
-    if (backbone.info.attention !== 'bidirectional') {
-      throw new PretrainError(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('mlm') });
-    }
+    assertBackboneAttention(this, backbone);
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new PretrainError('mlm: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'tokenizer' });
     this.backbone = backbone;

@@ -13,7 +13,7 @@ export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
 export * from './objective-plugin';
-export * from './hf-model-options';
+export * from './hf-config';
 export * from './checkpoint';
 export * from './architecture';
 export * from './limits';

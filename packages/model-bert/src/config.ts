@@ -2,7 +2,7 @@
  * BERT's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { ACTIVATIONS, hfConfigFromOptions, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
+import { ACTIVATIONS, hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** The HF config fields BERT reads, with HF's names and defaults. */
 export interface BertConfig {
@@ -51,12 +51,7 @@ export const bertConfigSchema = z.looseObject({
  * or option block in error messages.
  */
 export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfig {
-  const parsed = bertConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new PretrainError(`${source}: invalid BERT config:\n  ${lines.join('\n  ')}`, { file: source });
-  }
-  const config = parsed.data as BertConfig;
+  const config = parseHfConfig<BertConfig>(bertConfigSchema, raw, source, 'BERT');
   if (config.hidden_size % config.num_attention_heads !== 0) {
     throw new PretrainError(
       `${source}: hidden_size (${config.hidden_size}) is not a multiple of num_attention_heads (${config.num_attention_heads})`,
@@ -92,6 +87,4 @@ export const BERT_OPTION_KEYS = {
 export type BertConfigOptions = HfConfigOptions<typeof BERT_OPTION_KEYS, BertConfig>;
 
 /** camelCase options → HF config object (only the keys that were given). */
-export function bertOptionsToConfig(options: BertConfigOptions): Record<string, unknown> {
-  return hfConfigFromOptions(options, BERT_OPTION_KEYS);
-}
+export const bertOptionsToConfig = (options: BertConfigOptions) => hfConfigFromOptions(options, BERT_OPTION_KEYS);

@@ -3,15 +3,18 @@
  * or as HF spells them (hidden_size, num_attention_heads, ...), or `pretrained: <dir>` to load an HF
  * checkpoint directory.
  */
-import * as path from 'path';
-import { definePlugin, hfModelOptionsSchema, z, type PluginDefinition } from '@pretrain/core';
-import { BERT_OPTION_KEYS, bertConfigSchema, bertOptionsToConfig, parseBertConfig, type BertConfigOptions } from './config';
+import { hfModelPlugin, z, type PluginCreateContext, type PluginDefinition } from '@pretrain/core';
+import { BERT_OPTION_KEYS, bertConfigSchema, parseBertConfig, type BertConfig, type BertConfigOptions } from './config';
 import { BertModel } from './model';
 
 export type BertPluginOptions = BertConfigOptions & { pretrained?: string; addPoolingLayer: boolean };
 
-export const bertOptionsSchema = hfModelOptionsSchema<BertPluginOptions>({
+export const bertPlugin = hfModelPlugin<BertPluginOptions, BertConfig>(BertModel, {
+  name: 'bert',
+  description: 'BERT encoder (HF BertModel, post-LN, bidirectional attention); HF checkpoints in and out',
+  attention: 'bidirectional',
   configSchema: bertConfigSchema,
+  parseConfig: parseBertConfig,
   keys: BERT_OPTION_KEYS,
   pretrainedOverrides: ['hiddenDropoutProb', 'attentionProbsDropoutProb'],
   divisible: { width: 'hiddenSize', heads: 'numAttentionHeads' },
@@ -21,24 +24,9 @@ export const bertOptionsSchema = hfModelOptionsSchema<BertPluginOptions>({
   },
 });
 
-/** Builds (or loads) a BERT from validated plugin options; relative `pretrained` paths resolve against baseDir. */
-export function createBert(options: BertPluginOptions, context: { baseDir: string; seed: number }): BertModel {
-  const { pretrained, addPoolingLayer, ...architecture } = options;
-  const overrides = bertOptionsToConfig(architecture);
-  if (pretrained) {
-    const dir = path.resolve(context.baseDir, pretrained);
-    return BertModel.fromPretrained(dir, { seed: context.seed, addPoolingLayer, configOverrides: overrides });
-  }
-  return new BertModel(parseBertConfig(overrides, 'model.options'), { seed: context.seed, addPoolingLayer });
-}
+export const bertOptionsSchema = bertPlugin.options;
 
-export const bertPlugin = definePlugin<'model', BertPluginOptions>({
-  kind: 'model',
-  name: 'bert',
-  description: 'BERT encoder (HF BertModel, post-LN, bidirectional attention); HF checkpoints in and out',
-  options: bertOptionsSchema,
-  meta: { attention: 'bidirectional' },
-  create: createBert,
-});
+/** Builds (or loads) a BERT from validated plugin options; relative `pretrained` paths resolve against baseDir. */
+export const createBert = (options: BertPluginOptions, context: PluginCreateContext) => bertPlugin.create(options, context) as BertModel;
 
 export const pretrainPlugins: PluginDefinition[] = [bertPlugin];

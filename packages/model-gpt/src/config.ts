@@ -2,7 +2,7 @@
  * GPT-2's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { hfConfigFromOptions, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
+import { hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** GPT-2's activation names, its default first (the order zod lists them in errors; core's list starts with BERT's). */
 export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'];
@@ -62,12 +62,7 @@ export const gpt2ConfigSchema = z.looseObject({
 
 /** Validates an HF GPT-2 config (defaults filled as HF's GPT2Config does); `source` names it in errors. */
 export function parseGpt2Config(raw: unknown, source = 'GPT-2 config'): Gpt2Config {
-  const parsed = gpt2ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new PretrainError(`${source}: invalid GPT-2 config:\n  ${lines.join('\n  ')}`, { file: source });
-  }
-  const config = parsed.data as Gpt2Config;
+  const config = parseHfConfig<Gpt2Config>(gpt2ConfigSchema, raw, source, 'GPT-2');
   if (config.n_embd % config.n_head !== 0) {
     throw new PretrainError(`${source}: n_embd (${config.n_embd}) is not a multiple of n_head (${config.n_head})`, { file: source, path: 'n_embd' });
   }
@@ -109,6 +104,4 @@ export const GPT2_OPTION_KEYS = {
 export type Gpt2ConfigOptions = HfConfigOptions<typeof GPT2_OPTION_KEYS, Gpt2Config>;
 
 /** camelCase options → HF config object (only the keys that were given). */
-export function gpt2OptionsToConfig(options: Gpt2ConfigOptions): Record<string, unknown> {
-  return hfConfigFromOptions(options, GPT2_OPTION_KEYS);
-}
+export const gpt2OptionsToConfig = (options: Gpt2ConfigOptions) => hfConfigFromOptions(options, GPT2_OPTION_KEYS);

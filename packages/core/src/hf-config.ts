@@ -1,4 +1,21 @@
+import * as path from 'path';
 import { z } from 'zod';
+import type { AttentionKind, BackbonePlugin } from './contract';
+import { PretrainError } from './errors';
+import { definePlugin, type PluginCreateContext, type PluginDefinition } from './registry';
+
+/**
+ * Validates an HF config.json object against a model's schema (which fills HF's defaults); `source` names
+ * the file or option block in errors, `model` the model ("BERT").
+ */
+export function parseHfConfig<Config>(schema: z.ZodType, raw: unknown, source: string, model: string): Config {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new PretrainError(`${source}: invalid ${model} config:\n  ${lines.join('\n  ')}`, { file: source });
+  }
+  return parsed.data as Config;
+}
 
 /**
  * A model's one table of option names: camelCase option → the HF config.json key it sets. Options are read
@@ -92,4 +109,46 @@ function divisibilityIssues(options: Record<string, unknown>, spec: HfModelOptio
   const value = (camel: string) => (options[camel] ?? options[spec.keys[camel]] ?? spec.configSchema.parse({})[spec.keys[camel]]) as number;
   if (value(width) % value(heads) === 0) return [];
   return [{ path: [width], message: `${width} (${value(width)}) is not a multiple of ${heads} (${value(heads)})` }];
+}
+
+/** A backbone class built from an HF config (camelCase options that are not config keys ride in `options`) or loaded from an HF folder. */
+export interface HfModelClass<Config> {
+  new (config: Config, options: { seed: number }): BackbonePlugin;
+  fromPretrained(dir: string, options: { seed: number; configOverrides: Record<string, unknown> }): BackbonePlugin;
+}
+
+export interface HfModelPluginSpec<Config> extends HfModelOptionsSpec {
+  name: string;
+  description: string;
+  /** The attention every model of the class uses (the config validator matches it against objectives). */
+  attention: AttentionKind;
+  /** Validates an HF config; `source` names it in errors. */
+  parseConfig(raw: unknown, source: string): Config;
+}
+
+/**
+ * The plugin definition of an HF model class: options from hfModelOptionsSchema; `create` builds the model from
+ * its HF config, or loads `pretrained` (relative to the experiment config) with the options as config overrides.
+ */
+export function hfModelPlugin<Options, Config>(Model: HfModelClass<Config>, spec: HfModelPluginSpec<Config>): PluginDefinition<'model', Options> {
+  return definePlugin<'model', Options>({
+    kind: 'model',
+    name: spec.name,
+    description: spec.description,
+    options: hfModelOptionsSchema<Options>(spec),
+    meta: { attention: spec.attention },
+    create: (options, context) => createHfModel(Model, spec, options as Record<string, unknown>, context),
+  });
+}
+
+function createHfModel<Config>(Model: HfModelClass<Config>, spec: HfModelPluginSpec<Config>, options: Record<string, unknown>, context: PluginCreateContext): BackbonePlugin {
+  const { pretrained, ...rest } = options;
+  const config = hfConfigFromOptions(rest, spec.keys);
+  const modelOptions = { ...withoutKeys(rest, Object.keys(spec.keys)), seed: context.seed };
+  if (typeof pretrained === 'string') return Model.fromPretrained(path.resolve(context.baseDir, pretrained), { ...modelOptions, configOverrides: config });
+  return new Model(spec.parseConfig(config, 'model.options'), modelOptions);
+}
+
+function withoutKeys(options: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !keys.includes(key)));
 }

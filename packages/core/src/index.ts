@@ -12,7 +12,7 @@ export * from './batch';
 export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
-export * from './objective-plugin';
+export * from './plugin-classes';
 export * from './hf-config';
 export * from './checkpoint';
 export * from './architecture';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AttentionKind, BackbonePlugin, ObjectivePlugin } from './contract';
+import type { AttentionKind, BackbonePlugin, ObjectivePlugin, TaskHeadPlugin } from './contract';
 import { objectivePath, PretrainError } from './errors';
 import { definePlugin, type PluginDefinition, type PluginMeta } from './registry';
 
@@ -18,14 +18,14 @@ export interface ObjectiveClass<O> {
 }
 
 /** What a config names and validates: everything about the plugin that is not a fact of the class. */
-export interface ObjectivePluginAbout<O> {
+export interface PluginAbout<O> {
   name: string;
   description?: string;
   options: z.ZodType<O>;
 }
 
 /** The plugin definition of an objective class, its meta derived from the class's own properties. */
-export function objectivePlugin<O>(Objective: ObjectiveClass<O>, about: ObjectivePluginAbout<O>): PluginDefinition<'objective', O> {
+export function objectivePlugin<O>(Objective: ObjectiveClass<O>, about: PluginAbout<O>): PluginDefinition<'objective', O> {
   const meta: PluginMeta<O> = { buildsExamples: Objective.buildsExamples };
   if (Objective.requiresAttention) meta.requiresAttention = Objective.requiresAttention;
   return definePlugin<'objective', O>({ kind: 'objective', ...about, meta, create: (options) => new Objective(options) });
@@ -39,4 +39,9 @@ export function assertBackboneAttention(objective: Pick<ObjectivePlugin, 'name' 
   const needed = objective.requiresAttention;
   if (!needed || backbone.info.attention === needed) return;
   throw new PretrainError(`${objective.name}: needs a ${needed} backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath(objective.name) });
+}
+
+/** The plugin definition of a task head class: `create` is `new Head(parsedOptions)`. */
+export function headPlugin<O>(Head: new (options: O) => TaskHeadPlugin, about: PluginAbout<O>): PluginDefinition<'head', O> {
+  return definePlugin<'head', O>({ kind: 'head', ...about, create: (options) => new Head(options) });
 }

@@ -6,21 +6,11 @@ import { tokenizeStream } from '../text/tokenize-stream';
 import { WhitespaceIdsTestTokenizer, WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { buildTokenCache, buildTokenCacheFor, type Parallelism, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
+import { take } from '../test-utils/take';
 import { tempDir } from '../test-utils/temp';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
 const factory = { module: path.join(__dirname, '../test-utils/whitespace-tokenizer.js'), exportName: 'fromTokenizerJSON' };
-
-
-async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
-  const out: T[] = [];
-  if (n <= 0) return out;
-  for await (const item of iterable) {
-    out.push(item);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 /** A corpus directory: the Jekyll book plus small files, so there are several shards. */
 function makeCorpus(): string {

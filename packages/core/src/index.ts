@@ -12,6 +12,7 @@ export * from './batch';
 export * from './safetensors';
 export * from './parameters';
 export * from './pooled-classifier';
+export * from './tied-lm-head';
 export * from './plugin-classes';
 export * from './hf-config';
 export * from './checkpoint';

@@ -24,6 +24,11 @@ export interface PluginAbout<O> {
   options: z.ZodType<O>;
 }
 
+/** `schema.parse` typed for code that builds a plugin directly: partial options in, every default filled in out. */
+export function optionsParser<O>(schema: z.ZodType<O>): (options?: Partial<O>) => O {
+  return (options = {}) => schema.parse(options);
+}
+
 /** The plugin definition of an objective class, its meta derived from the class's own properties. */
 export function objectivePlugin<O>(Objective: ObjectiveClass<O>, about: PluginAbout<O>): PluginDefinition<'objective', O> {
   const meta: PluginMeta<O> = { buildsExamples: Objective.buildsExamples };

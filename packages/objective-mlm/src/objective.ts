@@ -13,7 +13,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { activationFunction, assertBackboneAttention, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits } from '@pretrain/core';
+import { activationFunction, addTiedLmHead, assertBackboneAttention, FullSentenceBuilder, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogitsOf } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { mlmOptions, type MlmOptions } from './options';
 
@@ -45,7 +45,6 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
   readonly hfHead = { tiedNames: [MLM_DECODER_NAMES.weight, MLM_DECODER_NAMES.bias] };
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
-  private act?: (x: tf.Tensor) => tf.Tensor;
 
   constructor(readonly options: MlmOptions = mlmOptions()) {
     super(
@@ -64,22 +63,16 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
     assertBackboneAttention(this, backbone);
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new PretrainError('mlm: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'tokenizer' });
+    activationFunction(backbone.info.hiddenAct); // an unsupported activation fails here, not in the first step
     this.backbone = backbone;
-    this.act = activationFunction(backbone.info.hiddenAct);
     this.vocabulary = {
       maskId: special.mask,
       vocabSize: backbone.info.vocabSize,
       specialIds: new Set(Object.values(special).filter((id): id is number => id !== undefined)),
       isContinuation: (id) => tokenizer.isContinuation(id),
     };
-    const hidden = backbone.info.hiddenSize;
-    const std = backbone.info.initializerRange;
     this.parameters.dispose();
-    this.parameters.add(MLM_PARAMETER_NAMES.denseWeight, normalTensor([hidden, hidden], std, rng), 'linear');
-    this.parameters.add(MLM_PARAMETER_NAMES.denseBias, tf.zeros([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.layerNormWeight, tf.ones([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.layerNormBias, tf.zeros([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.bias, tf.zeros([backbone.info.vocabSize]));
+    addTiedLmHead(this.parameters, MLM_PARAMETER_NAMES, backbone.info, rng);
   }
 
   transformBatch(batch: Batch, rng: Rng): Batch {
@@ -103,16 +96,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
 
   /** Vocabulary logits [positions, vocab] at flat positions of a [batch, seq, hidden] output. */
   logitsAt(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
-    const backbone = this.requireBackbone();
-    const p = this.parameters;
-    const head = {
-      denseWeight: p.get(MLM_PARAMETER_NAMES.denseWeight) as tf.Tensor2D,
-      denseBias: p.get(MLM_PARAMETER_NAMES.denseBias) as tf.Tensor1D,
-      layerNormWeight: p.get(MLM_PARAMETER_NAMES.layerNormWeight) as tf.Tensor1D,
-      layerNormBias: p.get(MLM_PARAMETER_NAMES.layerNormBias) as tf.Tensor1D,
-      bias: p.get(MLM_PARAMETER_NAMES.bias) as tf.Tensor1D,
-    };
-    return tiedLmHeadLogits(sequenceOutput, positions, head, backbone.inputEmbeddings() as tf.Tensor2D, (x) => this.act!(x) as tf.Tensor2D, backbone.info.layerNormEps);
+    return tiedLmHeadLogitsOf(this.parameters, MLM_PARAMETER_NAMES, this.requireBackbone(), sequenceOutput, positions);
   }
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {

@@ -326,28 +326,12 @@ function isNonNegativeInteger(value: unknown): value is number {
 function decodeTensorData(raw: Uint8Array, t: PlannedTensor, options: ReadSafetensorsOptions, source: string): SafetensorsData {
   // new Uint8Array(view) copies (Buffer#slice would share memory and keep the whole file alive).
   const copy = new Uint8Array(raw).buffer;
+  if (isPlainDtype(t.dtype)) return new PLAIN_ARRAYS[t.dtype](copy);
   switch (t.dtype) {
-    case 'F32':
-      return new Float32Array(copy);
-    case 'F64':
-      return new Float64Array(copy);
     case 'F16':
       return float16ToFloat32(new Uint16Array(copy));
     case 'BF16':
       return bfloat16ToFloat32(new Uint16Array(copy));
-    case 'I32':
-      return new Int32Array(copy);
-    case 'I16':
-      return new Int16Array(copy);
-    case 'I8':
-      return new Int8Array(copy);
-    case 'U8':
-    case 'BOOL':
-      return new Uint8Array(copy);
-    case 'U16':
-      return new Uint16Array(copy);
-    case 'U32':
-      return new Uint32Array(copy);
     case 'I64':
     case 'U64': {
       const wide = t.dtype === 'I64' ? new BigInt64Array(copy) : new BigUint64Array(copy);
@@ -509,33 +493,30 @@ function encodeRaw(name: string, dtype: SafetensorsDtype, shape: number[], data:
 
 function toTypedArray(dtype: SafetensorsDtype, data: ArrayLike<number> | BigInt64Array | BigUint64Array): ArrayBufferView {
   const numbers = data as ArrayLike<number>;
+  if (isPlainDtype(dtype)) return PLAIN_ARRAYS[dtype].from(numbers);
   switch (dtype) {
-    case 'F32':
-      return Float32Array.from(numbers);
-    case 'F64':
-      return Float64Array.from(numbers);
     case 'F16':
       return float32ToFloat16(numbers);
     case 'BF16':
       return float32ToBfloat16(numbers);
-    case 'I32':
-      return Int32Array.from(numbers);
-    case 'I16':
-      return Int16Array.from(numbers);
-    case 'I8':
-      return Int8Array.from(numbers);
-    case 'U8':
-    case 'BOOL':
-      return Uint8Array.from(numbers);
-    case 'U16':
-      return Uint16Array.from(numbers);
-    case 'U32':
-      return Uint32Array.from(numbers);
     case 'I64':
       return data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(numbers, (v) => BigInt(v)));
     case 'U64':
       return data instanceof BigUint64Array ? data : BigUint64Array.from(Array.from(numbers, (v) => BigInt(v)));
   }
+}
+
+type PlainDtype = 'F32' | 'F64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'U16' | 'U32';
+type PlainArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array | Uint32Array;
+
+/** The dtypes whose bytes are a JS typed array's, little-endian as stored, with that array's constructor. */
+const PLAIN_ARRAYS = { F32: Float32Array, F64: Float64Array, I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array, U16: Uint16Array, U32: Uint32Array } as Record<
+  PlainDtype,
+  { new (buffer: ArrayBuffer): PlainArray; from(values: ArrayLike<number>): PlainArray }
+>;
+
+function isPlainDtype(dtype: SafetensorsDtype): dtype is PlainDtype {
+  return Object.hasOwn(PLAIN_ARRAYS, dtype);
 }
 
 function fail(message: string): never {

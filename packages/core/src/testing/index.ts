@@ -8,3 +8,4 @@ export * from './sample-text';
 export * from './train-step';
 export * from './hf-fixture';
 export * from './forbid-heavy-modules';
+export * from './temp-dir';

@@ -375,57 +375,49 @@ export function bfloat16ToFloat32(halves: Uint16Array): Float32Array {
 
 /** Round-to-nearest-even float32 → float16 bits (what torch's .half() does). */
 export function float32ToFloat16(values: ArrayLike<number>): Uint16Array {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    f32[0] = values[i];
-    const x = u32[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exponent = (x >>> 23) & 0xff;
-    const mantissa = x & 0x7fffff;
-    if (exponent === 0xff) {
-      out[i] = sign | 0x7c00 | (mantissa ? 0x200 : 0);
-      continue;
-    }
-    const e = exponent - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-    } else if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      const full = mantissa | 0x800000;
-      const shift = 14 - e;
-      let half = full >>> shift;
-      const rest = full & ((1 << shift) - 1);
-      const halfway = 1 << (shift - 1);
-      if (rest > halfway || (rest === halfway && half & 1)) half++;
-      out[i] = sign | half;
-    } else {
-      let half = (e << 10) | (mantissa >>> 13);
-      const rest = mantissa & 0x1fff;
-      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-      out[i] = sign | half;
-    }
+  return mapFloat32Bits(values, float16Bits);
+}
+
+function float16Bits(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  const mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e < -10) return sign;
+  if (e <= 0) {
+    const full = mantissa | 0x800000;
+    const shift = 14 - e;
+    let half = full >>> shift;
+    const rest = full & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
+    return sign | half;
   }
-  return out;
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
 }
 
 /** Round-to-nearest-even float32 → bfloat16 bits. */
 export function float32ToBfloat16(values: ArrayLike<number>): Uint16Array {
+  return mapFloat32Bits(values, (x) => {
+    // A NaN stays a (quiet) NaN rather than rounding into infinity.
+    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+    return (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  });
+}
+
+/** 16-bit codes of float32 values, each computed from the value's float32 bit pattern. */
+function mapFloat32Bits(values: ArrayLike<number>, code: (bits: number) => number): Uint16Array {
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) {
     f32[0] = values[i];
-    const x = u32[0];
-    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) {
-      out[i] = (x >>> 16) | 0x40;
-      continue;
-    }
-    out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    out[i] = code(u32[0]);
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function hfModelOptionsSchema<Options>(spec: HfModelOptionsSpec): z.ZodTy
     })
     .strict()
     .superRefine((options, ctx) => {
-      for (const issue of spellingIssues(options, spec)) ctx.addIssue({ code: 'custom', ...issue });
+      for (const issue of optionIssues(options, spec)) ctx.addIssue({ code: 'custom', ...issue });
     })
     .transform((options) => camelCaseOptions(options, spec.keys) as Options);
 }
@@ -90,7 +90,7 @@ interface OptionIssue {
   message: string;
 }
 
-function spellingIssues(options: Record<string, unknown>, spec: HfModelOptionsSpec): OptionIssue[] {
+function optionIssues(options: Record<string, unknown>, spec: HfModelOptionsSpec): OptionIssue[] {
   const issues: OptionIssue[] = [];
   const given = (name: string) => options[name] !== undefined;
   for (const [camel, snake] of Object.entries(spec.keys)) {

@@ -63,7 +63,7 @@ export function hfModelOptionsSchema<Options>(spec: HfModelOptionsSpec): z.ZodTy
 export function camelCaseOptions(options: Record<string, unknown>, keys: HfOptionKeys): Record<string, unknown> {
   const folded: Record<string, unknown> = { ...options };
   for (const [camel, snake] of Object.entries(keys)) {
-    if (!(snake in folded)) continue;
+    if (camel === snake || !(snake in folded)) continue;
     if (folded[snake] !== undefined) folded[camel] = folded[snake];
     delete folded[snake];
   }
@@ -94,7 +94,7 @@ function optionIssues(options: Record<string, unknown>, spec: HfModelOptionsSpec
   const issues: OptionIssue[] = [];
   const given = (name: string) => options[name] !== undefined;
   for (const [camel, snake] of Object.entries(spec.keys)) {
-    if (given(camel) && given(snake)) issues.push({ path: [snake], message: `"${camel}" and "${snake}" are the same option; give only one of them` });
+    if (camel !== snake && given(camel) && given(snake)) issues.push({ path: [snake], message: `"${camel}" and "${snake}" are the same option; give only one of them` });
     const name = given(camel) ? camel : snake;
     if (options.pretrained && given(name) && !spec.pretrainedOverrides.includes(camel)) {
       issues.push({ path: [name], message: `cannot be combined with "pretrained" (the checkpoint's config.json decides it); only ${spec.pretrainedOverrides.join(', ')} may be overridden` });

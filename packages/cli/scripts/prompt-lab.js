@@ -9,7 +9,7 @@
 const path = require('path');
 const tf = require('@tensorflow/tfjs-core');
 const core = require('@pretrain/core');
-const { MaskedLanguageModeling } = require('@pretrain/objective-mlm');
+const { MaskedLanguageModeling, mlmOptions } = require('@pretrain/objective-mlm');
 const { registerBuiltins } = require('../dist/builtins');
 const { loadTokenizer } = require('@pretrain/tokenizer');
 const { pairedDifference } = require('../dist/pipeline/paired');
@@ -35,7 +35,7 @@ function encodePrompt(tokenizer, text, o) {
 async function arm(kind, o, p, splits, n) {
   const scratch = kind === 'scratch';
   const backbone = await createPlugin('model', 'bert', { ...p.modelOptions, ...(scratch ? { initializerRange: 0.02 } : {}) }, dataDir, base.seed + 1);
-  const mlm = new MaskedLanguageModeling({ maskProbability: 0.15 });
+  const mlm = new MaskedLanguageModeling(mlmOptions({ maskProbability: 0.15 }));
   mlm.init({ backbone, tokenizer: p.tokenizer, rng: new core.Rng(base.seed + 2) });
   if (!scratch) {
     const backboneState = new Map(), headState = new Map();

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { parseCommandArgs } from './command';
 import { allCommands } from './commands';
 import { findCommand } from './main';
-import { REPO_ROOT, runBin, tempDir } from './test-utils/run-bin';
+import { REPO_ROOT, runBin, shellWords, suiteTempDir } from './test-utils/run-bin';
 
 function section(file: string, heading?: string): string {
   const text = fs.readFileSync(path.join(REPO_ROOT, 'docs', file), 'utf8');
@@ -23,15 +23,7 @@ function commandLines(markdown: string): string[] {
     .filter((l) => l.startsWith('pretrain '));
 }
 
-function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
-}
-
-let work: string;
-beforeAll(() => {
-  work = tempDir('cli-doc');
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = suiteTempDir('cli-doc');
 
 /** Runs the lines in order; returns stdout per line. */
 function runAll(lines: string[], skip: (line: string) => boolean): string[] {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { REPO_ROOT, runBin, tempDir } from './test-utils/run-bin';
+import { REPO_ROOT, runBin, shellWords, suiteTempDir } from './test-utils/run-bin';
 
 const GUIDE = path.join(REPO_ROOT, 'docs', 'guides', 'finetune-your-data.md');
 const CONFIG_DIR = path.join(REPO_ROOT, 'docs', 'guides', 'finetune');
@@ -15,16 +15,7 @@ function blocks(language: string): string[] {
   return [...guide.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
 }
 
-/** Shell words, honouring double quotes (the guide's commands use nothing else). */
-function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
-}
-
-let runs: string;
-beforeAll(() => {
-  runs = tempDir('guide');
-});
-afterAll(() => fs.rmSync(runs, { recursive: true, force: true }));
+const runs = suiteTempDir('guide');
 
 describe('docs/guides/finetune-your-data.md', () => {
   it('shows every config of docs/guides/finetune/ exactly as the file is, and links it', () => {

@@ -14,7 +14,7 @@ import { fromTokenizerJSON } from '@pretrain/tokenizer';
 import { registerBuiltins } from './builtins';
 import { readConfigFile } from './config-file';
 import { parseDataSettings, parseTrainerSettings } from './pipeline/settings';
-import { tempDir } from './test-utils/run-bin';
+import { suiteTempDir } from './test-utils/run-bin';
 
 /** Runs `load`; an exception other than a PretrainError fails the property with its name and message. */
 function parsesOrPretrainError(load: () => unknown): 'parsed' | 'rejected' {
@@ -220,11 +220,7 @@ const mutatedConfig = fc.tuple(fc.constantFrom(...(Object.keys(VALID_CONFIG) as 
   return config;
 });
 
-let configDir: string;
-beforeAll(() => {
-  configDir = tempDir('fuzz-config');
-});
-afterAll(() => fs.rmSync(configDir, { recursive: true, force: true }));
+const configDir = suiteTempDir('fuzz-config');
 
 const configInput = fc.oneof(
   mutatedConfig.map((c) => ({ name: 'exp.json', text: JSON.stringify(c) })),

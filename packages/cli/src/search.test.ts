@@ -9,7 +9,7 @@ import * as path from 'path';
 import { searchMetric } from './commands/search';
 import { metricGreaterIsBetter } from './pipeline/task-run';
 import { readConfigFile } from './config-file';
-import { REPO_ROOT, runBin, tempDir, writeJson } from './test-utils/run-bin';
+import { REPO_ROOT, runBin, suiteTempDir, writeJson } from './test-utils/run-bin';
 
 const PRETRAINED = path.join(REPO_ROOT, 'data', 'pretrained', 'bert-tiny-books-reviews');
 const GUIDE_CONFIGS = path.join(REPO_ROOT, 'docs', 'guides', 'finetune');
@@ -22,11 +22,7 @@ function configWithoutMetric(dir: string, name: string): string {
   return writeJson(path.join(dir, `${name}.json`), config);
 }
 
-let work: string;
-beforeAll(() => {
-  work = tempDir('search');
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const work = suiteTempDir('search');
 
 describe('searchMetric', () => {
   it('--metric, else trainer.metricForBest, else the main metric of the task', () => {

@@ -151,6 +151,33 @@ export function loadBackboneAndHeads(backbone: ParameterModule, tensors: Map<str
   return { missing, unexpected: [...unclaimed].filter((name) => !tied.includes(name)) };
 }
 
+/** readHfConfigJson validated by the model's `parse` (which names the file in its errors). */
+export function readHfConfig<Config>(dir: string, modelName: string, parse: (raw: unknown, source: string) => Config, overrides: Record<string, unknown> = {}): Config {
+  const { config, file } = readHfConfigJson(dir, modelName, overrides);
+  return parse(config, file);
+}
+
+/** The prefix of backbone names in a checkpoint: the base model's (`bert.`) when heads are saved with it, none for a bare backbone (as HF does). */
+export function backbonePrefixWith(heads: readonly unknown[], basePrefix: string): string {
+  return heads.length > 0 ? `${basePrefix}.` : '';
+}
+
+/** What a model's `fromPretrained` takes besides the model's own options. */
+export interface HfLoadOptions {
+  /** Head modules (already initialised) that take the checkpoint's non-backbone tensors. */
+  heads?: ParameterModule[];
+  /** Config keys to override after reading config.json (e.g. dropout probabilities). */
+  configOverrides?: Record<string, unknown>;
+}
+
+/** What a model's `savePretrained` takes. */
+export interface HfSaveOptions {
+  /** Head modules saved with the backbone; backbone names then get the model's base prefix (`bert.`, `transformer.`). */
+  heads?: CheckpointHead[];
+  /** Extra config.json keys (override inferred ones such as `architectures`). */
+  config?: Record<string, unknown>;
+}
+
 export interface SaveCheckpointOptions {
   /** Head modules saved with the backbone. */
   heads?: CheckpointHead[];

@@ -1,10 +1,7 @@
 // `@pretrain/core/lite` must load without zod and TensorFlow.js: requiring either fails here.
-jest.mock('zod', () => {
-  throw new Error('@pretrain/core/lite loaded zod');
-});
-jest.mock('@tensorflow/tfjs-core', () => {
-  throw new Error('@pretrain/core/lite loaded TensorFlow.js');
-});
+import { forbidZodAndTensorFlow } from './testing/forbid-heavy-modules';
+
+forbidZodAndTensorFlow('@pretrain/core/lite');
 
 describe('@pretrain/core/lite', () => {
   it('loads without zod and TensorFlow.js', () => {

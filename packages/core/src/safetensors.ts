@@ -326,28 +326,12 @@ function isNonNegativeInteger(value: unknown): value is number {
 function decodeTensorData(raw: Uint8Array, t: PlannedTensor, options: ReadSafetensorsOptions, source: string): SafetensorsData {
   // new Uint8Array(view) copies (Buffer#slice would share memory and keep the whole file alive).
   const copy = new Uint8Array(raw).buffer;
+  if (isPlainDtype(t.dtype)) return new PLAIN_ARRAYS[t.dtype](copy);
   switch (t.dtype) {
-    case 'F32':
-      return new Float32Array(copy);
-    case 'F64':
-      return new Float64Array(copy);
     case 'F16':
       return float16ToFloat32(new Uint16Array(copy));
     case 'BF16':
       return bfloat16ToFloat32(new Uint16Array(copy));
-    case 'I32':
-      return new Int32Array(copy);
-    case 'I16':
-      return new Int16Array(copy);
-    case 'I8':
-      return new Int8Array(copy);
-    case 'U8':
-    case 'BOOL':
-      return new Uint8Array(copy);
-    case 'U16':
-      return new Uint16Array(copy);
-    case 'U32':
-      return new Uint32Array(copy);
     case 'I64':
     case 'U64': {
       const wide = t.dtype === 'I64' ? new BigInt64Array(copy) : new BigUint64Array(copy);
@@ -391,57 +375,49 @@ export function bfloat16ToFloat32(halves: Uint16Array): Float32Array {
 
 /** Round-to-nearest-even float32 → float16 bits (what torch's .half() does). */
 export function float32ToFloat16(values: ArrayLike<number>): Uint16Array {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    f32[0] = values[i];
-    const x = u32[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exponent = (x >>> 23) & 0xff;
-    const mantissa = x & 0x7fffff;
-    if (exponent === 0xff) {
-      out[i] = sign | 0x7c00 | (mantissa ? 0x200 : 0);
-      continue;
-    }
-    const e = exponent - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-    } else if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      const full = mantissa | 0x800000;
-      const shift = 14 - e;
-      let half = full >>> shift;
-      const rest = full & ((1 << shift) - 1);
-      const halfway = 1 << (shift - 1);
-      if (rest > halfway || (rest === halfway && half & 1)) half++;
-      out[i] = sign | half;
-    } else {
-      let half = (e << 10) | (mantissa >>> 13);
-      const rest = mantissa & 0x1fff;
-      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-      out[i] = sign | half;
-    }
+  return mapFloat32Bits(values, float16Bits);
+}
+
+function float16Bits(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  const mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e < -10) return sign;
+  if (e <= 0) {
+    const full = mantissa | 0x800000;
+    const shift = 14 - e;
+    let half = full >>> shift;
+    const rest = full & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
+    return sign | half;
   }
-  return out;
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
 }
 
 /** Round-to-nearest-even float32 → bfloat16 bits. */
 export function float32ToBfloat16(values: ArrayLike<number>): Uint16Array {
+  return mapFloat32Bits(values, (x) => {
+    // A NaN stays a (quiet) NaN rather than rounding into infinity.
+    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+    return (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  });
+}
+
+/** 16-bit codes of float32 values, each computed from the value's float32 bit pattern. */
+function mapFloat32Bits(values: ArrayLike<number>, code: (bits: number) => number): Uint16Array {
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) {
     f32[0] = values[i];
-    const x = u32[0];
-    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) {
-      out[i] = (x >>> 16) | 0x40;
-      continue;
-    }
-    out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    out[i] = code(u32[0]);
   }
   return out;
 }
@@ -509,33 +485,30 @@ function encodeRaw(name: string, dtype: SafetensorsDtype, shape: number[], data:
 
 function toTypedArray(dtype: SafetensorsDtype, data: ArrayLike<number> | BigInt64Array | BigUint64Array): ArrayBufferView {
   const numbers = data as ArrayLike<number>;
+  if (isPlainDtype(dtype)) return PLAIN_ARRAYS[dtype].from(numbers);
   switch (dtype) {
-    case 'F32':
-      return Float32Array.from(numbers);
-    case 'F64':
-      return Float64Array.from(numbers);
     case 'F16':
       return float32ToFloat16(numbers);
     case 'BF16':
       return float32ToBfloat16(numbers);
-    case 'I32':
-      return Int32Array.from(numbers);
-    case 'I16':
-      return Int16Array.from(numbers);
-    case 'I8':
-      return Int8Array.from(numbers);
-    case 'U8':
-    case 'BOOL':
-      return Uint8Array.from(numbers);
-    case 'U16':
-      return Uint16Array.from(numbers);
-    case 'U32':
-      return Uint32Array.from(numbers);
     case 'I64':
       return data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(numbers, (v) => BigInt(v)));
     case 'U64':
       return data instanceof BigUint64Array ? data : BigUint64Array.from(Array.from(numbers, (v) => BigInt(v)));
   }
+}
+
+type PlainDtype = 'F32' | 'F64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'U16' | 'U32';
+type PlainArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array | Uint32Array;
+
+/** The dtypes whose bytes are a JS typed array's, little-endian as stored, with that array's constructor. */
+const PLAIN_ARRAYS = { F32: Float32Array, F64: Float64Array, I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array, U16: Uint16Array, U32: Uint32Array } as Record<
+  PlainDtype,
+  { new (buffer: ArrayBuffer): PlainArray; from(values: ArrayLike<number>): PlainArray }
+>;
+
+function isPlainDtype(dtype: SafetensorsDtype): dtype is PlainDtype {
+  return Object.hasOwn(PLAIN_ARRAYS, dtype);
 }
 
 function fail(message: string): never {

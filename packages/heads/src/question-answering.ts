@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, z, type BackboneOutput, type BatchTensors, type Encoding, type Example, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { headPlugin, z, type BackboneOutput, type BatchTensors, type Encoding, type Example, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -169,10 +169,8 @@ function topIndices(values: ArrayLike<number>, n: number): number[] {
     .slice(0, n);
 }
 
-export const questionAnsweringPlugin = definePlugin({
-  kind: 'head',
+export const questionAnsweringPlugin = headPlugin(QuestionAnsweringHead, {
   name: 'question-answering',
   description: 'extractive QA: linear to start/end logits (HF qa_outputs.*), mean of start and end cross-entropy',
   options: questionAnsweringOptionsSchema,
-  create: (options) => new QuestionAnsweringHead(options),
 });

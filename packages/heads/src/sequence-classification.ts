@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { headPlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
 import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture, type Pooling } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
@@ -141,18 +141,14 @@ export class RegressionHead extends PooledHead implements TaskHeadPlugin {
   }
 }
 
-export const sequenceClassificationPlugin = definePlugin({
-  kind: 'head',
+export const sequenceClassificationPlugin = headPlugin(SequenceClassificationHead, {
   name: 'sequence-classification',
   description: 'pooled output → dropout → linear (HF classifier.*), cross-entropy loss',
   options: sequenceClassificationOptionsSchema,
-  create: (options) => new SequenceClassificationHead(options),
 });
 
-export const regressionPlugin = definePlugin({
-  kind: 'head',
+export const regressionPlugin = headPlugin(RegressionHead, {
   name: 'regression',
   description: 'pooled output → dropout → linear to one score (HF classifier.*, num_labels 1), MSE loss',
   options: regressionOptionsSchema,
-  create: (options) => new RegressionHead(options),
 });

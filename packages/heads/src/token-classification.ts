@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { definePlugin, headPath, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
+import { headPlugin, headPath, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -125,10 +125,8 @@ export function wordPredictions(wordIds: readonly (number | null)[], predictions
   return out;
 }
 
-export const tokenClassificationPlugin = definePlugin({
-  kind: 'head',
+export const tokenClassificationPlugin = headPlugin(TokenClassificationHead, {
   name: 'token-classification',
   description: 'per-token dropout → linear (HF classifier.*), cross-entropy over labels ≠ -100',
   options: tokenClassificationOptionsSchema,
-  create: (options) => new TokenClassificationHead(options),
 });

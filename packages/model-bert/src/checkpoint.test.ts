@@ -3,37 +3,28 @@
  * exactly HF's tensor names, shapes, values and header metadata (compared with the files HF wrote).
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, checkParameterMemory, initBackend, readSafetensors, type ParameterModule } from '@pretrain/core';
 import { BertModel } from './index';
-import { loadHfFixture, safetensorsDifferences } from '@pretrain/core/testing';
+import { hfCheckpointComparison, loadHfFixture, safetensorsDifferences, tempDirPerTest } from '@pretrain/core/testing';
 import { PretrainingHeadsDouble } from './test-utils/heads';
 
 const pretraining = loadHfFixture('bert-pretraining');
 const hfFile = path.join(pretraining.modelDir, 'model.safetensors');
-let tmp: string;
+const tmp = tempDirPerTest('model-bert-');
 
 beforeAll(async () => {
   await initBackend({ log: false });
 });
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-bert-'));
-});
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('BERT checkpoints', () => {
   it('round trip with heads: a BertForPreTraining checkpoint identical to the one HF wrote', () => {
     const heads = new PretrainingHeadsDouble(64, 1000, 1e-12);
     const model = BertModel.fromPretrained(pretraining.modelDir, { heads: [heads] });
-    model.savePretrained(tmp, { heads: [heads] });
-    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), readSafetensors(hfFile).tensors)).toEqual([]);
+    model.savePretrained(tmp(), { heads: [heads] });
     // Same ordering and header layout as HF's writer: byte-identical files.
-    expect(fs.readFileSync(path.join(tmp, 'model.safetensors')).equals(fs.readFileSync(hfFile))).toBe(true);
-    const config = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
-    expect(config).toEqual(JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8')));
-    expect(fs.readdirSync(tmp).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(hfCheckpointComparison(tmp(), pretraining.modelDir)).toEqual({ tensorDifferences: [], identicalBytes: true, sameConfig: true, files: ['config.json', 'model.safetensors'] });
     model.dispose();
     heads.dispose();
   });
@@ -46,12 +37,12 @@ describe('BERT checkpoints', () => {
       hfHead: { suffix: 'ForMaskedLM', withoutBackbone: ['pooler.'], tiedNames: ['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias'] },
       stateDict: () => new Map([...heads.stateDict()].filter(([name, t]) => name.startsWith('cls.predictions.') || (t.dispose(), false))),
     } as unknown as ParameterModule;
-    model.savePretrained(tmp, { heads: [mlmOnly] });
+    model.savePretrained(tmp(), { heads: [mlmOnly] });
     const hf = readSafetensors(hfFile).tensors;
     const expected = new Map([...hf].filter(([n]) => !n.startsWith('bert.pooler.') && !n.startsWith('cls.seq_relationship.')));
     expect(expected.size).toBe(hf.size - 4);
-    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), expected)).toEqual([]);
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
+    expect(safetensorsDifferences(path.join(tmp(), 'model.safetensors'), expected)).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp(), 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
     model.dispose();
     heads.dispose();
   });
@@ -70,13 +61,13 @@ describe('BERT checkpoints', () => {
     ];
     expect(model.loadReport!.missing).toEqual([]);
     expect([...model.loadReport!.unexpected].sort()).toEqual([...headNames].sort());
-    model.savePretrained(tmp);
+    model.savePretrained(tmp());
     const hf = readSafetensors(hfFile).tensors;
     const backboneOnly = new Map([...hf].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.slice('bert.'.length), t]));
-    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), backboneOnly)).toEqual([]);
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['BertModel']);
+    expect(safetensorsDifferences(path.join(tmp(), 'model.safetensors'), backboneOnly)).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp(), 'config.json'), 'utf8')).architectures).toEqual(['BertModel']);
     // ... and the saved unprefixed checkpoint loads back with nothing missing.
-    const reloaded = BertModel.fromPretrained(tmp);
+    const reloaded = BertModel.fromPretrained(tmp());
     expect(reloaded.loadReport).toEqual({ missing: [], unexpected: [] });
     reloaded.dispose();
     model.dispose();
@@ -110,14 +101,14 @@ describe('BERT checkpoints', () => {
   });
 
   it('names the tensor and file when shapes disagree with config.json, before allocating the model', () => {
-    fs.copyFileSync(hfFile, path.join(tmp, 'model.safetensors'));
+    fs.copyFileSync(hfFile, path.join(tmp(), 'model.safetensors'));
     const config = JSON.parse(fs.readFileSync(path.join(pretraining.modelDir, 'config.json'), 'utf8'));
-    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...config, vocab_size: 999 }));
+    fs.writeFileSync(path.join(tmp(), 'config.json'), JSON.stringify({ ...config, vocab_size: 999 }));
     const before = tf.memory().numTensors;
-    expect(() => BertModel.fromPretrained(tmp)).toThrow(/model\.safetensors: tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[1000, 64\] but config\.json implies \[999, 64\]: the config and the weights disagree/);
+    expect(() => BertModel.fromPretrained(tmp())).toThrow(/model\.safetensors: tensor "bert\.embeddings\.word_embeddings\.weight" has shape \[1000, 64\] but config\.json implies \[999, 64\]: the config and the weights disagree/);
     // A config far too big for its weights is refused by the header, not by a failed allocation.
-    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 4_000_000 }));
-    expect(() => BertModel.fromPretrained(tmp)).toThrow(/position_embeddings\.weight" has shape \[\d+, 64\] but config\.json implies \[4000000, 64\]/);
+    fs.writeFileSync(path.join(tmp(), 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 4_000_000 }));
+    expect(() => BertModel.fromPretrained(tmp())).toThrow(/position_embeddings\.weight" has shape \[\d+, 64\] but config\.json implies \[4000000, 64\]/);
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -136,10 +127,10 @@ describe('BERT checkpoints', () => {
     expect(() => new BertModel({ hidden_size: 30, num_attention_heads: 4, vocab_size: 10 })).toThrow(/hidden_size \(30\) is not a multiple of num_attention_heads \(4\)/);
     expect(() => new BertModel({ hidden_act: 'swish', vocab_size: 10, hidden_size: 8, num_attention_heads: 2 })).toThrow(/hidden_act/);
     expect(() => new BertModel({ position_embedding_type: 'relative_key', vocab_size: 10 })).toThrow(/position_embedding_type/);
-    fs.writeFileSync(path.join(tmp, 'config.json'), '{"model_type": "bert", "num_hidden_layers": -1}');
-    expect(() => BertModel.fromPretrained(tmp)).toThrow(PretrainError);
-    expect(() => BertModel.fromPretrained(tmp)).toThrow(/config\.json: invalid BERT config:\n {2}num_hidden_layers/);
-    expect(() => BertModel.fromPretrained(path.join(tmp, 'nope'))).toThrow(/config\.json: not found/);
+    fs.writeFileSync(path.join(tmp(), 'config.json'), '{"model_type": "bert", "num_hidden_layers": -1}');
+    expect(() => BertModel.fromPretrained(tmp())).toThrow(PretrainError);
+    expect(() => BertModel.fromPretrained(tmp())).toThrow(/config\.json: invalid BERT config:\n {2}num_hidden_layers/);
+    expect(() => BertModel.fromPretrained(path.join(tmp(), 'nope'))).toThrow(/config\.json: not found/);
   });
 
   it('rejects sequences longer than max_position_embeddings', () => {

@@ -4,7 +4,7 @@
  * and which tied names is what the heads declare; this package knows only BERT's own names.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, backbonePrefixWith, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfig, saveHfCheckpoint, type HfLoadOptions, type HfSaveOptions, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseBertConfig } from './config';
 import { BERT_BASE_PREFIX, BertModel, bertParameterSpecs, renameLegacyKey, stripPrefix, type BertModelOptions } from './model';
 
@@ -12,19 +12,9 @@ export { readCheckpointTensors } from '@pretrain/core';
 export const CONFIG_FILE = HF_CONFIG_FILE;
 export const WEIGHTS_FILE = HF_WEIGHTS_FILE;
 
-export interface SaveOptions {
-  /** Head modules saved with the backbone; backbone names then get the `bert.` prefix. */
-  heads?: CheckpointHead[];
-  /** Extra config.json keys (override inferred ones such as `architectures`). */
-  config?: Record<string, unknown>;
-}
+export type SaveOptions = HfSaveOptions;
 
-export interface LoadOptions extends BertModelOptions {
-  /** Head modules (already initialised) that take the checkpoint's non-backbone tensors. */
-  heads?: ParameterModule[];
-  /** Config keys to override after reading config.json (e.g. dropout probabilities). */
-  configOverrides?: Record<string, unknown>;
-}
+export type LoadOptions = BertModelOptions & HfLoadOptions;
 
 /**
  * Writes `config.json` and `model.safetensors` (atomically) in HF layout. The HF class and the tied
@@ -32,13 +22,12 @@ export interface LoadOptions extends BertModelOptions {
  */
 export function saveBertPretrained(model: BertModel, dir: string, options: SaveOptions = {}): void {
   const heads = options.heads ?? [];
-  saveHfCheckpoint(model, dir, { heads, backbonePrefix: heads.length > 0 ? `${BERT_BASE_PREFIX}.` : '', config: options.config });
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix: backbonePrefixWith(heads, BERT_BASE_PREFIX), config: options.config });
 }
 
 /** Reads and validates `dir/config.json`. */
 export function readBertConfig(dir: string, overrides: Record<string, unknown> = {}) {
-  const { config, file } = readHfConfigJson(dir, 'BERT', overrides);
-  return parseBertConfig(config, file);
+  return readHfConfig(dir, 'BERT', parseBertConfig, overrides);
 }
 
 /**

@@ -2,8 +2,7 @@
  * BERT's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { PretrainError, z } from '@pretrain/core';
-import { ACTIVATIONS, type Activation } from '@pretrain/core';
+import { ACTIVATIONS, hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** The HF config fields BERT reads, with HF's names and defaults. */
 export interface BertConfig {
@@ -29,7 +28,7 @@ export interface BertConfig {
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 
-const bertConfigSchema = z.looseObject({
+export const bertConfigSchema = z.looseObject({
   model_type: z.literal('bert').default('bert'),
   vocab_size: positiveInt.default(30522),
   hidden_size: positiveInt.default(768),
@@ -52,12 +51,7 @@ const bertConfigSchema = z.looseObject({
  * or option block in error messages.
  */
 export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfig {
-  const parsed = bertConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new PretrainError(`${source}: invalid BERT config:\n  ${lines.join('\n  ')}`, { file: source });
-  }
-  const config = parsed.data as BertConfig;
+  const config = parseHfConfig<BertConfig>(bertConfigSchema, raw, source, 'BERT');
   if (config.hidden_size % config.num_attention_heads !== 0) {
     throw new PretrainError(
       `${source}: hidden_size (${config.hidden_size}) is not a multiple of num_attention_heads (${config.num_attention_heads})`,
@@ -70,7 +64,10 @@ export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfi
   return config;
 }
 
-/** HF snake_case keys ↔ the camelCase option names used in Pretrain experiment configs. */
+/**
+ * The camelCase option names of Pretrain experiment configs → HF config.json keys: model options are read
+ * through this table (either spelling) and config.json is written through it.
+ */
 export const BERT_OPTION_KEYS = {
   vocabSize: 'vocab_size',
   hiddenSize: 'hidden_size',
@@ -87,14 +84,7 @@ export const BERT_OPTION_KEYS = {
   padTokenId: 'pad_token_id',
 } as const;
 
-export type BertConfigOptions = { -readonly [K in keyof typeof BERT_OPTION_KEYS]?: K extends 'hiddenAct' ? Activation : number };
+export type BertConfigOptions = HfConfigOptions<typeof BERT_OPTION_KEYS, BertConfig>;
 
 /** camelCase options → HF config object (only the keys that were given). */
-export function bertOptionsToConfig(options: BertConfigOptions): Record<string, unknown> {
-  const config: Record<string, unknown> = {};
-  for (const [camel, snake] of Object.entries(BERT_OPTION_KEYS)) {
-    const value = (options as Record<string, unknown>)[camel];
-    if (value !== undefined) config[snake] = value;
-  }
-  return config;
-}
+export const bertOptionsToConfig = (options: BertConfigOptions) => hfConfigFromOptions(options, BERT_OPTION_KEYS);

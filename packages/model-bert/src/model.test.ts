@@ -128,6 +128,18 @@ describe('the bert plugin', () => {
     model.dispose();
   });
 
+  it('builds the same model from HF snake_case options as from camelCase ones', async () => {
+    const camel = parseWithPath(bertOptionsSchema, { vocabSize: 50, hiddenSize: 16, numAttentionHeads: 2, numHiddenLayers: 1, intermediateSize: 32, hiddenAct: 'gelu_new' }, 'model.options');
+    const snake = parseWithPath(bertOptionsSchema, { vocab_size: 50, hidden_size: 16, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 32, hidden_act: 'gelu_new' }, 'model.options');
+    expect(snake).toEqual(camel);
+    const fromCamel = (await plugin.create(camel, { baseDir: '.', seed: 3 })) as BertModel;
+    const fromSnake = (await plugin.create(snake, { baseDir: '.', seed: 3 })) as BertModel;
+    expect(fromSnake.config).toEqual(fromCamel.config);
+    expect(run(fromSnake, false)).toEqual(run(fromCamel, false));
+    fromCamel.dispose();
+    fromSnake.dispose();
+  });
+
   it('loads `pretrained` relative to the config directory, with dropout overrides', async () => {
     const options = parseWithPath(bertOptionsSchema, { pretrained: 'bert-seqcls/model', hiddenDropoutProb: 0 }, 'model.options');
     const model = (await plugin.create(options, { baseDir: HF_FIXTURES_DIR, seed: 0 })) as BertModel;
@@ -143,7 +155,10 @@ describe('the bert plugin', () => {
     const check = (options: Record<string, unknown>) => resolveExperiment({ model: { name: 'bert', options } }, registry, { baseDir: dir });
     await expect(check({ hiddenSize: 30, numAttentionHeads: 4 })).rejects.toThrow(/model\.options\.hiddenSize: hiddenSize \(30\) is not a multiple of numAttentionHeads \(4\)/);
     await expect(check({ pretrained: 'x', hiddenSize: 64 })).rejects.toThrow(/model\.options\.hiddenSize: cannot be combined with "pretrained"/);
-    await expect(check({ hidden_size: 64 })).rejects.toThrow(ConfigError);
+    await expect(check({ hiddenSize: 64, hidden_size: 64 })).rejects.toThrow(/model\.options\.hidden_size: "hiddenSize" and "hidden_size" are the same option; give only one of them/);
+    await expect(check({ hidden_size: 30, num_attention_heads: 4 })).rejects.toThrow(/hiddenSize \(30\) is not a multiple of numAttentionHeads \(4\)/);
+    await expect(check({ pretrained: 'x', num_hidden_layers: 2 })).rejects.toThrow(/model\.options\.num_hidden_layers: cannot be combined with "pretrained"/);
+    await expect(check({ hiddensize: 64 })).rejects.toThrow(ConfigError);
     await expect(check({ hiddenAct: 'swish' })).rejects.toThrow(/model\.options\.hiddenAct/);
     fs.rmSync(dir, { recursive: true });
   });

@@ -3,42 +3,34 @@
  * wrote (tied lm_head not stored); a bare GPT2Model checkpoint has unprefixed names.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { initBackend, readSafetensors } from '@pretrain/core';
 import { Gpt2Model } from './index';
-import { loadHfFixture, safetensorsDifferences } from '@pretrain/core/testing';
+import { hfCheckpointComparison, loadHfFixture, safetensorsDifferences, tempDirPerTest } from '@pretrain/core/testing';
 
 const gpt2 = loadHfFixture('gpt2');
 const hfFile = path.join(gpt2.modelDir, 'model.safetensors');
-let tmp: string;
+const tmp = tempDirPerTest('model-gpt-');
 
 beforeAll(async () => {
   await initBackend({ log: false });
 });
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-gpt-'));
-});
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('GPT-2 checkpoints', () => {
   it('round trip as GPT2LMHeadModel: the file HF wrote, byte for byte, and the same config', () => {
     const model = Gpt2Model.fromPretrained(gpt2.modelDir);
-    model.savePretrained(tmp, { lmHead: true });
-    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), readSafetensors(hfFile).tensors)).toEqual([]);
-    expect(fs.readFileSync(path.join(tmp, 'model.safetensors')).equals(fs.readFileSync(hfFile))).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'))).toEqual(JSON.parse(fs.readFileSync(path.join(gpt2.modelDir, 'config.json'), 'utf8')));
-    expect(fs.readdirSync(tmp).sort()).toEqual(['config.json', 'model.safetensors']);
+    model.savePretrained(tmp(), { lmHead: true });
+    expect(hfCheckpointComparison(tmp(), gpt2.modelDir)).toEqual({ tensorDifferences: [], identicalBytes: true, sameConfig: true, files: ['config.json', 'model.safetensors'] });
     model.dispose();
   });
 
   it('saves a bare GPT2Model with unprefixed names that loads back completely', () => {
     const model = Gpt2Model.fromPretrained(gpt2.modelDir);
-    model.savePretrained(tmp);
+    model.savePretrained(tmp());
     const expected = new Map([...readSafetensors(hfFile).tensors].map(([n, t]) => [n.replace(/^transformer\./, ''), t]));
-    expect(safetensorsDifferences(path.join(tmp, 'model.safetensors'), expected)).toEqual([]);
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8')).architectures).toEqual(['GPT2Model']);
-    const reloaded = Gpt2Model.fromPretrained(tmp);
+    expect(safetensorsDifferences(path.join(tmp(), 'model.safetensors'), expected)).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp(), 'config.json'), 'utf8')).architectures).toEqual(['GPT2Model']);
+    const reloaded = Gpt2Model.fromPretrained(tmp());
     expect(reloaded.loadReport).toEqual({ missing: [], unexpected: [] });
     reloaded.dispose();
     model.dispose();

@@ -3,7 +3,7 @@
  * `save_pretrained` writes them for GPT2Model / GPT2LMHeadModel.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfigJson, saveHfCheckpoint, stripPrefix, type CheckpointHead, type LoadReport, type ParameterModule } from '@pretrain/core';
+import { HF_CONFIG_FILE, HF_WEIGHTS_FILE, backbonePrefixWith, checkHeaderShapes, loadBackboneAndHeads, loadCheckpointWeights, readHfConfig, saveHfCheckpoint, stripPrefix, type CheckpointHead, type HfLoadOptions, type HfSaveOptions, type LoadReport, type ParameterModule } from '@pretrain/core';
 import { parseGpt2Config } from './config';
 import { GPT2_BASE_PREFIX, Gpt2Model, gpt2ParameterSpecs, type Gpt2ModelOptions } from './model';
 
@@ -25,21 +25,12 @@ export const GPT2_TIED_LM_HEAD: CheckpointHead = {
   dispose: () => undefined,
 };
 
-export interface SaveOptions {
-  /** Head modules saved with the backbone; backbone names then get the `transformer.` prefix. */
-  heads?: CheckpointHead[];
+export interface SaveOptions extends HfSaveOptions {
   /** Save as GPT2LMHeadModel (the tied LM head) even without head modules; default: true when heads are given. */
   lmHead?: boolean;
-  /** Extra config.json keys (override inferred ones such as `architectures`). */
-  config?: Record<string, unknown>;
 }
 
-export interface LoadOptions extends Gpt2ModelOptions {
-  /** Head modules (already initialised) that take the checkpoint's non-backbone tensors. */
-  heads?: ParameterModule[];
-  /** Config keys to override after reading config.json (e.g. dropout probabilities). */
-  configOverrides?: Record<string, unknown>;
-}
+export type LoadOptions = Gpt2ModelOptions & HfLoadOptions;
 
 /**
  * Writes `config.json` and `model.safetensors` (atomically) in HF layout. The HF class and the tied
@@ -50,13 +41,12 @@ export function saveGpt2Pretrained(model: Gpt2Model, dir: string, options: SaveO
   const namesClass = given.some((head) => head.hfHead?.suffix !== undefined || typeof (head as { hfArchitecture?: unknown }).hfArchitecture === 'function');
   const lmHead = options.lmHead ?? (given.length > 0 && !namesClass);
   const heads = lmHead ? [...given, GPT2_TIED_LM_HEAD] : given;
-  saveHfCheckpoint(model, dir, { heads, backbonePrefix: heads.length > 0 ? `${GPT2_BASE_PREFIX}.` : '', config: options.config });
+  saveHfCheckpoint(model, dir, { heads, backbonePrefix: backbonePrefixWith(heads, GPT2_BASE_PREFIX), config: options.config });
 }
 
 /** Reads and validates `dir/config.json`. */
 export function readGpt2Config(dir: string, overrides: Record<string, unknown> = {}) {
-  const { config, file } = readHfConfigJson(dir, 'GPT-2', overrides);
-  return parseGpt2Config(config, file);
+  return readHfConfig(dir, 'GPT-2', parseGpt2Config, overrides);
 }
 
 /**

@@ -2,7 +2,7 @@
  * GPT-2's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { PretrainError, z, type Activation } from '@pretrain/core';
+import { hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** GPT-2's activation names, its default first (the order zod lists them in errors; core's list starts with BERT's). */
 export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'];
@@ -37,7 +37,7 @@ const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 const tokenId = z.number().int().nonnegative().nullable();
 
-const gpt2ConfigSchema = z.looseObject({
+export const gpt2ConfigSchema = z.looseObject({
   model_type: z.literal('gpt2').default('gpt2'),
   vocab_size: positiveInt.default(50257),
   n_positions: positiveInt.default(1024),
@@ -62,12 +62,7 @@ const gpt2ConfigSchema = z.looseObject({
 
 /** Validates an HF GPT-2 config (defaults filled as HF's GPT2Config does); `source` names it in errors. */
 export function parseGpt2Config(raw: unknown, source = 'GPT-2 config'): Gpt2Config {
-  const parsed = gpt2ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new PretrainError(`${source}: invalid GPT-2 config:\n  ${lines.join('\n  ')}`, { file: source });
-  }
-  const config = parsed.data as Gpt2Config;
+  const config = parseHfConfig<Gpt2Config>(gpt2ConfigSchema, raw, source, 'GPT-2');
   if (config.n_embd % config.n_head !== 0) {
     throw new PretrainError(`${source}: n_embd (${config.n_embd}) is not a multiple of n_head (${config.n_head})`, { file: source, path: 'n_embd' });
   }
@@ -82,7 +77,10 @@ export function innerSize(config: Gpt2Config): number {
   return config.n_inner ?? 4 * config.n_embd;
 }
 
-/** HF snake_case keys ↔ the camelCase option names used in Pretrain experiment configs. */
+/**
+ * The camelCase option names of Pretrain experiment configs → HF config.json keys: model options are read
+ * through this table (either spelling) and config.json is written through it.
+ */
 export const GPT2_OPTION_KEYS = {
   vocabSize: 'vocab_size',
   nPositions: 'n_positions',
@@ -103,11 +101,7 @@ export const GPT2_OPTION_KEYS = {
   padTokenId: 'pad_token_id',
 } as const;
 
+export type Gpt2ConfigOptions = HfConfigOptions<typeof GPT2_OPTION_KEYS, Gpt2Config>;
+
 /** camelCase options → HF config object (only the keys that were given). */
-export function gpt2OptionsToConfig(options: Record<string, unknown>): Record<string, unknown> {
-  const config: Record<string, unknown> = {};
-  for (const [camel, snake] of Object.entries(GPT2_OPTION_KEYS)) {
-    if (options[camel] !== undefined) config[snake] = options[camel];
-  }
-  return config;
-}
+export const gpt2OptionsToConfig = (options: Gpt2ConfigOptions) => hfConfigFromOptions(options, GPT2_OPTION_KEYS);

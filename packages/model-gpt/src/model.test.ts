@@ -90,6 +90,19 @@ describe('the gpt2 plugin', () => {
     model.dispose();
   });
 
+  it('builds the same model from HF snake_case options as from camelCase ones', async () => {
+    const camel = parseWithPath(gpt2OptionsSchema, { vocabSize: 65, nEmbd: 32, nHead: 4, nLayer: 1, nPositions: 64, bosTokenId: null, eosTokenId: null }, 'model.options');
+    const snake = parseWithPath(gpt2OptionsSchema, { vocab_size: 65, n_embd: 32, n_head: 4, n_layer: 1, n_positions: 64, bos_token_id: null, eos_token_id: null }, 'model.options');
+    expect(snake).toEqual(camel);
+    const fromCamel = (await plugin.create(camel, { baseDir: '.', seed: 0 })) as Gpt2Model;
+    const fromSnake = (await plugin.create(snake, { baseDir: '.', seed: 0 })) as Gpt2Model;
+    expect(fromSnake.config).toEqual(fromCamel.config);
+    const weights = (model: Gpt2Model) => [...model.stateDict()].map(([name, tensor]) => [name, Array.from(tensor.dataSync())]);
+    expect(weights(fromSnake)).toEqual(weights(fromCamel));
+    fromCamel.dispose();
+    fromSnake.dispose();
+  });
+
   it('loads `pretrained` relative to the config directory', async () => {
     const options = parseWithPath(gpt2OptionsSchema, { pretrained: 'gpt2/model', residPdrop: 0 }, 'model.options');
     const model = (await plugin.create(options, { baseDir: HF_FIXTURES_DIR, seed: 0 })) as Gpt2Model;
@@ -103,6 +116,7 @@ describe('the gpt2 plugin', () => {
     const check = (options: Record<string, unknown>) => resolveExperiment({ model: { name: 'gpt2', options } }, registry, { baseDir: '.' });
     await expect(check({ nEmbd: 30, nHead: 4 })).rejects.toThrow(/model\.options\.nEmbd: nEmbd \(30\) is not a multiple of nHead \(4\)/);
     await expect(check({ pretrained: 'x', nLayer: 2 })).rejects.toThrow(/model\.options\.nLayer: cannot be combined with "pretrained"/);
-    await expect(check({ n_layer: 2 })).rejects.toThrow(/unknown option/);
+    await expect(check({ nLayer: 2, n_layer: 2 })).rejects.toThrow(/model\.options\.n_layer: "nLayer" and "n_layer" are the same option; give only one of them/);
+    await expect(check({ nlayer: 2 })).rejects.toThrow(/unknown option/);
   });
 });

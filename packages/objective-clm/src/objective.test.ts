@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, initBackend, loadBackboneAndHeads, loadSafetensorsAsTensors, Rng, type BackbonePlugin, type Example } from '@pretrain/core';
 import { CausalLanguageModeling } from './objective';
+import { clmOptions } from './options';
 import { clmPlugin } from './plugin';
 import { TinyBackbone, PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, trainStep } from '@pretrain/core/testing';
 
@@ -23,7 +24,7 @@ describe('CLM block packing on real text', () => {
   const stream: number[] = documents.flatMap((d) => [...d.sentences.flatMap((s) => Array.from(s)), sep]);
 
   test('blocks are the document stream (separator after each document) cut into blockSize pieces', async () => {
-    const clm = new CausalLanguageModeling({ blockSize: 100 });
+    const clm = new CausalLanguageModeling(clmOptions({ blockSize: 100 }));
     const blocks = await collect(clm.exampleBuilder.build(streamOf(documents), { tokenizer, maxLength: 128, rng: new Rng(0) }));
     expect(blocks.length).toBe(Math.floor(stream.length / 100));
     expect(blocks.every((b) => b.inputIds.length === 100)).toBe(true);
@@ -34,13 +35,13 @@ describe('CLM block packing on real text', () => {
   });
 
   test('blockSize 0 means maxLength; the remainder is kept on request; a named separator is used', async () => {
-    const clm = new CausalLanguageModeling({ dropRemainder: false, separatorToken: '[MASK]' });
+    const clm = new CausalLanguageModeling(clmOptions({ dropRemainder: false, separatorToken: '[MASK]' }));
     const blocks = await collect(clm.exampleBuilder.build(streamOf(documents.slice(0, 2)), { tokenizer, maxLength: 64, rng: new Rng(0) }));
     const total = documents.slice(0, 2).reduce((n, d) => n + d.sentences.reduce((m, s) => m + s.length, 0) + 1, 0);
     expect(blocks.slice(0, -1).every((b) => b.inputIds.length === 64)).toBe(true);
     expect(blocks.reduce((n, b) => n + b.inputIds.length, 0)).toBe(total);
     expect(blocks.flatMap((b) => Array.from(b.inputIds)).filter((id) => id === tokenizer.specialTokenIds().mask)).toHaveLength(2);
-    const bad = new CausalLanguageModeling({ separatorToken: '<|nope|>' });
+    const bad = new CausalLanguageModeling(clmOptions({ separatorToken: '<|nope|>' }));
     await expect(collect(bad.exampleBuilder.build(streamOf(documents), { tokenizer, maxLength: 64, rng: new Rng(0) }))).rejects.toThrow(/separatorToken "<\|nope\|>"/);
   });
 });
@@ -98,7 +99,7 @@ describe('CLM with a tiny causal backbone', () => {
     const text = readSample().slice(0, 6000);
     const tokenizer = new PieceTokenizer(text, 200);
     const documents = tokenizeDocuments([{ id: 'x', sentences: text.split(/\n\s*\n/) }], (t) => tokenizer.ids(t));
-    const clm = new CausalLanguageModeling({ blockSize: 32 });
+    const clm = new CausalLanguageModeling(clmOptions({ blockSize: 32 }));
     const blocks = await collect(clm.exampleBuilder.build(streamOf(documents), { tokenizer, maxLength: 32, rng: new Rng(0) }));
     const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), hiddenSize: 32, attention: 'causal', seed: 2 });
     clm.init({ backbone, tokenizer, rng: new Rng(1) });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherRows, objectivePath, PretrainError, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type ObjectivePlugin } from '@pretrain/core';
+import { assertBackboneAttention, gatherRows, objectivePath, PretrainError, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type AttentionKind, type ObjectivePlugin } from '@pretrain/core';
 import { BlockBuilder } from './builder';
 import { clmOptions, type ClmOptions } from './options';
 
@@ -11,23 +11,21 @@ const IGNORE_INDEX = -100;
  * so the objective owns no parameters and saves nothing of its own.
  */
 export class CausalLanguageModeling implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'causal';
+  static readonly buildsExamples = true;
   readonly name = 'clm';
-  readonly requiresAttention = 'causal' as const;
+  readonly requiresAttention = CausalLanguageModeling.requiresAttention;
   readonly exampleBuilder: BlockBuilder;
-  readonly options: ClmOptions;
   /** HF's GPT2LMHeadModel ties lm_head.weight to the token embeddings (not stored). */
   readonly hfHead = { tiedNames: ['lm_head.weight'] };
   private backbone?: BackbonePlugin;
 
-  constructor(options: Partial<ClmOptions> = {}) {
-    this.options = clmOptions(options);
-    this.exampleBuilder = new BlockBuilder(this.options);
+  constructor(readonly options: ClmOptions = clmOptions()) {
+    this.exampleBuilder = new BlockBuilder(options);
   }
 
   init({ backbone }: ObjectiveContext): void {
-    if (backbone.info.attention !== 'causal') {
-      throw new PretrainError(`clm: needs a causal backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('clm') });
-    }
+    assertBackboneAttention(this, backbone);
     this.backbone = backbone;
   }
 

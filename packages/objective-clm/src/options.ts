@@ -1,4 +1,4 @@
-import { z } from '@pretrain/core';
+import { optionsParser, z } from '@pretrain/core';
 
 export const clmOptionsSchema = z
   .object({
@@ -15,6 +15,5 @@ export const clmOptionsSchema = z
 
 export type ClmOptions = z.infer<typeof clmOptionsSchema>;
 
-export function clmOptions(options: Partial<ClmOptions> = {}): ClmOptions {
-  return clmOptionsSchema.parse(options);
-}
+/** Options with every default filled in, for code that builds the objective directly. */
+export const clmOptions = optionsParser(clmOptionsSchema);

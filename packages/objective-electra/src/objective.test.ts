@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, collate, disposeBatchTensors, initBackend, Rng, type Batch, type Example, type TokenizerPlugin } from '@pretrain/core';
 import { TinyBackbone } from '@pretrain/core/testing';
-import { ELECTRA_FIELDS, maskedBinaryCrossEntropy, maskForGenerator, pretrainPlugins, replaceSampled, ReplacedTokenDetection, sampleRows } from './index';
+import { ELECTRA_FIELDS, maskedBinaryCrossEntropy, maskForGenerator, pretrainPlugins, replaceSampled, ReplacedTokenDetection, sampleRows, electraOptions } from './index';
 
 const tokenizer = { specialTokenIds: () => ({ pad: 0, cls: 1, sep: 2, mask: 3 }), isContinuation: () => false, getVocabSize: () => 40 } as unknown as TokenizerPlugin;
 const vocabulary = { maskId: 3, specialIds: new Set([0, 1, 2, 3]) };
@@ -82,7 +82,7 @@ test('binary cross-entropy counts only unpadded tokens (host-side reference)', (
 });
 
 test('trains 5 steps: finite losses, both heads and the backbone get gradients, tensor count flat, HF ELECTRA names', async () => {
-  const objective = new ReplacedTokenDetection({ maskProbability: 0.25 });
+  const objective = new ReplacedTokenDetection(electraOptions({ maskProbability: 0.25 }));
   const all = await examples(objective);
   const backbone = new TinyBackbone({ vocabSize: 40, hiddenSize: 16 });
   objective.init({ backbone, tokenizer, rng: new Rng(2) });

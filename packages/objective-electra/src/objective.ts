@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
-import { activate, dense, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits, Rng as SeededRng, type Activation } from '@pretrain/core';
+import type { AttentionKind, BackboneInfo, BackboneOutput, BackbonePlugin, Batch, BatchTensors, LossOutput, ObjectiveArchitecture, ObjectiveContext, ObjectivePlugin, Rng } from '@pretrain/core';
+import { activate, addTiedLmHead, assertBackboneAttention, dense, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogitsOf, Rng as SeededRng, type Activation, type TiedLmHeadNames } from '@pretrain/core';
 import { ELECTRA_FIELDS, maskForGenerator, replaceSampled, sampleRows, type CorruptionVocabulary } from './corruption';
 import { electraOptions, type ElectraOptions } from './options';
 
@@ -19,6 +19,15 @@ export const ELECTRA_PARAMETER_NAMES = {
 
 const N = ELECTRA_PARAMETER_NAMES;
 
+/** The generator's head under its HF names, as core's tied LM head helpers take them. */
+const GENERATOR_HEAD: TiedLmHeadNames = {
+  denseWeight: N.generatorDenseWeight,
+  denseBias: N.generatorDenseBias,
+  layerNormWeight: N.generatorLayerNormWeight,
+  layerNormBias: N.generatorLayerNormBias,
+  bias: N.generatorBias,
+};
+
 /**
  * Replaced-token detection (ELECTRA, Clark et al. 2020) with the generator and the discriminator
  * sharing every backbone weight (the paper's "tie all weights" variant: no second model to build).
@@ -28,38 +37,32 @@ const N = ELECTRA_PARAMETER_NAMES;
  * discriminator learns from every position, not only the masked 15%.
  */
 export class ReplacedTokenDetection extends ParameterSetModule implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  static readonly buildsExamples = true;
   readonly name = 'electra';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = ReplacedTokenDetection.requiresAttention;
   /** The generator's decoder is the word embeddings (HF ties `generator_lm_head.weight`): never written. */
   readonly hfHead = { tiedNames: ['generator_lm_head.weight'] };
   readonly exampleBuilder: FullSentenceBuilder;
-  readonly options: ElectraOptions;
   private backbone?: BackbonePlugin;
   private vocabulary?: CorruptionVocabulary;
 
-  constructor(options: Partial<ElectraOptions> = {}) {
+  constructor(readonly options: ElectraOptions = electraOptions()) {
     // The generator's decoder weight is tied to the word embeddings (HF does not store it either).
     super(new ParameterSet(['generator_predictions.', 'generator_lm_head.', 'discriminator_predictions.'], {}, ['generator_lm_head.weight']));
-    this.options = electraOptions(options);
-    this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
+    this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: options.separateDocuments });
   }
 
   init({ backbone, tokenizer, rng }: ObjectiveContext): void {
-    if (backbone.info.attention !== 'bidirectional') {
-      throw new PretrainError(`electra: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('electra') });
-    }
+    assertBackboneAttention(this, backbone);
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new PretrainError('electra: the tokenizer has no mask token ([MASK] / <mask>)', { path: objectivePath('electra') });
     this.backbone = backbone;
     this.vocabulary = { maskId: special.mask, specialIds: new Set(Object.values(special).filter((id): id is number => id !== undefined)) };
-    const { hiddenSize: hidden, initializerRange: std, vocabSize } = backbone.info;
+    const { hiddenSize: hidden, initializerRange: std } = backbone.info;
     const p = this.parameters;
     p.dispose();
-    p.add(N.generatorDenseWeight, normalTensor([hidden, hidden], std, rng), 'linear');
-    p.add(N.generatorDenseBias, tf.zeros([hidden]));
-    p.add(N.generatorLayerNormWeight, tf.ones([hidden]));
-    p.add(N.generatorLayerNormBias, tf.zeros([hidden]));
-    p.add(N.generatorBias, tf.zeros([vocabSize]));
+    addTiedLmHead(p, GENERATOR_HEAD, backbone.info, rng);
     p.add(N.discriminatorDenseWeight, normalTensor([hidden, hidden], std, rng), 'linear');
     p.add(N.discriminatorDenseBias, tf.zeros([hidden]));
     p.add(N.discriminatorPredictionWeight, normalTensor([hidden, 1], std, rng), 'linear');
@@ -104,17 +107,7 @@ export class ReplacedTokenDetection extends ParameterSetModule implements Object
 
   /** The generator head's vocabulary logits [positions, vocab] at flat positions (decoder tied to the embeddings). */
   generatorLogits(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
-    const backbone = this.requireBackbone();
-    const p = this.parameters;
-    const head = {
-      denseWeight: p.get(N.generatorDenseWeight) as tf.Tensor2D,
-      denseBias: p.get(N.generatorDenseBias) as tf.Tensor1D,
-      layerNormWeight: p.get(N.generatorLayerNormWeight) as tf.Tensor1D,
-      layerNormBias: p.get(N.generatorLayerNormBias) as tf.Tensor1D,
-      bias: p.get(N.generatorBias) as tf.Tensor1D,
-    };
-    const activation = (x: tf.Tensor2D) => activate(x, backbone.info.hiddenAct as Activation);
-    return tiedLmHeadLogits(sequenceOutput, positions, head, backbone.inputEmbeddings() as tf.Tensor2D, activation, backbone.info.layerNormEps);
+    return tiedLmHeadLogitsOf(this.parameters, GENERATOR_HEAD, this.requireBackbone(), sequenceOutput, positions);
   }
 
   /** The discriminator head's per-token logit [batch * seq] (HF ElectraDiscriminatorPredictions). */

@@ -1,4 +1,4 @@
-import { z } from '@pretrain/core';
+import { optionsParser, z } from '@pretrain/core';
 
 export const electraOptionsSchema = z
   .object({
@@ -17,6 +17,5 @@ export const electraOptionsSchema = z
 
 export type ElectraOptions = z.output<typeof electraOptionsSchema>;
 
-export function electraOptions(options: Partial<ElectraOptions> = {}): ElectraOptions {
-  return electraOptionsSchema.parse(options);
-}
+/** Options with every default filled in, for code that builds the objective directly. */
+export const electraOptions = optionsParser(electraOptionsSchema);

@@ -1,5 +1,6 @@
 import { collate, initBackend, Rng, type Batch, type Example, FullSentenceBuilder } from '@pretrain/core';
 import { MaskedLanguageModeling } from './objective';
+import { mlmOptions, type MlmOptions } from './options';
 import { PieceTokenizer, readSample, sampleDocuments, streamOf, tokenizeDocuments, TinyBackbone } from '@pretrain/core/testing';
 
 const MAX_LENGTH = 128;
@@ -14,8 +15,8 @@ async function collectExamples(maxLength: number): Promise<Example[]> {
   return examples;
 }
 
-function objective(options: ConstructorParameters<typeof MaskedLanguageModeling>[0] = {}): MaskedLanguageModeling {
-  const mlm = new MaskedLanguageModeling(options);
+function objective(options: Partial<MlmOptions> = {}): MaskedLanguageModeling {
+  const mlm = new MaskedLanguageModeling(mlmOptions(options));
   mlm.init({ backbone: new TinyBackbone({ vocabSize: tokenizer.getVocabSize() }), tokenizer, rng: new Rng(0) });
   return mlm;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {
+  AttentionKind,
   BackboneInfo,
   BackboneOutput,
   BackbonePlugin,
@@ -12,7 +13,7 @@ import type {
   ObjectivePlugin,
   Rng,
 } from '@pretrain/core';
-import { activationFunction, FullSentenceBuilder, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogits } from '@pretrain/core';
+import { activationFunction, addTiedLmHead, assertBackboneAttention, FullSentenceBuilder, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy, tiedLmHeadLogitsOf } from '@pretrain/core';
 import { IGNORE_INDEX, maskBatch, type MaskingVocabulary } from './masking';
 import { mlmOptions, type MlmOptions } from './options';
 
@@ -34,17 +35,18 @@ export const MLM_DECODER_NAMES = { weight: 'cls.predictions.decoder.weight', bia
  * the selected positions.
  */
 export class MaskedLanguageModeling extends ParameterSetModule implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  /** Builds examples only when asked to (with NSP, NSP builds them). */
+  static readonly buildsExamples = (options: MlmOptions): boolean => options.buildExamples;
   readonly name = 'mlm';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = MaskedLanguageModeling.requiresAttention;
   readonly exampleBuilder?: ExampleBuilder;
-  readonly options: MlmOptions;
   /** HF ties the decoder weight to the word embeddings and the decoder bias to cls.predictions.bias (neither is stored). */
   readonly hfHead = { tiedNames: [MLM_DECODER_NAMES.weight, MLM_DECODER_NAMES.bias] };
   private backbone?: BackbonePlugin;
   private vocabulary?: MaskingVocabulary;
-  private act?: (x: tf.Tensor) => tf.Tensor;
 
-  constructor(options: Partial<MlmOptions> = {}) {
+  constructor(readonly options: MlmOptions = mlmOptions()) {
     super(
       new ParameterSet(
         ['cls.predictions.'],
@@ -53,33 +55,24 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
         [MLM_DECODER_NAMES.weight],
       ),
     );
-    this.options = mlmOptions(options);
-    if (this.options.buildExamples) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: this.options.separateDocuments });
+    if (MaskedLanguageModeling.buildsExamples(options)) this.exampleBuilder = new FullSentenceBuilder({ separateDocuments: options.separateDocuments });
   }
 
   init(context: ObjectiveContext): void {
     const { backbone, tokenizer, rng } = context;
-    if (backbone.info.attention !== 'bidirectional') {
-      throw new PretrainError(`mlm: needs a bidirectional backbone, but "${backbone.info.modelType}" is ${backbone.info.attention}`, { path: objectivePath('mlm') });
-    }
+    assertBackboneAttention(this, backbone);
     const special = tokenizer.specialTokenIds();
     if (special.mask === undefined) throw new PretrainError('mlm: the tokenizer has no mask token ([MASK] / <mask>)', { path: 'tokenizer' });
+    activationFunction(backbone.info.hiddenAct); // an unsupported activation fails here, not in the first step
     this.backbone = backbone;
-    this.act = activationFunction(backbone.info.hiddenAct);
     this.vocabulary = {
       maskId: special.mask,
       vocabSize: backbone.info.vocabSize,
       specialIds: new Set(Object.values(special).filter((id): id is number => id !== undefined)),
       isContinuation: (id) => tokenizer.isContinuation(id),
     };
-    const hidden = backbone.info.hiddenSize;
-    const std = backbone.info.initializerRange;
     this.parameters.dispose();
-    this.parameters.add(MLM_PARAMETER_NAMES.denseWeight, normalTensor([hidden, hidden], std, rng), 'linear');
-    this.parameters.add(MLM_PARAMETER_NAMES.denseBias, tf.zeros([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.layerNormWeight, tf.ones([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.layerNormBias, tf.zeros([hidden]));
-    this.parameters.add(MLM_PARAMETER_NAMES.bias, tf.zeros([backbone.info.vocabSize]));
+    addTiedLmHead(this.parameters, MLM_PARAMETER_NAMES, backbone.info, rng);
   }
 
   transformBatch(batch: Batch, rng: Rng): Batch {
@@ -103,16 +96,7 @@ export class MaskedLanguageModeling extends ParameterSetModule implements Object
 
   /** Vocabulary logits [positions, vocab] at flat positions of a [batch, seq, hidden] output. */
   logitsAt(sequenceOutput: tf.Tensor3D, positions: Int32Array): tf.Tensor2D {
-    const backbone = this.requireBackbone();
-    const p = this.parameters;
-    const head = {
-      denseWeight: p.get(MLM_PARAMETER_NAMES.denseWeight) as tf.Tensor2D,
-      denseBias: p.get(MLM_PARAMETER_NAMES.denseBias) as tf.Tensor1D,
-      layerNormWeight: p.get(MLM_PARAMETER_NAMES.layerNormWeight) as tf.Tensor1D,
-      layerNormBias: p.get(MLM_PARAMETER_NAMES.layerNormBias) as tf.Tensor1D,
-      bias: p.get(MLM_PARAMETER_NAMES.bias) as tf.Tensor1D,
-    };
-    return tiedLmHeadLogits(sequenceOutput, positions, head, backbone.inputEmbeddings() as tf.Tensor2D, (x) => this.act!(x) as tf.Tensor2D, backbone.info.layerNormEps);
+    return tiedLmHeadLogitsOf(this.parameters, MLM_PARAMETER_NAMES, this.requireBackbone(), sequenceOutput, positions);
   }
 
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {

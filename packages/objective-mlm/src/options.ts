@@ -1,4 +1,4 @@
-import { z } from '@pretrain/core';
+import { optionsParser, z } from '@pretrain/core';
 
 export const mlmOptionsSchema = z
   .object({
@@ -32,7 +32,5 @@ export const mlmOptionsSchema = z
 
 export type MlmOptions = z.infer<typeof mlmOptionsSchema>;
 
-/** Options with every default filled in, for programmatic use. */
-export function mlmOptions(options: Partial<MlmOptions> = {}): MlmOptions {
-  return mlmOptionsSchema.parse(options);
-}
+/** Options with every default filled in, for code that builds the objective directly. */
+export const mlmOptions = optionsParser(mlmOptionsSchema);

@@ -1,4 +1,4 @@
-import { PooledClassifierObjective, type BackboneInfo, type ObjectiveArchitecture, type ObjectivePlugin } from '@pretrain/core';
+import { PooledClassifierObjective, type AttentionKind, type BackboneInfo, type ObjectiveArchitecture, type ObjectivePlugin } from '@pretrain/core';
 import { SentencePairBuilder } from './builder';
 import { nspOptions, type NspOptions } from './options';
 
@@ -10,16 +10,15 @@ export const NSP_PARAMETER_NAMES = { weight: 'cls.seq_relationship.weight', bias
  * (logits index 0 = "is next").
  */
 export class NextSentencePrediction extends PooledClassifierObjective implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  static readonly buildsExamples = true;
   readonly name = 'nsp';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = NextSentencePrediction.requiresAttention;
   readonly exampleBuilder: SentencePairBuilder;
-  readonly options: NspOptions;
 
-  constructor(options: Partial<NspOptions> = {}) {
-    const parsed = nspOptions(options);
-    super({ objective: 'nsp', names: NSP_PARAMETER_NAMES, ownedPrefixes: ['cls.seq_relationship.'], poolerHint: 'NSP needs a model with a pooler, like BERT', labelField: parsed.labelField });
-    this.options = parsed;
-    this.exampleBuilder = new SentencePairBuilder(this.options);
+  constructor(readonly options: NspOptions = nspOptions()) {
+    super({ objective: 'nsp', names: NSP_PARAMETER_NAMES, ownedPrefixes: ['cls.seq_relationship.'], poolerHint: 'NSP needs a model with a pooler, like BERT', labelField: options.labelField });
+    this.exampleBuilder = new SentencePairBuilder(options);
   }
 
   /** HF BertForNextSentencePrediction alone, BertForPreTraining together with MLM. */

@@ -1,4 +1,4 @@
-import { z } from '@pretrain/core';
+import { optionsParser, z } from '@pretrain/core';
 
 export const nspOptionsSchema = z
   .object({
@@ -18,6 +18,5 @@ export const nspOptionsSchema = z
 
 export type NspOptions = z.infer<typeof nspOptionsSchema>;
 
-export function nspOptions(options: Partial<NspOptions> = {}): NspOptions {
-  return nspOptionsSchema.parse(options);
-}
+/** Options with every default filled in, for code that builds the objective directly. */
+export const nspOptions = optionsParser(nspOptionsSchema);

@@ -1,4 +1,4 @@
-import { PooledClassifierObjective, type ObjectivePlugin } from '@pretrain/core';
+import { PooledClassifierObjective, type AttentionKind, type ObjectivePlugin } from '@pretrain/core';
 import { SentenceOrderBuilder } from './builder';
 import { sopOptions, type SopOptions } from './options';
 
@@ -7,15 +7,14 @@ export const SOP_PARAMETER_NAMES = { weight: 'sop_classifier.classifier.weight',
 
 /** Sentence order prediction (ALBERT): were two consecutive segments swapped? 2-way classifier on the pooled output. */
 export class SentenceOrderPrediction extends PooledClassifierObjective implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  static readonly buildsExamples = true;
   readonly name = 'sop';
-  readonly requiresAttention = 'bidirectional' as const;
+  readonly requiresAttention = SentenceOrderPrediction.requiresAttention;
   readonly exampleBuilder: SentenceOrderBuilder;
-  readonly options: SopOptions;
 
-  constructor(options: Partial<SopOptions> = {}) {
-    const parsed = sopOptions(options);
-    super({ objective: 'sop', names: SOP_PARAMETER_NAMES, ownedPrefixes: ['sop_classifier.'], poolerHint: 'SOP needs a model with a pooler', labelField: parsed.labelField });
-    this.options = parsed;
-    this.exampleBuilder = new SentenceOrderBuilder(this.options);
+  constructor(readonly options: SopOptions = sopOptions()) {
+    super({ objective: 'sop', names: SOP_PARAMETER_NAMES, ownedPrefixes: ['sop_classifier.'], poolerHint: 'SOP needs a model with a pooler', labelField: options.labelField });
+    this.exampleBuilder = new SentenceOrderBuilder(options);
   }
 }

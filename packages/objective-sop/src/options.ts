@@ -1,4 +1,4 @@
-import { z } from '@pretrain/core';
+import { optionsParser, z } from '@pretrain/core';
 
 export const sopOptionsSchema = z
   .object({
@@ -13,6 +13,5 @@ export const sopOptionsSchema = z
 
 export type SopOptions = z.infer<typeof sopOptionsSchema>;
 
-export function sopOptions(options: Partial<SopOptions> = {}): SopOptions {
-  return sopOptionsSchema.parse(options);
-}
+/** Options with every default filled in, for code that builds the objective directly. */
+export const sopOptions = optionsParser(sopOptionsSchema);

@@ -1,12 +1,9 @@
-import { definePlugin } from '@pretrain/core';
+import { objectivePlugin } from '@pretrain/core';
 import { SentenceOrderPrediction } from './objective';
-import { sopOptionsSchema, type SopOptions } from './options';
+import { sopOptionsSchema } from './options';
 
-export const sopPlugin = definePlugin<'objective', SopOptions>({
-  kind: 'objective',
+export const sopPlugin = objectivePlugin(SentenceOrderPrediction, {
   name: 'sop',
   description: 'Sentence order prediction (ALBERT): consecutive segments, swapped half of the time',
   options: sopOptionsSchema,
-  meta: { buildsExamples: true, requiresAttention: 'bidirectional' },
-  create: (options) => new SentenceOrderPrediction(options),
 });

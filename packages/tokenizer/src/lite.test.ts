@@ -1,11 +1,8 @@
 // Token-cache workers load `@pretrain/tokenizer/lite`: it must not pull in zod or TensorFlow.js
 // (through @pretrain/core's full entry), so requiring either fails here.
-jest.mock('zod', () => {
-  throw new Error('@pretrain/tokenizer/lite loaded zod');
-});
-jest.mock('@tensorflow/tfjs-core', () => {
-  throw new Error('@pretrain/tokenizer/lite loaded TensorFlow.js');
-});
+import { forbidZodAndTensorFlow } from '@pretrain/core/testing';
+
+forbidZodAndTensorFlow('@pretrain/tokenizer/lite');
 
 describe('@pretrain/tokenizer/lite', () => {
   it('loads without zod and TensorFlow.js and tokenizes', () => {

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { initBackend, Rng, type Example, type TokenizedDocument } from '@pretrain/core';
 import { fromTokenizerJSON, type Tokenizer } from '@pretrain/tokenizer';
 import { BertModel, loadBertPretrained } from '@pretrain/model-bert';
-import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
+import { MaskedLanguageModeling, mlmOptions } from '@pretrain/objective-mlm';
 import { readConll, readGlue, readSquad, TextCorpus } from '@pretrain/corpus';
 import {
   alignLabelsToTokens,
@@ -103,7 +103,7 @@ async function pretrain(tokenizer: Tokenizer): Promise<string> {
     { vocab_size: tokenizer.getVocabSize(), hidden_size: hidden, num_hidden_layers: layers, num_attention_heads: Math.max(2, hidden / 64), intermediate_size: hidden * 4, max_position_embeddings: 256 },
     { seed },
   );
-  const mlm = new MaskedLanguageModeling({ buildExamples: true });
+  const mlm = new MaskedLanguageModeling(mlmOptions({ buildExamples: true }));
   const books = ['pg1342.txt', 'pg11.txt', 'pg84.txt', 'pg1661.txt', 'pg2701.txt', 'pg74.txt'].map((b) => path.join(dataDir, 'corpus/gutenberg', b));
   const corpus = new TextCorpus({ paths: [path.join(dataDir, 'corpus/wikitext-2-raw/wiki.valid.raw'), ...books], layout: 'paragraphs', stripGutenberg: true, seed, repeat: false });
   const documents = (epoch: number) =>

@@ -7,8 +7,8 @@ import { batchToTensors, collate, disposeBatchTensors, initBackend, Rng, type Ba
 import { BertModel } from '@pretrain/model-bert';
 import { Gpt2Model } from '@pretrain/model-gpt';
 import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
-import { NextSentencePrediction } from '@pretrain/objective-nsp';
-import { CausalLanguageModeling } from '@pretrain/objective-clm';
+import { NextSentencePrediction, nspOptions } from '@pretrain/objective-nsp';
+import { CausalLanguageModeling, clmOptions } from '@pretrain/objective-clm';
 import { Trainer } from '@pretrain/trainer';
 
 const SAMPLE = path.join(__dirname, '../../../fixtures/data/objectives/frankenstein-letters-ch20.txt');
@@ -118,7 +118,7 @@ beforeAll(() => initBackend({ log: false }));
 test('a tiny BERT pre-trained with MLM + NSP: the combined and MLM losses fall, NSP stays at or below chance', async () => {
   const bert = new BertModel({ vocab_size: tokenizer.getVocabSize(), hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 128, max_position_embeddings: 64, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { seed: 1 });
   const mlm = new MaskedLanguageModeling();
-  const nsp = new NextSentencePrediction({ documentPoolSize: 100 });
+  const nsp = new NextSentencePrediction(nspOptions({ documentPoolSize: 100 }));
   const rng = new Rng(3);
   mlm.init({ backbone: bert, tokenizer, rng });
   nsp.init({ backbone: bert, tokenizer, rng });
@@ -148,7 +148,7 @@ test('a tiny BERT pre-trained with MLM + NSP: the combined and MLM losses fall, 
 
 test('a tiny GPT-2 pre-trained with CLM: the loss falls', async () => {
   const gpt = new Gpt2Model({ vocab_size: tokenizer.getVocabSize(), n_embd: 64, n_layer: 2, n_head: 2, n_positions: 64, bos_token_id: 3, eos_token_id: 3, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 1 });
-  const clm = new CausalLanguageModeling({ blockSize: 64 });
+  const clm = new CausalLanguageModeling(clmOptions({ blockSize: 64 }));
   clm.init({ backbone: gpt, tokenizer, rng: new Rng(0) });
   const blocks = await examplesFrom(clm, 64, 8 * 30);
   const optimizer = tf.train.adam(3e-3);
@@ -160,7 +160,7 @@ test('a tiny GPT-2 pre-trained with CLM: the loss falls', async () => {
 test('the same through @pretrain/trainer: BERT + MLM + NSP examples from the NSP builder, the loss falls', async () => {
   const bert = new BertModel({ vocab_size: tokenizer.getVocabSize(), hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 128, max_position_embeddings: 64, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { seed: 2 });
   const mlm = new MaskedLanguageModeling();
-  const nsp = new NextSentencePrediction({ documentPoolSize: 100 });
+  const nsp = new NextSentencePrediction(nspOptions({ documentPoolSize: 100 }));
   const examples = await examplesFrom(nsp, 64, 16 * 30);
   const trainer = new Trainer({
     backbone: bert,

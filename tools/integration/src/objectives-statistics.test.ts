@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { collate, initBackend, Rng, type Batch, type Example, type TokenizedDocument } from '@pretrain/core';
 import { Tokenizer } from '@pretrain/tokenizer';
-import { MaskedLanguageModeling } from '@pretrain/objective-mlm';
-import { createInstancesFromDocument, NextSentencePrediction, pairExample } from '@pretrain/objective-nsp';
+import { MaskedLanguageModeling, mlmOptions } from '@pretrain/objective-mlm';
+import { createInstancesFromDocument, NextSentencePrediction, pairExample, nspOptions } from '@pretrain/objective-nsp';
 
 const FIXTURES = path.join(__dirname, '../../../fixtures/data');
 const tokenizer = Tokenizer.fromFile(path.join(FIXTURES, 'tokenizer/bert-base-uncased/tokenizer.json'));
@@ -34,7 +34,7 @@ let batches: Batch[];
 
 beforeAll(async () => {
   await initBackend({ log: false });
-  const nsp = new NextSentencePrediction({ documentPoolSize: 1000 });
+  const nsp = new NextSentencePrediction(nspOptions({ documentPoolSize: 1000 }));
   examples = [];
   for await (const e of nsp.exampleBuilder.build(stream(documents), { tokenizer, maxLength: 128, rng: new Rng(1) })) examples.push(e);
   batches = [];
@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 
 test('NSP over the real tokenizer: 50% ± 2% true pairs (dupe factor 3), none longer than maxLength', async () => {
-  const nsp = new NextSentencePrediction({ dupeFactor: 3 });
+  const nsp = new NextSentencePrediction(nspOptions({ dupeFactor: 3 }));
   let total = 0;
   let isNext = 0;
   for await (const e of nsp.exampleBuilder.build(stream(documents), { tokenizer, maxLength: 128, rng: new Rng(2) })) {
@@ -85,7 +85,7 @@ test('MLM on NSP pairs: 15% ± 0.3% of ≥100k maskable tokens, 80/10/10 ± 1%, 
 });
 
 test('whole-word masking never splits a WordPiece word', () => {
-  const mlm = new MaskedLanguageModeling({ wholeWordMasking: true });
+  const mlm = new MaskedLanguageModeling(mlmOptions({ wholeWordMasking: true }));
   mlm.init({ backbone: { info: { attention: 'bidirectional', vocabSize: tokenizer.getVocabSize(), hiddenSize: 8, initializerRange: 0.02, hiddenAct: 'gelu' } } as never, tokenizer, rng: new Rng(0) });
   const rng = new Rng(4);
   let multiPieceWords = 0;

@@ -36,6 +36,18 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pretrain-cli-${prefix}-`));
 }
 
+/** A temporary folder for the tests of one file, removed after them. */
+export function suiteTempDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Shell words, honouring double quotes (the docs' commands use nothing else). */
+export function shellWords(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
 export function writeJson(file: string, value: unknown): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(value, null, 2));

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { isDeepStrictEqual } from 'util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../contract';
 import { readSafetensors, type SafetensorsTensor } from '../safetensors';
@@ -116,4 +117,27 @@ export function safetensorsDifferences(actualFile: string, expected: Map<string,
 
 function bytesOf(data: ArrayBufferView): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** How a saved checkpoint folder compares with the one HF wrote (see hfCheckpointComparison). */
+export interface HfCheckpointComparison {
+  /** safetensorsDifferences of the two model.safetensors files. */
+  tensorDifferences: string[];
+  /** The two model.safetensors files are the same bytes (HF's ordering and header layout). */
+  identicalBytes: boolean;
+  /** The two config.json files parse to the same object. */
+  sameConfig: boolean;
+  /** The files the saved folder holds, sorted. */
+  files: string[];
+}
+
+export function hfCheckpointComparison(savedDir: string, hfModelDir: string): HfCheckpointComparison {
+  const saved = (file: string) => fs.readFileSync(path.join(savedDir, file));
+  const hf = (file: string) => fs.readFileSync(path.join(hfModelDir, file));
+  return {
+    tensorDifferences: safetensorsDifferences(path.join(savedDir, 'model.safetensors'), readSafetensors(path.join(hfModelDir, 'model.safetensors')).tensors),
+    identicalBytes: saved('model.safetensors').equals(hf('model.safetensors')),
+    sameConfig: isDeepStrictEqual(JSON.parse(saved('config.json').toString('utf8')), JSON.parse(hf('config.json').toString('utf8'))),
+    files: fs.readdirSync(savedDir).sort(),
+  };
 }

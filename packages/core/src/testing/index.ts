@@ -7,3 +7,5 @@ export * from './piece-tokenizer';
 export * from './sample-text';
 export * from './train-step';
 export * from './hf-fixture';
+export * from './forbid-heavy-modules';
+export * from './temp-dir';

@@ -6,21 +6,11 @@ import { tokenizeStream } from '../text/tokenize-stream';
 import { WhitespaceIdsTestTokenizer, WhitespaceTestTokenizer } from '../test-utils/whitespace-tokenizer';
 import { buildTokenCache, buildTokenCacheFor, type Parallelism, type TokenCacheOptions } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
+import { take } from '../test-utils/take';
 import { tempDir } from '../test-utils/temp';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
 const factory = { module: path.join(__dirname, '../test-utils/whitespace-tokenizer.js'), exportName: 'fromTokenizerJSON' };
-
-
-async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
-  const out: T[] = [];
-  if (n <= 0) return out;
-  for await (const item of iterable) {
-    out.push(item);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 /** A corpus directory: the Jekyll book plus small files, so there are several shards. */
 function makeCorpus(): string {
@@ -36,12 +26,18 @@ function baseOptions(corpusDir: string, cacheDir: string, tokenizer = new Whites
   return { paths: [corpusDir], cacheDir, tokenizer, tokenizerFactory: factory, layout: 'paragraphs', stripGutenberg: true, shardBytes: 2000 };
 }
 
+/** A new corpus and a token cache built from it by the counting test tokenizer. */
+async function buildFreshCache(workers: number) {
+  const corpusDir = makeCorpus();
+  const cacheDir = path.join(tempDir(), 'cache');
+  const tokenizer = new WhitespaceTestTokenizer();
+  const result = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers });
+  return { corpusDir, cacheDir, tokenizer, result };
+}
+
 describe('token cache', () => {
   it('worker-built shards hold exactly the tokenizer ids of every document and sentence', async () => {
-    const corpusDir = makeCorpus();
-    const cacheDir = path.join(tempDir(), 'cache');
-    const tokenizer = new WhitespaceTestTokenizer();
-    const result = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 2 });
+    const { corpusDir, cacheDir, tokenizer, result } = await buildFreshCache(2);
     expect(result.rebuilt).toBe(true);
     expect(result.manifest.shards.length).toBeGreaterThan(1);
 
@@ -85,10 +81,7 @@ describe('token cache', () => {
   });
 
   it('reuses an unchanged cache without tokenizing; rebuilds on a changed tokenizer or a touched source file', async () => {
-    const corpusDir = makeCorpus();
-    const cacheDir = path.join(tempDir(), 'cache');
-    const tokenizer = new WhitespaceTestTokenizer();
-    const first = await buildTokenCache({ ...baseOptions(corpusDir, cacheDir, tokenizer), workers: 0 });
+    const { corpusDir, cacheDir, tokenizer, result: first } = await buildFreshCache(0);
     expect(first.rebuilt).toBe(true);
     const callsAfterBuild = tokenizer.encodeCalls;
     expect(callsAfterBuild).toBeGreaterThan(0);
@@ -119,9 +112,7 @@ describe('token cache', () => {
   });
 
   it('streams a split in a seeded order and resumes exactly from a saved state', async () => {
-    const corpusDir = makeCorpus();
-    const cacheDir = path.join(tempDir(), 'cache');
-    await buildTokenCache({ ...baseOptions(corpusDir, cacheDir), workers: 0 });
+    const { corpusDir, cacheDir } = await buildFreshCache(0);
     const options = { validationFraction: 0.2, seed: 11 };
     const corpus = TokenizedCorpus.open(cacheDir, options);
     const full = await take(corpus.documents());

@@ -8,17 +8,12 @@ import { tempDir } from '../test-utils/temp';
 import { findCutPoint } from '../io/cut-points';
 import { buildTokenCache, planTasks, type Parallelism } from './build';
 import { TokenizedCorpus } from './tokenized-corpus';
+import { take } from '../test-utils/take';
 
 const jekyll = path.join(__dirname, '../../../../fixtures/data/corpus/gutenberg/pg43.txt');
 const factory = { module: path.join(__dirname, '../test-utils/whitespace-tokenizer.js'), exportName: 'fromTokenizerJSON' };
 /** Small enough that every file but the tiny ones is read in many ranges. */
 const SHARD_BYTES = 3000;
-
-async function take<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
 
 /**
  * Books with Gutenberg markers, a long header before the start marker (CRLF), license text after the end marker, invalid UTF-8, a mid-file

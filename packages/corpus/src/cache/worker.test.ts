@@ -1,11 +1,8 @@
 // Each token-cache worker loads this module graph before its first sentence: it must not pull in
 // zod or TensorFlow.js (through @pretrain/core's full entry), so requiring either fails here.
-jest.mock('zod', () => {
-  throw new Error('the tokenizer worker loaded zod');
-});
-jest.mock('@tensorflow/tfjs-core', () => {
-  throw new Error('the tokenizer worker loaded TensorFlow.js');
-});
+import { forbidZodAndTensorFlow } from '@pretrain/core/testing';
+
+forbidZodAndTensorFlow('the tokenizer worker');
 
 describe('tokenizer worker module', () => {
   it('loads without zod and TensorFlow.js', () => {

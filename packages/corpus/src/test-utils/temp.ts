@@ -14,3 +14,10 @@ export function tempDir(prefix = 'corpus-test-'): string {
 afterAll(() => {
   for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** Writes `content` to a file named `name` in a fresh temp directory; returns the file's path. */
+export function writeTempFile(name: string, content: string | Buffer): string {
+  const file = path.join(tempDir(), name);
+  fs.writeFileSync(file, content);
+  return file;
+}

@@ -3,14 +3,8 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { PretrainError, type TextDocument } from '@pretrain/core';
 import { TextCorpus, type TextCorpusOptions } from './text-corpus';
-import { tempDir } from '../test-utils/temp';
-
-
-function write(name: string, content: string | Buffer): string {
-  const file = path.join(tempDir(), name);
-  fs.writeFileSync(file, content);
-  return file;
-}
+import { pretrainRejectionOf } from '../test-utils/errors';
+import { tempDir, writeTempFile } from '../test-utils/temp';
 
 async function read(options: TextCorpusOptions): Promise<{ docs: TextDocument[]; stats: ReturnType<ReturnType<TextCorpus['documents']>['stats']> }> {
   const stream = new TextCorpus({ shuffle: false, ...options }).documents();
@@ -19,14 +13,8 @@ async function read(options: TextCorpusOptions): Promise<{ docs: TextDocument[];
   return { docs, stats: stream.stats() };
 }
 
-async function readError(options: TextCorpusOptions): Promise<PretrainError> {
-  try {
-    await read(options);
-  } catch (error) {
-    expect(error).toBeInstanceOf(PretrainError);
-    return error as PretrainError;
-  }
-  throw new Error('expected a PretrainError');
+function readError(options: TextCorpusOptions): Promise<PretrainError> {
+  return pretrainRejectionOf(read(options));
 }
 
 describe('bad input', () => {
@@ -37,7 +25,7 @@ describe('bad input', () => {
   });
 
   it('a file deleted after the corpus was set up (mid-run): one error naming it, no unhandled stream error', async () => {
-    const file = write('vanishing.txt', 'First sentence here. Second one.\n\nAnother document.');
+    const file = writeTempFile('vanishing.txt', 'First sentence here. Second one.\n\nAnother document.');
     const corpus = new TextCorpus({ paths: [file], shuffle: false });
     fs.rmSync(file);
     const uncaught: unknown[] = [];
@@ -73,7 +61,7 @@ describe('bad input', () => {
   });
 
   (process.getuid?.() !== 0 ? it : it.skip)('unreadable file (no permission): an error naming the file', async () => {
-    const file = write('secret.txt', 'text');
+    const file = writeTempFile('secret.txt', 'text');
     fs.chmodSync(file, 0o000);
     const error = await readError({ paths: [file] });
     expect(error.message).toBe(`${file}: permission denied (file is not readable)`);
@@ -81,10 +69,10 @@ describe('bad input', () => {
 
   it('binary file: rejected, or skipped and counted with skipInvalid', async () => {
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.from('IHDR')]);
-    const file = write('image.txt', png);
+    const file = writeTempFile('image.txt', png);
     const error = await readError({ paths: [file] });
     expect(error.message).toBe(`${file}: looks like a binary file (NUL bytes near the start), not text`);
-    const good = write('good.txt', 'Fine text.');
+    const good = writeTempFile('good.txt', 'Fine text.');
     const { docs, stats } = await read({ paths: [file, good], skipInvalid: true });
     expect(docs.map((d) => d.sentences)).toEqual([['Fine text.']]);
     expect(stats.skippedFiles).toBe(1);
@@ -94,27 +82,27 @@ describe('bad input', () => {
   });
 
   it('invalid UTF-8: replaced with U+FFFD and counted; a literal U+FFFD in the text is not counted', async () => {
-    const file = write('latin1.txt', Buffer.concat([Buffer.from('Caf'), Buffer.from([0xe9]), Buffer.from(' au lait. Bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes. Literal \uFFFD here.')]));
+    const file = writeTempFile('latin1.txt', Buffer.concat([Buffer.from('Caf'), Buffer.from([0xe9]), Buffer.from(' au lait. Bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes. Literal \uFFFD here.')]));
     const { docs, stats } = await read({ paths: [file] });
     expect(docs[0].sentences).toEqual(['Caf\uFFFD au lait.', 'Bad \uFFFD\uFFFD bytes.', 'Literal \uFFFD here.']);
     expect(stats.invalidUtf8).toBe(3);
   });
 
   it('BOM is dropped and CRLF line ends work like LF', async () => {
-    const file = write('windows.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('First doc.\r\nSame doc.\r\n\r\nSecond doc.\r\n')]));
+    const file = writeTempFile('windows.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('First doc.\r\nSame doc.\r\n\r\nSecond doc.\r\n')]));
     const { docs } = await read({ paths: [file], layout: 'sentences' });
     expect(docs.map((d) => d.sentences)).toEqual([['First doc.', 'Same doc.'], ['Second doc.']]);
   });
 
   it('empty documents are skipped and counted', async () => {
-    const empty = write('empty.txt', '');
-    const blank = write('blank.txt', '\n   \n\t\n');
-    const short = write('short.txt', 'ok\n\nA real sentence here.\n');
+    const empty = writeTempFile('empty.txt', '');
+    const blank = writeTempFile('blank.txt', '\n   \n\t\n');
+    const short = writeTempFile('short.txt', 'ok\n\nA real sentence here.\n');
     const { docs, stats } = await read({ paths: [empty, blank, short], layout: 'document', minLineLength: 3 });
     expect(docs.map((d) => d.sentences)).toEqual([['A real sentence here.']]);
     expect(stats.emptyDocuments).toBe(2);
     expect(stats.shortLines).toBe(1);
-    const jsonl = write('empty.jsonl', '{"text": ""}\n{"text": "  \\n "}\n{"text": "Kept."}\n');
+    const jsonl = writeTempFile('empty.jsonl', '{"text": ""}\n{"text": "  \\n "}\n{"text": "Kept."}\n');
     const fromJsonl = await read({ paths: [jsonl], format: 'jsonl' });
     expect(fromJsonl.docs.map((d) => d.sentences)).toEqual([['Kept.']]);
     expect(fromJsonl.stats.emptyDocuments).toBe(2);
@@ -122,7 +110,7 @@ describe('bad input', () => {
 
   it('a 10 MB line is cut into bounded pieces without losing text; later lines keep their numbers', async () => {
     const words = 'lorem ipsum dolor sit amet '.repeat(Math.ceil((10 << 20) / 27)).slice(0, 10 << 20);
-    const file = write('huge.txt', `${words}\nnext line\n`);
+    const file = writeTempFile('huge.txt', `${words}\nnext line\n`);
     const { docs, stats } = await read({ paths: [file], layout: 'sentences' });
     const pieces = docs[0].sentences;
     expect(pieces.length).toBeGreaterThanOrEqual(10);
@@ -133,13 +121,13 @@ describe('bad input', () => {
   });
 
   it('a 10 MB line without spaces is cut at the limit', async () => {
-    const file = write('blob.txt', 'x'.repeat(10 << 20));
+    const file = writeTempFile('blob.txt', 'x'.repeat(10 << 20));
     const { docs } = await read({ paths: [file], layout: 'sentences', maxLineLength: 4 << 20 });
     expect(docs[0].sentences.map((s) => s.length)).toEqual([4 << 20, 4 << 20, 2 << 20]);
   });
 
   it('malformed JSONL row: an error naming file and line, or skipped and counted with skipInvalid', async () => {
-    const file = write('rows.jsonl', '{"text": "One."}\n\n{"text": 42}\n{"txt": "x"}\nnot json\n{"text": "Two."}\n');
+    const file = writeTempFile('rows.jsonl', '{"text": "One."}\n\n{"text": 42}\n{"txt": "x"}\nnot json\n{"text": "Two."}\n');
     const error = await readError({ paths: [file], format: 'jsonl' });
     expect(error.message).toBe(`${file}:3: field "text" is number, expected a string`);
     expect(error.details).toMatchObject({ file, line: 3 });
@@ -151,7 +139,7 @@ describe('bad input', () => {
   });
 
   it('an over-long JSONL record is malformed, not silently cut', async () => {
-    const file = write('long.jsonl', `{"text": "${'a'.repeat(5000)}"}\n{"text": "ok"}\n`);
+    const file = writeTempFile('long.jsonl', `{"text": "${'a'.repeat(5000)}"}\n{"text": "ok"}\n`);
     const error = await readError({ paths: [file], format: 'jsonl', maxRecordLength: 1000 });
     expect(error.message).toBe(`${file}:1: line is longer than 1000 characters`);
     const { docs, stats } = await read({ paths: [file], format: 'jsonl', maxRecordLength: 1000, skipInvalid: true });
@@ -161,14 +149,14 @@ describe('bad input', () => {
 
   it('a 10 MB JSONL record is read whole', async () => {
     const text = 'Word '.repeat(2 << 20).trim();
-    const file = write('big.jsonl', `${JSON.stringify({ text })}\n`);
+    const file = writeTempFile('big.jsonl', `${JSON.stringify({ text })}\n`);
     const { docs } = await read({ paths: [file], format: 'jsonl', layout: 'sentences' });
     expect(docs[0].sentences).toEqual([text]);
   });
 
   it('corrupt gzip: an error naming the file', async () => {
     const gz = zlib.gzipSync(Buffer.from('Some text. '.repeat(1000)));
-    const file = write('cut.txt.gz', gz.subarray(0, gz.length >> 1));
+    const file = writeTempFile('cut.txt.gz', gz.subarray(0, gz.length >> 1));
     const error = await readError({ paths: [file] });
     expect(error.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (corrupt gzip data|cannot read file)`));
   });

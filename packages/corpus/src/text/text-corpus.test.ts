@@ -2,21 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { TextDocument } from '@pretrain/core';
 import { TextCorpus } from './text-corpus';
+import { take } from '../test-utils/take';
 import { tempDir } from '../test-utils/temp';
 
 const fixtures = path.join(__dirname, '../../../../fixtures/data/corpus');
 const jekyll = path.join(fixtures, 'gutenberg/pg43.txt');
-
-
-async function take<T>(iterable: AsyncIterable<T>, n = Infinity): Promise<T[]> {
-  const out: T[] = [];
-  if (n <= 0) return out;
-  for await (const item of iterable) {
-    out.push(item);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 describe('TextCorpus on a real Gutenberg book', () => {
   it('strips the Project Gutenberg markers and splits wrapped paragraphs into sentences', async () => {

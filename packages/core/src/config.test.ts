@@ -4,7 +4,7 @@ import * as path from 'path';
 import { z } from 'zod';
 import { ConfigError, PretrainError } from './errors';
 import { definePlugin, Registry, type PluginDefinition } from './registry';
-import { parseWithPath, resolveExperiment } from './config';
+import { exampleBuilderIssue, parseWithPath, resolveExperiment } from './config';
 
 /** Local test doubles with the metadata the real built-ins declare (plugins may not be imported here). */
 function builtins(): Registry {
@@ -108,6 +108,13 @@ describe('resolveExperiment', () => {
   it('rejects pre-training objectives with no example builder', async () => {
     const [issue] = await configErrors({ model: { name: 'bert', options: { hiddenSize: 64 } }, objectives: [{ name: 'mlm' }] });
     expect(issue).toMatch(/^objectives: none of mlm builds examples/);
+  });
+
+  it('words the example-builder rule once, for the config, the trainer and corpus export', () => {
+    expect(exampleBuilderIssue(['mlm', 'nsp'], ['nsp'])).toBeUndefined();
+    expect(exampleBuilderIssue(['a', 'b', 'c'], ['a', 'b', 'c'])).toBe('exactly one objective may build examples, but a and b and c all do');
+    expect(exampleBuilderIssue(['mlm'], [])).toMatch(/^none of mlm builds examples/);
+    expect(exampleBuilderIssue([], [])).toMatch(/^no objective given/);
   });
 
   it('rejects CLM on a bidirectional model (and MLM on a causal one)', async () => {

@@ -180,10 +180,20 @@ export function combinationIssues(model: ResolvedPlugin<'model'> | undefined, ob
     const builds = o.definition.meta?.buildsExamples;
     return typeof builds === 'function' ? builds(o.options) : Boolean(builds);
   });
-  if (builders.length > 1) {
-    issues.push(`objectives: exactly one objective may build examples, but ${builders.map((b) => `${b.path} (${b.definition.name})`).join(' and ')} both do`);
-  } else if (objectives.length > 0 && builders.length === 0 && !head) {
-    issues.push(`objectives: none of ${objectives.map((o) => o.definition.name).join(', ')} builds examples; add one that does (e.g. nsp, clm) or enable the example builder option of one`);
-  }
+  // A fine-tuning head brings its own examples; objectives beside it need not build any.
+  const builderIssue = objectives.length > 0 && (builders.length > 0 || !head) ? exampleBuilderIssue(objectives.map((o) => o.definition.name), builders.map((b) => `${b.path} (${b.definition.name})`)) : undefined;
+  if (builderIssue) issues.push(`objectives: ${builderIssue}`);
   return issues;
+}
+
+/**
+ * The one rule for pre-training on documents — exactly one objective turns them into examples — as the config
+ * check, the trainer and `corpus export` word it: undefined when it holds.
+ */
+export function exampleBuilderIssue(objectives: readonly string[], builders: readonly string[]): string | undefined {
+  if (builders.length > 1) return `exactly one objective may build examples, but ${builders.join(' and ')} ${builders.length === 2 ? 'both' : 'all'} do`;
+  if (builders.length === 0) {
+    return objectives.length > 0 ? `none of ${objectives.join(', ')} builds examples; add one that does (e.g. nsp, clm) or enable the example builder option of one` : 'no objective given: one must build examples (e.g. nsp, clm)';
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  exampleBuilderIssue,
   objectivesArchitecture,
   PretrainError,
   type BackbonePlugin,
@@ -152,8 +153,7 @@ export class HeadTask implements TrainingTask {
 /** Documents become examples through exactly one objective's builder. */
 function singleExampleBuilder(objectives: readonly ObjectivePlugin[]): ExampleBuilder {
   const builders = objectives.filter((o) => o.exampleBuilder);
-  if (builders.length !== 1) {
-    throw new PretrainError(`training on documents needs exactly one objective that builds examples; got ${builders.length}${builders.length ? ` (${builders.map((b) => b.name).join(', ')})` : ''}`);
-  }
+  const issue = exampleBuilderIssue(objectives.map((o) => o.name), builders.map((b) => b.name));
+  if (issue) throw new PretrainError(`training on documents: ${issue}`, { path: 'objectives' });
   return builders[0].exampleBuilder!;
 }

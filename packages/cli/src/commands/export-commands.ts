@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ConfigError, PretrainError, TokenizerPlugin, defaultRegistry, initBackend, objectiveRefSchema, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
+import { ConfigError, PretrainError, TokenizerPlugin, defaultRegistry, exampleBuilderIssue, initBackend, objectiveRefSchema, parseWithPath, pluginRefSchema, z } from '@pretrain/core';
 import { exportTokenCache } from '@pretrain/corpus';
 import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
@@ -43,7 +43,8 @@ async function exampleBuilderOf(config: ExportConfig) {
     objectives.push(await definition.create(parseWithPath(definition.options as z.ZodType<unknown>, ref.options, `objectives[${i}].options`, config.file), { baseDir: config.baseDir, seed: 0 }));
   }
   const builders = objectives.filter((o) => o.exampleBuilder);
-  if (builders.length !== 1) throw new ConfigError([`objectives: exactly one objective must build examples, got ${builders.length} (${objectives.map((o) => o.name).join(', ')})`], config.file);
+  const issue = exampleBuilderIssue(objectives.map((o) => o.name), builders.map((b) => b.name));
+  if (issue) throw new ConfigError([`objectives: ${issue}`], config.file);
   return { builder: builders[0].exampleBuilder!, names: objectives.map((o) => o.name) };
 }
 

@@ -105,6 +105,7 @@ describe('documented tools/ commands', () => {
       'docs/benchmarks.md: tools/finetune-bench/run.js finetune',
       'docs/benchmarks.md: tools/finetune-bench/cli.js --tasks',
       'docs/benchmarks.md: tools/finetune-bench/cli.js --tasks',
+      'docs/benchmarks.md: tools/finetune-bench/cli.js --tasks',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',
       'docs/benchmarks.md: tools/bench/run.js train',

@@ -26,7 +26,7 @@ const fs = require('fs');
 const path = require('path');
 const core = require('@pretrain/core');
 const { readConll } = require('@pretrain/corpus');
-const { TokenClassificationHead } = require('@pretrain/heads');
+const { TokenClassificationHead, tokenClassificationOptions } = require('@pretrain/heads');
 const { encodeTaggedWords } = require('../dist/pipeline/tagging');
 const { Trainer } = require('@pretrain/trainer');
 const { registerBuiltins } = require('../dist/builtins');
@@ -154,7 +154,7 @@ async function finetunePos(o, p, task = 'pos') {
     const correct = {};
     for (const arm of o.arms ?? ['pretrained', 'scratch']) {
       const backbone = await makeBackbone(arm, p, o);
-      const head = new TokenClassificationHead({ numLabels: names.length, labels: names });
+      const head = new TokenClassificationHead(tokenClassificationOptions({ numLabels: names.length, labels: names }));
       const trainer = new Trainer({ backbone, head, tokenizer: p.tokenizer, options: { learningRate: o.learningRate ?? 1e-3, warmupSteps: 10, maxSteps: steps, batchSize, evalEachEpoch: false, saveEachEpoch: false, progress: 'none', ...(o.trainer ?? {}) }, seed: base.seed });
       await trainer.train({ train: examples });
       const predictions = await trainer.predict(dev.map((d) => d.example));

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError, initBackend, type TaskHeadPlugin } from '@pretrain/core';
 import { crossEntropy } from './losses';
-import { QuestionAnsweringHead, splitQaLogits } from './question-answering';
-import { RegressionHead, SequenceClassificationHead } from './sequence-classification';
-import { TokenClassificationHead } from './token-classification';
+import { QuestionAnsweringHead, questionAnsweringOptions, splitQaLogits } from './question-answering';
+import { RegressionHead, regressionOptions, SequenceClassificationHead, sequenceClassificationOptions } from './sequence-classification';
+import { TokenClassificationHead, tokenClassificationOptions } from './token-classification';
 import { batchWithFields, fakeBackbone, loadHeadFixture, maxAbsDiff, testRng, type HeadFixture } from './test-utils/fixture';
 import { pretrainPlugins } from './index';
 
@@ -42,14 +42,14 @@ function checkHead(fx: HeadFixture, head: TaskHeadPlugin, prefix: string, fields
 describe('heads vs HF fixtures (given HF hidden states)', () => {
   it('sequence classification: logits, cross-entropy loss and classifier gradients (bert-seqcls)', () => {
     const fx = loadHeadFixture('bert-seqcls');
-    const head = new SequenceClassificationHead({ numLabels: 3 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3 }));
     checkHead(fx, head, 'classifier', { labels: Int32Array.from(fx.json.labels.labels) }, fx.outputs.get('logits')!);
     fx.dispose();
   });
 
   it('regression: scores, MSE loss and gradients (bert-regression)', () => {
     const fx = loadHeadFixture('bert-regression');
-    const head = new RegressionHead();
+    const head = new RegressionHead(regressionOptions());
     checkHead(fx, head, 'classifier', { labels: Float32Array.from(fx.json.labels.labels) }, fx.outputs.get('logits')!);
     expect(head.configJSON()).toMatchObject({ problem_type: 'regression', id2label: { '0': 'LABEL_0' } });
     fx.dispose();
@@ -57,14 +57,14 @@ describe('heads vs HF fixtures (given HF hidden states)', () => {
 
   it('token classification: per-token logits, loss ignoring -100 and gradients (bert-tokcls)', () => {
     const fx = loadHeadFixture('bert-tokcls');
-    const head = new TokenClassificationHead({ numLabels: 5 });
+    const head = new TokenClassificationHead(tokenClassificationOptions({ numLabels: 5 }));
     checkHead(fx, head, 'classifier', { labels: Int32Array.from(fx.json.labels.labels.flat()) }, fx.outputs.get('logits')!);
     fx.dispose();
   });
 
   it('question answering: start/end logits, averaged loss and gradients (bert-qa)', () => {
     const fx = loadHeadFixture('bert-qa');
-    const head = new QuestionAnsweringHead();
+    const head = new QuestionAnsweringHead(questionAnsweringOptions());
     const fields = { start_positions: Int32Array.from(fx.json.labels.start_positions), end_positions: Int32Array.from(fx.json.labels.end_positions) };
     const expected = tf.stack([fx.outputs.get('start_logits')!, fx.outputs.get('end_logits')!], 2);
     checkHead(fx, head, 'qa_outputs', fields, expected);
@@ -92,7 +92,7 @@ describe('head behaviour', () => {
   });
 
   it('initialises classifier weights N(0, initializer_range) with zero bias, and names them as HF does', () => {
-    const head = new SequenceClassificationHead({ numLabels: 2 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2 }));
     const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 256, initializer_range: 0.02, hidden_dropout_prob: 0.1, num_hidden_layers: 1 });
     head.init({ backbone, rng: testRng() });
     const state = head.stateDict();
@@ -113,7 +113,7 @@ describe('head behaviour', () => {
   it('marks a classifier HF cannot compute (mean or first-token pooling, GPT-2, no pooler) so that transformers refuses it', () => {
     const bert = { model_type: 'bert', hidden_size: 8, initializer_range: 0.02, hidden_dropout_prob: 0.1, num_hidden_layers: 1 };
     const configOf = (pooling: 'pooler' | 'mean' | 'first', config: Record<string, unknown> = bert) => {
-      const head = new SequenceClassificationHead({ numLabels: 2, pooling });
+      const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2, pooling }));
       head.init({ backbone: fakeBackbone(config), rng: testRng() });
       const json = head.configJSON();
       head.dispose();
@@ -127,7 +127,7 @@ describe('head behaviour', () => {
     expect(configOf('first')).toMatchObject({ model_type: 'pretrain-bert-first-token-pooling', pretrain_pooling: 'first-token' });
     expect(configOf('pooler', { ...bert, model_type: 'gpt2' })).toMatchObject({ model_type: 'pretrain-gpt2-first-token-pooling', pretrain_model_type: 'gpt2' });
     // A BERT built without pooler: 'pooler' falls back to the first token, and the checkpoint says so.
-    const head = new RegressionHead();
+    const head = new RegressionHead(regressionOptions());
     head.init({ backbone: fakeBackbone(bert), rng: testRng() });
     expect(head.configJSON().architectures).toEqual(['BertForSequenceClassification']);
     head.forward({ sequenceOutput: tf.ones([1, 2, 8]) as tf.Tensor3D }, { training: false }).dispose();
@@ -136,7 +136,7 @@ describe('head behaviour', () => {
   });
 
   it('applies dropout only in training, reproducibly for a seed', () => {
-    const head = new SequenceClassificationHead({ numLabels: 2, dropout: 0.5 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2, dropout: 0.5 }));
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 8, initializer_range: 0.5, hidden_dropout_prob: 0.1 }), rng: testRng() });
     const pooledOutput = tf.ones([4, 8]) as tf.Tensor2D;
     const out = { sequenceOutput: tf.ones([4, 3, 8]) as tf.Tensor3D, pooledOutput };
@@ -152,7 +152,7 @@ describe('head behaviour', () => {
 
 
   it("pooling 'mean' averages the unpadded tokens only (compared with a host-side average)", () => {
-    const head = new SequenceClassificationHead({ numLabels: 3, pooling: 'mean', dropout: 0 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3, pooling: 'mean', dropout: 0 }));
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.5, hidden_dropout_prob: 0 }), rng: testRng() });
     const states = Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i * 1.7) * 3);
     const mask = [1, 1, 0, 1, 0, 0];
@@ -170,7 +170,7 @@ describe('head behaviour', () => {
     head.dispose();
   });
   it("pooling 'last' classifies the last unpadded token through a bias-free `score` layer (HF GPT2ForSequenceClassification)", () => {
-    const head = new SequenceClassificationHead({ numLabels: 3, pooling: 'last', dropout: 0 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3, pooling: 'last', dropout: 0 }));
     head.init({ backbone: fakeBackbone({ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.5, hidden_dropout_prob: 0 }), rng: testRng() });
     const state = head.stateDict();
     expect([...state.keys()]).toEqual(['score.weight']);
@@ -190,21 +190,21 @@ describe('head behaviour', () => {
     head.dispose();
     // Without a pooling option the backbone decides as HF does: the last token on a causal model, the pooler on BERT.
     for (const [config, layer] of [[{ model_type: 'gpt2', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'score.weight'], [{ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }, 'classifier.bias']] as const) {
-      for (const byDefault of [new SequenceClassificationHead({ numLabels: 2 }), new RegressionHead()]) {
+      for (const byDefault of [new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2 })), new RegressionHead(regressionOptions())]) {
         byDefault.init({ backbone: fakeBackbone(config), rng: testRng() });
         expect([...byDefault.variables().keys()]).toContain(layer);
         expect(byDefault.configJSON().architectures).toEqual([config.model_type === 'gpt2' ? 'GPT2ForSequenceClassification' : 'BertForSequenceClassification']);
         byDefault.dispose();
       }
     }
-    const onBert = new SequenceClassificationHead({ numLabels: 2, pooling: 'last' });
+    const onBert = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2, pooling: 'last' }));
     onBert.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
     expect(onBert.configJSON()).toMatchObject({ model_type: 'pretrain-bert-last-token-pooling', pretrain_pooling: 'last-token' });
     onBert.dispose();
   });
 
   it('rejects a checkpoint with a different number of labels, naming the tensor', () => {
-    const head = new SequenceClassificationHead({ numLabels: 2 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2 }));
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
     const wrong = new Map([['classifier.weight', tf.zeros([3, 4])]]);
     expect(() => head.loadStateDict(wrong)).toThrow(/classifier\.weight: checkpoint has shape \[3,4\], the head expects \[2,4\]/);
@@ -212,7 +212,7 @@ describe('head behaviour', () => {
   });
 
   it('says which label field is missing', () => {
-    const head = new SequenceClassificationHead({ numLabels: 2 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2 }));
     head.init({ backbone: fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 }), rng: testRng() });
     const logits = tf.zeros([1, 2]);
     const batch = batchWithFields({ inputs: { input_ids: [[1]], attention_mask: [[1]], token_type_ids: [[0]] } }, { other: new Int32Array(1) });
@@ -231,7 +231,7 @@ describe('head behaviour', () => {
       throw new Error('expected a throw');
     };
     const backbone = fakeBackbone({ model_type: 'bert', hidden_size: 4, initializer_range: 0.02, hidden_dropout_prob: 0 });
-    const head = new SequenceClassificationHead({ numLabels: 2 });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2 }));
     head.init({ backbone, rng: testRng() });
     const batch = batchWithFields({ inputs: { input_ids: [[1]], attention_mask: [[1]], token_type_ids: [[0]] } }, { other: new Int32Array(1) });
     expect(pathOf(() => head.loss(tf.zeros([1, 2]), batch))).toBe('head.options.labelField');
@@ -239,7 +239,7 @@ describe('head behaviour', () => {
     expect(pathOf(() => crossEntropy(tf.zeros([1, 2]) as tf.Tensor2D, Int32Array.from([5])))).toBe('head.options.numLabels');
     expect(pathOf(() => head.init({ backbone, rng: testRng() }))).toBe('head');
     head.dispose();
-    const qa = new QuestionAnsweringHead({});
+    const qa = new QuestionAnsweringHead(questionAnsweringOptions({}));
     qa.init({ backbone, rng: testRng() });
     expect(pathOf(() => qa.loss(tf.zeros([1, 1, 2]), batch))).toBe('head.options.startField');
     qa.dispose();
@@ -253,9 +253,9 @@ describe('head behaviour', () => {
   });
 
   it('a token-classification head takes its size from the tag names when numLabels is not given', () => {
-    const head = new TokenClassificationHead({ labels: ['O', 'B-X', 'I-X'] });
+    const head = new TokenClassificationHead(tokenClassificationOptions({ labels: ['O', 'B-X', 'I-X'] }));
     expect(head.numLabels).toBe(3);
     expect(head.labelNames()).toEqual(['O', 'B-X', 'I-X']);
-    expect(() => new TokenClassificationHead({})).toThrow(/give head\.options\.numLabels or head\.options\.labels/);
+    expect(() => new TokenClassificationHead(tokenClassificationOptions({}))).toThrow(/give head\.options\.numLabels or head\.options\.labels/);
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { headPlugin, z, type BackboneOutput, type BatchTensors, type Encoding, type Example, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { headPlugin, optionsParser, z, type BackboneOutput, type BatchTensors, type Encoding, type Example, type TaskHeadContext, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -10,6 +10,8 @@ export const questionAnsweringOptionsSchema = z
   })
   .strict();
 export type QuestionAnsweringOptions = z.input<typeof questionAnsweringOptionsSchema>;
+/** Options with every default filled in, for code that builds the head directly. */
+export const questionAnsweringOptions = optionsParser(questionAnsweringOptionsSchema);
 
 /** HF *ForQuestionAnswering: Linear(hidden, 2) named `qa_outputs` → start and end logits per token. */
 export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin {
@@ -18,10 +20,11 @@ export class QuestionAnsweringHead extends LinearHead implements TaskHeadPlugin 
   private readonly options: z.output<typeof questionAnsweringOptionsSchema>;
   private modelType = 'bert';
 
-  constructor(options: QuestionAnsweringOptions = {}) {
+  /** `options` as the plugin's schema parsed them (`questionAnsweringOptions({...})` for direct use). */
+  constructor(options: z.output<typeof questionAnsweringOptionsSchema>) {
     // HF's QA head has no dropout.
     super('qa_outputs', 2, 0);
-    this.options = questionAnsweringOptionsSchema.parse(options);
+    this.options = options;
   }
 
   protected override afterInit({ backbone }: TaskHeadContext): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { headPlugin, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
+import { headPlugin, optionsParser, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadForwardOptions, type TaskHeadPlugin, type TaskKind } from '@pretrain/core';
 import { LinearHead, POOLINGS, pooled, pooledClassifierArchitecture, type Pooling } from './linear-head';
 import { crossEntropy, labelField, meanSquaredError } from './losses';
 
@@ -23,6 +23,8 @@ export const sequenceClassificationOptionsSchema = z
   .strict()
   .refine((o) => !o.labels || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type SequenceClassificationOptions = z.input<typeof sequenceClassificationOptionsSchema>;
+/** Options with every default filled in, for code that builds the head directly. */
+export const sequenceClassificationOptions = optionsParser(sequenceClassificationOptionsSchema);
 
 /**
  * What *ForSequenceClassification heads share: the pooling (given, or the backbone's HF default —
@@ -69,11 +71,11 @@ export class SequenceClassificationHead extends PooledHead implements TaskHeadPl
   readonly numLabels: number;
   private readonly options: z.output<typeof sequenceClassificationOptionsSchema>;
 
-  constructor(options: SequenceClassificationOptions = {}) {
-    const parsed = sequenceClassificationOptionsSchema.parse(options);
-    super(parsed.pooling, parsed.numLabels, parsed.dropout);
-    this.options = parsed;
-    this.numLabels = parsed.numLabels;
+  /** `options` as the plugin's schema parsed them (`sequenceClassificationOptions({...})` for direct use). */
+  constructor(options: z.output<typeof sequenceClassificationOptionsSchema>) {
+    super(options.pooling, options.numLabels, options.dropout);
+    this.options = options;
+    this.numLabels = options.numLabels;
   }
 
   /** [batch, numLabels] logits. */
@@ -108,16 +110,18 @@ export const regressionOptionsSchema = z
   })
   .strict();
 export type RegressionOptions = z.input<typeof regressionOptionsSchema>;
+/** Options with every default filled in, for code that builds the head directly. */
+export const regressionOptions = optionsParser(regressionOptionsSchema);
 
 /** HF *ForSequenceClassification with num_labels 1 (problem_type "regression"): one score, MSE loss. */
 export class RegressionHead extends PooledHead implements TaskHeadPlugin {
   readonly task: TaskKind = 'sequence-regression';
   private readonly options: z.output<typeof regressionOptionsSchema>;
 
-  constructor(options: RegressionOptions = {}) {
-    const parsed = regressionOptionsSchema.parse(options);
-    super(parsed.pooling, 1, parsed.dropout);
-    this.options = parsed;
+  /** `options` as the plugin's schema parsed them (`regressionOptions({...})` for direct use). */
+  constructor(options: z.output<typeof regressionOptionsSchema>) {
+    super(options.pooling, 1, options.dropout);
+    this.options = options;
   }
 
   /** [batch, 1] scores (HF's logits shape). */

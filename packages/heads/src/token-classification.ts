@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { headPlugin, headPath, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
+import { headPlugin, headPath, optionsParser, PretrainError, z, type BackboneOutput, type BatchTensors, type TaskHeadContext, type TaskHeadPlugin, type TaskKind, type TokenizerPlugin } from '@pretrain/core';
 import { architecturePrefix, LinearHead } from './linear-head';
 import { crossEntropy, labelField } from './losses';
 
@@ -16,6 +16,8 @@ export const tokenClassificationOptionsSchema = z
   .strict()
   .refine((o) => !o.labels || o.numLabels === undefined || o.labels.length === o.numLabels, { message: 'labels must list exactly numLabels names', path: ['labels'] });
 export type TokenClassificationOptions = z.input<typeof tokenClassificationOptionsSchema>;
+/** Options with every default filled in, for code that builds the head directly. */
+export const tokenClassificationOptions = optionsParser(tokenClassificationOptionsSchema);
 
 /** HF *ForTokenClassification: per-token dropout → Linear(hidden, numLabels) named `classifier`. */
 export class TokenClassificationHead extends LinearHead implements TaskHeadPlugin {
@@ -25,8 +27,8 @@ export class TokenClassificationHead extends LinearHead implements TaskHeadPlugi
   private readonly options: z.output<typeof tokenClassificationOptionsSchema>;
   private modelType = 'bert';
 
-  constructor(options: TokenClassificationOptions) {
-    const parsed = tokenClassificationOptionsSchema.parse(options);
+  /** `options` as the plugin's schema parsed them (`tokenClassificationOptions({...})` for direct use). */
+  constructor(parsed: z.output<typeof tokenClassificationOptionsSchema>) {
     const numLabels = parsed.numLabels ?? parsed.labels?.length;
     if (numLabels === undefined || numLabels < 2) throw new PretrainError('token-classification head: give head.options.numLabels or head.options.labels (at least 2 tags)', { path: 'head.options.numLabels' });
     super('classifier', numLabels, parsed.dropout);

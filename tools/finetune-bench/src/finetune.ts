@@ -20,12 +20,16 @@ import {
   bestSpans,
   entityF1,
   QuestionAnsweringHead,
+  questionAnsweringOptions,
   qaFeatures,
   RegressionHead,
+  regressionOptions,
   SequenceClassificationHead,
+  sequenceClassificationOptions,
   squadScores,
   taskMetrics,
   TokenClassificationHead,
+  tokenClassificationOptions,
   wordPredictions,
   type QaFeature,
 } from '@pretrain/heads';
@@ -168,7 +172,7 @@ async function sst2(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   const train = sample(readGlue('sst2', path.join(dataDir, 'sentiment/sst2/train.tsv')).examples, trainLimit, 1).map(toExample);
   const dev = readGlue('sst2', path.join(dataDir, 'sentiment/sst2/dev.tsv')).examples.slice(0, evalLimit).map(toExample);
   const backbone = loadBackbone(modelDir, true);
-  const head = new SequenceClassificationHead({ numLabels: 2, labels: ['negative', 'positive'] });
+  const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2, labels: ['negative', 'positive'] }));
   const trainer = new Trainer({ backbone, head, tokenizer, computeMetrics: (p, e) => taskMetrics('sequence-classification', p, e), options: baseOptions('sst2') });
   const result = await trainer.train({ train });
   const metrics = await trainer.evaluate(dev);
@@ -189,7 +193,7 @@ async function stsb(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   const train = sample(readGlue('stsb', path.join(dataDir, 'pairs/STS-B/train.tsv')).examples, trainLimit, 2).map(toExample);
   const dev = readGlue('stsb', path.join(dataDir, 'pairs/STS-B/dev.tsv')).examples.slice(0, evalLimit).map(toExample);
   const backbone = loadBackbone(modelDir, true);
-  const head = new RegressionHead();
+  const head = new RegressionHead(regressionOptions());
   const trainer = new Trainer({ backbone, head, tokenizer, computeMetrics: (p, e) => taskMetrics('sequence-regression', p, e), options: baseOptions('stsb', { epochs: epochs + 1 }) });
   const result = await trainer.train({ train });
   const metrics = await trainer.evaluate(dev);
@@ -214,7 +218,7 @@ async function conll(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   const devSentences = devSet.examples.filter((e) => e.tokens.length > 0).slice(0, evalLimit);
   const dev = devSentences.map(toExample);
   const backbone = loadBackbone(modelDir, false);
-  const head = new TokenClassificationHead({ numLabels: names.length, labels: names });
+  const head = new TokenClassificationHead(tokenClassificationOptions({ numLabels: names.length, labels: names }));
   const trainer = new Trainer({ backbone, head, tokenizer, options: baseOptions('conll', { learningRate: 2e-4 }) });
   const result = await trainer.train({ train });
   const predictions = await trainer.predict(dev.map((d) => d.example));
@@ -252,7 +256,7 @@ async function squad(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
   const train = trainQuestions.flatMap((q) => featuresOf(q, true).map((f) => f.example));
   const evalFeatures = evalQuestions.map((q) => featuresOf(q, false));
   const backbone = loadBackbone(modelDir, false);
-  const head = new QuestionAnsweringHead();
+  const head = new QuestionAnsweringHead(questionAnsweringOptions());
   const trainer = new Trainer({ backbone, head, tokenizer, options: baseOptions('squad', { learningRate: 2e-4, batchSize: 16 }) });
   const result = await trainer.train({ train });
   const flat = evalFeatures.flat();

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, readSafetensorsHeader, type BackbonePlugin, type ObjectivePlugin, type TaskHeadPlugin } from '@pretrain/core';
 import { PieceTokenizer, readSample } from '@pretrain/core/testing';
-import { QuestionAnsweringHead, RegressionHead, SequenceClassificationHead, TokenClassificationHead } from '@pretrain/heads';
+import { QuestionAnsweringHead, questionAnsweringOptions, RegressionHead, regressionOptions, SequenceClassificationHead, sequenceClassificationOptions, TokenClassificationHead, tokenClassificationOptions } from '@pretrain/heads';
 import { BertModel } from '@pretrain/model-bert';
 import { Gpt2Model } from '@pretrain/model-gpt';
 import { CausalLanguageModeling } from '@pretrain/objective-clm';
@@ -135,10 +135,10 @@ describe('pre-training checkpoints name their HF class and hold exactly its tens
 
 describe('fine-tuned checkpoints name their HF class and hold exactly its tensors', () => {
   const cases: [string, string, () => TaskHeadPlugin, boolean][] = [
-    ['bert-seqcls', 'BertForSequenceClassification', () => new SequenceClassificationHead({ numLabels: 3 }), true],
-    ['bert-regression', 'BertForSequenceClassification', () => new RegressionHead(), true],
-    ['bert-tokcls', 'BertForTokenClassification', () => new TokenClassificationHead({ numLabels: 5 }), false],
-    ['bert-qa', 'BertForQuestionAnswering', () => new QuestionAnsweringHead(), false],
+    ['bert-seqcls', 'BertForSequenceClassification', () => new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3 })), true],
+    ['bert-regression', 'BertForSequenceClassification', () => new RegressionHead(regressionOptions()), true],
+    ['bert-tokcls', 'BertForTokenClassification', () => new TokenClassificationHead(tokenClassificationOptions({ numLabels: 5 })), false],
+    ['bert-qa', 'BertForQuestionAnswering', () => new QuestionAnsweringHead(questionAnsweringOptions()), false],
   ];
   it.each(cases)('%s is %s', (fixture, architecture, head, pooler) => {
     const hf = hfLayout(fixture);
@@ -150,7 +150,7 @@ describe('fine-tuned checkpoints name their HF class and hold exactly its tensor
 
   it('a mean-pooling classifier is marked with a model_type transformers refuses, not saved as BertForSequenceClassification', () => {
     const hf = hfLayout('bert-seqcls');
-    const saved = save(new BertModel(hf.config), { head: new SequenceClassificationHead({ numLabels: 3, pooling: 'mean' }) });
+    const saved = save(new BertModel(hf.config), { head: new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3, pooling: 'mean' })) });
     expect(saved.config.model_type).toBe('pretrain-bert-mean-pooling');
     expect(saved.config.architectures).toEqual(['PretrainBertForSequenceClassificationWithMeanPooling']);
     expect(saved.config.pretrain_model_type).toBe('bert');
@@ -158,7 +158,7 @@ describe('fine-tuned checkpoints name their HF class and hold exactly its tensor
 
   it("a GPT-2 last-token classifier is GPT2ForSequenceClassification: transformer.* as HF GPT2Model, plus score.weight without bias", () => {
     const hf = hfLayout('gpt2');
-    const saved = save(new Gpt2Model(hf.config), { head: new SequenceClassificationHead({ numLabels: 3, pooling: 'last' }) });
+    const saved = save(new Gpt2Model(hf.config), { head: new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3, pooling: 'last' })) });
     expect(saved.config.architectures).toEqual(['GPT2ForSequenceClassification']);
     expect(saved.config.model_type).toBe('gpt2');
     // HF GPT2ForSequenceClassification = GPT2Model under `transformer.` + Linear(n_embd, num_labels, bias=False) named `score`.

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchToTensors, initBackend, loadSafetensorsAsTensors, Rng, type Batch, type Example, type TaskHeadPlugin } from '@pretrain/core';
 import { fixtureHostBatch, maxAbsDiff } from '@pretrain/core/testing';
 import { loadBertPretrained, type BertModel } from '@pretrain/model-bert';
-import { QuestionAnsweringHead, RegressionHead, SequenceClassificationHead, TokenClassificationHead } from '@pretrain/heads';
+import { QuestionAnsweringHead, questionAnsweringOptions, RegressionHead, regressionOptions, SequenceClassificationHead, sequenceClassificationOptions, TokenClassificationHead, tokenClassificationOptions } from '@pretrain/heads';
 import { loadModel, Trainer } from '@pretrain/trainer';
 
 const HF = path.join(__dirname, '../../../fixtures/hf');
@@ -26,28 +26,28 @@ const cases: Case[] = [
   {
     fixture: 'bert-seqcls',
     pooler: true,
-    makeHead: () => new SequenceClassificationHead({ numLabels: 3 }),
+    makeHead: () => new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3 })),
     expected: (o) => o.get('logits')!,
     labels: (j) => ({ perExample: { labels: j.labels.labels } }),
   },
   {
     fixture: 'bert-regression',
     pooler: true,
-    makeHead: () => new RegressionHead(),
+    makeHead: () => new RegressionHead(regressionOptions()),
     expected: (o) => o.get('logits')!,
     labels: (j) => ({ perExample: { labels: j.labels.labels } }),
   },
   {
     fixture: 'bert-tokcls',
     pooler: false,
-    makeHead: () => new TokenClassificationHead({ numLabels: 5 }),
+    makeHead: () => new TokenClassificationHead(tokenClassificationOptions({ numLabels: 5 })),
     expected: (o) => o.get('logits')!,
     labels: (j) => ({ perToken: { labels: j.labels.labels } }),
   },
   {
     fixture: 'bert-qa',
     pooler: false,
-    makeHead: () => new QuestionAnsweringHead(),
+    makeHead: () => new QuestionAnsweringHead(questionAnsweringOptions()),
     expected: (o) => tf.stack([o.get('start_logits')!, o.get('end_logits')!], 2),
     labels: (j) => ({ perExample: { start_positions: j.labels.start_positions, end_positions: j.labels.end_positions } }),
   },

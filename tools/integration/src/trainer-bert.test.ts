@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng, type Example } from '@pretrain/core';
 import { loadBertPretrained } from '@pretrain/model-bert';
-import { SequenceClassificationHead, taskMetrics } from '@pretrain/heads';
+import { SequenceClassificationHead, sequenceClassificationOptions, taskMetrics } from '@pretrain/heads';
 import { Trainer, type TrainerOptionsInput } from '@pretrain/trainer';
 
 const MODEL = path.join(__dirname, '../../../fixtures/hf/bert-seqcls/model');
@@ -27,7 +27,7 @@ const validation = examples(8, 2);
 
 async function run(options: TrainerOptionsInput, stopAt?: number) {
   const model = loadBertPretrained(MODEL);
-  const head = new SequenceClassificationHead({ numLabels: 3 });
+  const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3 }));
   const losses: number[] = [];
   const trainer: Trainer = new Trainer({
     backbone: model,
@@ -67,7 +67,7 @@ test('BERT + sequence classification: 8 steps == 4 + resume + 4 (dropout on; los
   const ckpt = path.join(tmp, 'full', 'checkpoint-8');
   const config = JSON.parse(fs.readFileSync(path.join(ckpt, 'config.json'), 'utf8'));
   expect(config).toMatchObject({ model_type: 'bert', architectures: ['BertForSequenceClassification'], problem_type: 'single_label_classification' });
-  const head = new SequenceClassificationHead({ numLabels: 3 });
+  const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 3 }));
   const probe = loadBertPretrained(MODEL);
   head.init({ backbone: probe, rng: new Rng(0) });
   const reloaded = loadBertPretrained(ckpt, { heads: [head] });

@@ -1,6 +1,6 @@
 import { initBackend } from '@pretrain/core';
 import { PieceTokenizer, readSample, TinyBackbone } from '@pretrain/core/testing';
-import { TokenClassificationHead } from '@pretrain/heads';
+import { TokenClassificationHead, tokenClassificationOptions } from '@pretrain/heads';
 import { Trainer } from '@pretrain/trainer';
 import { StopSignal } from '../interrupt';
 import { encodeTaggedWords, runTagging, type TaggedSentence } from './tagging';
@@ -40,7 +40,7 @@ describe('runTagging', () => {
       .map((words) => ({ words, tags: words.map((w) => (/^[A-Z]/.test(w) ? 'CAP' : 'low')) }));
     const labels = ['CAP', 'low'];
     const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), seed: 3 });
-    const head = new TokenClassificationHead({ numLabels: 2, labels });
+    const head = new TokenClassificationHead(tokenClassificationOptions({ numLabels: 2, labels }));
     const env = { stop: new StopSignal(), log: () => undefined };
     const validation = sentences.slice(60);
     const run = await runTagging({ backbone, head, tokenizer, train: sentences.slice(0, 60), validation, labels, options: { maxSteps: 8, batchSize: 8, maxLength: 64, progress: 'none', learningRate: 1e-2 }, seed: 5 }, env);

@@ -1,6 +1,6 @@
 import { initBackend } from '@pretrain/core';
 import { PieceTokenizer, readSample, TinyBackbone } from '@pretrain/core/testing';
-import { SequenceClassificationHead } from '@pretrain/heads';
+import { SequenceClassificationHead, sequenceClassificationOptions } from '@pretrain/heads';
 import { Trainer } from '@pretrain/trainer';
 import { StopSignal } from '../interrupt';
 import { labeledExamples } from './batches';
@@ -20,7 +20,7 @@ describe('runFinetuning with keepValidationCorrect', () => {
     const rows: LabeledText[] = sentences.slice(0, 90).map((text) => ({ text, label: /\bI\b/.test(text) ? '1' : '0' }));
     const splits = { train: rows.slice(0, 60), validation: rows.slice(60), labels: ['0', '1'] };
     const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), seed: 3 });
-    const head = new SequenceClassificationHead({ numLabels: 2, labels: splits.labels });
+    const head = new SequenceClassificationHead(sequenceClassificationOptions({ numLabels: 2, labels: splits.labels }));
     const env = { stop: new StopSignal(), log: () => undefined };
     const run = await runFinetuning({ backbone, head, tokenizer, splits, options: { maxSteps: 6, batchSize: 8, maxLength: 32, progress: 'none', learningRate: 1e-2 }, seed: 5, keepValidationCorrect: true }, env);
 

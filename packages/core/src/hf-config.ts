@@ -107,8 +107,16 @@ function optionIssues(options: Record<string, unknown>, spec: HfModelOptionsSpec
 function divisibilityIssues(options: Record<string, unknown>, spec: HfModelOptionsSpec): OptionIssue[] {
   const { width, heads } = spec.divisible;
   const value = (camel: string) => (options[camel] ?? options[spec.keys[camel]] ?? spec.configSchema.parse({})[spec.keys[camel]]) as number;
-  if (value(width) % value(heads) === 0) return [];
-  return [{ path: [width], message: `${width} (${value(width)}) is not a multiple of ${heads} (${value(heads)})` }];
+  const message = headsSplitWidthIssue(width, value(width), heads, value(heads));
+  return message ? [{ path: [width], message }] : [];
+}
+
+/**
+ * The one statement of "the attention heads split the hidden width evenly", for experiment options (camelCase
+ * names) and for HF config.json files (snake_case names): undefined when it holds.
+ */
+export function headsSplitWidthIssue(widthName: string, width: number, headsName: string, heads: number): string | undefined {
+  return width % heads === 0 ? undefined : `${widthName} (${width}) is not a multiple of ${headsName} (${heads})`;
 }
 
 /** A backbone class built from an HF config (camelCase options that are not config keys ride in `options`) or loaded from an HF folder. */

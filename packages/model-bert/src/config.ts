@@ -2,7 +2,7 @@
  * BERT's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { ACTIVATIONS, hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
+import { ACTIVATIONS, hfConfigFromOptions, headsSplitWidthIssue, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** The HF config fields BERT reads, with HF's names and defaults. */
 export interface BertConfig {
@@ -52,12 +52,8 @@ export const bertConfigSchema = z.looseObject({
  */
 export function parseBertConfig(raw: unknown, source = 'BERT config'): BertConfig {
   const config = parseHfConfig<BertConfig>(bertConfigSchema, raw, source, 'BERT');
-  if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new PretrainError(
-      `${source}: hidden_size (${config.hidden_size}) is not a multiple of num_attention_heads (${config.num_attention_heads})`,
-      { file: source, path: 'hidden_size' },
-    );
-  }
+  const split = headsSplitWidthIssue('hidden_size', config.hidden_size, 'num_attention_heads', config.num_attention_heads);
+  if (split) throw new PretrainError(`${source}: ${split}`, { file: source, path: 'hidden_size' });
   if (config.pad_token_id >= config.vocab_size) {
     throw new PretrainError(`${source}: pad_token_id (${config.pad_token_id}) must be below vocab_size (${config.vocab_size})`, { file: source, path: 'pad_token_id' });
   }

@@ -2,7 +2,7 @@
  * GPT-2's HF `config.json` as plain data: validated on the way in (clear errors naming the field),
  * written back unchanged on the way out (keys this package does not use are preserved).
  */
-import { hfConfigFromOptions, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
+import { hfConfigFromOptions, headsSplitWidthIssue, parseHfConfig, PretrainError, z, type Activation, type HfConfigOptions } from '@pretrain/core';
 
 /** GPT-2's activation names, its default first (the order zod lists them in errors; core's list starts with BERT's). */
 export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'];
@@ -63,9 +63,8 @@ export const gpt2ConfigSchema = z.looseObject({
 /** Validates an HF GPT-2 config (defaults filled as HF's GPT2Config does); `source` names it in errors. */
 export function parseGpt2Config(raw: unknown, source = 'GPT-2 config'): Gpt2Config {
   const config = parseHfConfig<Gpt2Config>(gpt2ConfigSchema, raw, source, 'GPT-2');
-  if (config.n_embd % config.n_head !== 0) {
-    throw new PretrainError(`${source}: n_embd (${config.n_embd}) is not a multiple of n_head (${config.n_head})`, { file: source, path: 'n_embd' });
-  }
+  const split = headsSplitWidthIssue('n_embd', config.n_embd, 'n_head', config.n_head);
+  if (split) throw new PretrainError(`${source}: ${split}`, { file: source, path: 'n_embd' });
   for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
     const id = config[key];
     if (id !== null && id !== undefined && id >= config.vocab_size) throw new PretrainError(`${source}: ${key} (${id}) must be below vocab_size (${config.vocab_size})`, { file: source, path: key });

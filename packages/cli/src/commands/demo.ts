@@ -319,6 +319,7 @@ export async function pretrainPreset(
 function startFrom(backbone: BackbonePlugin, state: Map<string, tf.Tensor>): void {
   const report = backbone.loadStateDict(state);
   if (report.missing.length || report.unexpected.length) {
+    backbone.dispose();
     throw new PretrainError(`initial backbone does not fit the model: missing ${report.missing.join(', ') || 'none'}; unexpected ${report.unexpected.join(', ') || 'none'}`, { path: 'model' });
   }
 }

@@ -10,6 +10,7 @@ import { writeJsonAtomic } from './atomic';
 import { baseArchitectureOf, objectivesArchitecture } from './architecture';
 import type { BackboneInfo, HfClass, LoadReport, ObjectivePlugin, ParameterModule } from './contract';
 import { PretrainError } from './errors';
+import { readJsonFile } from './json-file';
 import { readSafetensors, writeSafetensors } from './safetensors';
 
 export const HF_CONFIG_FILE = 'config.json';
@@ -30,12 +31,7 @@ export function stripPrefix(name: string, prefix: string): string {
 export function readHfConfigJson(dir: string, modelName: string, overrides: Record<string, unknown> = {}): { config: Record<string, unknown>; file: string } {
   const file = path.join(dir, HF_CONFIG_FILE);
   if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found (a pretrained ${modelName} directory needs config.json and model.safetensors)`, { file });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new PretrainError(`${file}: not valid JSON (${(error as Error).message})`, { file, cause: error });
-  }
+  const raw = readJsonFile(file);
   return { config: { ...(raw as Record<string, unknown>), ...overrides }, file };
 }
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PretrainError } from '@pretrain/core/lite';
+import { PretrainError, readJsonFile } from '@pretrain/core/lite';
 import { fromBertVocab, fromGPT2Files, type BertPipelineOptions } from './builders';
 import { Tokenizer } from './tokenizer';
 
@@ -41,13 +41,7 @@ function bertOptionsIn(dir: string): BertPipelineOptions {
 }
 
 function readJsonObject(file: string): Record<string, unknown> {
-  const text = fs.readFileSync(file, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new PretrainError(`${file}: not valid JSON: ${(error as Error).message}`, { file });
-  }
+  const value = readJsonFile(file);
   if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   throw new PretrainError(`${file}: expected a JSON object`, { file });
 }

@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PretrainError, writeFolderAtomic, writeJsonAtomic, type TokenizedDocument } from '@pretrain/core';
+import { PretrainError, readJsonFile, writeFolderAtomic, writeJsonAtomic, type TokenizedDocument } from '@pretrain/core';
 import type { Split } from '../split';
 import { TokenizedCorpus } from './tokenized-corpus';
 
@@ -159,12 +159,7 @@ export async function exportTokenCache(cacheDir: string, outDir: string, options
 export function readTokenExportHeader(dir: string, expectedTokenizerHash?: string): TokenExportHeader {
   const file = path.join(dir, TOKEN_EXPORT_HEADER);
   if (!fs.existsSync(file)) throw new PretrainError(`${file}: not found (is ${dir} a token export?)`, { file });
-  let header: TokenExportHeader;
-  try {
-    header = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new PretrainError(`${file}: not valid JSON (${(error as Error).message})`, { file });
-  }
+  const header = readJsonFile(file) as TokenExportHeader;
   if (header.format !== TOKEN_EXPORT_FORMAT || header.version !== TOKEN_EXPORT_VERSION) {
     throw new PretrainError(`${file}: format "${String(header.format)}" version ${String(header.version)} is not ${TOKEN_EXPORT_FORMAT} version ${TOKEN_EXPORT_VERSION}`, { file, path: 'format' });
   }

@@ -30,6 +30,17 @@ describe('objective generator (virtual tree)', () => {
     expect(tree.read(`${root}/jest.config.js`, 'utf-8')).toContain("require('../../jest.preset.js')");
   });
 
+  test("keeps a description's quotes and apostrophes as written (no HTML escaping)", async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: {} } }));
+    const description = `Predict a window's "context" words & more`;
+    await objectiveGenerator(tree, { name: 'quoted', description });
+    const root = 'packages/objective-quoted';
+    expect(readJson(tree, `${root}/package.json`).description).toBe(description);
+    expect(tree.read(`${root}/README.md`, 'utf-8')).toContain(description);
+    expect(tree.read(`${root}/src/objective.ts`, 'utf-8')).toContain(`description: ${JSON.stringify(description)}`);
+  });
+
   test('rejects names that are not kebab-case and packages that exist', async () => {
     const tree = createTreeWithEmptyWorkspace();
     await expect(objectiveGenerator(tree, { name: 'Bad Name' })).rejects.toThrow(/must be kebab-case/);

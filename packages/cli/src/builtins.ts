@@ -4,6 +4,7 @@ import * as heads from '@pretrain/heads';
 import * as modelBert from '@pretrain/model-bert';
 import * as modelGpt from '@pretrain/model-gpt';
 import * as objectiveClm from '@pretrain/objective-clm';
+import * as objectiveContextBow from '@pretrain/objective-context-bow';
 import * as objectiveElectra from '@pretrain/objective-electra';
 import * as objectiveMlm from '@pretrain/objective-mlm';
 import * as objectiveNsp from '@pretrain/objective-nsp';
@@ -22,6 +23,7 @@ export const BUILTIN_PACKAGES: Record<string, PluginModuleExports> = {
   '@pretrain/objective-clm': objectiveClm as PluginModuleExports,
   '@pretrain/objective-sop': objectiveSop as PluginModuleExports,
   '@pretrain/objective-electra': objectiveElectra as PluginModuleExports,
+  '@pretrain/objective-context-bow': objectiveContextBow as PluginModuleExports,
   '@pretrain/heads': heads as PluginModuleExports,
   '@pretrain/trainer': trainer as PluginModuleExports,
 };

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { assertBackboneAttention, framingTokens, objectivePath, PretrainError, wordIdsFor, z } from '@pretrain/core';
+import type { AttentionKind, BackboneOutput, BatchTensors, Example, ExampleBuilder, ExampleBuilderContext, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin, TokenizedDocument } from '@pretrain/core';
+
+export const contextContrastOptionsSchema = z
+  .object({
+    /** Softmax temperature of the cosine similarities (SimCSE: 0.05). */
+    temperature: z.number().positive().max(10).default(0.05),
+    /** Documents with fewer tokens are skipped. */
+    minDocumentTokens: z.number().int().min(2).default(16),
+    /** Per-example field naming the pair a window belongs to. */
+    pairField: z.string().min(1).default('contextPair'),
+  })
+  .strict();
+
+export type ContextContrastOptions = z.infer<typeof contextContrastOptionsSchema>;
+
+/**
+ * Two windows of one document, from its two halves, as consecutive examples with the same pair id: the
+ * trainer batches a document stream in order, so pairs share a batch.
+ */
+export class DocumentPairBuilder implements ExampleBuilder {
+  private pair = 0;
+
+  constructor(private readonly options: ContextContrastOptions) {}
+
+  async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
+    const { start: first, end: last } = framingTokens(context.tokenizer);
+    const capacity = context.maxLength - 2;
+    if (capacity < 1) throw new PretrainError(`context-contrast example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    for await (const document of documents) {
+      const tokens = Int32Array.from(document.sentences.flatMap((s) => Array.from(s)));
+      if (tokens.length < Math.max(2, this.options.minDocumentTokens)) continue;
+      const size = Math.min(capacity, Math.floor(tokens.length / 2));
+      const halves = Math.floor(tokens.length / 2);
+      // Pairs (window k of the first half, window k of the second half): far apart, sharing only what the document is about.
+      for (let k = 0; (k + 1) * size <= halves; k++) {
+        const id = this.pair++ % 0x3fffffff;
+        for (const at of [k * size, halves + k * size]) yield frame(tokens.subarray(at, at + size), first, last, context, this.options.pairField, id);
+      }
+    }
+  }
+}
+
+function frame(window: Int32Array, first: number, last: number, context: ExampleBuilderContext, field: string, id: number): Example {
+  const inputIds = new Int32Array(window.length + 2);
+  inputIds[0] = first;
+  inputIds.set(window, 1);
+  inputIds[inputIds.length - 1] = last;
+  const specialTokensMask = new Uint8Array(inputIds.length);
+  specialTokensMask[0] = 1;
+  specialTokensMask[inputIds.length - 1] = 1;
+  return { inputIds, tokenTypeIds: new Int32Array(inputIds.length), specialTokensMask, wordIds: wordIdsFor(inputIds, specialTokensMask, context.tokenizer), labels: { [field]: id } };
+}
+
+/**
+ * Contrastive windows (DeCLUTR-style): the mean-pooled last hidden states of two windows of one document must be
+ * each other's nearest neighbour among the batch's windows (InfoNCE over cosine similarities). No parameters.
+ */
+export class ContextContrast implements ObjectivePlugin {
+  static readonly requiresAttention: AttentionKind = 'bidirectional';
+  static readonly buildsExamples = true;
+  readonly name = 'context-contrast';
+  readonly requiresAttention = ContextContrast.requiresAttention;
+  readonly exampleBuilder: ExampleBuilder;
+
+  constructor(readonly options: ContextContrastOptions = contextContrastOptionsSchema.parse({})) {
+    this.exampleBuilder = new DocumentPairBuilder(options);
+  }
+
+  init({ backbone }: ObjectiveContext): void {
+    assertBackboneAttention(this, backbone);
+  }
+
+  loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
+    const ids = batch.host.fields[this.options.pairField];
+    if (!ids) throw new PretrainError(`context-contrast: the batch has no "${this.options.pairField}" field (context-contrast must build the examples)`, { path: objectivePath(this.name) });
+    const size = batch.host.size;
+    const partners = partnerMatrix(ids, size);
+    const weights = tf.expandDims(tf.cast(batch.attentionMask, 'float32'), 2);
+    const pooled = tf.div(tf.sum(tf.mul(output.sequenceOutput, weights), 1), tf.maximum(tf.sum(weights, 1), 1)) as tf.Tensor2D;
+    const unit = tf.div(pooled, tf.maximum(tf.norm(pooled, 2, 1, true), 1e-6)) as tf.Tensor2D;
+    const self = tf.mul(tf.eye(size), -1e4);
+    const logits = tf.add(tf.div(tf.matMul(unit, unit, false, true), this.options.temperature), self);
+    const logProbs = tf.logSoftmax(logits);
+    const rows = partners.rows;
+    const loss = tf.div(tf.neg(tf.sum(tf.mul(tf.tensor2d(partners.matrix, [size, size]), logProbs))), Math.max(rows, 1)) as tf.Scalar;
+    const hit = tf.div(tf.sum(tf.mul(tf.tensor2d(partners.matrix, [size, size]), tf.oneHot(tf.argMax(logits, 1), size))), Math.max(rows, 1)) as tf.Scalar;
+    return { loss, metrics: { accuracy: hit } };
+  }
+
+  variables(): NamedVariables {
+    return new Map();
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    return new Map();
+  }
+
+  loadStateDict(tensors: Map<string, tf.Tensor>): LoadReport {
+    return { missing: [], unexpected: [...tensors.keys()] };
+  }
+
+  ownsTensorName(): boolean {
+    return false;
+  }
+
+  dispose(): void {}
+}
+
+/** [size, size] one-hot rows: row i marks the other window of i's pair (rows whose partner is not in the batch stay zero). */
+export function partnerMatrix(ids: Int32Array | Float32Array, size: number): { matrix: Float32Array; rows: number } {
+  const matrix = new Float32Array(size * size);
+  let rows = 0;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      if (i !== j && ids[i] === ids[j]) {
+        matrix[i * size + j] = 1;
+        rows++;
+        break;
+      }
+    }
+  }
+  return { matrix, rows };
+}

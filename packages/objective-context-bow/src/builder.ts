@@ -42,27 +42,16 @@ export function contextWindows(tokens: Int32Array, capacity: number, options: Co
 
 /** Examples of windows that stay inside one document: [CLS] window [SEP], with the drawn context words as a per-token field. */
 export class ContextWindowBuilder implements ExampleBuilder {
-  private readonly counts = new Map<number, number>();
-  private total = 0;
-
   constructor(private readonly options: ContextBowOptions) {}
-
-  /** word2vec's keep probability min(1, sqrt(t / f)) from the token counts of the documents built so far. */
-  private keepProbability(tokens: Int32Array): ((id: number) => number) | undefined {
-    const t = this.options.subsample;
-    if (t === 0) return undefined;
-    for (const id of tokens) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-    this.total += tokens.length;
-    return (id) => Math.min(1, Math.sqrt((t * this.total) / (this.counts.get(id) ?? 1)));
-  }
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
     const { start: first, end: last } = framingTokens(context.tokenizer);
     const capacity = context.maxLength - 2;
     if (capacity < 1) throw new PretrainError(`context-bow example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const frequencies = new TokenFrequencies(this.options.subsample);
     for await (const document of documents) {
       const tokens = concatenate(document.sentences);
-      for (const window of contextWindows(tokens, capacity, this.options, context.rng, this.keepProbability(tokens))) {
+      for (const window of contextWindows(tokens, capacity, this.options, context.rng, frequencies.keepProbability(tokens))) {
         const inputIds = new Int32Array(window.end - window.start + 2);
         inputIds[0] = first;
         inputIds.set(tokens.subarray(window.start, window.end), 1);
@@ -92,4 +81,22 @@ function concatenate(sentences: Int32Array[]): Int32Array {
     at += sentence.length;
   }
   return out;
+}
+
+/**
+ * word2vec's keep probability min(1, sqrt(t / f)), f counted over the documents of this build() call so far
+ * (one epoch: a resumed run replays the epoch and gets the same draws).
+ */
+class TokenFrequencies {
+  private readonly counts = new Map<number, number>();
+  private total = 0;
+
+  constructor(private readonly threshold: number) {}
+
+  keepProbability(tokens: Int32Array): ((id: number) => number) | undefined {
+    if (this.threshold === 0) return undefined;
+    for (const id of tokens) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    this.total += tokens.length;
+    return (id) => Math.min(1, Math.sqrt((this.threshold * this.total) / (this.counts.get(id) ?? 1)));
+  }
 }

@@ -41,7 +41,7 @@ describe('context-contrast', () => {
     expect(marked).toEqual([1, 0, 4, -1, 2]);
   });
 
-  test('loss starts near log(batch − 1) and falls as windows of a document find each other; tensor count flat', async () => {
+  test('loss starts below log(batch − 1) + 1 and falls as windows of a document find each other; tensor count flat', async () => {
     const rng = new Rng(3);
     // Each document draws its words from its own small set: only the document ties two windows together.
     const documents: TokenizedDocument[] = Array.from({ length: 16 }, (_, d) => ({ id: `d${d}`, sentences: [Int32Array.from({ length: 24 }, () => 10 + ((d * 3 + rng.int(4)) % 60))] }));
@@ -56,7 +56,8 @@ describe('context-contrast', () => {
     let last = first;
     for (let step = 1; step < 80; step++) last = trainStep(backbone, [objective], batch, optimizer);
     expect(tf.memory().numTensors).toBe(tensors);
-    expect(Math.abs(first - Math.log(15))).toBeLessThan(1);
-    expect(last).toBeLessThan(0.3 * first);
+    expect(first).toBeLessThan(Math.log(15) + 1);
+    expect(first).toBeGreaterThan(0.3);
+    expect(last).toBeLessThan(0.1);
   });
 });

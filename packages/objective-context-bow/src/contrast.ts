@@ -55,7 +55,8 @@ function frame(window: Int32Array, first: number, last: number, context: Example
 
 /**
  * Contrastive windows (DeCLUTR-style): the mean-pooled last hidden states of two windows of one document must be
- * each other's nearest neighbour among the batch's windows (InfoNCE over cosine similarities). No parameters.
+ * each other's nearest neighbour among the batch's windows (InfoNCE over cosine similarities of the batch-centred
+ * states). No parameters.
  */
 export class ContextContrast implements ObjectivePlugin {
   static readonly requiresAttention: AttentionKind = 'bidirectional';
@@ -79,7 +80,10 @@ export class ContextContrast implements ObjectivePlugin {
     const partners = partnerMatrix(ids, size);
     const weights = tf.expandDims(tf.cast(batch.attentionMask, 'float32'), 2);
     const pooled = tf.div(tf.sum(tf.mul(output.sequenceOutput, weights), 1), tf.maximum(tf.sum(weights, 1), 1)) as tf.Tensor2D;
-    const unit = tf.div(pooled, tf.maximum(tf.norm(pooled, 2, 1, true), 1e-6)) as tf.Tensor2D;
+    // Centred on the batch mean first: a pre-trained model's pooled states share one large direction, which would
+    // put every cosine near 1 and leave the loss almost no gradient.
+    const centred = tf.sub(pooled, tf.mean(pooled, 0, true));
+    const unit = tf.div(centred, tf.maximum(tf.norm(centred, 2, 1, true), 1e-6)) as tf.Tensor2D;
     const self = tf.mul(tf.eye(size), -1e4);
     const logits = tf.add(tf.div(tf.matMul(unit, unit, false, true), this.options.temperature), self);
     const logProbs = tf.logSoftmax(logits);

@@ -87,7 +87,7 @@ async function pretrain(o) {
   }
   log(`tokenizer ${tokenizer.getVocabSize()} tokens`);
   const modelOptions = { ...modelDefaults(o.kind, tokenizer), ...(o.model ?? {}), vocabSize: tokenizer.getVocabSize() };
-  const preset = { ...base, model: { name: modelName(o.kind), options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
+  const preset = { ...base, evalDocuments: o.evalDocuments ?? base.evalDocuments, model: { name: modelName(o.kind), options: modelOptions }, pretrain: { ...base.pretrain, ...(o.trainer ?? {}) } };
   const objectives = o.objectives ?? (o.kind === 'gpt' ? [{ name: 'clm', options: {} }] : base.objectives);
   const trainer = { maxSteps: o.steps ?? 100000, maxWallClockSeconds: Math.round((o.minutes ?? 4.5) * 60), progress: 'none', resume: o.resume === true };
   const initialBackbone = initFrom ? readBackboneTensors(initFrom, 'bert') : undefined;

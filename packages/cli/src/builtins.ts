@@ -9,6 +9,7 @@ import * as objectiveElectra from '@pretrain/objective-electra';
 import * as objectiveMlm from '@pretrain/objective-mlm';
 import * as objectiveNsp from '@pretrain/objective-nsp';
 import * as objectiveSop from '@pretrain/objective-sop';
+import * as objectiveStatedScore from '@pretrain/objective-stated-score';
 import * as tokenizer from '@pretrain/tokenizer';
 import * as trainer from '@pretrain/trainer';
 
@@ -24,6 +25,7 @@ export const BUILTIN_PACKAGES: Record<string, PluginModuleExports> = {
   '@pretrain/objective-sop': objectiveSop as PluginModuleExports,
   '@pretrain/objective-electra': objectiveElectra as PluginModuleExports,
   '@pretrain/objective-context-bow': objectiveContextBow as PluginModuleExports,
+  '@pretrain/objective-stated-score': objectiveStatedScore as PluginModuleExports,
   '@pretrain/heads': heads as PluginModuleExports,
   '@pretrain/trainer': trainer as PluginModuleExports,
 };

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { collate, initBackend, Rng, type Example, type TokenizedDocument, type TokenizerPlugin } from '@pretrain/core';
+import { TinyBackbone, streamOf, trainStep } from '@pretrain/core/testing';
+import { findStatedScores, polarityOf, StatedScoreBuilder } from './builder';
+import { StatedScore, STATED_SCORE_PARAMETER_NAMES } from './objective';
+import { statedScoreOptions, statedScoreOptionsSchema } from './options';
+import { pretrainPlugins } from './index';
+
+beforeAll(() => initBackend({ log: false }));
+
+/** A word-level tokenizer double: each whitespace-separated word (or "/", ".", "!") is one token. */
+function wordTokenizer(words: string[]) {
+  const vocab = ['[PAD]', '[CLS]', '[SEP]', '[MASK]', ...words];
+  const ids = new Map(vocab.map((w, i) => [w, i]));
+  const tokenizer = {
+    specialTokenIds: () => ({ pad: 0, cls: 1, sep: 2, mask: 3 }),
+    isContinuation: () => false,
+    idToToken: (id: number) => vocab[id],
+    tokenToId: (w: string) => ids.get(w),
+    getVocabSize: () => vocab.length,
+  } as unknown as TokenizerPlugin;
+  const encode = (text: string) => Int32Array.from(text.split(/\s+|(?=[/.!])|(?<=[/.!])/).filter(Boolean).map((w) => ids.get(w.toLowerCase())!));
+  return { tokenizer, encode };
+}
+
+const WORDS = 'i give it out of a 7 3 10 5 2004 the film was great awful fine and . / ! plot acting rated'.split(' ');
+
+describe('stated scores', () => {
+  const { tokenizer, encode } = wordTokenizer(WORDS);
+
+  test('finds "N/10" and "N out of 10", not decimals, dates or other scales', () => {
+    const found = (text: string) => findStatedScores(encode(text), tokenizer, 10).map((s) => s.score);
+    expect(found('i give it 7/10 .')).toEqual([7]);
+    expect(found('a 3 out of 10 film')).toEqual([3]);
+    expect(found('rated 10/10 !')).toEqual([10]);
+    expect(found('the film was 7 . 5/10')).toEqual([]); // 7.5/10: the "5" follows a "."
+    expect(found('the film 3/10/2004')).toEqual([]); // a date
+    expect(found('i give it 7/5')).toEqual([]);
+    expect(found('i give it 10 out of 10 and 3/10')).toEqual([10, 3]);
+    const span = findStatedScores(encode('i give it 7 out of 10 .'), tokenizer, 10)[0];
+    expect([span.start, span.end]).toEqual([3, 7]);
+  });
+
+  test('a document is positive or negative only when all its scores agree and none is middling', () => {
+    const options = statedScoreOptions();
+    const polarity = (text: string) => polarityOf(findStatedScores(encode(text), tokenizer, 10), options);
+    expect(polarity('great film 10/10')).toBe(1);
+    expect(polarity('awful 3/10 . awful')).toBe(0);
+    expect(polarity('fine 5/10')).toBeUndefined();
+    expect(polarity('great 10/10 awful 3/10')).toBeUndefined();
+    expect(polarity('the film was great')).toBeUndefined();
+    expect(() => statedScoreOptionsSchema.parse({ negativeAtMost: 7, positiveAtLeast: 7 })).toThrow(/negativeAtMost < positiveAtLeast/);
+  });
+
+  test('examples: the score removed, windows labelled with the polarity, unrated documents skipped', async () => {
+    const documents: TokenizedDocument[] = [
+      { id: 'a', sentences: [encode('the film was great .'), encode('i give it 10/10 !'), encode('great acting and plot .')] },
+      { id: 'b', sentences: [encode('the film was fine .')] },
+      { id: 'c', sentences: [encode('awful plot .'), encode('3 out of 10')] },
+    ];
+    const examples: Example[] = [];
+    for await (const e of new StatedScoreBuilder(statedScoreOptions()).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) examples.push(e);
+    const text = (e: Example) => Array.from(e.inputIds, (id) => tokenizer.idToToken(id)).join(' ');
+    expect(examples.map((e) => [text(e), e.labels!.statedScoreLabel])).toEqual([
+      ['[CLS] the film was great . i [SEP]', 1],
+      ['[CLS] give it ! great acting and [SEP]', 1],
+      ['[CLS] plot . [SEP]', 1],
+      ['[CLS] awful plot . [SEP]', 0],
+    ]);
+    expect(pretrainPlugins.map((p) => [p.name, p.meta])).toEqual([['stated-score', { buildsExamples: true, requiresAttention: 'bidirectional' }]]);
+  });
+});
+
+describe('stated-score head', () => {
+  test('learns the polarity of a fixed batch; tensor count flat; state dict under stated_score.*', async () => {
+    const { tokenizer, encode } = wordTokenizer(WORDS);
+    const rng = new Rng(2);
+    const documents: TokenizedDocument[] = Array.from({ length: 32 }, (_, d) => {
+      const word = d % 2 === 0 ? 'great' : 'awful';
+      const filler = () => ['the', 'film', 'plot', 'acting', 'was', 'and'][rng.int(6)];
+      return { id: `d${d}`, sentences: [encode(`${filler()} ${filler()} ${word} ${filler()} ${d % 2 === 0 ? '7/10' : '3/10'}`)] };
+    });
+    const objective = new StatedScore();
+    const examples: Example[] = [];
+    for await (const e of objective.exampleBuilder.build(streamOf(documents), { tokenizer, maxLength: 16, rng: new Rng(3) })) examples.push(e);
+    expect(examples).toHaveLength(32);
+    const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), hiddenSize: 16, seed: 4 });
+    objective.init({ backbone, tokenizer, rng: new Rng(5) });
+    expect([...objective.variables().keys()].sort()).toEqual(Object.values(STATED_SCORE_PARAMETER_NAMES).sort());
+    const batch = collate(examples, { padId: 0 });
+    const optimizer = tf.train.adam(0.05);
+    const first = trainStep(backbone, [objective], batch, optimizer);
+    const tensors = tf.memory().numTensors;
+    let last = first;
+    for (let step = 1; step < 40; step++) last = trainStep(backbone, [objective], batch, optimizer);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(first).toBeGreaterThan(0.5);
+    expect(last).toBeLessThan(0.1);
+  });
+});

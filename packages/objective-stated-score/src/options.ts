@@ -1,0 +1,20 @@
+import { optionsParser, z } from '@pretrain/core';
+
+export const statedScoreOptionsSchema = z
+  .object({
+    /** The scale a stated score must be out of: "7/10" and "7 out of 10" with 10. */
+    scale: z.number().int().min(2).max(100).default(10),
+    /** Scores up to this are negative (label 0). */
+    negativeAtMost: z.number().int().min(0).default(4),
+    /** Scores from this on are positive (label 1); scores in between make a document unusable. */
+    positiveAtLeast: z.number().int().min(1).default(7),
+    /** Per-example label field: 0 = negative, 1 = positive. */
+    labelField: z.string().min(1).default('statedScoreLabel'),
+  })
+  .strict()
+  .refine((o) => o.negativeAtMost < o.positiveAtLeast && o.positiveAtLeast <= o.scale, { message: 'need negativeAtMost < positiveAtLeast ≤ scale', path: ['positiveAtLeast'] });
+
+export type StatedScoreOptions = z.infer<typeof statedScoreOptionsSchema>;
+
+/** Options with every default filled in, for code that builds the objective directly. */
+export const statedScoreOptions = optionsParser(statedScoreOptionsSchema);

@@ -15,22 +15,26 @@ async function examplesOf(objective: ContextContrast, documents: TokenizedDocume
 }
 
 describe('context-contrast', () => {
-  test('pairs are consecutive examples with one id: a window of the first half and the same window of the second half', async () => {
+  test('pairs are consecutive examples with one id: two non-overlapping windows of one document, paired at random', async () => {
     // Token i of document d is 100 * d + i + 10: an id names its document and position.
-    const documents = [40, 9, 25].map((length, d) => ({ id: `d${d}`, sentences: [Int32Array.from({ length }, (_, i) => 100 * d + i + 10)] }));
+    const documents = [40, 9, 25, 80].map((length, d) => ({ id: `d${d}`, sentences: [Int32Array.from({ length }, (_, i) => 100 * d + i + 10)] }));
     const examples = await examplesOf(new ContextContrast(contextContrastOptionsSchema.parse({ minDocumentTokens: 10 })), documents, 12);
     const bodies = examples.map((e) => Array.from(e.inputIds.subarray(1, -1)).map((id) => id - 10));
-    expect(bodies).toEqual([
-      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      [20, 21, 22, 23, 24, 25, 26, 27, 28, 29],
-      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
-      [30, 31, 32, 33, 34, 35, 36, 37, 38, 39],
-      [200, 201, 202, 203, 204, 205, 206, 207, 208, 209],
-      [212, 213, 214, 215, 216, 217, 218, 219, 220, 221],
-    ]);
+    // 40 tokens: 4 windows, 2 pairs; 9: skipped; 25: 2 windows, 1 pair; 80: 8 windows, 4 pairs.
+    expect(bodies.map((b) => Math.floor(b[0] / 100))).toEqual([0, 0, 0, 0, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
+    for (const body of bodies) {
+      expect(body).toHaveLength(10);
+      expect(body[0] % 10).toBe(0); // window starts on the grid of window-sized steps
+      expect(body.every((id, i) => id === body[0] + i)).toBe(true);
+    }
     const ids = examples.map((e) => e.labels!.contextPair);
-    expect(ids).toEqual([ids[0], ids[0], ids[2], ids[2], ids[4], ids[4]]);
-    expect(new Set(ids).size).toBe(3);
+    for (let k = 0; k < ids.length; k += 2) {
+      expect(ids[k + 1]).toBe(ids[k]);
+      expect(bodies[k + 1][0]).not.toBe(bodies[k][0]);
+    }
+    expect(new Set(ids).size).toBe(7);
+    // Every window of the 80-token document is used once; the pairing is not always (first half, second half).
+    expect(bodies.slice(6).map((b) => b[0] - 300).sort((a, b) => a - b)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
     expect(contextContrastPlugin.meta).toEqual({ buildsExamples: true, requiresAttention: 'bidirectional' });
   });
 

@@ -16,8 +16,8 @@ export const contextContrastOptionsSchema = z
 export type ContextContrastOptions = z.infer<typeof contextContrastOptionsSchema>;
 
 /**
- * Two windows of one document, from its two halves, as consecutive examples with the same pair id: the
- * trainer batches a document stream in order, so pairs share a batch.
+ * Two windows of one document as consecutive examples with the same pair id: the trainer batches a document
+ * stream in order, so pairs share a batch.
  */
 export class DocumentPairBuilder implements ExampleBuilder {
   private pair = 0;
@@ -32,11 +32,13 @@ export class DocumentPairBuilder implements ExampleBuilder {
       const tokens = Int32Array.from(document.sentences.flatMap((s) => Array.from(s)));
       if (tokens.length < Math.max(2, this.options.minDocumentTokens)) continue;
       const size = Math.min(capacity, Math.floor(tokens.length / 2));
-      const halves = Math.floor(tokens.length / 2);
-      // Pairs (window k of the first half, window k of the second half): far apart, sharing only what the document is about.
-      for (let k = 0; (k + 1) * size <= halves; k++) {
+      // Non-overlapping windows paired at random, each pair in random order: where a window sits in its document
+      // (its start, its middle) says nothing about which window is its partner.
+      const starts = Array.from({ length: Math.floor(tokens.length / size) }, (_, k) => k * size);
+      context.rng.shuffle(starts);
+      for (let k = 0; k + 1 < starts.length; k += 2) {
         const id = this.pair++ % 0x3fffffff;
-        for (const at of [k * size, halves + k * size]) yield frame(tokens.subarray(at, at + size), first, last, context, this.options.pairField, id);
+        for (const at of [starts[k], starts[k + 1]]) yield frame(tokens.subarray(at, at + size), first, last, context, this.options.pairField, id);
       }
     }
   }

@@ -122,6 +122,28 @@ describe('context bag-of-words loss', () => {
     expect(new Set(rows.map((r) => r.toFixed(4))).size).toBeGreaterThan(1);
   });
 
+  test("pool 'embeddings' reads the mean of the window's word embeddings, not the layers above them", async () => {
+    const text = readSample().slice(0, 6000);
+    const tokenizer = new PieceTokenizer(text, 200);
+    const documents = tokenizeDocuments(sampleDocuments(text), (t) => tokenizer.ids(t));
+    const lossAfterChangingLayers = async (pool: 'hidden' | 'embeddings') => {
+      const objective = new ContextBagOfWords(contextBowOptions({ pool }));
+      const examples = (await examplesOf(objective, documents, tokenizer, 24)).slice(0, 8);
+      const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), hiddenSize: 16, seed: 3 });
+      objective.init({ backbone, tokenizer, rng: new Rng(4) });
+      const tensors = batchToTensors(collate(examples, { padId: 0 }));
+      const lossNow = () => tf.tidy(() => objective.loss(backbone.forward(tensors, { training: false }), tensors).loss.dataSync()[0]);
+      const before = lossNow();
+      const mix = backbone.variables().get('mix.weight')!;
+      mix.assign(tf.mul(mix, -3));
+      const after = lossNow();
+      disposeBatchTensors(tensors);
+      return Math.abs(after - before);
+    };
+    expect(await lossAfterChangingLayers('embeddings')).toBe(0);
+    expect(await lossAfterChangingLayers('hidden')).toBeGreaterThan(1e-3);
+  });
+
   test('state dict: the transform and bias under context_bow.*; the decoder is the word embeddings (not stored)', () => {
     const objective = new ContextBagOfWords();
     const tokenizer = new PieceTokenizer('a b c');

@@ -14,6 +14,12 @@ export const contextBowOptionsSchema = z
      * tokens ("the", ".") say little about a document.
      */
     subsample: z.number().min(0).max(1).default(0),
+    /**
+     * What predicts the context words: 'hidden' the mean of the window's last hidden states (what a mean-pooling
+     * classifier reads), 'embeddings' the mean of its word embeddings (a bag-of-words model over the tied
+     * embedding matrix, as word2vec's CBOW with a document-wide window).
+     */
+    pool: z.enum(['hidden', 'embeddings']).default('hidden'),
     /** Per-token field the builder writes the drawn context words to (-100 where none). */
     targetField: z.string().min(1).default('contextBowTargets'),
   })

@@ -46,7 +46,7 @@ export class FullSentenceBuilder implements ExampleBuilder {
     if (capacity < 1) throw new PretrainError(`full-sentence example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     let current: number[] = [];
     const emit = (): Example => {
-      const example = frame(current, start, end, context.tokenizer);
+      const example = framedExample(current, start, end, context.tokenizer);
       current = [];
       return example;
     };
@@ -68,8 +68,15 @@ export class FullSentenceBuilder implements ExampleBuilder {
   }
 }
 
-function frame(tokens: number[], start: number, end: number, tokenizer: TokenizerPlugin): Example {
-  const inputIds = Int32Array.from([start, ...tokens, end]);
+/**
+ * `start tokens end` as an example: the framing tokens, and any `end` inside (a separator between documents),
+ * are special tokens (never masked); word ids from the tokenizer; token types all 0.
+ */
+export function framedExample(tokens: ArrayLike<number>, start: number, end: number, tokenizer: TokenizerPlugin): Example {
+  const inputIds = new Int32Array(tokens.length + 2);
+  inputIds[0] = start;
+  inputIds.set(tokens, 1);
+  inputIds[inputIds.length - 1] = end;
   const specialTokensMask = new Uint8Array(inputIds.length);
   specialTokensMask[0] = 1;
   specialTokensMask[inputIds.length - 1] = 1;
@@ -81,4 +88,15 @@ function frame(tokens: number[], start: number, end: number, tokenizer: Tokenize
     specialTokensMask,
     wordIds: wordIdsFor(inputIds, specialTokensMask, tokenizer),
   };
+}
+
+/** One document's tokens: its sentences, concatenated. */
+export function documentTokens(document: TokenizedDocument): Int32Array {
+  const out = new Int32Array(document.sentences.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const sentence of document.sentences) {
+    out.set(sentence, at);
+    at += sentence.length;
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { framingTokens, wordIdsFor, PretrainError } from '@pretrain/core';
+import { documentTokens, framedExample, framingTokens, PretrainError } from '@pretrain/core';
 import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument } from '@pretrain/core';
 import type { ContextBowOptions } from './options';
 
@@ -50,37 +50,15 @@ export class ContextWindowBuilder implements ExampleBuilder {
     if (capacity < 1) throw new PretrainError(`context-bow example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     const frequencies = new TokenFrequencies(this.options.subsample);
     for await (const document of documents) {
-      const tokens = concatenate(document.sentences);
+      const tokens = documentTokens(document);
       for (const window of contextWindows(tokens, capacity, this.options, context.rng, frequencies.keepProbability(tokens))) {
-        const inputIds = new Int32Array(window.end - window.start + 2);
-        inputIds[0] = first;
-        inputIds.set(tokens.subarray(window.start, window.end), 1);
-        inputIds[inputIds.length - 1] = last;
-        const specialTokensMask = new Uint8Array(inputIds.length);
-        specialTokensMask[0] = 1;
-        specialTokensMask[inputIds.length - 1] = 1;
-        const targets = new Int32Array(inputIds.length).fill(-100);
+        const example = framedExample(tokens.subarray(window.start, window.end), first, last, context.tokenizer);
+        const targets = new Int32Array(example.inputIds.length).fill(-100);
         targets.set(window.targets);
-        yield {
-          inputIds,
-          tokenTypeIds: new Int32Array(inputIds.length),
-          specialTokensMask,
-          wordIds: wordIdsFor(inputIds, specialTokensMask, context.tokenizer),
-          tokenLabels: { [this.options.targetField]: targets },
-        };
+        yield { ...example, tokenLabels: { [this.options.targetField]: targets } };
       }
     }
   }
-}
-
-function concatenate(sentences: Int32Array[]): Int32Array {
-  const out = new Int32Array(sentences.reduce((n, s) => n + s.length, 0));
-  let at = 0;
-  for (const sentence of sentences) {
-    out.set(sentence, at);
-    at += sentence.length;
-  }
-  return out;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertBackboneAttention, framingTokens, objectivePath, PretrainError, wordIdsFor, z } from '@pretrain/core';
+import { assertBackboneAttention, documentTokens, framedExample, framingTokens, objectivePath, PretrainError, z } from '@pretrain/core';
 import type { AttentionKind, BackboneOutput, BatchTensors, Example, ExampleBuilder, ExampleBuilderContext, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin, TokenizedDocument } from '@pretrain/core';
 
 export const contextContrastOptionsSchema = z
@@ -29,7 +29,7 @@ export class DocumentPairBuilder implements ExampleBuilder {
     const capacity = context.maxLength - 2;
     if (capacity < 1) throw new PretrainError(`context-contrast example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     for await (const document of documents) {
-      const tokens = Int32Array.from(document.sentences.flatMap((s) => Array.from(s)));
+      const tokens = documentTokens(document);
       if (tokens.length < Math.max(2, this.options.minDocumentTokens)) continue;
       const size = Math.min(capacity, Math.floor(tokens.length / 2));
       // Non-overlapping windows paired at random, each pair in random order: where a window sits in its document
@@ -38,21 +38,10 @@ export class DocumentPairBuilder implements ExampleBuilder {
       context.rng.shuffle(starts);
       for (let k = 0; k + 1 < starts.length; k += 2) {
         const id = this.pair++ % 0x3fffffff;
-        for (const at of [starts[k], starts[k + 1]]) yield frame(tokens.subarray(at, at + size), first, last, context, this.options.pairField, id);
+        for (const at of [starts[k], starts[k + 1]]) yield { ...framedExample(tokens.subarray(at, at + size), first, last, context.tokenizer), labels: { [this.options.pairField]: id } };
       }
     }
   }
-}
-
-function frame(window: Int32Array, first: number, last: number, context: ExampleBuilderContext, field: string, id: number): Example {
-  const inputIds = new Int32Array(window.length + 2);
-  inputIds[0] = first;
-  inputIds.set(window, 1);
-  inputIds[inputIds.length - 1] = last;
-  const specialTokensMask = new Uint8Array(inputIds.length);
-  specialTokensMask[0] = 1;
-  specialTokensMask[inputIds.length - 1] = 1;
-  return { inputIds, tokenTypeIds: new Int32Array(inputIds.length), specialTokensMask, wordIds: wordIdsFor(inputIds, specialTokensMask, context.tokenizer), labels: { [field]: id } };
 }
 
 /**

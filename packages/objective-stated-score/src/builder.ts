@@ -1,4 +1,4 @@
-import { framingTokens, PretrainError, wordIdsFor } from '@pretrain/core';
+import { documentTokens, framedExample, framingTokens, PretrainError } from '@pretrain/core';
 import type { Example, ExampleBuilder, ExampleBuilderContext, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 import type { StatedScoreOptions } from './options';
 
@@ -58,21 +58,13 @@ export class StatedScoreBuilder implements ExampleBuilder {
     const capacity = context.maxLength - 2;
     if (capacity < 1) throw new PretrainError(`stated-score example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     for await (const document of documents) {
-      const tokens = concatenate(document.sentences);
+      const tokens = documentTokens(document);
       const scores = findStatedScores(tokens, context.tokenizer, this.options.scale);
       const label = polarityOf(scores, this.options);
       if (label === undefined) continue;
       const rest = withoutSpans(tokens, scores);
       for (let at = 0; at < rest.length; at += capacity) {
-        const window = rest.subarray(at, at + capacity);
-        const inputIds = new Int32Array(window.length + 2);
-        inputIds[0] = first;
-        inputIds.set(window, 1);
-        inputIds[inputIds.length - 1] = last;
-        const specialTokensMask = new Uint8Array(inputIds.length);
-        specialTokensMask[0] = 1;
-        specialTokensMask[inputIds.length - 1] = 1;
-        yield { inputIds, tokenTypeIds: new Int32Array(inputIds.length), specialTokensMask, wordIds: wordIdsFor(inputIds, specialTokensMask, context.tokenizer), labels: { [this.options.labelField]: label } };
+        yield { ...framedExample(rest.subarray(at, at + capacity), first, last, context.tokenizer), labels: { [this.options.labelField]: label } };
       }
     }
   }
@@ -89,12 +81,3 @@ function withoutSpans(tokens: Int32Array, spans: StatedScore[]): Int32Array {
   return Int32Array.from(kept);
 }
 
-function concatenate(sentences: Int32Array[]): Int32Array {
-  const out = new Int32Array(sentences.reduce((n, s) => n + s.length, 0));
-  let at = 0;
-  for (const sentence of sentences) {
-    out.set(sentence, at);
-    at += sentence.length;
-  }
-  return out;
-}

@@ -1,5 +1,5 @@
 import { documentTokens, framedExample, framingTokens, PretrainError } from '@pretrain/core';
-import type { Example, ExampleBuilder, ExampleBuilderContext, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
+import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 import type { StatedScoreOptions } from './options';
 
 export interface StatedScore {
@@ -47,8 +47,8 @@ export function polarityOf(scores: StatedScore[], options: StatedScoreOptions): 
 
 /**
  * Examples from the documents that state a score: the score's tokens are removed, the rest is cut into
- * consecutive windows of up to maxLength − 2 tokens, [CLS] window [SEP], each labelled with the document's polarity.
- * Documents without a clear score give no examples.
+ * consecutive windows of up to maxLength − 2 tokens, [CLS] window [SEP], each labelled with the document's polarity,
+ * and yielded in random order from a pool of `shuffleWindows`. Documents without a clear score give no examples.
  */
 export class StatedScoreBuilder implements ExampleBuilder {
   constructor(private readonly options: StatedScoreOptions) {}
@@ -57,6 +57,7 @@ export class StatedScoreBuilder implements ExampleBuilder {
     const { start: first, end: last } = framingTokens(context.tokenizer);
     const capacity = context.maxLength - 2;
     if (capacity < 1) throw new PretrainError(`stated-score example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const pool: Example[] = [];
     for await (const document of documents) {
       const tokens = documentTokens(document);
       const scores = findStatedScores(tokens, context.tokenizer, this.options.scale);
@@ -64,9 +65,11 @@ export class StatedScoreBuilder implements ExampleBuilder {
       if (label === undefined) continue;
       const rest = withoutSpans(tokens, scores);
       for (let at = 0; at < rest.length; at += capacity) {
-        yield { ...framedExample(rest.subarray(at, at + capacity), first, last, context.tokenizer), labels: { [this.options.labelField]: label } };
+        pool.push({ ...framedExample(rest.subarray(at, at + capacity), first, last, context.tokenizer), labels: { [this.options.labelField]: label } });
+        if (pool.length >= this.options.shuffleWindows) yield takeAtRandom(pool, context.rng);
       }
     }
+    while (pool.length > 0) yield takeAtRandom(pool, context.rng);
   }
 }
 
@@ -81,3 +84,12 @@ function withoutSpans(tokens: Int32Array, spans: StatedScore[]): Int32Array {
   return Int32Array.from(kept);
 }
 
+
+/** Removes and returns a random element (the last one takes its place). */
+function takeAtRandom<T>(pool: T[], rng: Rng): T {
+  const at = rng.int(pool.length);
+  const taken = pool[at];
+  pool[at] = pool[pool.length - 1];
+  pool.pop();
+  return taken;
+}

@@ -59,7 +59,7 @@ describe('stated scores', () => {
       { id: 'c', sentences: [encode('awful plot .'), encode('3 out of 10')] },
     ];
     const examples: Example[] = [];
-    for await (const e of new StatedScoreBuilder(statedScoreOptions()).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) examples.push(e);
+    for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows: 1 })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) examples.push(e);
     const text = (e: Example) => Array.from(e.inputIds, (id) => tokenizer.idToToken(id)).join(' ');
     expect(examples.map((e) => [text(e), e.labels!.statedScoreLabel])).toEqual([
       ['[CLS] the film was great . i [SEP]', 1],
@@ -68,6 +68,21 @@ describe('stated scores', () => {
       ['[CLS] awful plot . [SEP]', 0],
     ]);
     expect(pretrainPlugins.map((p) => [p.name, p.meta])).toEqual([['stated-score', { buildsExamples: true, requiresAttention: 'bidirectional' }]]);
+  });
+
+  test('windows leave the pool in random order: a batch mixes documents', async () => {
+    const documents: TokenizedDocument[] = Array.from({ length: 40 }, (_, d) => ({ id: `d${d}`, sentences: [encode(`${'the film was great . '.repeat(6)} ${d % 2 ? '7/10' : '3/10'}`)] }));
+    const labelsOf = async (shuffleWindows: number) => {
+      const labels: number[] = [];
+      for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) labels.push(e.labels!.statedScoreLabel);
+      return labels;
+    };
+    const inOrder = await labelsOf(1);
+    const shuffled = await labelsOf(64);
+    expect(shuffled.slice().sort()).toEqual(inOrder.slice().sort());
+    const changes = (labels: number[]) => labels.slice(1).filter((l, i) => l !== labels[i]).length;
+    expect(changes(inOrder)).toBe(39); // 5 windows per document, documents alternate
+    expect(changes(shuffled)).toBeGreaterThan(60);
   });
 });
 

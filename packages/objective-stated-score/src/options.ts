@@ -8,6 +8,11 @@ export const statedScoreOptionsSchema = z
     negativeAtMost: z.number().int().min(0).default(4),
     /** Scores from this on are positive (label 1); scores in between make a document unusable. */
     positiveAtLeast: z.number().int().min(1).default(7),
+    /**
+     * Windows are drawn at random from a pool of this many before they are yielded: a document's windows share
+     * its label, and batches of consecutive windows would hold three or four documents' labels.
+     */
+    shuffleWindows: z.number().int().min(1).max(1_000_000).default(512),
     /** Per-example label field: 0 = negative, 1 = positive. */
     labelField: z.string().min(1).default('statedScoreLabel'),
   })

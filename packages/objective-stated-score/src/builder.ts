@@ -48,7 +48,8 @@ export function polarityOf(scores: StatedScore[], options: StatedScoreOptions): 
 /**
  * Examples from the documents that state a score: the score's tokens are removed, the rest is cut into
  * consecutive windows of up to maxLength − 2 tokens, [CLS] window [SEP], each labelled with the document's polarity,
- * and yielded in random order from a pool of `shuffleWindows`. Documents without a clear score give no examples.
+ * and yielded in random order from a pool of `shuffleWindows` (with `balance`, windows of the more common label
+ * are dropped at random to keep the labels about equally common). Documents without a clear score give no examples.
  */
 export class StatedScoreBuilder implements ExampleBuilder {
   constructor(private readonly options: StatedScoreOptions) {}
@@ -58,6 +59,7 @@ export class StatedScoreBuilder implements ExampleBuilder {
     const capacity = context.maxLength - 2;
     if (capacity < 1) throw new PretrainError(`stated-score example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
     const pool: Example[] = [];
+    const arrived = [0, 0];
     for await (const document of documents) {
       const tokens = documentTokens(document);
       const scores = findStatedScores(tokens, context.tokenizer, this.options.scale);
@@ -65,6 +67,8 @@ export class StatedScoreBuilder implements ExampleBuilder {
       if (label === undefined) continue;
       const rest = withoutSpans(tokens, scores);
       for (let at = 0; at < rest.length; at += capacity) {
+        arrived[label]++;
+        if (this.options.balance && arrived[label] > arrived[1 - label] && context.rng.float() >= (arrived[1 - label] + 1) / (arrived[label] + 1)) continue;
         pool.push({ ...framedExample(rest.subarray(at, at + capacity), first, last, context.tokenizer), labels: { [this.options.labelField]: label } });
         if (pool.length >= this.options.shuffleWindows) yield takeAtRandom(pool, context.rng);
       }

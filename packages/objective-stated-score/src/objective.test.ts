@@ -59,7 +59,7 @@ describe('stated scores', () => {
       { id: 'c', sentences: [encode('awful plot .'), encode('3 out of 10')] },
     ];
     const examples: Example[] = [];
-    for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows: 1 })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) examples.push(e);
+    for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows: 1, balance: false })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) examples.push(e);
     const text = (e: Example) => Array.from(e.inputIds, (id) => tokenizer.idToToken(id)).join(' ');
     expect(examples.map((e) => [text(e), e.labels!.statedScoreLabel])).toEqual([
       ['[CLS] the film was great . i [SEP]', 1],
@@ -74,7 +74,7 @@ describe('stated scores', () => {
     const documents: TokenizedDocument[] = Array.from({ length: 40 }, (_, d) => ({ id: `d${d}`, sentences: [encode(`${'the film was great . '.repeat(6)} ${d % 2 ? '7/10' : '3/10'}`)] }));
     const labelsOf = async (shuffleWindows: number) => {
       const labels: number[] = [];
-      for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) labels.push(e.labels!.statedScoreLabel);
+      for await (const e of new StatedScoreBuilder(statedScoreOptions({ shuffleWindows, balance: false })).build(streamOf(documents), { tokenizer, maxLength: 8, rng: new Rng(1) })) labels.push(e.labels!.statedScoreLabel);
       return labels;
     };
     const inOrder = await labelsOf(1);
@@ -86,6 +86,16 @@ describe('stated scores', () => {
   });
 });
 
+test('balance: when 4 in 5 documents are positive, about as many negative windows as positive ones are kept', async () => {
+  const { tokenizer, encode } = wordTokenizer(WORDS);
+  const documents: TokenizedDocument[] = Array.from({ length: 200 }, (_, d) => ({ id: `d${d}`, sentences: [encode(`${'the film was great . '.repeat(4)} ${d % 5 === 0 ? '3/10' : '7/10'}`)] }));
+  const labels: number[] = [];
+  for await (const e of new StatedScoreBuilder(statedScoreOptions()).build(streamOf(documents), { tokenizer, maxLength: 12, rng: new Rng(2) })) labels.push(e.labels!.statedScoreLabel);
+  const negatives = labels.filter((l) => l === 0).length;
+  expect(negatives).toBeGreaterThanOrEqual(76); // nearly every negative window is kept (80 arrive, 2 per document)
+  expect(Math.abs(labels.length - 2 * negatives)).toBeLessThan(20);
+});
+
 describe('stated-score head', () => {
   test('learns the polarity of a fixed batch; tensor count flat; state dict under stated_score.*', async () => {
     const { tokenizer, encode } = wordTokenizer(WORDS);
@@ -95,7 +105,7 @@ describe('stated-score head', () => {
       const filler = () => ['the', 'film', 'plot', 'acting', 'was', 'and'][rng.int(6)];
       return { id: `d${d}`, sentences: [encode(`${filler()} ${filler()} ${word} ${filler()} ${d % 2 === 0 ? '7/10' : '3/10'}`)] };
     });
-    const objective = new StatedScore();
+    const objective = new StatedScore(statedScoreOptions({ balance: false }));
     const examples: Example[] = [];
     for await (const e of objective.exampleBuilder.build(streamOf(documents), { tokenizer, maxLength: 16, rng: new Rng(3) })) examples.push(e);
     expect(examples).toHaveLength(32);

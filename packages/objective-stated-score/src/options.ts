@@ -13,6 +13,12 @@ export const statedScoreOptionsSchema = z
      * its label, and batches of consecutive windows would hold three or four documents' labels.
      */
     shuffleWindows: z.number().int().min(1).max(1_000_000).default(512),
+    /**
+     * Keep the two labels about equally common: a window of the label that has arrived more often so far is kept
+     * with probability (other's arrivals + 1) / (own arrivals + 1). Most reviews that state a score are positive (about 4 in 5 windows
+     * here), and a classifier can sit on that prior without learning anything.
+     */
+    balance: z.boolean().default(true),
     /** Per-example label field: 0 = negative, 1 = positive. */
     labelField: z.string().min(1).default('statedScoreLabel'),
   })

@@ -363,10 +363,13 @@ function ship(o) {
   const to = path.resolve(repoRoot, o.dir);
   fs.mkdirSync(to, { recursive: true });
   const config = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
+  // The run's own `architectures` wins: a run with MLM + NSP heads is BertForPreTraining, one without HF heads BertModel.
   fs.writeFileSync(path.join(to, 'config.json'), JSON.stringify({ architectures: ['BertForPreTraining'], ...config }, null, 2) + '\n');
   for (const file of ['model.safetensors', 'tokenizer.json']) fs.copyFileSync(path.join(from, file), path.join(to, file));
   const rows = fs.readFileSync(path.join(runDir(name), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'train' && r.step <= Number(step) && (r.step % 50 === 0 || r.step === 1));
-  fs.writeFileSync(path.join(to, 'loss-curve.tsv'), ['step\tloss\tmlm_loss\tmlm_masked_accuracy\tnsp_loss\tnsp_accuracy', ...rows.map((r) => [r.step, r.loss, r.mlm_loss, r.mlm_maskedAccuracy, r.nsp_loss, r.nsp_accuracy].map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v)).join('\t'))].join('\n') + '\n');
+  // Columns: the step, the loss and every metric the run logged (MLM + NSP: mlm_loss, mlm_maskedAccuracy, nsp_loss, nsp_accuracy).
+  const columns = ['step', 'loss', ...[...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !['type', 'step', 'epoch', 'loss', 'learningRate', 'tokensPerSecond', 'elapsedMs', 'gradNorm'].includes(k))];
+  fs.writeFileSync(path.join(to, 'loss-curve.tsv'), [columns.join('\t'), ...rows.map((r) => columns.map((c) => r[c]).map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v)).join('\t'))].join('\n') + '\n');
   log(`shipped ${from} → ${to} (${rows.length} loss-curve rows)`);
 }
 
@@ -392,6 +395,14 @@ function neighbours(o) {
     return found;
   };
   for (const [a, b] of o.pairs ?? [['good', 'bad'], ['best', 'worst'], ['good', 'great'], ['excellent', 'poor']]) log(`cos(${a}, ${b}) = ${cosine(row(id(a)), row(id(b))).toFixed(3)}`);
+  // Polarity separation: mean cos within the positive words and within the negative ones, minus mean cos across.
+  const known = (words) => words.filter((w) => tokenizer.tokenToId(w) !== undefined && tokenizer.tokenToId(w) !== null);
+  const positive = known(o.positive ?? ['good', 'great', 'excellent', 'best', 'wonderful', 'love', 'loved', 'amazing', 'perfect', 'beautiful', 'brilliant', 'fun', 'enjoyed', 'favorite', 'nice', 'fine']);
+  const negative = known(o.negative ?? ['bad', 'worst', 'terrible', 'awful', 'boring', 'waste', 'poor', 'stupid', 'horrible', 'worse', 'hate', 'dull', 'lame', 'disappointing', 'mess', 'fails']);
+  const meanCos = (xs, ys, same) => { let s = 0, n = 0; for (const x of xs) for (const y of ys) if (!same || x !== y) { s += cosine(row(id(x)), row(id(y))); n++; } return s / n; };
+  const within = (meanCos(positive, positive, true) + meanCos(negative, negative, true)) / 2;
+  const across = meanCos(positive, negative, false);
+  log(`polarity separation (${positive.length} positive, ${negative.length} negative words): within ${within.toFixed(3)} − across ${across.toFixed(3)} = ${(within - across).toFixed(3)}`);
   const rng = new core.Rng(base.seed);
   let sum = 0;
   const draws = 2000;

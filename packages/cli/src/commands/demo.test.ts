@@ -1,4 +1,5 @@
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
 import { PRESETS } from './demo-presets';
 import { defaultRegistry, initBackend } from '@pretrain/core';
 import { registerBuiltins } from '../builtins';
@@ -47,7 +48,7 @@ describe('demo verdict', () => {
       { shipped: 6000, live: 900 },
     );
     expect(lines).toEqual([
-      'The shipped checkpoint (6000 pre-training steps of 32 × 32 tokens) beats training from scratch on 2 of 3 tasks: part-of-speech tags, syntactic chunks.',
+      'The shipped checkpoint (6,000 steps of MLM + NSP, then 400 of stated score, batches of 32 × 32 tokens) beats training from scratch on 2 of 3 tasks: part-of-speech tags, syntactic chunks.',
       '  part-of-speech tags: helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).',
       '  syntactic chunks: helps: +10.0 ± 2.4 pt with 100 labeled sentences, +6.0 ± 1.3 pt on average over 2 sizes (paired 95% intervals).',
       expect.stringMatching(/^ {2}sentiment: HURTS: -10\.0 ± 2\.4 pt with 100 labeled sentences, -10\.0 ± 1\.\d pt on average over 2 sizes/),
@@ -118,6 +119,19 @@ describe('the committed checkpoint', () => {
     const skipped = readShippedCheckpoint(preset.shipped!, DATA, other);
     expect(skipped).toEqual({ skipped: expect.stringMatching(/was pre-trained with another tokenizer than the one trained on this corpus \(hash [0-9a-f]{12} vs [0-9a-f]{12}\); rebuild it with the command in its README.md$/) });
     expect(readShippedCheckpoint({ dir: 'nowhere', steps: 1 }, DATA, tokenizer)).toEqual({ skipped: `${path.join(DATA, 'nowhere')} does not exist` });
+
+    // The shipped checkpoint continues the committed MLM + NSP one (its README: 400 stated-score steps): every
+    // backbone tensor moved, none was re-initialised (each stays close to where stage 1 left it).
+    const stageOne = readShippedCheckpoint({ dir: 'pretrained/bert-tiny-books-reviews', steps: 6000 }, DATA, tokenizer);
+    const stageTwo = readShippedCheckpoint(preset.shipped!, DATA, tokenizer);
+    if (!('state' in stageOne) || !('state' in stageTwo)) throw new Error('both committed checkpoints load');
+    const relativeChange = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(a, b)).dataSync()[0] / tf.norm(a).dataSync()[0]);
+    const moved = [...stageOne.state].filter(([name]) => !name.startsWith('pooler.')).map(([name, t]) => [name, relativeChange(t, stageTwo.state.get(name)!)] as const);
+    expect(moved.length).toBeGreaterThan(20);
+    for (const [name, change] of moved) {
+      if (!(change > 0 && change < 0.5)) throw new Error(`${name}: relative change ${change}`);
+    }
+    for (const t of [...stageOne.state.values(), ...stageTwo.state.values()]) t.dispose();
   }, 60_000);
 });
 

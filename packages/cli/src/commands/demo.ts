@@ -93,7 +93,7 @@ async function runBertDemo(context: CommandContext, preset: DemoPreset, dataDir:
   const { backbone, pre } = await pretrainPreset(preset, modelOptions, tokenizer, corpus, dataDir, runDir.dir, env);
   const starts: Partial<Record<PretrainedArm, Map<string, tf.Tensor>>> = { live: backbone.stateDict(), ...(shipped && 'state' in shipped ? { shipped: shipped.state } : {}) };
   backbone.dispose();
-  const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: starts.shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.steps} steps (data/${preset.shipped!.dir})` : '' };
+  const labels: Record<PretrainedArm, string> = { live: `this run's pre-training (${pre.result.step} steps)`, shipped: starts.shipped ? `the committed checkpoint pre-trained for ${preset.shipped!.recipe ?? `${preset.shipped!.steps} steps`} (data/${preset.shipped!.dir})` : '' };
 
   step(3, `fine-tuning ${preset.tasks.map((t) => t.title).join(', ')}: ${starts.shipped ? 'the committed checkpoint and ' : ''}this run's pre-training vs from scratch`);
   const outcomes: TaskOutcome[] = [];
@@ -394,7 +394,9 @@ export function judge(outcomes: TaskOutcome[], preset: DemoPreset, steps: Partia
   for (const arm of PRETRAINED_ARMS) {
     const withArm = outcomes.filter((o) => o.rows.some((r) => r.pretrained[arm]));
     if (withArm.length === 0) continue;
-    const budget = `${steps[arm] ?? '?'} pre-training steps of ${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
+    const recipe = arm === 'shipped' ? preset.shipped?.recipe : undefined;
+    const tokens = `${preset.pretrain.batchSize} × ${preset.pretrain.maxLength} tokens`;
+    const budget = recipe ? `${recipe}, batches of ${tokens}` : `${steps[arm] ?? '?'} pre-training steps of ${tokens}`;
     const perTask = withArm.map((o) => ({ o, ...taskVerdict(o.rows, arm) }));
     const helped = perTask.filter((t) => t.verdict === 'helps').map((t) => t.o.task.title);
     helped.forEach((title) => helpedSomewhere.add(title));

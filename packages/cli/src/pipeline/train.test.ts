@@ -5,7 +5,11 @@ import { Trainer } from '@pretrain/trainer';
 import { StopSignal } from '../interrupt';
 import { labeledExamples } from './batches';
 import type { LabeledText } from './task-data';
-import { predictLabels, runFinetuning } from './train';
+import { StatedScore } from '@pretrain/objective-stated-score';
+import { predictLabels, runFinetuning, runPretraining } from './train';
+import * as os from 'os';
+import * as fs from 'fs';
+import * as path from 'path';
 
 beforeAll(async () => {
   await initBackend({ log: false });
@@ -36,5 +40,31 @@ describe('runFinetuning with keepValidationCorrect', () => {
     trainer.dispose();
     backbone.dispose();
     head.dispose();
+  });
+});
+
+describe('runPretraining held-out documents', () => {
+  it('reads on past evalDocuments while the held-out documents give the objective too few examples (stated-score: reviews without a score)', async () => {
+    // 60 held-out reviews; every tenth from the 8th on states a score, so the first 5 give stated-score no example.
+    const review = (i: number) => ({ id: `r${i}`, sentences: [`the film was ${i % 20 === 7 ? 'great' : 'awful'} and the acting too .`, i % 10 === 7 ? `i give it ${i % 20 === 7 ? 8 : 2}/10 .` : 'the end .'] });
+    const validation = Array.from({ length: 60 }, (_, i) => review(i));
+    const corpus = {
+      documents: ({ split }: { split?: 'train' | 'validation' } = {}) => {
+        const items = split === 'validation' ? validation : Array.from({ length: 40 }, (_, i) => review(i));
+        return Object.assign((async function* () { yield* items; })(), { getState: () => ({}), setState: () => undefined });
+      },
+    };
+    const tokenizer = new PieceTokenizer(validation.flatMap((d) => d.sentences).join(' '));
+    const backbone = new TinyBackbone({ vocabSize: tokenizer.getVocabSize(), seed: 2 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-heldout-'));
+    const logs: string[] = [];
+    const run = await runPretraining(
+      { backbone, objectives: [{ plugin: new StatedScore(), weight: 1 }], tokenizer, corpus, options: { maxSteps: 1, batchSize: 2, maxLength: 16, progress: 'none', outputDir: dir, saveEachEpoch: false }, seed: 1, finalDir: path.join(dir, 'final'), refs: { model: { name: 'tiny', options: {} } }, evalDocuments: 5 },
+      { stop: new StopSignal(), log: (line) => logs.push(line) },
+    );
+    expect(run.evalBefore?.loss).toBeGreaterThan(0);
+    expect(Number.isFinite(run.evalAfter?.loss)).toBe(true);
+    backbone.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

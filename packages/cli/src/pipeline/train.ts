@@ -4,6 +4,7 @@ import {
   Example,
   ObjectivePlugin,
   PretrainError,
+  Rng,
   TaskHeadPlugin,
   TokenizerPlugin,
   TokenizedDocument,
@@ -11,7 +12,7 @@ import {
 } from '@pretrain/core';
 import { TokenizedCorpus } from '@pretrain/corpus';
 import { accuracy, argmaxRows } from '@pretrain/heads';
-import { DocumentSource, Prediction, Trainer, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
+import { DocumentSource, Prediction, Trainer, trainerOptionsSchema, TrainResult, type TrainerOptionsInput } from '@pretrain/trainer';
 import type { StopSignal } from '../interrupt';
 import { labeledExamples, tokenizedDocuments } from './batches';
 import { SavedPluginRefs, saveFinalModel } from './checkpoint';
@@ -77,7 +78,7 @@ export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment
   const { backbone, tokenizer, seed } = inputs;
   const source = documentSource(inputs);
   const train: DocumentSource = { documents: (epoch) => source.documentsOf('train', seed + epoch) };
-  const validation = await heldOutDocuments(source.documentsOf, seed, inputs.evalDocuments ?? 40);
+  const validation = await heldOutDocuments(source.documentsOf, seed, inputs.evalDocuments ?? 40, countExamples(inputs));
   if (!validation) env.log('note: the corpus has no validation split (corpus.options.validationFraction), so no held-out loss is measured');
   const trainer = new Trainer({
     backbone,
@@ -103,18 +104,49 @@ export async function runPretraining(inputs: PretrainInputs, env: RunEnvironment
   }
 }
 
-/** The first `limit` validation documents, materialised once so every evaluation sees the same data. */
-async function heldOutDocuments(documentsOf: DocumentsOf, seed: number, limit: number): Promise<DocumentSource | undefined> {
+/**
+ * The first `limit` validation documents, materialised once so every evaluation sees the same data; read on
+ * (doubling) while they give fewer than MIN_HELD_OUT_EXAMPLES examples, up to MAX_HELD_OUT_DOCUMENTS. An
+ * objective may use only some documents (stated-score: reviews that state a score).
+ */
+async function heldOutDocuments(documentsOf: DocumentsOf, seed: number, limit: number, examplesIn: (documents: TokenizedDocument[]) => Promise<number>): Promise<DocumentSource | undefined> {
   const documents: TokenizedDocument[] = [];
-  for await (const document of documentsOf('validation', seed)) {
-    documents.push(document);
-    if (documents.length >= limit) break;
+  const iterator = documentsOf('validation', seed)[Symbol.asyncIterator]();
+  let exhausted = false;
+  for (let target = limit; ; target = Math.min(2 * target, MAX_HELD_OUT_DOCUMENTS)) {
+    while (!exhausted && documents.length < target) {
+      const next = await iterator.next();
+      if (next.done) exhausted = true;
+      else documents.push(next.value);
+    }
+    if (exhausted || documents.length >= MAX_HELD_OUT_DOCUMENTS || (await examplesIn(documents)) >= MIN_HELD_OUT_EXAMPLES) break;
   }
+  if (!exhausted) await iterator.return?.();
   if (documents.length === 0) return undefined;
   return {
     documents: async function* () {
       yield* documents;
     },
+  };
+}
+
+const MIN_HELD_OUT_EXAMPLES = 32;
+const MAX_HELD_OUT_DOCUMENTS = 20_000;
+
+/** How many examples (up to MIN_HELD_OUT_EXAMPLES) the example-building objective makes of these documents. */
+function countExamples(inputs: PretrainInputs): (documents: TokenizedDocument[]) => Promise<number> {
+  const builder = inputs.objectives.map((o) => o.plugin.exampleBuilder).find((b) => b !== undefined);
+  if (!builder) return async () => MIN_HELD_OUT_EXAMPLES;
+  const maxLength = inputs.options.maxLength ?? trainerOptionsSchema.parse({}).maxLength;
+  return async (documents) => {
+    const stream = (async function* () {
+      yield* documents;
+    })();
+    let count = 0;
+    for await (const example of builder.build(stream, { tokenizer: inputs.tokenizer, maxLength, rng: new Rng(inputs.seed) })) {
+      if (example && ++count >= MIN_HELD_OUT_EXAMPLES) break;
+    }
+    return count;
   };
 }
 

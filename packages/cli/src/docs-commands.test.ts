@@ -111,7 +111,7 @@ describe('guides run as written', () => {
   });
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  it('docs/guides/pretrain-bert.md: shows docs/examples/bert.yaml as it is; tokenizer, pre-training, export run', () => {
+  it('docs/guides/pretrain-bert.md: shows docs/examples/bert.yaml as it is; tokenizer, pre-training, export, the stated-score stage run', () => {
     const guide = read('docs/guides/pretrain-bert.md');
     const indented = read('docs/examples/bert.yaml')
       .split('\n')
@@ -119,10 +119,14 @@ describe('guides run as written', () => {
       .join('\n');
     expect(guide).toContain(`   \`\`\`yaml\n${indented}   \`\`\``);
     const lines = pretrainLines(guide);
-    expect(lines.map((l) => l.split(' ')[1])).toEqual(['tokenizer', 'pretrain', 'export']);
-    runInOrder(lines, work);
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['tokenizer', 'pretrain', 'export', 'pretrain']);
+    const outputs = runInOrder(lines, work);
     const config = JSON.parse(fs.readFileSync(path.join(work, 'export', 'my-bert', 'config.json'), 'utf8'));
     expect(config).toMatchObject({ architectures: ['BertForPreTraining'], hidden_size: 256, num_hidden_layers: 4, vocab_size: 8000 });
+    // Study item 10 through the CLI: the committed checkpoint continued with stated score (a backbone with no HF head class).
+    expect(outputs[3]).toMatch(/held-out loss \d/);
+    const staged = JSON.parse(fs.readFileSync(path.join(work, 'runs', 'bert-stated-score', 'checkpoint', 'config.json'), 'utf8'));
+    expect(staged).toMatchObject({ architectures: ['BertModel'], hidden_size: 128, vocab_size: 2000 });
   });
 
   it('docs/guides/scale-out.md: tokenize, pre-train, export model and data, fine-tune from the HF folder, evaluate', () => {

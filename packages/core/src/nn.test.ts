@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './index';
-import { activate, activationFunction, columnSum, dense, dropout, expOfNonPositive, gatherRows, geluErf, geluTanh, hasPadding, layerNorm, layerNormComposed, paddingBias, FLOAT32_MIN } from './nn';
+import { activate, activationFunction, columnSum, dense, dropout, expOfNonPositive, gatherRows, geluErf, geluTanh, hasPadding, layerNorm, layerNormComposed, maskedMean, paddingBias, FLOAT32_MIN } from './nn';
 import { LAYER_NORM } from './kernels/layer-norm';
 import { Rng } from './rng';
 import { PretrainError } from './errors';
@@ -179,5 +179,14 @@ describe('helpers', () => {
       expect(hasPadding(mask)).toBe(true);
       expect(hasPadding(tf.ones([2, 3], 'int32'))).toBe(false);
     });
+  });
+});
+
+describe('maskedMean', () => {
+  it('averages each row over its unpadded positions only; an all-padding row gives zeros', () => {
+    const states = tf.tensor3d([[[1, 2], [3, 4], [100, 100]], [[5, 6], [7, 8], [9, 10]], [[1, 1], [1, 1], [1, 1]]]);
+    const mask = tf.tensor2d([[1, 1, 0], [1, 1, 1], [0, 0, 0]], undefined, 'int32');
+    expect(maskedMean(states, mask).arraySync()).toEqual([[2, 3], [7, 8], [0, 0]]);
+    tf.dispose([states, mask]);
   });
 });

@@ -205,6 +205,13 @@ export function normalValues(size: number, std: number, rng: Rng): Float32Array 
   return values;
 }
 
+/** [batch, hidden]: the mean of each row's states over the positions its attention mask marks (1 = token, 0 = padding). */
+export function maskedMean(states: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor2D {
+  const weights = tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
+  const counts = tf.maximum(tf.sum(weights, 1), 1);
+  return tf.div(tf.sum(tf.mul(states, weights), 1), counts) as tf.Tensor2D;
+}
+
 /**
  * Rows of a [rows, width] matrix at host-known indices. The gradient scatters back with a host-built
  * selection matrix where the backend lacks UnsortedSegmentSum (tf.gather's gradient kernel).

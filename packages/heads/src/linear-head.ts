@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dropout, headPath, normalTensor, PretrainError, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
+import { dropout, headPath, maskedMean, normalTensor, PretrainError, ParameterSet, ParameterSetModule, type BackboneOutput, type LoadReport, type TaskHeadContext } from '@pretrain/core';
 
 /**
  * One Linear layer stored as HF names `<prefix>.weight` / `<prefix>.bias` (no bias for HF layers
@@ -96,12 +96,6 @@ function lastKept(states: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor2D 
   const lastIndex = tf.maximum(tf.sub(kept, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor1D;
   const pick = tf.expandDims(tf.oneHot(lastIndex, seq, 1, 0, 'float32'), 2);
   return tf.sum(tf.mul(states, pick), 1) as tf.Tensor2D;
-}
-
-function maskedMean(states: tf.Tensor3D, attentionMask: tf.Tensor2D): tf.Tensor2D {
-  const weights = tf.expandDims(tf.cast(attentionMask, 'float32'), 2);
-  const counts = tf.maximum(tf.sum(weights, 1), 1);
-  return tf.div(tf.sum(tf.mul(states, weights), 1), counts) as tf.Tensor2D;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertBackboneAttention, documentTokens, framedExample, framingTokens, objectivePath, PretrainError, z } from '@pretrain/core';
+import { assertBackboneAttention, documentTokens, maskedMean, framedExample, framingTokens, objectivePath, PretrainError, z } from '@pretrain/core';
 import type { AttentionKind, BackboneOutput, BatchTensors, Example, ExampleBuilder, ExampleBuilderContext, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin, TokenizedDocument } from '@pretrain/core';
 
 export const contextContrastOptionsSchema = z
@@ -69,8 +69,7 @@ export class ContextContrast implements ObjectivePlugin {
     if (!ids) throw new PretrainError(`context-contrast: the batch has no "${this.options.pairField}" field (context-contrast must build the examples)`, { path: objectivePath(this.name) });
     const size = batch.host.size;
     const partners = partnerMatrix(ids, size);
-    const weights = tf.expandDims(tf.cast(batch.attentionMask, 'float32'), 2);
-    const pooled = tf.div(tf.sum(tf.mul(output.sequenceOutput, weights), 1), tf.maximum(tf.sum(weights, 1), 1)) as tf.Tensor2D;
+    const pooled = maskedMean(output.sequenceOutput, batch.attentionMask);
     // Centred on the batch mean first: a pre-trained model's pooled states share one large direction, which would
     // put every cosine near 1 and leave the loss almost no gradient.
     const centred = tf.sub(pooled, tf.mean(pooled, 0, true));

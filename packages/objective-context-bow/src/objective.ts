@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   activationFunction,
   addTiedLmHead,
+  maskedMean,
   assertBackboneAttention,
   objectivePath,
   ParameterSet,
@@ -69,8 +70,7 @@ export class ContextBagOfWords extends ParameterSetModule implements ObjectivePl
     const { distribution, rows } = targetDistribution(field, size, seqLen, vocabSize);
     const hidden = output.sequenceOutput.shape[2];
     const states = this.options.pool === 'embeddings' ? (tf.gather(backbone.inputEmbeddings(), batch.inputIds) as tf.Tensor3D) : output.sequenceOutput;
-    const weights = tf.expandDims(tf.cast(batch.attentionMask, 'float32'), 2);
-    const pooled = tf.div(tf.sum(tf.mul(states, weights), 1), tf.maximum(tf.sum(weights, 1), 1));
+    const pooled = maskedMean(states, batch.attentionMask);
     const positions = Int32Array.from({ length: size }, (_, i) => i);
     const logits = tiedLmHeadLogitsOf(this.parameters, CONTEXT_BOW_PARAMETER_NAMES, backbone, tf.reshape(pooled, [size, 1, hidden]) as tf.Tensor3D, positions);
     const crossEntropy = tf.neg(tf.sum(tf.mul(tf.tensor2d(distribution, [size, vocabSize]), tf.logSoftmax(logits))));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertBackboneAttention, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
+import { assertBackboneAttention, maskedMean, normalTensor, objectivePath, ParameterSet, ParameterSetModule, PretrainError, softmaxCrossEntropy } from '@pretrain/core';
 import type { AttentionKind, BackboneOutput, BatchTensors, ExampleBuilder, LossOutput, ObjectiveContext, ObjectivePlugin } from '@pretrain/core';
 import { StatedScoreBuilder } from './builder';
 import { statedScoreOptions, type StatedScoreOptions } from './options';
@@ -36,8 +36,7 @@ export class StatedScore extends ParameterSetModule implements ObjectivePlugin {
   loss(output: BackboneOutput, batch: BatchTensors): LossOutput {
     const labels = batch.host.fields[this.options.labelField];
     if (!labels) throw new PretrainError(`stated-score: the batch has no "${this.options.labelField}" field (stated-score must build the examples)`, { path: objectivePath(this.name) });
-    const weights = tf.expandDims(tf.cast(batch.attentionMask, 'float32'), 2);
-    const pooled = tf.div(tf.sum(tf.mul(output.sequenceOutput, weights), 1), tf.maximum(tf.sum(weights, 1), 1)) as tf.Tensor2D;
+    const pooled = maskedMean(output.sequenceOutput, batch.attentionMask);
     const logits = tf.add(tf.matMul(pooled, this.parameters.get(STATED_SCORE_PARAMETER_NAMES.weight) as tf.Tensor2D, false, true), this.parameters.get(STATED_SCORE_PARAMETER_NAMES.bias)) as tf.Tensor2D;
     const { loss, accuracy } = softmaxCrossEntropy(logits, Int32Array.from(labels));
     return { loss, metrics: { accuracy } };

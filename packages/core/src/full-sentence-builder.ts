@@ -17,6 +17,16 @@ export function framingTokens(tokenizer: TokenizerPlugin): { start: number; end:
   return { start, end };
 }
 
+/**
+ * The framing tokens and how many tokens fit between them at the context's maxLength; an error naming the
+ * builder (`<name> example builder: …`) when none do.
+ */
+export function windowFraming(builder: string, context: ExampleBuilderContext): { start: number; end: number; capacity: number } {
+  const capacity = context.maxLength - 2;
+  if (capacity < 1) throw new PretrainError(`${builder} example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+  return { ...framingTokens(context.tokenizer), capacity };
+}
+
 /** Word index per token (-1 for specials): a new word starts at every non-continuation piece. */
 export function wordIdsFor(ids: Int32Array, specials: Uint8Array, tokenizer: TokenizerPlugin): Int32Array {
   const words = new Int32Array(ids.length);
@@ -41,9 +51,7 @@ export class FullSentenceBuilder implements ExampleBuilder {
   constructor(private readonly options: FullSentenceOptions) {}
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
-    const { start, end } = framingTokens(context.tokenizer);
-    const capacity = context.maxLength - 2;
-    if (capacity < 1) throw new PretrainError(`full-sentence example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const { start, end, capacity } = windowFraming('full-sentence', context);
     let current: number[] = [];
     const emit = (): Example => {
       const example = framedExample(current, start, end, context.tokenizer);

@@ -20,7 +20,7 @@ export * from './architecture';
 export * from './limits';
 /** Layer functions (dense, layerNorm, GELUs, dropout, attention masks) shared by the model packages and heads. */
 export * from './nn';
-export { documentTokens, framedExample, FullSentenceBuilder, framingTokens, wordIdsFor, type FullSentenceOptions } from './full-sentence-builder';
+export { documentTokens, framedExample, FullSentenceBuilder, framingTokens, windowFraming, wordIdsFor, type FullSentenceOptions } from './full-sentence-builder';
 export { softmaxCrossEntropy, assertLabelsInRange, IGNORE_LABEL, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

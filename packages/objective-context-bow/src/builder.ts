@@ -1,4 +1,4 @@
-import { documentTokens, framedExample, framingTokens, PretrainError } from '@pretrain/core';
+import { documentTokens, framedExample, windowFraming } from '@pretrain/core';
 import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument } from '@pretrain/core';
 import type { ContextBowOptions } from './options';
 
@@ -45,9 +45,7 @@ export class ContextWindowBuilder implements ExampleBuilder {
   constructor(private readonly options: ContextBowOptions) {}
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
-    const { start: first, end: last } = framingTokens(context.tokenizer);
-    const capacity = context.maxLength - 2;
-    if (capacity < 1) throw new PretrainError(`context-bow example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const { start: first, end: last, capacity } = windowFraming('context-bow', context);
     const frequencies = new TokenFrequencies(this.options.subsample);
     for await (const document of documents) {
       const tokens = documentTokens(document);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertBackboneAttention, documentTokens, maskedMean, framedExample, framingTokens, objectivePath, PretrainError, z } from '@pretrain/core';
+import { assertBackboneAttention, documentTokens, maskedMean, framedExample, windowFraming, objectivePath, PretrainError, z } from '@pretrain/core';
 import type { AttentionKind, BackboneOutput, BatchTensors, Example, ExampleBuilder, ExampleBuilderContext, LoadReport, LossOutput, NamedVariables, ObjectiveContext, ObjectivePlugin, TokenizedDocument } from '@pretrain/core';
 
 export const contextContrastOptionsSchema = z
@@ -25,9 +25,7 @@ export class DocumentPairBuilder implements ExampleBuilder {
   constructor(private readonly options: ContextContrastOptions) {}
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
-    const { start: first, end: last } = framingTokens(context.tokenizer);
-    const capacity = context.maxLength - 2;
-    if (capacity < 1) throw new PretrainError(`context-contrast example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const { start: first, end: last, capacity } = windowFraming('context-contrast', context);
     for await (const document of documents) {
       const tokens = documentTokens(document);
       if (tokens.length < Math.max(2, this.options.minDocumentTokens)) continue;

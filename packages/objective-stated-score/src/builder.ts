@@ -1,4 +1,4 @@
-import { documentTokens, framedExample, framingTokens, PretrainError } from '@pretrain/core';
+import { documentTokens, framedExample, windowFraming } from '@pretrain/core';
 import type { Example, ExampleBuilder, ExampleBuilderContext, Rng, TokenizedDocument, TokenizerPlugin } from '@pretrain/core';
 import type { StatedScoreOptions } from './options';
 
@@ -55,9 +55,7 @@ export class StatedScoreBuilder implements ExampleBuilder {
   constructor(private readonly options: StatedScoreOptions) {}
 
   async *build(documents: AsyncIterable<TokenizedDocument>, context: ExampleBuilderContext): AsyncIterable<Example> {
-    const { start: first, end: last } = framingTokens(context.tokenizer);
-    const capacity = context.maxLength - 2;
-    if (capacity < 1) throw new PretrainError(`stated-score example builder: maxLength ${context.maxLength} leaves no room between the framing tokens`, { path: 'trainer.maxLength' });
+    const { start: first, end: last, capacity } = windowFraming('stated-score', context);
     const pool: Example[] = [];
     const arrived = [0, 0];
     for await (const document of documents) {

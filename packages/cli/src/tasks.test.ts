@@ -6,6 +6,7 @@
  * the metrics `evaluate` writes are recomputed here by hand from `predict`'s output on the same rows.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { DATA_DIR, runBin, tempDir, trainTokenizerWithBin, writeJson } from './test-utils/run-bin';
 
@@ -363,6 +364,13 @@ describe('config errors', () => {
     const overridden = runBin(['corpus', 'prepare', '-c', config, '--input', path.join(DATA_DIR, 'gutenberg', 'pg11.txt'), '-t', tokenizerFile, '-o', path.join(dir, 'corpus')], { env: { PRETRAIN_BACKEND: 'wasm' } });
     expect(overridden.status).toBe(0);
     expect(overridden.stderr).toContain('[pretrain] backend: wasm');
+    // Threads: both cores (at most 2) unless the config or PRETRAIN_THREADS says otherwise; the first line says which.
+    const cores = Math.min(2, os.availableParallelism());
+    const prepare = (configFile: string, out: string) => runBin(['corpus', 'prepare', '-c', configFile, '--input', path.join(DATA_DIR, 'gutenberg', 'pg11.txt'), '-t', tokenizerFile, '-o', path.join(dir, out)], { env: { PRETRAIN_BACKEND: 'wasm', PRETRAIN_THREADS: '' } });
+    const byDefault = prepare(writeJson(path.join(dir, 'wasm.json'), base), 'default-threads');
+    expect(byDefault.stderr).toContain(`[pretrain] backend: wasm (${cores} thread${cores === 1 ? '' : 's'};`);
+    const one = prepare(writeJson(path.join(dir, 'one.json'), { ...base, backend: { threads: 1 } }), 'one-thread');
+    expect(one.stderr).toContain('[pretrain] backend: wasm (1 thread;');
   });
 
   it("the run folder's config.json re-runs as it is (data paths made absolute)", () => {

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackbonePlugin, CorpusSourcePlugin, PluginKind, PluginKinds, PretrainError, TokenizerPlugin, defaultRegistry, initBackend } from '@pretrain/core';
@@ -17,19 +16,12 @@ import { loadTokenizer } from '@pretrain/tokenizer';
 import { trainTokenizer } from '../pipeline/tokenizers';
 import { readBackboneTensors } from '../pipeline/checkpoint';
 import { RunEnvironment, runFinetuning, runPretraining, wasInterrupted } from '../pipeline/train';
+import { cliBackendChoice } from '../pipeline/experiment';
 import { PairedDifference, PairedOutcomes, pairedDifference } from '../pipeline/paired';
 import { TaggedSentence, runTagging } from '../pipeline/tagging';
 import { sampleText, sampleTokens } from '../pipeline/generate';
 import { formatTable, print } from './shared';
 import { DemoPreset, DemoTask, PRESETS } from './demo-presets';
-
-/**
- * Both cores unless PRETRAIN_THREADS says otherwise: on an otherwise idle 2-core machine two wasm
- * threads ran the demo's training steps faster than one (docs/guides/pretrain-bert.md).
- */
-function demoThreads(): number | undefined {
-  return process.env.PRETRAIN_THREADS ? undefined : Math.min(2, os.availableParallelism());
-}
 
 /** The committed demo data: <repo>/data, found from the installed package location. */
 export function defaultDataDir(): string {
@@ -67,7 +59,7 @@ Reads the committed data/ folder; writes everything to the run folder (default r
     const runDir = RunDir.create({ out: stringOption(context.options, 'out') ?? path.join('runs', `demo-${presetName}`), cwd: context.io.cwd });
     fs.rmSync(runDir.metricsFile, { force: true });
     registerBuiltins(defaultRegistry);
-    await initBackend({ logger: context.log, threads: demoThreads() });
+    await initBackend({ logger: context.log, ...cliBackendChoice() });
     if (preset.kind === 'gpt') await runGptDemo(context, preset, dataDir, runDir);
     else await runBertDemo(context, preset, dataDir, runDir);
   },

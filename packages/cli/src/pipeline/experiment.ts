@@ -1,3 +1,4 @@
+import * as os from 'os';
 import * as path from 'path';
 import {
   BackbonePlugin,
@@ -10,6 +11,7 @@ import {
   ResolvedExperiment,
   ResolvedPlugin,
   backendChoice,
+  type BackendConfig,
   backendConfigSchema,
   defaultRegistry,
   experimentConfigSchema,
@@ -88,13 +90,23 @@ export async function loadExperiment(context: CommandContext, commandName: strin
   if (typeof trainer.resume === 'string') trainer.resume = path.resolve(baseDir, trainer.resume);
   // The run folder's config.json re-runs as it is: paths absolute, and the defaulted output folder left out.
   runDir.writeJson('config.json', resolvedConfigJSON(resolved, userOutputDir ? trainer : { ...trainer, outputDir: undefined }, data, baseDir));
-  await initBackend({ logger: context.log, ...backendChoice(resolved.config.backend) });
+  await initBackend({ logger: context.log, ...cliBackendChoice(resolved.config.backend) });
   return { file, baseDir, config: resolved.config, resolved, trainer, data, runDir, raw };
 }
 
 /** initBackend's choice for a config read only in part (corpus commands): its `backend` section, checked; the environment wins. */
 export function backendOptionsOf(raw: RawConfig, file?: string): ReturnType<typeof backendChoice> {
-  return backendChoice(raw.backend === undefined ? undefined : parseWithPath(backendConfigSchema, raw.backend, 'backend', file));
+  return cliBackendChoice(raw.backend === undefined ? undefined : parseWithPath(backendConfigSchema, raw.backend, 'backend', file));
+}
+
+/**
+ * The CLI's backend: the environment, then the config's `backend`, then both cores (at most 2 wasm threads). On an
+ * idle 2-core machine 2 threads made training steps 0.72–0.98× the 1-thread wall time, alternating in one bench run
+ * (docs/benchmarks.md, "Both cores?"); core's initBackend() keeps 1, for programs that share the machine.
+ */
+export function cliBackendChoice(config?: BackendConfig): ReturnType<typeof backendChoice> {
+  const choice = backendChoice(config);
+  return { ...choice, threads: choice.threads ?? Math.min(2, os.availableParallelism()) };
 }
 
 /** The config as it ran: every plugin's options with defaults filled in. */

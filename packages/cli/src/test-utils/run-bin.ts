@@ -20,7 +20,9 @@ export function runBin(args: string[], options: { cwd?: string; timeoutMs?: numb
     cwd: options.cwd ?? REPO_ROOT,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 240_000,
-    env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm', FORCE_COLOR: '0', ...options.env },
+    // One wasm thread unless a test asks otherwise: jest and nx run these processes side by side, and on a busy
+    // machine a second XNNPACK thread slows a step down (docs/benchmarks.md, "Both cores?").
+    env: { ...process.env, PRETRAIN_BACKEND: process.env.PRETRAIN_BACKEND ?? 'wasm', PRETRAIN_THREADS: process.env.PRETRAIN_THREADS ?? '1', FORCE_COLOR: '0', ...options.env },
   });
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }

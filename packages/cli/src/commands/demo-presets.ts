@@ -115,7 +115,7 @@ const BERT_BASE: DemoPreset = {
     { name: 'nsp', options: {} },
   ],
   objectivesLabel: 'MLM (40% masking) + NSP',
-  pretrain: { maxSteps: 5000, maxWallClockSeconds: 150, batchSize: 32, maxLength: 32, learningRate: 1e-3, warmupSteps: 100, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
+  pretrain: { maxSteps: 5000, maxWallClockSeconds: 120, batchSize: 32, maxLength: 32, learningRate: 1e-3, warmupSteps: 100, schedule: 'constant', logEverySteps: 5, saveEachEpoch: false },
   evalDocuments: 40,
   tasks: [conllTask('pos', 'part-of-speech tags', 1), conllTask('chunk', 'syntactic chunks', 2), SENTIMENT],
   // This recipe run for 6,000 steps (pretrained/bert-tiny-books-reviews), then 400 steps of the stated-score

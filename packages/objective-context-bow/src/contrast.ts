@@ -75,10 +75,11 @@ export class ContextContrast implements ObjectivePlugin {
     const self = tf.mul(tf.eye(size), -1e4);
     const logits = tf.add(tf.div(tf.matMul(unit, unit, false, true), this.options.temperature), self);
     const logProbs = tf.logSoftmax(logits);
-    const rows = partners.rows;
-    const loss = tf.div(tf.neg(tf.sum(tf.mul(tf.tensor2d(partners.matrix, [size, size]), logProbs))), Math.max(rows, 1)) as tf.Scalar;
-    const hit = tf.div(tf.sum(tf.mul(tf.tensor2d(partners.matrix, [size, size]), tf.oneHot(tf.argMax(logits, 1), size))), Math.max(rows, 1)) as tf.Scalar;
-    return { loss, metrics: { accuracy: hit } };
+    const partnerOf = tf.tensor2d(partners.matrix, [size, size]);
+    const rows = Math.max(partners.rows, 1);
+    const loss = tf.div(tf.neg(tf.sum(tf.mul(partnerOf, logProbs))), rows) as tf.Scalar;
+    const accuracy = tf.div(tf.sum(tf.mul(partnerOf, tf.oneHot(tf.argMax(logits, 1), size))), rows) as tf.Scalar;
+    return { loss, metrics: { accuracy } };
   }
 
   variables(): NamedVariables {

@@ -143,8 +143,8 @@ function countExamples(inputs: PretrainInputs): (documents: TokenizedDocument[])
       yield* documents;
     })();
     let count = 0;
-    for await (const example of builder.build(stream, { tokenizer: inputs.tokenizer, maxLength, rng: new Rng(inputs.seed) })) {
-      if (example && ++count >= MIN_HELD_OUT_EXAMPLES) break;
+    for await (const _example of builder.build(stream, { tokenizer: inputs.tokenizer, maxLength, rng: new Rng(inputs.seed) })) {
+      if (++count >= MIN_HELD_OUT_EXAMPLES) break;
     }
     return count;
   };

@@ -25,17 +25,17 @@ export function replacedKernels(): string[] {
  * core added because TF.js lacks them stay). For benchmarks and reference checks only.
  */
 export function withStockKernels<T>(fn: () => T): T {
+  // Replacements are layers (core's, then a kernel pack's over them): take them off newest first and
+  // put them back oldest first, so each kernel name ends where it started.
   const swapped = replacements.filter((r) => r.stock);
-  const swap = (from: 'ours' | 'stock', to: 'ours' | 'stock') => {
-    for (const r of swapped) {
-      tf.unregisterKernel(r[from]!.kernelName, r[from]!.backendName);
-      tf.registerKernel(r[to]!);
-    }
+  const put = (from: tf.KernelConfig, to: tf.KernelConfig) => {
+    tf.unregisterKernel(from.kernelName, from.backendName);
+    tf.registerKernel(to);
   };
-  swap('ours', 'stock');
+  for (const r of [...swapped].reverse()) put(r.ours, r.stock!);
   try {
     return fn();
   } finally {
-    swap('stock', 'ours');
+    for (const r of swapped) put(r.stock!, r.ours);
   }
 }

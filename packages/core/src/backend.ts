@@ -1,12 +1,14 @@
 /**
  * Chooses where tensors run. Default on Node: the wasm backend (made training-capable by the
  * kernels in ./kernels), `cpu` as the reference, tfjs-node(-gpu) when installed and loadable.
+ * `native` is wasm with a registered kernel pack's native kernels over it (./kernel-pack.ts).
  * An experiment config's `backend: { name, threads }` chooses too (backendChoice);
- * PRETRAIN_BACKEND=wasm|cpu|tensorflow and PRETRAIN_THREADS override it. The choice is logged once.
+ * PRETRAIN_BACKEND=wasm|cpu|tensorflow|native and PRETRAIN_THREADS override it. The choice is logged once.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { installKernelPack, loadKernelPack, requireKernelPack } from './kernel-pack';
 
-export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow'] as const;
+export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'native'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** The experiment config's `backend` section (validated by `backendConfigSchema`). */
@@ -26,7 +28,7 @@ export interface InitBackendOptions {
   /** Print the "using backend ..." line (default true, once per process). */
   log?: boolean;
   logger?: (line: string) => void;
-  /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else 1 = the single-threaded build). */
+  /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else 1 = the single-threaded build); native: the pack's threads (wasm then runs 1). */
   threads?: number;
 }
 
@@ -86,7 +88,20 @@ async function selectBackend(wanted: BackendName | undefined, threads: number | 
     if (wanted === 'tensorflow') throw new Error('PRETRAIN_BACKEND=tensorflow, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded');
   }
   if (wanted === 'cpu') return useCpu();
-  return useWasm(threads);
+  if (wanted === 'native') return useNative(threads);
+  const wasm = await useWasm(threads);
+  // A registered pack that cannot load here says why the faster path is not used.
+  const pack = loadKernelPack('native');
+  return pack && 'missing' in pack ? { ...wasm, detail: `${wasm.detail}; native kernels unavailable: ${pack.missing}` } : wasm;
+}
+
+/** wasm's tensors and kernels with the native pack's over them; the pack's pool gets the threads. */
+async function useNative(threads: number | undefined): Promise<BackendInfo> {
+  const wanted = Math.max(1, Math.floor(threads ?? 1));
+  requireKernelPack('native');
+  const wasm = await useWasm(1);
+  const pack = installKernelPack('native', wanted);
+  return { name: 'native', threads: wanted, detail: `${pack.detail}; wasm ${wasm.detail} for the rest` };
 }
 
 async function tryTensorflowNode(): Promise<BackendInfo | undefined> {

@@ -8,6 +8,8 @@ export * from './registry';
 export * from './config';
 export * from './backend';
 export { withStockKernels, replacedKernels } from './kernels/stock';
+export { registerKernelPack, kernelPackAvailable, type KernelPack, type LoadedKernelPack, type PackKernel, type PackKernelFn } from './kernel-pack';
+export { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layer-norm';
 export * from './batch';
 export * from './safetensors';
 export * from './parameters';
@@ -21,6 +23,6 @@ export * from './limits';
 /** Layer functions (dense, layerNorm, GELUs, dropout, attention masks) shared by the model packages and heads. */
 export * from './nn';
 export { documentTokens, framedExample, FullSentenceBuilder, framingTokens, windowFraming, wordIdsFor, type FullSentenceOptions } from './full-sentence-builder';
-export { softmaxCrossEntropy, assertLabelsInRange, IGNORE_LABEL, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './losses';
+export { softmaxCrossEntropy, assertLabelsInRange, IGNORE_LABEL, SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

@@ -19,8 +19,11 @@ export interface SoftmaxCrossEntropyResult {
   accuracy: tf.Scalar;
 }
 
-const FORWARD = 'PretrainSoftmaxCrossEntropy';
-const BACKWARD = 'PretrainSoftmaxCrossEntropyGrad';
+/** Kernel names (a kernel pack may replace them): {logits, labels} → [exps, loss, hit, inverses]; {exps, inverses, labels, rowScale} → dlogits. */
+export const SOFTMAX_CROSS_ENTROPY = 'PretrainSoftmaxCrossEntropy';
+export const SOFTMAX_CROSS_ENTROPY_GRAD = 'PretrainSoftmaxCrossEntropyGrad';
+const FORWARD = SOFTMAX_CROSS_ENTROPY;
+const BACKWARD = SOFTMAX_CROSS_ENTROPY_GRAD;
 
 type Floats = Float32Array;
 type Ints = Int32Array;

@@ -7,17 +7,19 @@ import * as tf from '@tensorflow/tfjs-core';
 interface Replacement {
   ours: tf.KernelConfig;
   stock?: tf.KernelConfig;
+  /** The kernel pack that registered it (core's own have none). */
+  pack?: string;
 }
 
 const replacements: Replacement[] = [];
 
-export function recordReplacement(ours: tf.KernelConfig, stock: tf.KernelConfig | undefined): void {
-  replacements.push({ ours, stock });
+export function recordReplacement(ours: tf.KernelConfig, stock: tf.KernelConfig | undefined, pack?: string): void {
+  replacements.push({ ours, stock, pack });
 }
 
-/** Names of the kernels core registered, as `Kernel@backend` (e.g. `BatchMatMul@wasm`). */
+/** Names of the kernels core (and any installed kernel pack) registered, as `Kernel@backend` (e.g. `BatchMatMul@wasm`, `BatchMatMul@wasm (native)`). */
 export function replacedKernels(): string[] {
-  return replacements.map((r) => `${r.ours.kernelName}@${r.ours.backendName}${r.stock ? '' : ' (added)'}`);
+  return replacements.map((r) => `${r.ours.kernelName}@${r.ours.backendName}${r.pack ? ` (${r.pack})` : r.stock ? '' : ' (added)'}`);
 }
 
 /**

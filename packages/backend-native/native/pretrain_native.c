@@ -1,0 +1,351 @@
+/*
+ * @pretrain/backend-native: the kernels that dominate a training step, as native code working in
+ * place on Float32Array / Int32Array views (the TF.js wasm backend's heap: no copies).
+ *
+ *   sgemm(a, b, c, m, n, k, transA, transB, batch, aStride, bStride, bias | null)
+ *       c[i] = op(a[i]) · op(b[i]) (+ bias per row) for i < batch; row-major; strides in elements
+ *       (0 = the operand is shared by every batch). OpenBLAS's cblas_sgemm.
+ *   layerNorm(x, gamma, beta, rows, width, eps, y)
+ *   layerNormGrad(dy, x, gamma, rows, width, eps, dx, dgamma, dbeta)
+ *   softmaxXent(logits, labels, rows, classes, exps, inverses, loss, hit)
+ *   softmaxXentGrad(exps, inverses, labels, rowScale, rows, classes, out)
+ *       the same math as @pretrain/core's LayerNorm and softmax cross-entropy kernels (layer-norm.ts,
+ *       losses.ts): row statistics and parameter-gradient sums in double, exp(logit − max) kept for
+ *       the backward pass with 1 / Σ per row.
+ *   setThreads(n), threads(), config()
+ *
+ * Every length is checked against the shapes before any memory is touched (RangeError otherwise).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+#define CHECK(call)                                                                   \
+  if ((call) != napi_ok) {                                                            \
+    napi_throw_type_error(env, NULL, "pretrain_native: bad argument (" #call ")");   \
+    return NULL;                                                                      \
+  }
+
+#define REQUIRE(cond, message)                    \
+  if (!(cond)) {                                  \
+    napi_throw_range_error(env, NULL, message);   \
+    return NULL;                                  \
+  }
+
+static void *typed(napi_env env, napi_value value, napi_typedarray_type want, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  napi_value buffer;
+  size_t offset;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return NULL;
+  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok || type != want) return NULL;
+  return data;
+}
+
+static float *floats(napi_env env, napi_value value, size_t *length) { return (float *)typed(env, value, napi_float32_array, length); }
+static int32_t *ints(napi_env env, napi_value value, size_t *length) { return (int32_t *)typed(env, value, napi_int32_array, length); }
+
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *args) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return false;
+  return argc >= want;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Matrix products                                                                            */
+
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  napi_value args[12];
+  size_t argc = 12;
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  REQUIRE(argc >= 11, "sgemm(a, b, c, m, n, k, transA, transB, batch, aStride, bStride, bias?)");
+  size_t la = 0, lb = 0, lc = 0, lbias = 0;
+  float *a = floats(env, args[0], &la), *b = floats(env, args[1], &lb), *c = floats(env, args[2], &lc);
+  int32_t m, n, k, batch, aStride, bStride;
+  bool ta, tb;
+  CHECK(napi_get_value_int32(env, args[3], &m));
+  CHECK(napi_get_value_int32(env, args[4], &n));
+  CHECK(napi_get_value_int32(env, args[5], &k));
+  CHECK(napi_get_value_bool(env, args[6], &ta));
+  CHECK(napi_get_value_bool(env, args[7], &tb));
+  CHECK(napi_get_value_int32(env, args[8], &batch));
+  CHECK(napi_get_value_int32(env, args[9], &aStride));
+  CHECK(napi_get_value_int32(env, args[10], &bStride));
+  float *bias = NULL;
+  if (argc > 11) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, args[11], &t));
+    if (t != napi_null && t != napi_undefined) {
+      bias = floats(env, args[11], &lbias);
+      REQUIRE(bias != NULL, "sgemm: bias must be a Float32Array or null");
+    }
+  }
+  REQUIRE(a && b && c, "sgemm: a, b and c must be Float32Arrays");
+  REQUIRE(m >= 0 && n >= 0 && k >= 0 && batch >= 1 && aStride >= 0 && bStride >= 0, "sgemm: negative size or stride");
+  REQUIRE((size_t)m * n * batch <= lc && (!bias || lbias >= (size_t)n) && (size_t)aStride * (batch - 1) + (size_t)m * k <= la &&
+              (size_t)bStride * (batch - 1) + (size_t)k * n <= lb,
+          "sgemm: operands too short for the shapes");
+  for (int32_t i = 0; i < batch; i++) {
+    float *out = c + (size_t)i * m * n;
+    float beta = 0.0f;
+    if (bias) {
+      for (int32_t r = 0; r < m; r++) memcpy(out + (size_t)r * n, bias, sizeof(float) * (size_t)n);
+      beta = 1.0f;
+    }
+    if (k == 0) {
+      if (!bias) memset(out, 0, sizeof(float) * (size_t)m * n);
+      continue;
+    }
+    if (m == 0 || n == 0) continue;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a + (size_t)i * aStride,
+                ta ? m : k, b + (size_t)i * bStride, tb ? k : n, beta, out, n);
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* LayerNorm over the last axis (biased variance, eps inside the square root, as torch)         */
+
+static void row_stats(const float *x, int32_t width, double eps, double *mean, double *rstd) {
+  double sum = 0, squares = 0;
+  for (int32_t c = 0; c < width; c++) {
+    double v = x[c];
+    sum += v;
+    squares += v * v;
+  }
+  double mu = sum / width;
+  double variance = squares / width - mu * mu;
+  if (variance < 0) variance = 0;
+  *mean = mu;
+  *rstd = 1.0 / sqrt(variance + eps);
+}
+
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  REQUIRE(get_args(env, info, 7, args), "layerNorm(x, gamma, beta, rows, width, eps, y)");
+  size_t lx = 0, lg = 0, lb = 0, ly = 0;
+  float *x = floats(env, args[0], &lx), *gamma = floats(env, args[1], &lg), *beta = floats(env, args[2], &lb), *y = floats(env, args[6], &ly);
+  int32_t rows, width;
+  double eps;
+  CHECK(napi_get_value_int32(env, args[3], &rows));
+  CHECK(napi_get_value_int32(env, args[4], &width));
+  CHECK(napi_get_value_double(env, args[5], &eps));
+  REQUIRE(x && gamma && beta && y, "layerNorm: x, gamma, beta and y must be Float32Arrays");
+  REQUIRE(rows >= 0 && width >= 0, "layerNorm: negative size");
+  size_t total = (size_t)rows * width;
+  REQUIRE(lx >= total && ly >= total && lg >= (size_t)width && lb >= (size_t)width, "layerNorm: arrays too short for the shapes");
+  for (int32_t r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * width;
+    float *yr = y + (size_t)r * width;
+    double mean, rstd;
+    row_stats(xr, width, eps, &mean, &rstd);
+    /* The same float rounding as core's JS loop: (x − mean) · rstd · γ + β in double, stored as float. */
+    for (int32_t c = 0; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
+  }
+  return NULL;
+}
+
+static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  napi_value args[9];
+  REQUIRE(get_args(env, info, 9, args), "layerNormGrad(dy, x, gamma, rows, width, eps, dx, dgamma, dbeta)");
+  size_t ldy = 0, lx = 0, lg = 0, ldx = 0, ldg = 0, ldb = 0;
+  float *dy = floats(env, args[0], &ldy), *x = floats(env, args[1], &lx), *gamma = floats(env, args[2], &lg);
+  float *dx = floats(env, args[6], &ldx), *dgamma = floats(env, args[7], &ldg), *dbeta = floats(env, args[8], &ldb);
+  int32_t rows, width;
+  double eps;
+  CHECK(napi_get_value_int32(env, args[3], &rows));
+  CHECK(napi_get_value_int32(env, args[4], &width));
+  CHECK(napi_get_value_double(env, args[5], &eps));
+  REQUIRE(dy && x && gamma && dx && dgamma && dbeta, "layerNormGrad: every array must be a Float32Array");
+  REQUIRE(rows >= 0 && width >= 0 && width <= (1 << 24), "layerNormGrad: bad size");
+  size_t total = (size_t)rows * width;
+  REQUIRE(ldy >= total && lx >= total && ldx >= total && lg >= (size_t)width && ldg >= (size_t)width && ldb >= (size_t)width,
+          "layerNormGrad: arrays too short for the shapes");
+  double acc_small[2 * 1024];
+  double *acc = width <= 1024 ? acc_small : NULL;
+  napi_value buffer = NULL;
+  if (!acc) {
+    void *data;
+    CHECK(napi_create_arraybuffer(env, sizeof(double) * 2 * (size_t)width, &data, &buffer));
+    acc = (double *)data;
+  }
+  double *acc_gamma = acc, *acc_beta = acc + width;
+  memset(acc, 0, sizeof(double) * 2 * (size_t)width);
+  for (int32_t r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * width, *dyr = dy + (size_t)r * width;
+    float *dxr = dx + (size_t)r * width;
+    double mean, rstd;
+    row_stats(xr, width, eps, &mean, &rstd);
+    double sum_g = 0, sum_gx = 0;
+    for (int32_t c = 0; c < width; c++) {
+      double d = dyr[c];
+      double h = ((double)xr[c] - mean) * rstd;
+      double g = d * gamma[c];
+      sum_g += g;
+      sum_gx += g * h;
+      acc_gamma[c] += d * h;
+      acc_beta[c] += d;
+    }
+    double mean_g = sum_g / width, mean_gx = sum_gx / width;
+    for (int32_t c = 0; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
+  }
+  for (int32_t c = 0; c < width; c++) {
+    dgamma[c] = (float)acc_gamma[c];
+    dbeta[c] = (float)acc_beta[c];
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Softmax cross-entropy                                                                       */
+
+/*
+ * exp(z) for z ≤ 0 in a form the compiler vectorises (libm's expf is a scalar call): z = n ln2 + r,
+ * |r| ≤ ln2 / 2, exp(r) by its degree-6 Taylor polynomial (relative error < 2e-7 on that range),
+ * 2^n through the exponent bits. Below −87 the result is 0 (it would be subnormal).
+ */
+static inline float exp_nonpositive(float z) {
+  if (z < -87.0f) z = -87.0f;
+  /* round(z · log2 e): truncation of a negative number minus ½ (cvttps2dq: vectorises on SSE2). */
+  int32_t n = (int32_t)(z * 1.44269504088896341f - 0.5f);
+  float nf = (float)n;
+  float r = z - nf * 0.693145751953125f - nf * 1.428606765330187e-06f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+  union {
+    int32_t i;
+    float f;
+  } scale;
+  scale.i = (n + 127) << 23;
+  return p * scale.f;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* out[c] = exp(logits[c] − max) for one row; returns their sum. */
+VECTOR_CLONES static double exp_row(const float *logits, float *out, int32_t classes, float max) {
+  for (int32_t c = 0; c < classes; c++) out[c] = exp_nonpositive(logits[c] - max);
+  double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int32_t c = 0;
+  for (; c + 8 <= classes; c += 8)
+    for (int32_t j = 0; j < 8; j++) partial[j] += out[c + j];
+  double sum = 0;
+  for (int32_t j = 0; j < 8; j++) sum += partial[j];
+  for (; c < classes; c++) sum += out[c];
+  return sum;
+}
+
+static napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
+  napi_value args[8];
+  REQUIRE(get_args(env, info, 8, args), "softmaxXent(logits, labels, rows, classes, exps, inverses, loss, hit)");
+  size_t llog = 0, llab = 0, lexp = 0, linv = 0, lloss = 0, lhit = 0;
+  float *logits = floats(env, args[0], &llog);
+  int32_t *labels = ints(env, args[1], &llab);
+  int32_t rows, classes;
+  CHECK(napi_get_value_int32(env, args[2], &rows));
+  CHECK(napi_get_value_int32(env, args[3], &classes));
+  float *exps = floats(env, args[4], &lexp), *inverses = floats(env, args[5], &linv), *loss = floats(env, args[6], &lloss), *hit = floats(env, args[7], &lhit);
+  REQUIRE(logits && labels && exps && inverses && loss && hit, "softmaxXent: labels must be an Int32Array, the rest Float32Arrays");
+  REQUIRE(rows >= 0 && classes >= 1, "softmaxXent: bad size");
+  size_t total = (size_t)rows * classes;
+  REQUIRE(llog >= total && lexp >= total && llab >= (size_t)rows && linv >= (size_t)rows && lloss >= (size_t)rows && lhit >= (size_t)rows,
+          "softmaxXent: arrays too short for the shapes");
+  for (int32_t r = 0; r < rows; r++) {
+    const float *lr = logits + (size_t)r * classes;
+    float *er = exps + (size_t)r * classes;
+    int32_t argmax = 0;
+    for (int32_t c = 1; c < classes; c++)
+      if (lr[c] > lr[argmax]) argmax = c;
+    float max = lr[argmax];
+    double sum = exp_row(lr, er, classes, max);
+    inverses[r] = (float)(1.0 / sum);
+    int32_t label = labels[r];
+    bool counted = label >= 0 && label < classes;
+    loss[r] = counted ? (float)((double)max + log(sum) - (double)lr[label]) : 0.0f;
+    hit[r] = counted && argmax == label ? 1.0f : 0.0f;
+  }
+  return NULL;
+}
+
+static napi_value SoftmaxXentGrad(napi_env env, napi_callback_info info) {
+  napi_value args[7];
+  REQUIRE(get_args(env, info, 7, args), "softmaxXentGrad(exps, inverses, labels, rowScale, rows, classes, out)");
+  size_t lexp = 0, linv = 0, llab = 0, lscale = 0, lout = 0;
+  float *exps = floats(env, args[0], &lexp), *inverses = floats(env, args[1], &linv);
+  int32_t *labels = ints(env, args[2], &llab);
+  float *row_scale = floats(env, args[3], &lscale);
+  int32_t rows, classes;
+  CHECK(napi_get_value_int32(env, args[4], &rows));
+  CHECK(napi_get_value_int32(env, args[5], &classes));
+  float *out = floats(env, args[6], &lout);
+  REQUIRE(exps && inverses && labels && row_scale && out, "softmaxXentGrad: labels must be an Int32Array, the rest Float32Arrays");
+  REQUIRE(rows >= 0 && classes >= 1, "softmaxXentGrad: bad size");
+  size_t total = (size_t)rows * classes;
+  REQUIRE(lexp >= total && lout >= total && linv >= (size_t)rows && llab >= (size_t)rows && lscale >= (size_t)rows,
+          "softmaxXentGrad: arrays too short for the shapes");
+  for (int32_t r = 0; r < rows; r++) {
+    const float *er = exps + (size_t)r * classes;
+    float *outr = out + (size_t)r * classes;
+    int32_t label = labels[r];
+    float scale = label >= 0 && label < classes ? row_scale[r] : 0.0f;
+    if (scale == 0.0f) {
+      memset(outr, 0, sizeof(float) * (size_t)classes);
+      continue;
+    }
+    float factor = scale * inverses[r];
+    for (int32_t c = 0; c < classes; c++) outr[c] = er[c] * factor;
+    outr[label] -= scale;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  int32_t n;
+  REQUIRE(get_args(env, info, 1, &arg), "setThreads(n)");
+  CHECK(napi_get_value_int32(env, arg, &n));
+  REQUIRE(n >= 1 && n <= 256, "setThreads: n must be between 1 and 256");
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+static napi_value Threads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value Config(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxXent", NULL, SoftmaxXent, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxXentGrad", NULL, SoftmaxXentGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, Threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}

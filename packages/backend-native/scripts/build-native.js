@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * Compiles native/pretrain_native.c into build/pretrain_native.node with the system C compiler when
+ * Node-API headers, cblas.h and OpenBLAS are present (Debian: apt-get install gcc libopenblas-dev).
+ * OpenBLAS is linked statically when its .a is there (the binary then needs only libc and libm, so
+ * it can be copied into a prebuilt platform package), else dynamically.
+ *
+ * Without a compiler or the library it prints one line and exits 0: the wasm backend is used.
+ * PRETRAIN_NATIVE_REQUIRED=1 (CI) makes that an error. Up to date binaries are not rebuilt.
+ */
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const source = path.join(root, 'native', 'pretrain_native.c');
+const out = path.join(root, 'build', 'pretrain_native.node');
+const multiarch = `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+const CBLAS_DIRS = [`/usr/include/${multiarch}/openblas-pthread`, `/usr/include/${multiarch}/openblas-openmp`, '/usr/include/openblas', '/usr/include', '/usr/local/include', '/opt/homebrew/opt/openblas/include', '/usr/local/opt/openblas/include'];
+const LIB_DIRS = [`/usr/lib/${multiarch}/openblas-pthread`, `/usr/lib/${multiarch}`, '/usr/lib', '/usr/local/lib', '/opt/homebrew/opt/openblas/lib', '/usr/local/opt/openblas/lib'];
+
+function why() {
+  const cc = process.env.CC || 'cc';
+  if (spawnSync(cc, ['--version']).status !== 0) return { skip: `no C compiler (${cc})` };
+  const nodeInclude = [path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'].find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+  if (!nodeInclude) return { skip: 'Node-API headers (node_api.h) not found next to node' };
+  const cblas = CBLAS_DIRS.find((d) => fs.existsSync(path.join(d, 'cblas.h')));
+  if (!cblas) return { skip: 'cblas.h not found (Debian: apt-get install libopenblas-dev)' };
+  const staticLib = LIB_DIRS.map((d) => path.join(d, 'libopenblas.a')).find((f) => fs.existsSync(f));
+  const dynamicDir = LIB_DIRS.find((d) => fs.existsSync(path.join(d, 'libopenblas.so')) || fs.existsSync(path.join(d, 'libopenblas.dylib')));
+  if (!staticLib && !dynamicDir) return { skip: 'libopenblas not found (Debian: apt-get install libopenblas-dev)' };
+  const link = staticLib ? [staticLib, '-lpthread', '-lm'] : [`-L${dynamicDir}`, '-lopenblas', '-lm'];
+  const shared = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
+  return { cc, args: ['-O3', '-fPIC', ...shared, '-o', out, source, `-I${nodeInclude}`, `-I${cblas}`, ...link], linked: staticLib ? 'OpenBLAS linked statically' : 'OpenBLAS linked dynamically' };
+}
+
+function main() {
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(source).mtimeMs) return 0;
+  const plan = why();
+  if (plan.skip) {
+    console.log(`@pretrain/backend-native: not built (${plan.skip}); the wasm backend will be used`);
+    return process.env.PRETRAIN_NATIVE_REQUIRED === '1' ? 1 : 0;
+  }
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const partial = `${out}.tmp-${process.pid}`;
+  const args = plan.args.map((a) => (a === out ? partial : a));
+  const result = spawnSync(plan.cc, args, { encoding: 'utf8' });
+  if (result.status !== 0) {
+    fs.rmSync(partial, { force: true });
+    const message = (result.stderr || result.stdout || '').trim().split('\n').slice(-3).join(' | ');
+    console.log(`@pretrain/backend-native: compiling native/pretrain_native.c failed (${message}); the wasm backend will be used`);
+    return process.env.PRETRAIN_NATIVE_REQUIRED === '1' ? 1 : 0;
+  }
+  fs.renameSync(partial, out);
+  console.log(`@pretrain/backend-native: built build/pretrain_native.node (${plan.linked})`);
+  return 0;
+}
+
+process.exitCode = main();

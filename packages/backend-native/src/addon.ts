@@ -1,0 +1,74 @@
+/**
+ * The native code (native/pretrain_native.c, a Node-API addon over OpenBLAS) and where it is found:
+ * first a prebuilt binary package for this platform (@pretrain/backend-native-<platform>-<arch>, the
+ * way esbuild and @swc/core ship theirs), then the one the package build compiled (build/, see
+ * scripts/build-native.js). Neither is required: without one, `loadAddon` says why and the wasm
+ * backend is used.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The addon's functions: each works in place on typed arrays and checks their lengths against the shapes. */
+export interface NativeAddon {
+  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean, batch: number, aStride: number, bStride: number, bias: Float32Array | null): void;
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, width: number, eps: number, y: Float32Array): void;
+  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, rows: number, width: number, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  softmaxXent(logits: Float32Array, labels: Int32Array, rows: number, classes: number, exps: Float32Array, inverses: Float32Array, loss: Float32Array, hit: Float32Array): void;
+  softmaxXentGrad(exps: Float32Array, inverses: Float32Array, labels: Int32Array, rowScale: Float32Array, rows: number, classes: number, out: Float32Array): void;
+  setThreads(threads: number): void;
+  threads(): number;
+  /** OpenBLAS's build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64". */
+  config(): string;
+}
+
+export const ADDON_FILE = 'pretrain_native.node';
+
+/** The prebuilt binary package for this platform. */
+export function prebuiltPackage(platform: string = process.platform, arch: string = process.arch): string {
+  return `@pretrain/backend-native-${platform}-${arch}`;
+}
+
+/** The binary the package build writes. */
+export const localBuild = path.join(__dirname, '..', 'build', ADDON_FILE);
+
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'setThreads', 'threads', 'config'];
+
+/** Candidate binaries, in the order they are tried. */
+export function addonCandidates(): string[] {
+  const candidates: string[] = [];
+  try {
+    candidates.push(require.resolve(`${prebuiltPackage()}/${ADDON_FILE}`));
+  } catch {
+    // no prebuilt package for this platform installed
+  }
+  if (fs.existsSync(localBuild)) candidates.push(localBuild);
+  return candidates;
+}
+
+let cached: { addon: NativeAddon; file: string } | { missing: string } | undefined;
+
+/** Loads the addon once; `{ missing }` says why it cannot be used here. */
+export function loadAddon(): { addon: NativeAddon; file: string } | { missing: string } {
+  if (cached) return cached;
+  const candidates = addonCandidates();
+  if (candidates.length === 0) {
+    cached = {
+      missing: `no native binary for ${process.platform}-${process.arch}: install ${prebuiltPackage()}, or build one with \`npx pretrain-build-native\` (needs a C compiler and OpenBLAS; Debian: apt-get install gcc libopenblas-dev)`,
+    };
+    return cached;
+  }
+  const failures: string[] = [];
+  for (const file of candidates) {
+    try {
+      const addon = require(file) as NativeAddon;
+      const absent = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+      if (absent.length > 0) throw new Error(`${file} lacks ${absent.join(', ')} (built from an older source? rebuild it)`);
+      cached = { addon, file };
+      return cached;
+    } catch (error) {
+      failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  cached = { missing: `the native binary does not load: ${failures.join('; ')}` };
+  return cached;
+}

@@ -1,0 +1,28 @@
+/**
+ * @pretrain/backend-native: matrix products on OpenBLAS and core's fused LayerNorm and softmax
+ * cross-entropy in C, registered over the wasm backend's kernels (they work in place on its heap, so
+ * every other op keeps running on wasm). Register the pack, then choose the backend:
+ *
+ *   registerKernelPack(nativeKernels);
+ *   await initBackend({ backend: 'native', threads: 2 });
+ */
+import type { KernelPack } from '@pretrain/core';
+import { loadAddon } from './addon';
+import { nativeKernelList } from './kernels/index';
+
+export { loadAddon, addonCandidates, prebuiltPackage, localBuild, ADDON_FILE, type NativeAddon } from './addon';
+export { nativeKernelList } from './kernels/index';
+export { nativeProduct } from './kernels/mat-mul';
+
+/** The kernel pack for core's registerKernelPack: backend "native", on wasm's tensors. */
+export const nativeKernels: KernelPack = {
+  name: 'native',
+  base: 'wasm',
+  load() {
+    const loaded = loadAddon();
+    if ('missing' in loaded) return loaded;
+    const { addon } = loaded;
+    const blas = addon.config().split(' ').slice(0, 2).join(' ');
+    return { kernels: nativeKernelList(addon), detail: `${blas} sgemm, C LayerNorm and softmax cross-entropy`, setThreads: (threads: number) => addon.setThreads(threads) };
+  },
+};

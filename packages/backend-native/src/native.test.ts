@@ -1,0 +1,207 @@
+/**
+ * The native kernels against the cpu backend (the reference) on random inputs — forward and gradient —
+ * a small training loop that must track the cpu backend's losses with a flat tensor count, and the
+ * addon's bounds checks. Where no binary is built here (no compiler or OpenBLAS), the tests check the
+ * fallback instead: backend "native" fails with a message saying how to get it, and the default stays
+ * wasm. CI sets PRETRAIN_NATIVE_REQUIRED=1, so there a missing binary is a failure.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { currentBackend, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
+import { loadAddon, nativeKernels } from './index';
+
+const loaded = loadAddon();
+const built = !('missing' in loaded);
+registerKernelPack(nativeKernels);
+
+const rng = new Rng(11);
+const randomArray = (size: number, scale = 1) => Float32Array.from({ length: size }, () => rng.normal() * scale);
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+type Host = { shape: number[]; values: Float32Array };
+
+async function on(backend: BackendName, fn: () => tf.Tensor | tf.Tensor[]): Promise<Host[]> {
+  await initBackend({ backend, log: false });
+  return tf.tidy(() => {
+    const result = fn();
+    return (Array.isArray(result) ? result : [result]).map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync() as Float32Array) }));
+  });
+}
+
+function expectClose(actual: Host[], expected: Host[], tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    expect(a.shape).toEqual(expected[i].shape);
+    let worst = 0;
+    for (let j = 0; j < a.values.length; j++) worst = Math.max(worst, Math.abs(a.values[j] - expected[i].values[j]) / Math.max(1, Math.abs(expected[i].values[j])));
+    expect(worst).toBeLessThanOrEqual(tolerance);
+  });
+}
+
+async function nativeVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance = 1e-5): Promise<void> {
+  const reference = await on('cpu', fn);
+  const native = await on('native', fn);
+  expect(currentBackend()?.name).toBe('native');
+  expectClose(native, reference, tolerance);
+}
+
+afterAll(async () => {
+  await initBackend({ backend: 'cpu', log: false });
+});
+
+if (!built) {
+  describe('without a native binary', () => {
+    it('is allowed only outside CI', () => {
+      expect(process.env.PRETRAIN_NATIVE_REQUIRED).not.toBe('1');
+    });
+
+    it('says how to get one, and backend "native" fails with that reason', async () => {
+      expect((loaded as { missing: string }).missing).toMatch(/pretrain-build-native|does not load/);
+      await expect(initBackend({ backend: 'native', log: false })).rejects.toThrow(/backend "native" is not available here/);
+    });
+
+    it('leaves the wasm backend usable and says why native is not used', async () => {
+      const lines: string[] = [];
+      const info = await initBackend({ backend: 'wasm', logger: (line) => lines.push(line) });
+      expect(info.name).toBe('wasm');
+      expect(info.detail).toMatch(/native kernels unavailable/);
+    });
+  });
+} else {
+  describe('native products (OpenBLAS) against the cpu backend', () => {
+    const cases: [string, number[], number[], boolean, boolean][] = [
+      ['2-D', [13, 17], [17, 11], false, false],
+      ['A·Bᵀ', [13, 17], [11, 17], false, true],
+      ['Aᵀ·B', [17, 13], [17, 11], true, false],
+      ['Aᵀ·Bᵀ', [17, 13], [11, 17], true, true],
+      ['batched', [3, 5, 7], [3, 7, 4], false, false],
+      ['batched A·Bᵀ (attention scores)', [2, 3, 8, 4], [2, 3, 8, 4], false, true],
+      ['batched Aᵀ·Bᵀ', [4, 7, 5], [4, 3, 7], true, true],
+      ['batched input · 2-D weight (one product)', [4, 6, 5], [5, 3], false, false],
+      ['batched input · 2-D weightᵀ', [4, 6, 5], [3, 5], false, true],
+      ['2-D · batched', [6, 5], [4, 5, 3], false, false],
+      ['batched Aᵀ · 2-D weight (per batch)', [4, 5, 6], [5, 3], true, false],
+      ['batch dims broadcasting both ways (previous kernel)', [2, 1, 4, 5], [1, 3, 5, 2], false, false],
+      ['empty k', [3, 0], [0, 4], false, false],
+    ];
+    it.each(cases)('%s', async (_name, aShape, bShape, transposeA, transposeB) => {
+      const a = randomArray(sizeOf(aShape));
+      const b = randomArray(sizeOf(bShape));
+      await nativeVsCpu(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), transposeA, transposeB));
+    });
+
+    it('dense with bias (_FusedMatMul) and its gradients', async () => {
+      const x = randomArray(6 * 8);
+      const w = randomArray(8 * 5);
+      const bias = randomArray(5);
+      const dy = randomArray(6 * 5);
+      await nativeVsCpu(() => {
+        const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb });
+        const [gx, gw, gb] = tf.grads(f)([tf.tensor2d(x, [6, 8]), tf.tensor2d(w, [8, 5]), tf.tensor1d(bias)], tf.tensor2d(dy, [6, 5]));
+        return [f(tf.tensor2d(x, [6, 8]), tf.tensor2d(w, [8, 5]), tf.tensor1d(bias)), gx, gw, gb];
+      });
+    });
+
+    it('a fused activation goes to the previous kernel', async () => {
+      const x = randomArray(4 * 3);
+      const w = randomArray(3 * 2);
+      await nativeVsCpu(() => tf.fused.matMul({ a: tf.tensor2d(x, [4, 3]), b: tf.tensor2d(w, [3, 2]), bias: tf.tensor1d([0.5, -0.5]), activation: 'relu' }));
+    });
+
+    it('int32 products go to the previous kernel (which, on wasm, refuses them)', async () => {
+      await expect(on('native', () => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32')))).rejects.toThrow(/non float32|non non-float32/);
+    });
+  });
+
+  describe('C LayerNorm and softmax cross-entropy against the cpu backend', () => {
+    it('LayerNorm forward and dx, dγ, dβ', async () => {
+      const x = randomArray(7 * 33, 3);
+      const gamma = randomArray(33);
+      const beta = randomArray(33);
+      const dy = randomArray(7 * 33);
+      await nativeVsCpu(() => {
+        const f = (xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor) => layerNorm(xx as tf.Tensor2D, g as tf.Tensor1D, bb as tf.Tensor1D, 1e-12);
+        const inputs = [tf.tensor2d(x, [7, 33]), tf.tensor1d(gamma), tf.tensor1d(beta)];
+        return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor2d(dy, [7, 33]))];
+      });
+    });
+
+    it('loss, accuracy and gradient, with ignored labels and a large vocabulary', async () => {
+      const rows = 9;
+      const classes = 3001;
+      const logits = randomArray(rows * classes, 4);
+      const labels = Int32Array.from([5, -100, 3000, 0, 17, -100, 2999, 1, 42]);
+      logits[2 * classes + 3000] = 30; // a hit, and a row whose other exponentials underflow
+      await nativeVsCpu(() => {
+        const { loss, accuracy } = softmaxCrossEntropy(tf.tensor2d(logits, [rows, classes]), labels);
+        const grad = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, labels).loss)(tf.tensor2d(logits, [rows, classes]));
+        return [loss, accuracy, grad];
+      }, 2e-6);
+    });
+  });
+
+  describe('training on the native backend', () => {
+    /** A two-layer classifier with LayerNorm and the fused loss: 6 AdamW-free SGD steps. */
+    function losses(steps: number, counts: number[]): number[] {
+      const data = new Rng(3);
+      const x = tf.tensor2d(Float32Array.from({ length: 32 * 16 }, () => data.normal()), [32, 16]);
+      const labels = Int32Array.from({ length: 32 }, (_, i) => i % 5);
+      const w1 = tf.variable(tf.tensor2d(Float32Array.from({ length: 16 * 24 }, () => data.normal() * 0.2), [16, 24]));
+      const b1 = tf.variable(tf.zeros([24]));
+      const gamma = tf.variable(tf.ones([24]));
+      const beta = tf.variable(tf.zeros([24]));
+      const w2 = tf.variable(tf.tensor2d(Float32Array.from({ length: 24 * 5 }, () => data.normal() * 0.2), [24, 5]));
+      const out: number[] = [];
+      for (let step = 0; step < steps; step++) {
+        const value = tf.tidy(() => {
+          const { value: loss, grads } = tf.variableGrads(() => {
+            const h = tf.relu(layerNorm(tf.add(tf.matMul(x, w1), b1) as tf.Tensor2D, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-5));
+            return softmaxCrossEntropy(tf.matMul(h, w2) as tf.Tensor2D, labels).loss;
+          });
+          for (const [name, g] of Object.entries(grads)) {
+            const v = [w1, b1, gamma, beta, w2].find((p) => p.name === name)!;
+            v.assign(tf.sub(v, tf.mul(g, 0.5)));
+          }
+          return loss.dataSync()[0];
+        });
+        out.push(value);
+        counts.push(tf.memory().numTensors);
+      }
+      for (const t of [x, w1, b1, gamma, beta, w2]) t.dispose();
+      return out;
+    }
+
+    it('tracks the cpu backend step for step, with the tensor count flat', async () => {
+      await initBackend({ backend: 'cpu', log: false });
+      const reference = losses(6, []);
+      await initBackend({ backend: 'native', log: false });
+      const counts: number[] = [];
+      const native = losses(6, counts);
+      expect(native[5]).toBeLessThan(native[0]);
+      native.forEach((loss, i) => expect(Math.abs(loss - reference[i])).toBeLessThan(1e-4));
+      expect(new Set(counts.slice(1)).size).toBe(1);
+    });
+
+    it('lists its kernels, and withStockKernels takes them off and puts them back', async () => {
+      await initBackend({ backend: 'native', log: false });
+      expect(replacedKernels()).toEqual(expect.arrayContaining(['BatchMatMul@wasm (native)', '_FusedMatMul@wasm (native)', 'PretrainLayerNorm@wasm (native)', 'PretrainSoftmaxCrossEntropy@wasm (native)']));
+      const kernel = () => tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+      const native = kernel();
+      const inside = withStockKernels(kernel);
+      expect(inside).not.toBe(native);
+      expect(kernel()).toBe(native);
+    });
+  });
+
+  describe('the addon checks its arguments before touching memory', () => {
+    const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
+    it('rejects operands too short for the shapes', () => {
+      expect(() => addon.sgemm(new Float32Array(5), new Float32Array(6), new Float32Array(4), 2, 2, 3, false, false, 1, 0, 0, null)).toThrow(/too short/);
+      expect(() => addon.layerNorm(new Float32Array(8), new Float32Array(3), new Float32Array(4), 2, 4, 1e-5, new Float32Array(8))).toThrow(/too short/);
+      expect(() => addon.softmaxXent(new Float32Array(6), new Int32Array(1), 2, 3, new Float32Array(6), new Float32Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/too short/);
+    });
+    it('rejects arrays of the wrong type', () => {
+      expect(() => addon.softmaxXentGrad(new Float32Array(6), new Float32Array(2), new Float32Array(2) as unknown as Int32Array, new Float32Array(2), 2, 3, new Float32Array(6))).toThrow(/Int32Array/);
+      expect(() => addon.setThreads(0)).toThrow(/between 1 and 256/);
+    });
+  });
+}

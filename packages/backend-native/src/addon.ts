@@ -15,6 +15,8 @@ export interface NativeAddon {
   layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, rows: number, width: number, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   softmaxXent(logits: Float32Array, labels: Int32Array, rows: number, classes: number, exps: Float32Array, inverses: Float32Array, loss: Float32Array, hit: Float32Array): void;
   softmaxXentGrad(exps: Float32Array, inverses: Float32Array, labels: Int32Array, rowScale: Float32Array, rows: number, classes: number, out: Float32Array): void;
+  columnSum(x: Float32Array, outer: number, inner: number, out: Float32Array): void;
+  erf(x: Float32Array, y: Float32Array): void;
   setThreads(threads: number): void;
   threads(): number;
   /** OpenBLAS's build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64". */
@@ -28,10 +30,18 @@ export function prebuiltPackage(platform: string = process.platform, arch: strin
   return `@pretrain/backend-native-${platform}-${arch}`;
 }
 
-/** The binary the package build writes. */
-export const localBuild = path.join(__dirname, '..', 'build', ADDON_FILE);
+/** The binary the package build writes (found through the package's own package.json, so bundlers that move this file do not lose it). */
+export const localBuild = path.join(packageRoot(), 'build', ADDON_FILE);
 
-const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'setThreads', 'threads', 'config'];
+function packageRoot(): string {
+  try {
+    return path.dirname(require.resolve('@pretrain/backend-native/package.json'));
+  } catch {
+    return path.join(__dirname, '..');
+  }
+}
+
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'setThreads', 'threads', 'config'];
 
 /** Candidate binaries, in the order they are tried. */
 export function addonCandidates(): string[] {

@@ -139,6 +139,24 @@ if (!built) {
     });
   });
 
+  describe('C sums and erf against the cpu backend', () => {
+    it('sums over leading axes (and others through the previous kernel)', async () => {
+      const x = randomArray(5 * 6 * 7);
+      await nativeVsCpu(() => {
+        const t = tf.tensor3d(x, [5, 6, 7]);
+        return [tf.sum(t, 0), tf.sum(t, [0, 1]), tf.sum(t, [0, 1], true), tf.sum(t, -1), tf.sum(t)];
+      });
+    });
+
+    it('erf, and the exact GELU gradient through it', async () => {
+      const x = randomArray(4 * 301, 2.5);
+      await nativeVsCpu(() => {
+        const t = tf.tensor2d(x, [4, 301]);
+        return [tf.erf(t), tf.grad((u: tf.Tensor) => tf.sum(tf.mul(u, tf.erf(u))))(t)];
+      }, 1e-6);
+    });
+  });
+
   describe('training on the native backend', () => {
     /** A two-layer classifier with LayerNorm and the fused loss: 6 AdamW-free SGD steps. */
     function losses(steps: number, counts: number[]): number[] {
@@ -183,7 +201,7 @@ if (!built) {
 
     it('lists its kernels, and withStockKernels takes them off and puts them back', async () => {
       await initBackend({ backend: 'native', log: false });
-      expect(replacedKernels()).toEqual(expect.arrayContaining(['BatchMatMul@wasm (native)', '_FusedMatMul@wasm (native)', 'PretrainLayerNorm@wasm (native)', 'PretrainSoftmaxCrossEntropy@wasm (native)']));
+      expect(replacedKernels()).toEqual(expect.arrayContaining(['BatchMatMul@wasm (native)', '_FusedMatMul@wasm (native)', 'PretrainLayerNorm@wasm (native)', 'PretrainSoftmaxCrossEntropy@wasm (native)', 'Sum@wasm (native)', 'Erf@wasm (native)']));
       const kernel = () => tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
       const native = kernel();
       const inside = withStockKernels(kernel);

@@ -1,5 +1,5 @@
 /**
- * Spike: a native (OpenBLAS) matmul under the wasm backend vs core's wasm (XNNPACK) kernels, same
+ * @pretrain/backend-native (OpenBLAS matmuls, C LayerNorm and loss) under the wasm backend vs core's wasm kernels, same
  * process, CPU time (robust to other jobs on the machine), 1 thread each:
  *   1. parity of the native kernels with core's on the product shapes the models use;
  *   2. GFLOP/s per product shape, native vs wasm, alternating;

@@ -10,7 +10,7 @@
  *     with torch is found) at each thread count run as separate processes, all alive at once; blocks of
  *     steps rotate through them so they share the machine's load, and the table prints ours/PyTorch
  *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
- *     --native adds ours with the OpenBLAS matmul spike (tools/bench/native; built here when a C
+ *     --native adds ours on backend "native" (@pretrain/backend-native, built by the workspace build when a C
  *     compiler and libopenblas-dev are present, else a one-line notice) as more contestants.
  *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile] [--native]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
@@ -20,11 +20,11 @@
 import * as os from 'os';
 import * as readline from 'readline';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@pretrain/core';
+import { initBackend, registerKernelPack } from '@pretrain/core';
+import { loadAddon, nativeKernels } from '@pretrain/backend-native';
 import { machineDescription, median, option, profileStep, timeSteps } from '../../scripts/bench-utils';
 import { medianMs } from './timing';
 import { Contestant, findTorchPython, peerEnv, peerScript } from './train/contestants';
-import { installNativeMatMul, loadGemm } from './native/addon';
 import { cpuProfileStep, printCpuProfile } from './train/profile';
 import { makeStep, WORKLOADS, type Workload } from './train/workloads';
 
@@ -48,21 +48,15 @@ function disposeWorkload(w: Workload, dispose: () => void): void {
 async function worker(): Promise<void> {
   const threads = Number(option('threads', '1'));
   const native = process.argv.includes('--native');
-  // Native matmuls run on the single-threaded wasm build's heap (a plain ArrayBuffer); OpenBLAS gets the threads.
-  const info = await initBackend({ threads: native ? 1 : threads, log: false });
-  let nativeDetail = '';
-  if (native) {
-    const loaded = loadGemm();
-    if ('missing' in loaded) throw new Error(`--native: ${loaded.missing}`);
-    installNativeMatMul(loaded.gemm, threads);
-    nativeDetail = ` + OpenBLAS matmuls (${loaded.gemm.threads()} thread${loaded.gemm.threads() === 1 ? '' : 's'})`;
-  }
+  // backend "native": @pretrain/backend-native's kernels on the single-threaded wasm build's heap; OpenBLAS gets the threads.
+  if (native) registerKernelPack(nativeKernels);
+  const info = await initBackend({ backend: native ? 'native' : 'wasm', threads, log: false });
   const w = workload(option('config', 'bert-mini'));
   const { step, dispose } = makeStep(w, 1);
   for (let i = 0; i < Number(option('warmup', '2')); i++) step();
   const warm = tf.memory().numTensors;
   const say = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
-  say({ ready: true, name: `${w.name}, batch ${w.batch} × ${w.seq}, vocab ${w.vocab}`, detail: `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}; ${info.detail})${nativeDetail}`, threads: info.threads });
+  say({ ready: true, name: `${w.name}, batch ${w.batch} × ${w.seq}, vocab ${w.vocab}`, detail: `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}; ${info.detail})`, threads: info.threads });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const [command, count] = line.trim().split(/\s+/);
     if (command === 'steps') {
@@ -82,7 +76,7 @@ async function worker(): Promise<void> {
 interface Row {
   workload: string;
   threads: number;
-  /** 'wasm', or 'native' (wasm with the OpenBLAS matmul spike, tools/bench/native). */
+  /** 'wasm', or 'native' (@pretrain/backend-native's kernels over wasm). */
   kind: 'wasm' | 'native';
   ours: Contestant;
   peer?: Contestant;
@@ -102,8 +96,8 @@ async function compare(): Promise<void> {
   const torch = args.includes('--no-peer') ? { missing: '--no-peer' } : findTorchPython();
   const kinds: Row['kind'][] = ['wasm'];
   if (args.includes('--native')) {
-    const loaded = loadGemm(); // compiles the addon once, before the workers load it
-    if ('missing' in loaded) console.log(`native matmul (--native): not available (${loaded.missing}); wasm only`);
+    const loaded = loadAddon();
+    if ('missing' in loaded) console.log(`backend native (--native): not available (${loaded.missing}); wasm only`);
     else kinds.push('native');
   }
   const load = os.loadavg()[0];
@@ -157,7 +151,7 @@ function printTable(rows: Row[], blocks: number): void {
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const peer = r.peer ? [fmt(median(r.peer.times)), `**${ratio(r.ours, r.peer).toFixed(2)}×**`, fmt(median(r.peer.cpu)), `${ratio(r.ours, r.peer, true).toFixed(2)}×`] : ['—', '—', '—', '—'];
-    console.log(`| ${r.workload} | ${r.kind === 'native' ? 'wasm + native matmul' : 'wasm'} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} | ${peer[3]} |`);
+    console.log(`| ${r.workload} | ${r.kind === 'native' ? 'native (@pretrain/backend-native)' : 'wasm'} | ${r.threads} | ${fmt(median(r.ours.times))} | ${peer[0]} | ${peer[1]} | ${fmt(median(r.ours.cpu))} | ${peer[2]} | ${peer[3]} |`);
   }
   const byWorkload = new Map<string, Row[]>();
   for (const r of rows) byWorkload.set(`${r.workload} (${r.kind})`, [...(byWorkload.get(`${r.workload} (${r.kind})`) ?? []), r]);
@@ -196,13 +190,8 @@ async function solo(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(option('threads', '1')) : undefined;
   const native = args.includes('--native');
-  const backend = await initBackend({ threads: native ? 1 : threads, log: false });
-  if (native) {
-    const loaded = loadGemm();
-    if ('missing' in loaded) throw new Error(`--native: ${loaded.missing}`);
-    installNativeMatMul(loaded.gemm, threads ?? 1);
-    console.log(`native: OpenBLAS matmuls (${loaded.gemm.threads()} thread(s)) under the wasm backend`);
-  }
+  if (native) registerKernelPack(nativeKernels);
+  const backend = await initBackend({ backend: native ? 'native' : 'wasm', threads, log: false });
   const peak = matmulPeak();
   console.log(`machine: ${machineDescription()}; backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}; ${backend.detail}); matmul peak ${peak.toFixed(1)} GFLOP/s (512×512, best run)`);
   for (const key of option('config', 'bert-mini,gpt-mini,nanogpt').split(',')) {

@@ -3,7 +3,9 @@ import type { PackKernel } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul';
+import { erfKernel } from './erf';
 import { softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from './softmax-cross-entropy';
+import { sumKernel } from './sum';
 
 export function nativeKernelList(addon: NativeAddon): PackKernel[] {
   return [
@@ -13,5 +15,7 @@ export function nativeKernelList(addon: NativeAddon): PackKernel[] {
     layerNormGradKernel(addon),
     softmaxCrossEntropyKernel(addon),
     softmaxCrossEntropyGradKernel(addon),
+    sumKernel(addon),
+    erfKernel(addon),
   ];
 }

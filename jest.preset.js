@@ -14,5 +14,6 @@ module.exports = {
     '^@pretrain/([a-z0-9-]+)$': `${packagesDir}/$1/src/index.ts`,
   },
   testMatch: ['<rootDir>/src/**/*.test.ts'],
+  setupFiles: [path.join(__dirname, 'tools', 'jest', 'backend-pack.js')],
   testTimeout: 120000,
 };

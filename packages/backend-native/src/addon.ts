@@ -35,6 +35,8 @@ export const localBuild = path.join(packageRoot(), 'build', ADDON_FILE);
 
 function packageRoot(): string {
   try {
+    // A run-time lookup of this package's own folder (bundlers move this file away from build/), not an import.
+    // eslint-disable-next-line @nx/enforce-module-boundaries
     return path.dirname(require.resolve('@pretrain/backend-native/package.json'));
   } catch {
     return path.join(__dirname, '..');

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DATA_DIR, runBin, tempDir, trainTokenizerWithBin, writeJson } from './test-utils/run-bin';
+import { loadAddon } from '@pretrain/backend-native';
 
 const TASKS_DIR = path.join(DATA_DIR, 'tasks');
 const TINY_BERT = { hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 64 };
@@ -355,7 +356,7 @@ describe('config errors', () => {
     const base = { model: { name: 'bert', options: TINY_BERT }, head: { name: 'sequence-classification' }, trainer: { ...TRAINER, maxSteps: 1 }, data };
     const bad = runBin(['finetune', '-c', writeJson(path.join(dir, 'bad.json'), { ...base, backend: { name: 'gpu', thread: 2 } }), '-t', tokenizerFile, '-o', path.join(dir, 'bad')]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"');
+    expect(bad.stderr).toContain('backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"|"native"');
     expect(bad.stderr).toContain('backend: unknown option "thread"; did you mean "threads" for "thread"?');
     const config = writeJson(path.join(dir, 'cpu.json'), { ...base, backend: { name: 'cpu' } });
     const fromConfig = runBin(['finetune', '-c', config, '-t', tokenizerFile, '-o', path.join(dir, 'run')], { env: { PRETRAIN_BACKEND: '' } });
@@ -371,6 +372,12 @@ describe('config errors', () => {
     expect(byDefault.stderr).toContain(`[pretrain] backend: wasm (${cores} thread${cores === 1 ? '' : 's'};`);
     const one = prepare(writeJson(path.join(dir, 'one.json'), { ...base, backend: { threads: 1 } }), 'one-thread');
     expect(one.stderr).toContain('[pretrain] backend: wasm (1 thread;');
+    // The fastest path by default: backend "native" where @pretrain/backend-native's binary loads, else wasm saying why not.
+    const fastest = runBin(['finetune', '-c', writeJson(path.join(dir, 'fastest.json'), base), '-t', tokenizerFile, '-o', path.join(dir, 'fastest')], { env: { PRETRAIN_BACKEND: '', PRETRAIN_THREADS: '' } });
+    expect(fastest.stderr).not.toContain('error:');
+    expect(fastest.status).toBe(0);
+    if ('missing' in loadAddon()) expect(fastest.stderr).toMatch(/\[pretrain\] backend: wasm \(.*native kernels unavailable: /);
+    else expect(fastest.stderr).toContain(`[pretrain] backend: native (${cores} thread${cores === 1 ? '' : 's'}; OpenBLAS`);
   });
 
   it("the run folder's config.json re-runs as it is (data paths made absolute)", () => {

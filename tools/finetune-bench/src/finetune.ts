@@ -9,7 +9,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend, Rng, type Example, type TokenizedDocument } from '@pretrain/core';
+import { initBackend, registerKernelPack, Rng, type Example, type TokenizedDocument } from '@pretrain/core';
+import { nativeKernels } from '@pretrain/backend-native';
 import { fromTokenizerJSON, type Tokenizer } from '@pretrain/tokenizer';
 import { BertModel, loadBertPretrained } from '@pretrain/model-bert';
 import { MaskedLanguageModeling, mlmOptions } from '@pretrain/objective-mlm';
@@ -286,6 +287,7 @@ async function squad(tokenizer: Tokenizer, modelDir: string): Promise<Metrics> {
 }
 
 async function main(): Promise<void> {
+  registerKernelPack(nativeKernels); // PRETRAIN_BACKEND=native can then choose it
   const backend = await initBackend();
   fs.mkdirSync(outDir, { recursive: true });
   const tokenizer = loadTokenizer();

@@ -1,4 +1,3 @@
-import * as os from 'os';
 import * as path from 'path';
 import {
   BackbonePlugin,
@@ -10,8 +9,6 @@ import {
   PluginKinds,
   ResolvedExperiment,
   ResolvedPlugin,
-  backendChoice,
-  type BackendConfig,
   backendConfigSchema,
   defaultRegistry,
   experimentConfigSchema,
@@ -25,7 +22,10 @@ import { CommandContext, stringOption } from '../command';
 import { RawConfig, applyOverrides, readConfigFile } from '../config-file';
 import { RunDir } from '../run-dir';
 import { DataSettings, LabeledFile, TrainerOptions, dataSchema, labeledFileSchema, parseDataSettings, parseTrainerSettings } from './settings';
+import { cliBackendChoice } from './backend';
 import { didYouMean } from './suggest';
+
+export { cliBackendChoice } from './backend';
 
 export interface Experiment {
   /** Config file path as given (for error messages). */
@@ -95,18 +95,8 @@ export async function loadExperiment(context: CommandContext, commandName: strin
 }
 
 /** initBackend's choice for a config read only in part (corpus commands): its `backend` section, checked; the environment wins. */
-export function backendOptionsOf(raw: RawConfig, file?: string): ReturnType<typeof backendChoice> {
+export function backendOptionsOf(raw: RawConfig, file?: string): ReturnType<typeof cliBackendChoice> {
   return cliBackendChoice(raw.backend === undefined ? undefined : parseWithPath(backendConfigSchema, raw.backend, 'backend', file));
-}
-
-/**
- * The CLI's backend: the environment, then the config's `backend`, then both cores (at most 2 wasm threads). On an
- * idle 2-core machine 2 threads made training steps 0.72–0.98× the 1-thread wall time, alternating in one bench run
- * (docs/benchmarks.md, "Both cores?"); core's initBackend() keeps 1, for programs that share the machine.
- */
-export function cliBackendChoice(config?: BackendConfig): ReturnType<typeof backendChoice> {
-  const choice = backendChoice(config);
-  return { ...choice, threads: choice.threads ?? Math.min(2, os.availableParallelism()) };
 }
 
 /** The config as it ran: every plugin's options with defaults filled in. */

@@ -10,6 +10,7 @@ import { BERT_OPTION_KEYS } from '@pretrain/model-bert';
 import { GPT2_OPTION_KEYS } from '@pretrain/model-gpt';
 import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
+import { cliBackendChoice } from './backend';
 import { readCheckpointConfig } from './checkpoint';
 
 /** Written into an export: which tokenizer (hash) the model was trained with, to match token exports. */
@@ -182,7 +183,7 @@ export async function loadHfBackbone(dir: string, options: { seed?: number; log(
   const tokenizerFile = path.join(dir, 'tokenizer.json');
   if (!options.tokenizer && !fs.existsSync(tokenizerFile)) throw new PretrainError(`${tokenizerFile}: not found; HF folders saved with a fast tokenizer have one (or pass --tokenizer FILE)`, { file: tokenizerFile });
   registerBuiltins(defaultRegistry);
-  await initBackend({ logger: options.log });
+  await initBackend({ logger: options.log, ...cliBackendChoice() });
   const definition = await defaultRegistry.resolve('model', type.plugin, { fromDir: dir });
   const backbone = (await definition.create(definition.options.parse({ pretrained: dir }), { baseDir: dir, seed: options.seed ?? 0 })) as BackbonePlugin & { loadReport?: LoadReport };
   checkLoadReport(dir, backbone.loadReport ?? { missing: [], unexpected: [] }, options.log);

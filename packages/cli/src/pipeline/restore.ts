@@ -3,6 +3,7 @@ import { BackbonePlugin, PretrainError, TaskHeadPlugin, TokenizerPlugin, default
 import { Trainer, checkVocabularyFits, loadModel } from '@pretrain/trainer';
 import { loadTokenizer } from '@pretrain/tokenizer';
 import { registerBuiltins } from '../builtins';
+import { cliBackendChoice } from './backend';
 import { PLUGINS_FILE, SavedPluginRefs, readPluginRefs } from './checkpoint';
 import { checkLoadReport } from './hf-folder';
 
@@ -19,7 +20,7 @@ export interface RestoredModel {
 export async function restoreCheckpoint(dir: string, options: { withHead: boolean; seed?: number; log?: (line: string) => void }): Promise<RestoredModel> {
   const refs = readPluginRefs(dir);
   registerBuiltins(defaultRegistry);
-  await initBackend({ logger: options.log });
+  await initBackend({ logger: options.log, ...cliBackendChoice() });
   const context = { baseDir: dir, seed: options.seed ?? 0 };
   const refsFile = path.join(dir, PLUGINS_FILE);
   const modelDefinition = await defaultRegistry.resolve('model', refs.model.name, { fromData: refsFile });

@@ -14,6 +14,9 @@
  *       the backward pass with 1 / Σ per row.
  *   columnSum(x, outer, inner, out)       out[j] = Σ_i x[i·inner + j] (double accumulators)
  *   erf(x, y)                             TF.js's erf formula (A&S 7.1.26), vectorised
+ *   adamw(p, g, m, v, pOut, mOut, vOut, decay, β1, 1−β1, β2, 1−β2, √bc2, eps, stepSize)
+ *                                         one AdamW update, rounded as @pretrain/trainer's composed ops
+ *   gelu(x, dy | null, out, approximate)  GELU (erf or GPT-2's tanh form) forward, or dx when dy is given
  *   setThreads(n), threads(), config()
  *
  * Every length is checked against the shapes before any memory is touched (RangeError otherwise).
@@ -368,6 +371,116 @@ static napi_value Erf(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* AdamW (torch.optim.AdamW, single-tensor path) and GELU                                       */
+
+/*
+ * One parameter's update in float32, each operation rounded as the composed TF.js ops round it
+ * (@pretrain/trainer's AdamW), so the result is the same bit for bit (the build passes -ffp-contract=off):
+ *   p' = p·decay − (m' / (√v' / bc2 + eps)) · stepSize,  m' = m·β1 + g·(1−β1),  v' = v·β2 + (g·g)·(1−β2)
+ */
+static void adamw_loop(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, size_t n, float decay, float b1,
+                       float omb1, float b2, float omb2, float bc2, float eps, float step_size) {
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) {
+    float mi = m[i] * b1 + g[i] * omb1;
+    float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+    float denom = sqrtf(vi) / bc2 + eps;
+    po[i] = p[i] * decay - (mi / denom) * step_size;
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+}
+
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  napi_value args[15];
+  REQUIRE(get_args(env, info, 15, args),
+          "adamw(param, grad, expAvg, expAvgSq, paramOut, expAvgOut, expAvgSqOut, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, stepSize)");
+  size_t lengths[7] = {0};
+  float *arrays[7];
+  for (int i = 0; i < 7; i++) {
+    arrays[i] = floats(env, args[i], &lengths[i]);
+    REQUIRE(arrays[i] != NULL, "adamw: the seven arrays must be Float32Arrays");
+    REQUIRE(lengths[i] == lengths[0], "adamw: the arrays differ in length");
+  }
+  float scalars[8];
+  for (int i = 0; i < 8; i++) {
+    double value;
+    CHECK(napi_get_value_double(env, args[7 + i], &value));
+    scalars[i] = (float)value; /* as tf.scalar rounds it */
+  }
+  adamw_loop(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], lengths[0], scalars[0], scalars[1], scalars[2], scalars[3], scalars[4],
+             scalars[5], scalars[6], scalars[7]);
+  return NULL;
+}
+
+#define SQRT1_2F 0.70710678118654752f
+#define INV_SQRT_2PIF 0.39894228040143268f
+#define SQRT_2_OVER_PIF 0.79788456080286536f
+
+static inline __attribute__((always_inline)) float erf_approx(float v) {
+  float a = fabsf(v);
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  return copysignf(1.0f - poly * exp_nonpositive(-a * a), v);
+}
+
+/* sigmoid(z) from exp of a non-positive argument only (no overflow). */
+static inline __attribute__((always_inline)) float sigmoid_approx(float z) {
+  float e = exp_nonpositive(-fabsf(z));
+  float s = 1.0f / (1.0f + e);
+  return z >= 0 ? s : e * s;
+}
+
+/* approximate = 0: x Φ(x) (erf); 1: x · sigmoid(2u), u = √(2/π)(x + 0.044715 x³) (GPT-2's tanh form). dy == NULL: forward into out. */
+static void gelu_loop(const float *x, const float *dy, float *out, size_t n, int approximate) {
+  if (!approximate && !dy) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * ((erf_approx(x[i] * SQRT1_2F) + 1.0f) * 0.5f);
+  } else if (!approximate) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+      float xi = x[i];
+      float cdf = (erf_approx(xi * SQRT1_2F) + 1.0f) * 0.5f;
+      float pdf = exp_nonpositive(xi * xi * -0.5f) * INV_SQRT_2PIF;
+      out[i] = dy[i] * (cdf + xi * pdf);
+    }
+  } else if (!dy) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+      float xi = x[i];
+      out[i] = xi * sigmoid_approx(xi * (xi * xi * 0.044715f + 1.0f) * (2.0f * SQRT_2_OVER_PIF));
+    }
+  } else {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+      float xi = x[i];
+      float sq = xi * xi;
+      float s = sigmoid_approx(xi * (sq * 0.044715f + 1.0f) * (2.0f * SQRT_2_OVER_PIF));
+      float slope = sq * (2.0f * SQRT_2_OVER_PIF * 3.0f * 0.044715f) + 2.0f * SQRT_2_OVER_PIF;
+      out[i] = dy[i] * (s + xi * (s * (1.0f - s)) * slope);
+    }
+  }
+}
+
+static napi_value Gelu(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  REQUIRE(get_args(env, info, 4, args), "gelu(x, dy | null, out, approximate)");
+  size_t lx = 0, ldy = 0, lout = 0;
+  float *x = floats(env, args[0], &lx), *out = floats(env, args[2], &lout), *dy = NULL;
+  napi_valuetype t;
+  CHECK(napi_typeof(env, args[1], &t));
+  if (t != napi_null && t != napi_undefined) {
+    dy = floats(env, args[1], &ldy);
+    REQUIRE(dy != NULL && ldy >= lx, "gelu: dy must be a Float32Array as long as x");
+  }
+  bool approximate;
+  CHECK(napi_get_value_bool(env, args[3], &approximate));
+  REQUIRE(x && out && lout >= lx, "gelu: x and out must be Float32Arrays, out as long as x");
+  gelu_loop(x, dy, out, lx, approximate ? 1 : 0);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value arg;
@@ -400,6 +513,8 @@ NAPI_MODULE_INIT() {
       {"softmaxXentGrad", NULL, SoftmaxXentGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"columnSum", NULL, ColumnSum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"erf", NULL, Erf, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -17,6 +17,8 @@ export interface NativeAddon {
   softmaxXentGrad(exps: Float32Array, inverses: Float32Array, labels: Int32Array, rowScale: Float32Array, rows: number, classes: number, out: Float32Array): void;
   columnSum(x: Float32Array, outer: number, inner: number, out: Float32Array): void;
   erf(x: Float32Array, y: Float32Array): void;
+  adamw(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, paramOut: Float32Array, expAvgOut: Float32Array, expAvgSqOut: Float32Array, decay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, biasCorrection2Sqrt: number, eps: number, stepSize: number): void;
+  gelu(x: Float32Array, dy: Float32Array | null, out: Float32Array, approximate: boolean): void;
   setThreads(threads: number): void;
   threads(): number;
   /** OpenBLAS's build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64". */
@@ -43,7 +45,7 @@ function packageRoot(): string {
   }
 }
 
-const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'setThreads', 'threads', 'config'];
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'setThreads', 'threads', 'config'];
 
 /** Candidate binaries, in the order they are tried. */
 export function addonCandidates(): string[] {

@@ -6,7 +6,7 @@
  * wasm. CI sets PRETRAIN_NATIVE_REQUIRED=1, so there a missing binary is a failure.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { currentBackend, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
+import { ADAMW_UPDATE, currentBackend, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import { loadAddon, nativeKernels } from './index';
 
 const loaded = loadAddon();
@@ -157,6 +157,39 @@ if (!built) {
     });
   });
 
+  describe('C GELU and AdamW against the composed ops on the cpu backend', () => {
+    it.each([
+      ['erf', geluErf],
+      ['tanh (GPT-2)', geluTanh],
+    ] as const)('GELU, %s form: value and gradient', async (_name, gelu) => {
+      const x = randomArray(3 * 517, 3);
+      const dy = randomArray(3 * 517);
+      await nativeVsCpu(() => {
+        const t = tf.tensor2d(x, [3, 517]);
+        return [gelu(t), tf.grad((u: tf.Tensor) => gelu(u))(t, tf.tensor2d(dy, [3, 517]))];
+      });
+    });
+
+    it('one AdamW update: the composed ops of @pretrain/trainer, in one kernel', async () => {
+      const n = 1000;
+      const [param, grad, m] = [randomArray(n), randomArray(n, 0.1), randomArray(n, 0.01)];
+      const v = Float32Array.from(randomArray(n, 0.001), Math.abs);
+      const attrs = { decay: 1 - 1e-3 * 0.01, beta1: 0.9, beta2: 0.999, biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** 3) };
+      const reference = await on('cpu', () => {
+        const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
+        const expAvg = tf.add(tf.mul(mm, tf.scalar(attrs.beta1)), tf.mul(g, tf.scalar(1 - attrs.beta1)));
+        const expAvgSq = tf.add(tf.mul(vv, tf.scalar(attrs.beta2)), tf.mul(tf.mul(g, g), tf.scalar(1 - attrs.beta2)));
+        const denom = tf.add(tf.div(tf.sqrt(expAvgSq), tf.scalar(attrs.biasCorrection2Sqrt)), tf.scalar(attrs.eps));
+        return [tf.sub(tf.mul(p, tf.scalar(attrs.decay)), tf.mul(tf.div(expAvg, denom), tf.scalar(attrs.stepSize))), expAvg, expAvgSq];
+      });
+      const native = await on('native', () => {
+        const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
+        return tf.engine().runKernel(ADAMW_UPDATE, { param: p, grad: g, expAvg: mm, expAvgSq: vv }, attrs) as tf.Tensor[];
+      });
+      expectClose(native, reference, 1e-6);
+    });
+  });
+
   describe('training on the native backend', () => {
     /** A two-layer classifier with LayerNorm and the fused loss: 6 AdamW-free SGD steps. */
     function losses(steps: number, counts: number[]): number[] {
@@ -201,7 +234,7 @@ if (!built) {
 
     it('lists its kernels, and withStockKernels takes them off and puts them back', async () => {
       await initBackend({ backend: 'native', log: false });
-      expect(replacedKernels()).toEqual(expect.arrayContaining(['BatchMatMul@wasm (native)', '_FusedMatMul@wasm (native)', 'PretrainLayerNorm@wasm (native)', 'PretrainSoftmaxCrossEntropy@wasm (native)', 'Sum@wasm (native)', 'Erf@wasm (native)']));
+      expect(replacedKernels()).toEqual(expect.arrayContaining(['BatchMatMul@wasm (native)', '_FusedMatMul@wasm (native)', 'PretrainLayerNorm@wasm (native)', 'PretrainSoftmaxCrossEntropy@wasm (native)', 'Sum@wasm (native)', 'Erf@wasm (native)', 'PretrainGelu@wasm (native)', 'PretrainAdamW@wasm (native)']));
       const kernel = () => tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
       const native = kernel();
       const inside = withStockKernels(kernel);

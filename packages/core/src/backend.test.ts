@@ -28,7 +28,7 @@ describe('initBackend', () => {
     expect((await initBackend({ log: false })).name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     process.env.PRETRAIN_BACKEND = 'gpu';
-    expect(() => initBackend({ log: false })).toThrow('PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow; got "gpu"');
+    expect(() => initBackend({ log: false })).toThrow('PRETRAIN_BACKEND must be one of wasm, cpu, tensorflow, native; got "gpu"');
   });
 
   it('reports a missing tfjs-node clearly when asked for tensorflow', async () => {

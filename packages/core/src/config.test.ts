@@ -79,7 +79,7 @@ describe('resolveExperiment', () => {
     const issues = await configErrors({ model: { name: 'bert', options: { hiddenSize: 64 } }, backend: { name: 'gpu', threads: 0, thread: 2 }, seed: 'x' });
     expect(issues).toEqual([
       'seed: expected number, received string',
-      'backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"',
+      'backend.name: Invalid option: expected one of "wasm"|"cpu"|"tensorflow"|"native"',
       'backend.threads: Too small: expected number to be >0',
       'backend: unknown option "thread"',
     ]);

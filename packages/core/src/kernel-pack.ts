@@ -6,6 +6,7 @@
  * (or PRETRAIN_BACKEND=native) loads it on top of its base backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OPTIONAL_KERNELS } from './kernels/optional';
 import { recordReplacement } from './kernels/stock';
 
 export type PackKernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[];
@@ -68,6 +69,12 @@ export function kernelPackAvailable(name: string): boolean {
   return result !== undefined && !('missing' in result);
 }
 
+function noKernel(kernelName: string, backendName: string): PackKernelFn {
+  return () => {
+    throw new Error(`${kernelName} has no ${backendName} kernel besides the pack's`);
+  };
+}
+
 /** The registered pack's loaded code; throws why not (no pack registered, or it cannot load here). */
 export function requireKernelPack(name: string): LoadedKernelPack {
   const result = loadKernelPack(name);
@@ -84,9 +91,10 @@ export function installKernelPack(name: string, threads: number): LoadedKernelPa
     installed.add(name);
     for (const kernel of result.kernels) {
       const previous = tf.getKernel(kernel.kernelName, pack.base);
-      if (!previous) throw new Error(`kernel pack "${name}": ${kernel.kernelName} has no ${pack.base} kernel to replace`);
-      tf.unregisterKernel(kernel.kernelName, pack.base);
-      const ours: tf.KernelConfig = { kernelName: kernel.kernelName, backendName: pack.base, setupFunc: previous.setupFunc, kernelFunc: kernel.make(previous.kernelFunc as PackKernelFn) as tf.KernelFunc };
+      if (!previous && !OPTIONAL_KERNELS.includes(kernel.kernelName)) throw new Error(`kernel pack "${name}": ${kernel.kernelName} has no ${pack.base} kernel to replace`);
+      if (previous) tf.unregisterKernel(kernel.kernelName, pack.base);
+      const fallback = (previous?.kernelFunc as PackKernelFn | undefined) ?? noKernel(kernel.kernelName, pack.base);
+      const ours: tf.KernelConfig = { kernelName: kernel.kernelName, backendName: pack.base, setupFunc: previous?.setupFunc, kernelFunc: kernel.make(fallback) as tf.KernelFunc };
       tf.registerKernel(ours);
       recordReplacement(ours, previous, name);
     }

@@ -5,6 +5,7 @@
  * layout exists only at the checkpoint edge (GPT-2's Conv1D already is [in, out]).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendHasKernel, GELU } from './kernels/optional';
 import { PretrainError } from './errors';
 import type { Rng } from './rng';
 import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
@@ -86,8 +87,9 @@ export function layerNormComposed(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.T
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-/** Exact GELU: x Φ(x) with Φ(x) = 0.5 (1 + erf(x / sqrt 2)); gradient Φ(x) + x φ(x). */
+/** Exact GELU: x Φ(x) with Φ(x) = 0.5 (1 + erf(x / sqrt 2)); gradient Φ(x) + x φ(x). One kernel where a pack provides it. */
 export function geluErf<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === 'float32' && backendHasKernel(GELU)) return tf.engine().runKernel(GELU, { x }, { approximate: false }) as T;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(input, Math.SQRT1_2)), 1), 0.5);
@@ -118,6 +120,7 @@ export function expOfNonPositive(z: tf.Tensor): tf.Tensor {
  * Gradient: s + x · s (1 - s) · 2 du/dx, du/dx = sqrt(2/pi) (1 + 3 · 0.044715 x²).
  */
 export function geluTanh<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === 'float32' && backendHasKernel(GELU)) return tf.engine().runKernel(GELU, { x }, { approximate: true }) as T;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const squared = tf.square(input);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedVariables } from '@pretrain/core';
+import { ADAMW_UPDATE, backendHasKernel, type NamedVariables } from '@pretrain/core';
 
 export interface AdamWOptions {
   beta1: number;
@@ -51,6 +51,7 @@ export class AdamW {
    */
   step(variables: NamedVariables, grads: Map<string, tf.Tensor>, lr: number, lrScale?: (name: string) => number): void {
     const { beta1, beta2, eps, weightDecay } = this.options;
+    const fused = backendHasKernel(ADAMW_UPDATE);
     for (const [name, grad] of grads) {
       const param = variables.get(name);
       if (!param) throw new Error(`AdamW: gradient for unknown parameter "${name}"`);
@@ -61,6 +62,18 @@ export class AdamW {
       const biasCorrection1 = 1 - Math.pow(beta1, state.step);
       const biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, state.step));
       const stepSize = paramLr / biasCorrection1;
+      if (fused) {
+        // One kernel per parameter where the backend has it (backend "native"): the same float32 operations.
+        tf.tidy(() => {
+          const g = grad.dtype === 'float32' ? grad : tf.cast(grad, 'float32');
+          const attrs = { decay: 1 - paramLr * decay, beta1, beta2, biasCorrection2Sqrt, eps, stepSize };
+          const [p, m, v] = tf.engine().runKernel(ADAMW_UPDATE, { param, grad: g, expAvg: state.expAvg, expAvgSq: state.expAvgSq }, attrs) as tf.Tensor[];
+          state.expAvg.assign(m);
+          state.expAvgSq.assign(v);
+          param.assign(p);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const g = grad.dtype === 'float32' ? grad : tf.cast(grad, 'float32');
         const decayed = decay !== 0 ? tf.mul(param, tf.scalar(1 - paramLr * decay)) : param;

@@ -3,7 +3,9 @@ import type { PackKernel } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul';
+import { adamwKernel } from './adamw';
 import { erfKernel } from './erf';
+import { geluGradKernel, geluKernel } from './gelu';
 import { softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from './softmax-cross-entropy';
 import { sumKernel } from './sum';
 
@@ -17,5 +19,8 @@ export function nativeKernelList(addon: NativeAddon): PackKernel[] {
     softmaxCrossEntropyGradKernel(addon),
     sumKernel(addon),
     erfKernel(addon),
+    geluKernel(addon),
+    geluGradKernel(addon),
+    adamwKernel(addon),
   ];
 }

@@ -32,7 +32,7 @@ function why() {
   if (!staticLib && !dynamicDir) return { skip: 'libopenblas not found (Debian: apt-get install libopenblas-dev)' };
   const link = staticLib ? [staticLib, '-lpthread', '-lm'] : [`-L${dynamicDir}`, '-lopenblas', '-lm'];
   const shared = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
-  return { cc, args: ['-O3', '-fno-trapping-math', '-ffp-contract=off', '-fopenmp-simd', '-fPIC', ...shared, '-o', out, source, `-I${nodeInclude}`, `-I${cblas}`, ...link], linked: staticLib ? 'OpenBLAS linked statically' : 'OpenBLAS linked dynamically' };
+  return { cc, args: ['-O3', '-fno-trapping-math', '-fno-math-errno', '-ffp-contract=off', '-fopenmp-simd', '-fPIC', ...shared, '-o', out, source, `-I${nodeInclude}`, `-I${cblas}`, ...link], linked: staticLib ? 'OpenBLAS linked statically' : 'OpenBLAS linked dynamically' };
 }
 
 function main() {

@@ -36,7 +36,8 @@ function why() {
 }
 
 function main() {
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(source).mtimeMs) return 0;
+  const info = path.join(path.dirname(out), 'build-info.json');
+  if (fs.existsSync(out) && fs.existsSync(info) && fs.statSync(out).mtimeMs >= fs.statSync(source).mtimeMs) return 0;
   const plan = why();
   if (plan.skip) {
     console.log(`@pretrain/backend-native: not built (${plan.skip}); the wasm backend will be used`);
@@ -53,6 +54,8 @@ function main() {
     return process.env.PRETRAIN_NATIVE_REQUIRED === '1' ? 1 : 0;
   }
   fs.renameSync(partial, out);
+  // What pack-prebuilt.js checks: only a statically linked binary is self-contained enough to ship.
+  fs.writeFileSync(path.join(path.dirname(out), 'build-info.json'), `${JSON.stringify({ platform: process.platform, arch: process.arch, openblas: plan.linked.includes('statically') ? 'static' : 'dynamic' }, null, 2)}\n`);
   console.log(`@pretrain/backend-native: built build/pretrain_native.node (${plan.linked})`);
   return 0;
 }

@@ -4,7 +4,7 @@ import { PRESETS } from './demo-presets';
 import { defaultRegistry, initBackend } from '@pretrain/core';
 import { registerBuiltins } from '../builtins';
 import { trainTokenizer } from '../pipeline/tokenizers';
-import { DemoRow, PretrainedArm, TaskOutcome, createPlugin, finetuneSteps, readShippedCheckpoint, sentencesOf, judge, loadTaskData, sentimentSplits, taskVerdict, withBudget, withSeed } from './demo';
+import { DemoRow, PretrainedArm, TaskOutcome, createPlugin, finetuneSteps, readShippedCheckpoint, sentencesOf, judge, loadTaskData, sentimentSplits, taskVerdict, withBackendBudget, withBudget, withSeed } from './demo';
 
 const DATA = path.resolve(__dirname, '../../../../data');
 
@@ -79,6 +79,13 @@ describe('demo verdict', () => {
     expect(withSeed(PRESETS.quick, 7).seed).toBe(7);
     expect(withSeed(PRESETS.quick, undefined)).toBe(PRESETS.quick);
     expect(() => withSeed(PRESETS.quick, 1.5)).toThrow('--seed must be a non-negative integer, got 1.5');
+  });
+
+  it('gives the live pre-training the native backend\'s saved time (quick only; wasm and step budgets unchanged)', () => {
+    expect(withBackendBudget(PRESETS.quick, 'native').pretrain.maxWallClockSeconds).toBe(240);
+    expect(withBackendBudget(PRESETS.quick, 'wasm')).toBe(PRESETS.quick);
+    expect(PRESETS.quick.pretrain.maxWallClockSeconds).toBe(120);
+    for (const name of ['full', 'smoke', 'gpt']) expect(withBackendBudget(PRESETS[name], 'native')).toBe(PRESETS[name]);
   });
 });
 

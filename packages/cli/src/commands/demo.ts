@@ -53,13 +53,16 @@ Reads the committed data/ folder; writes everything to the run folder (default r
     const presetName = stringOption(context.options, 'preset')!;
     const chosen = PRESETS[presetName];
     if (!chosen) throw new PretrainError(`unknown preset "${presetName}"; choose one of ${Object.keys(PRESETS).join(', ')}`);
-    const preset = withSeed(withBudget(chosen, numberOption(context.options, 'pretrain-steps'), numberOption(context.options, 'pretrain-minutes')), numberOption(context.options, 'seed'));
+    const steps = numberOption(context.options, 'pretrain-steps');
+    const minutes = numberOption(context.options, 'pretrain-minutes');
+    const requested = withSeed(withBudget(chosen, steps, minutes), numberOption(context.options, 'seed'));
     const dataDir = path.resolve(context.io.cwd, stringOption(context.options, 'data') ?? defaultDataDir());
     if (!fs.existsSync(dataDir)) throw new PretrainError(`demo data folder ${dataDir} not found (pass --data DIR)`);
     const runDir = RunDir.create({ out: stringOption(context.options, 'out') ?? path.join('runs', `demo-${presetName}`), cwd: context.io.cwd });
     fs.rmSync(runDir.metricsFile, { force: true });
     registerBuiltins(defaultRegistry);
-    await initBackend({ logger: context.log, ...cliBackendChoice() });
+    const backend = await initBackend({ logger: context.log, ...cliBackendChoice() });
+    const preset = steps === undefined && minutes === undefined ? withBackendBudget(requested, backend.name) : requested;
     if (preset.kind === 'gpt') await runGptDemo(context, preset, dataDir, runDir);
     else await runBertDemo(context, preset, dataDir, runDir);
   },
@@ -401,6 +404,12 @@ export function judge(outcomes: TaskOutcome[], preset: DemoPreset, steps: Partia
   }
   const notes = outcomes.filter((o) => !helpedSomewhere.has(o.task.title) && o.task.budgetNote).map((o) => `${o.task.title}: ${o.task.budgetNote}`);
   return [...lines, ...notes];
+}
+
+/** The preset's live pre-training budget for the backend that runs it (native: `nativePretrainSeconds`). */
+export function withBackendBudget(preset: DemoPreset, backend: string): DemoPreset {
+  if (backend !== 'native' || preset.nativePretrainSeconds === undefined) return preset;
+  return { ...preset, pretrain: { ...preset.pretrain, maxWallClockSeconds: preset.nativePretrainSeconds } };
 }
 
 /** The preset with its pre-training budget overridden from the command line. */

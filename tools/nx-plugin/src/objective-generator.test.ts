@@ -54,7 +54,7 @@ function temporaryWorkspace(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrain-generator-'));
   for (const file of ['package.json', 'nx.json', 'tsconfig.base.json', 'jest.preset.js', 'eslint.config.js']) fs.copyFileSync(path.join(WORKSPACE, file), path.join(dir, file));
   const skip = new Set(['dist', 'node_modules', '.nx']);
-  for (const folder of ['packages/core', 'tools/nx-plugin']) {
+  for (const folder of ['packages/core', 'tools/nx-plugin', 'tools/jest']) {
     fs.cpSync(path.join(WORKSPACE, folder), path.join(dir, folder), { recursive: true, filter: (src) => !skip.has(path.basename(src)) });
   }
   const modules = path.join(dir, 'node_modules');

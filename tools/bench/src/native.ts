@@ -87,8 +87,8 @@ function products(gemm: Gemm, threads: number): void {
 
 function steps(gemm: Gemm, threads: number): void {
   const blocks = Number(option('blocks', '4'));
-  console.log(`\nwhole training steps, ${blocks} alternating blocks each, CPU ms/step (median), wasm backend with core's matmuls vs the native ones`);
-  console.log('| workload | wasm CPU ms | wasm + native matmul CPU ms | native/wasm | loss wasm → native (last step) |');
+  console.log(`\nwhole training steps, ${blocks} alternating blocks each, CPU ms/step (median), wasm backend with core's kernels vs backend-native's (all of them)`);
+  console.log('| workload | wasm CPU ms | wasm + native kernels CPU ms | native/wasm | loss wasm → native (last step) |');
   console.log('|---|---:|---:|---:|---|');
   for (const key of option('config', 'bert-mini,gpt-mini,nanogpt').split(',')) {
     const w = WORKLOADS[key]();
@@ -116,9 +116,9 @@ function steps(gemm: Gemm, threads: number): void {
 async function main(): Promise<void> {
   const threads = Number(option('threads', '1'));
   const loaded = loadGemm();
-  console.log(`native matmul spike — ${machineDescription()}`);
+  console.log(`@pretrain/backend-native vs core's wasm kernels — ${machineDescription()}`);
   if ('missing' in loaded) {
-    console.log(`native matmul not available: ${loaded.missing}. Nothing to compare (wasm stays the backend).`);
+    console.log(`backend-native not available: ${loaded.missing}. Nothing to compare (wasm stays the backend).`);
     return;
   }
   // The single-threaded wasm build: its heap is a plain ArrayBuffer the addon can write into.

@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_UPDATE, currentBackend, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
-import { loadAddon, nativeKernels } from './index';
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
 
 const loaded = loadAddon();
 const built = !('missing' in loaded);
@@ -256,3 +258,13 @@ if (!built) {
     });
   });
 }
+
+describe('docs/backends.md', () => {
+  // The list is built from an addon; its names do not depend on one, so a stub serves where none is built.
+  const names = nativeKernelList({} as NativeAddon).map((k) => k.kernelName);
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'backends.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## The native backend'), doc.indexOf('## Matmul throughput'));
+  it.each(names.map((n) => [n]))('describes the native kernel %s in its "native backend" section', (name) => {
+    expect(section).toMatch(new RegExp(`\`${name}\`|\`${name},|, ${name}\``));
+  });
+});

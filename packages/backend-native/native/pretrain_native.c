@@ -17,13 +17,16 @@
  *   adamw(p, g, m, v, pOut, mOut, vOut, decay, β1, 1−β1, β2, 1−β2, √bc2, eps, stepSize)
  *                                         one AdamW update, rounded as @pretrain/trainer's composed ops
  *   gelu(x, dy | null, out, approximate)  GELU (erf or GPT-2's tanh form) forward, or dx when dy is given
- *   setThreads(n), threads(), config()
+ *   setThreads(n), threads(), config()    OpenBLAS's threads, which also split the element-wise and row-wise
+ *                                         kernels (each output element computed by one thread: results do
+ *                                         not depend on the count)
  *
  * Every length is checked against the shapes before any memory is touched (RangeError otherwise).
  */
 #include <cblas.h>
 #include <math.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +47,61 @@ extern char *openblas_get_config(void);
     napi_throw_range_error(env, NULL, message);   \
     return NULL;                                  \
   }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Two cores for the element-wise and row-wise kernels                                          */
+
+/*
+ * The threads setThreads gives OpenBLAS also split the kernels below: parallel_for runs fn over
+ * [0, n) in `threads` contiguous ranges (the calling thread takes the first), each at least `grain`
+ * long. Every output element is computed by exactly one thread in the same order as with one
+ * thread, so results do not depend on the thread count.
+ */
+static int pool_threads = 1;
+
+typedef void (*range_fn)(const void *ctx, size_t begin, size_t end);
+
+struct range_job {
+  range_fn fn;
+  const void *ctx;
+  size_t begin, end;
+};
+
+static void *run_range(void *arg) {
+  const struct range_job *job = (const struct range_job *)arg;
+  job->fn(job->ctx, job->begin, job->end);
+  return NULL;
+}
+
+#define MAX_THREADS 16
+
+static void parallel_for(range_fn fn, const void *ctx, size_t n, size_t grain) {
+  size_t parts = (size_t)pool_threads;
+  if (grain < 1) grain = 1;
+  if (parts > n / grain) parts = n / grain;
+  if (parts > MAX_THREADS) parts = MAX_THREADS;
+  if (parts <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  size_t chunk = (n + parts - 1) / parts;
+  struct range_job jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  bool started[MAX_THREADS] = {false};
+  for (size_t i = 1; i < parts; i++) {
+    size_t begin = i * chunk, end = begin + chunk < n ? begin + chunk : n;
+    jobs[i] = (struct range_job){fn, ctx, begin, end};
+    started[i] = pthread_create(&ids[i], NULL, run_range, &jobs[i]) == 0;
+    if (!started[i]) fn(ctx, begin, end); /* no thread: run it here */
+  }
+  fn(ctx, 0, chunk < n ? chunk : n);
+  for (size_t i = 1; i < parts; i++)
+    if (started[i]) pthread_join(ids[i], NULL);
+}
+
+/* Ranges of rows: at least this many elements per thread (a thread start costs tens of microseconds). */
+#define GRAIN_ELEMENTS 65536
+static size_t row_grain(size_t width) { return width == 0 ? GRAIN_ELEMENTS : (GRAIN_ELEMENTS + width - 1) / width; }
 
 static void *typed(napi_env env, napi_value value, napi_typedarray_type want, size_t *length) {
   napi_typedarray_type type;
@@ -134,6 +192,25 @@ static void row_stats(const float *x, int32_t width, double eps, double *mean, d
   *rstd = 1.0 / sqrt(variance + eps);
 }
 
+struct layer_norm_ctx {
+  const float *x, *gamma, *beta;
+  float *y;
+  int32_t width;
+  double eps;
+};
+
+static void layer_norm_rows(const void *arg, size_t begin, size_t end) {
+  const struct layer_norm_ctx *c = (const struct layer_norm_ctx *)arg;
+  for (size_t r = begin; r < end; r++) {
+    const float *xr = c->x + r * c->width;
+    float *yr = c->y + r * c->width;
+    double mean, rstd;
+    row_stats(xr, c->width, c->eps, &mean, &rstd);
+    /* The same float rounding as core's JS loop: (x − mean) · rstd · γ + β in double, stored as float. */
+    for (int32_t k = 0; k < c->width; k++) yr[k] = (float)(((double)xr[k] - mean) * rstd * c->gamma[k] + c->beta[k]);
+  }
+}
+
 static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   napi_value args[7];
   REQUIRE(get_args(env, info, 7, args), "layerNorm(x, gamma, beta, rows, width, eps, y)");
@@ -148,14 +225,8 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   REQUIRE(rows >= 0 && width >= 0, "layerNorm: negative size");
   size_t total = (size_t)rows * width;
   REQUIRE(lx >= total && ly >= total && lg >= (size_t)width && lb >= (size_t)width, "layerNorm: arrays too short for the shapes");
-  for (int32_t r = 0; r < rows; r++) {
-    const float *xr = x + (size_t)r * width;
-    float *yr = y + (size_t)r * width;
-    double mean, rstd;
-    row_stats(xr, width, eps, &mean, &rstd);
-    /* The same float rounding as core's JS loop: (x − mean) · rstd · γ + β in double, stored as float. */
-    for (int32_t c = 0; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
-  }
+  struct layer_norm_ctx ctx = {x, gamma, beta, y, width, eps};
+  parallel_for(layer_norm_rows, &ctx, (size_t)rows, row_grain((size_t)width));
   return NULL;
 }
 
@@ -254,6 +325,32 @@ VECTOR_CLONES static double exp_row(const float *logits, float *out, int32_t cla
   return sum;
 }
 
+struct xent_ctx {
+  const float *logits;
+  const int32_t *labels;
+  float *exps, *inverses, *loss, *hit;
+  int32_t classes;
+};
+
+static void xent_rows(const void *arg, size_t begin, size_t end) {
+  const struct xent_ctx *x = (const struct xent_ctx *)arg;
+  int32_t classes = x->classes;
+  for (size_t r = begin; r < end; r++) {
+    const float *lr = x->logits + r * classes;
+    float *er = x->exps + r * classes;
+    int32_t argmax = 0;
+    for (int32_t c = 1; c < classes; c++)
+      if (lr[c] > lr[argmax]) argmax = c;
+    float max = lr[argmax];
+    double sum = exp_row(lr, er, classes, max);
+    x->inverses[r] = (float)(1.0 / sum);
+    int32_t label = x->labels[r];
+    bool counted = label >= 0 && label < classes;
+    x->loss[r] = counted ? (float)((double)max + log(sum) - (double)lr[label]) : 0.0f;
+    x->hit[r] = counted && argmax == label ? 1.0f : 0.0f;
+  }
+}
+
 static napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
   napi_value args[8];
   REQUIRE(get_args(env, info, 8, args), "softmaxXent(logits, labels, rows, classes, exps, inverses, loss, hit)");
@@ -269,21 +366,35 @@ static napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
   size_t total = (size_t)rows * classes;
   REQUIRE(llog >= total && lexp >= total && llab >= (size_t)rows && linv >= (size_t)rows && lloss >= (size_t)rows && lhit >= (size_t)rows,
           "softmaxXent: arrays too short for the shapes");
-  for (int32_t r = 0; r < rows; r++) {
-    const float *lr = logits + (size_t)r * classes;
-    float *er = exps + (size_t)r * classes;
-    int32_t argmax = 0;
-    for (int32_t c = 1; c < classes; c++)
-      if (lr[c] > lr[argmax]) argmax = c;
-    float max = lr[argmax];
-    double sum = exp_row(lr, er, classes, max);
-    inverses[r] = (float)(1.0 / sum);
-    int32_t label = labels[r];
-    bool counted = label >= 0 && label < classes;
-    loss[r] = counted ? (float)((double)max + log(sum) - (double)lr[label]) : 0.0f;
-    hit[r] = counted && argmax == label ? 1.0f : 0.0f;
-  }
+  struct xent_ctx ctx = {logits, labels, exps, inverses, loss, hit, classes};
+  parallel_for(xent_rows, &ctx, (size_t)rows, row_grain((size_t)classes));
   return NULL;
+}
+
+struct xent_grad_ctx {
+  const float *exps, *inverses;
+  const int32_t *labels;
+  const float *row_scale;
+  float *out;
+  int32_t classes;
+};
+
+static void xent_grad_rows(const void *arg, size_t begin, size_t end) {
+  const struct xent_grad_ctx *x = (const struct xent_grad_ctx *)arg;
+  int32_t classes = x->classes;
+  for (size_t r = begin; r < end; r++) {
+    const float *er = x->exps + r * classes;
+    float *outr = x->out + r * classes;
+    int32_t label = x->labels[r];
+    float scale = label >= 0 && label < classes ? x->row_scale[r] : 0.0f;
+    if (scale == 0.0f) {
+      memset(outr, 0, sizeof(float) * (size_t)classes);
+      continue;
+    }
+    float factor = scale * x->inverses[r];
+    for (int32_t c = 0; c < classes; c++) outr[c] = er[c] * factor;
+    outr[label] -= scale;
+  }
 }
 
 static napi_value SoftmaxXentGrad(napi_env env, napi_callback_info info) {
@@ -302,19 +413,8 @@ static napi_value SoftmaxXentGrad(napi_env env, napi_callback_info info) {
   size_t total = (size_t)rows * classes;
   REQUIRE(lexp >= total && lout >= total && linv >= (size_t)rows && llab >= (size_t)rows && lscale >= (size_t)rows,
           "softmaxXentGrad: arrays too short for the shapes");
-  for (int32_t r = 0; r < rows; r++) {
-    const float *er = exps + (size_t)r * classes;
-    float *outr = out + (size_t)r * classes;
-    int32_t label = labels[r];
-    float scale = label >= 0 && label < classes ? row_scale[r] : 0.0f;
-    if (scale == 0.0f) {
-      memset(outr, 0, sizeof(float) * (size_t)classes);
-      continue;
-    }
-    float factor = scale * inverses[r];
-    for (int32_t c = 0; c < classes; c++) outr[c] = er[c] * factor;
-    outr[label] -= scale;
-  }
+  struct xent_grad_ctx ctx = {exps, inverses, labels, row_scale, out, classes};
+  parallel_for(xent_grad_rows, &ctx, (size_t)rows, row_grain((size_t)classes));
   return NULL;
 }
 
@@ -323,6 +423,19 @@ static napi_value SoftmaxXentGrad(napi_env env, napi_callback_info info) {
 
 VECTOR_CLONES static void add_row(double *acc, const float *row, int32_t inner) {
   for (int32_t j = 0; j < inner; j++) acc[j] += row[j];
+}
+
+struct column_sum_ctx {
+  const float *x;
+  double *acc;
+  float *out;
+  int32_t outer, inner;
+};
+
+static void column_sum_range(const void *arg, size_t begin, size_t end) {
+  const struct column_sum_ctx *c = (const struct column_sum_ctx *)arg;
+  for (int32_t i = 0; i < c->outer; i++) add_row(c->acc + begin, c->x + (size_t)i * c->inner + begin, (int32_t)(end - begin));
+  for (size_t j = begin; j < end; j++) c->out[j] = (float)c->acc[j];
 }
 
 static napi_value ColumnSum(napi_env env, napi_callback_info info) {
@@ -341,8 +454,9 @@ static napi_value ColumnSum(napi_env env, napi_callback_info info) {
   CHECK(napi_create_arraybuffer(env, sizeof(double) * ((size_t)inner + 1), &data, &buffer));
   double *acc = (double *)data;
   memset(acc, 0, sizeof(double) * (size_t)inner);
-  for (int32_t i = 0; i < outer; i++) add_row(acc, x + (size_t)i * inner, inner);
-  for (int32_t j = 0; j < inner; j++) out[j] = (float)acc[j];
+  struct column_sum_ctx ctx = {x, acc, out, outer, inner};
+  /* Threads take ranges of columns: each column is still summed over the rows in order. */
+  parallel_for(column_sum_range, &ctx, (size_t)inner, outer == 0 ? GRAIN_ELEMENTS : (GRAIN_ELEMENTS + (size_t)outer - 1) / (size_t)outer);
   return NULL;
 }
 
@@ -359,6 +473,16 @@ VECTOR_CLONES static void erf_loop(const float *x, float *y, size_t n) {
   }
 }
 
+struct erf_ctx {
+  const float *x;
+  float *y;
+};
+
+static void erf_range(const void *arg, size_t begin, size_t end) {
+  const struct erf_ctx *c = (const struct erf_ctx *)arg;
+  erf_loop(c->x + begin, c->y + begin, end - begin);
+}
+
 static napi_value Erf(napi_env env, napi_callback_info info) {
   napi_value args[2];
   REQUIRE(get_args(env, info, 2, args), "erf(x, y)");
@@ -366,7 +490,8 @@ static napi_value Erf(napi_env env, napi_callback_info info) {
   float *x = floats(env, args[0], &lx), *y = floats(env, args[1], &ly);
   REQUIRE(x && y, "erf: x and y must be Float32Arrays");
   REQUIRE(ly >= lx, "erf: y shorter than x");
-  erf_loop(x, y, lx);
+  struct erf_ctx ctx = {x, y};
+  parallel_for(erf_range, &ctx, lx, GRAIN_ELEMENTS);
   return NULL;
 }
 
@@ -391,6 +516,19 @@ static void adamw_loop(const float *p, const float *g, const float *m, const flo
   }
 }
 
+struct adamw_ctx {
+  float *arrays[7];
+  float scalars[8];
+};
+
+static void adamw_range(const void *arg, size_t begin, size_t end) {
+  const struct adamw_ctx *c = (const struct adamw_ctx *)arg;
+  float *const *a = c->arrays;
+  const float *k = c->scalars;
+  adamw_loop(a[0] + begin, a[1] + begin, a[2] + begin, a[3] + begin, a[4] + begin, a[5] + begin, a[6] + begin, end - begin, k[0], k[1], k[2], k[3], k[4], k[5],
+             k[6], k[7]);
+}
+
 static napi_value AdamW(napi_env env, napi_callback_info info) {
   napi_value args[15];
   REQUIRE(get_args(env, info, 15, args),
@@ -408,8 +546,10 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     CHECK(napi_get_value_double(env, args[7 + i], &value));
     scalars[i] = (float)value; /* as tf.scalar rounds it */
   }
-  adamw_loop(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], lengths[0], scalars[0], scalars[1], scalars[2], scalars[3], scalars[4],
-             scalars[5], scalars[6], scalars[7]);
+  struct adamw_ctx ctx;
+  memcpy(ctx.arrays, arrays, sizeof(arrays));
+  memcpy(ctx.scalars, scalars, sizeof(scalars));
+  parallel_for(adamw_range, &ctx, lengths[0], GRAIN_ELEMENTS);
   return NULL;
 }
 
@@ -462,6 +602,17 @@ static void gelu_loop(const float *x, const float *dy, float *out, size_t n, int
   }
 }
 
+struct gelu_ctx {
+  const float *x, *dy;
+  float *out;
+  int approximate;
+};
+
+static void gelu_range(const void *arg, size_t begin, size_t end) {
+  const struct gelu_ctx *c = (const struct gelu_ctx *)arg;
+  gelu_loop(c->x + begin, c->dy ? c->dy + begin : NULL, c->out + begin, end - begin, c->approximate);
+}
+
 static napi_value Gelu(napi_env env, napi_callback_info info) {
   napi_value args[4];
   REQUIRE(get_args(env, info, 4, args), "gelu(x, dy | null, out, approximate)");
@@ -476,7 +627,8 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
   bool approximate;
   CHECK(napi_get_value_bool(env, args[3], &approximate));
   REQUIRE(x && out && lout >= lx, "gelu: x and out must be Float32Arrays, out as long as x");
-  gelu_loop(x, dy, out, lx, approximate ? 1 : 0);
+  struct gelu_ctx ctx = {x, dy, out, approximate ? 1 : 0};
+  parallel_for(gelu_range, &ctx, lx, GRAIN_ELEMENTS);
   return NULL;
 }
 
@@ -489,6 +641,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, arg, &n));
   REQUIRE(n >= 1 && n <= 256, "setThreads: n must be between 1 and 256");
   openblas_set_num_threads(n);
+  pool_threads = n < MAX_THREADS ? n : MAX_THREADS;
   return NULL;
 }
 

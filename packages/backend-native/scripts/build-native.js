@@ -30,7 +30,7 @@ function why() {
   const staticLib = LIB_DIRS.map((d) => path.join(d, 'libopenblas.a')).find((f) => fs.existsSync(f));
   const dynamicDir = LIB_DIRS.find((d) => fs.existsSync(path.join(d, 'libopenblas.so')) || fs.existsSync(path.join(d, 'libopenblas.dylib')));
   if (!staticLib && !dynamicDir) return { skip: 'libopenblas not found (Debian: apt-get install libopenblas-dev)' };
-  const link = staticLib ? [staticLib, '-lpthread', '-lm'] : [`-L${dynamicDir}`, '-lopenblas', '-lm'];
+  const link = staticLib ? [staticLib, '-lpthread', '-lm'] : [`-L${dynamicDir}`, '-lopenblas', '-lpthread', '-lm'];
   const shared = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
   return { cc, args: ['-O3', '-fno-trapping-math', '-fno-math-errno', '-ffp-contract=off', '-fopenmp-simd', '-fPIC', ...shared, '-o', out, source, `-I${nodeInclude}`, `-I${cblas}`, ...link], linked: staticLib ? 'OpenBLAS linked statically' : 'OpenBLAS linked dynamically' };
 }

@@ -245,6 +245,46 @@ if (!built) {
     });
   });
 
+  describe('threads split the element-wise and row-wise kernels without changing a bit', () => {
+    const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
+    afterAll(() => addon.setThreads(1));
+    /** Every kernel once on inputs large enough to be split, with `threads` threads. */
+    function runAll(threads: number): Float32Array[] {
+      addon.setThreads(threads);
+      const data = new Rng(5);
+      const fill = (n: number, scale = 1) => Float32Array.from({ length: n }, () => data.normal() * scale);
+      const rows = 600;
+      const width = 512;
+      const n = rows * width;
+      const [x, dy, gamma, beta] = [fill(n, 2), fill(n), fill(width), fill(width)];
+      const outs: Float32Array[] = [];
+      const out = (size: number) => {
+        const o = new Float32Array(size);
+        outs.push(o);
+        return o;
+      };
+      addon.layerNorm(x, gamma, beta, rows, width, 1e-5, out(n));
+      addon.gelu(x, null, out(n), false);
+      addon.gelu(x, dy, out(n), true);
+      addon.erf(x, out(n));
+      addon.columnSum(x, rows, width, out(width));
+      const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7) % width);
+      const [exps, inverses] = [out(n), out(rows)];
+      addon.softmaxXent(x, labels, rows, width, exps, inverses, out(rows), out(rows));
+      addon.softmaxXentGrad(exps, inverses, labels, new Float32Array(rows).fill(1 / rows), rows, width, out(n));
+      const v = Float32Array.from(fill(n, 0.01), Math.abs);
+      addon.adamw(x, dy, fill(n, 0.01), v, out(n), out(n), out(n), 0.99, 0.9, 0.1, 0.999, 0.001, 0.05, 1e-8, 0.01);
+      return outs;
+    }
+
+    it('gives the same outputs with 1 and 2 threads', () => {
+      const one = runAll(1);
+      const two = runAll(2);
+      expect(addon.threads()).toBe(2);
+      two.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(one[i].buffer))).toBe(true));
+    });
+  });
+
   describe('the addon checks its arguments before touching memory', () => {
     const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
     it('rejects operands too short for the shapes', () => {

@@ -9,3 +9,4 @@ export * from './train-step';
 export * from './hf-fixture';
 export * from './forbid-heavy-modules';
 export * from './temp-dir';
+export * from './matmul-cases';

@@ -175,11 +175,7 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, seed: Rng | num
   // Two keep/drop decisions per 32-bit draw, each from 16 bits (keep probability exact to 2^-16).
   const threshold = Math.round((1 - rate) * 65536);
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i += 2) {
-    const bits = rng.nextUint32();
-    mask[i] = (bits & 0xffff) < threshold ? scale : 0;
-    if (i + 1 < mask.length) mask[i + 1] = bits >>> 16 < threshold ? scale : 0;
-  }
+  rng.fillDropoutMask(mask, threshold, scale);
   return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
 }
 

@@ -7,6 +7,30 @@ describe('Rng', () => {
     expect(Array.from({ length: 6 }, () => rng.nextUint32())).toEqual([11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
   });
 
+  it('fills a dropout mask with the same draws, decisions and final state as nextUint32 per pair', () => {
+    for (const size of [0, 1, 2, 7, 4096, 100_001]) {
+      for (const rate of [0.1, 0.5, 0.9]) {
+        const [a, b] = [new Rng(size + 3), new Rng(size + 3)];
+        const scale = 1 / (1 - rate);
+        const threshold = Math.round((1 - rate) * 65536);
+        const expected = new Float32Array(size);
+        for (let i = 0; i < size; i += 2) {
+          const bits = a.nextUint32();
+          expected[i] = (bits & 0xffff) < threshold ? scale : 0;
+          if (i + 1 < size) expected[i + 1] = bits >>> 16 < threshold ? scale : 0;
+        }
+        const mask = new Float32Array(size);
+        b.fillDropoutMask(mask, threshold, scale);
+        expect(Array.from(mask)).toEqual(Array.from(expected));
+        expect(b.getState()).toEqual(a.getState());
+        expect(b.nextUint32()).toBe(a.nextUint32());
+      }
+    }
+    const kept = new Float32Array(10_000);
+    new Rng(1).fillDropoutMask(kept, Math.round(0.9 * 65536), 1 / 0.9);
+    expect(kept.filter((v) => v > 0).length / kept.length).toBeCloseTo(0.9, 1);
+  });
+
   it('is deterministic per seed and differs across seeds', () => {
     const draw = (seed: number) => {
       const rng = new Rng(seed);

@@ -74,6 +74,37 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * An inverted-dropout mask: `scale` where kept, 0 where dropped, two decisions per 32-bit draw (the low
+   * 16 bits, then the high: kept when below `threshold`, out of 65536). The same draws, decisions and final
+   * state as calling nextUint32() once per pair (an odd last element uses the low half of one more draw);
+   * the generator runs on local integers, about 3× faster than that loop (a BERT-mini step draws 2.4M).
+   */
+  fillDropoutMask(mask: Float32Array, threshold: number, scale: number): void {
+    let s0 = this.s[0] | 0;
+    let s1 = this.s[1] | 0;
+    let s2 = this.s[2] | 0;
+    let s3 = this.s[3] | 0;
+    const n = mask.length;
+    for (let i = 0; i < n; i += 2) {
+      const x = Math.imul(s1, 5);
+      const bits = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      mask[i] = (bits & 0xffff) < threshold ? scale : 0;
+      if (i + 1 < n) mask[i + 1] = bits >>> 16 < threshold ? scale : 0;
+    }
+    this.s[0] = s0;
+    this.s[1] = s1;
+    this.s[2] = s2;
+    this.s[3] = s3;
+  }
+
   /** Fisher–Yates shuffle in place. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

@@ -114,9 +114,14 @@ export function findTorchPython(): { python: string; version: string } | { missi
 }
 
 /** The peer's environment: its BLAS and OpenMP pools sized to `threads`; idle OpenMP threads sleep. */
+/** As the bench started: loading @pretrain/backend-native sets OPENBLAS_THREAD_TIMEOUT for our own OpenBLAS, not the peer's. */
+const OPENBLAS_THREAD_TIMEOUT_AT_START = process.env.OPENBLAS_THREAD_TIMEOUT;
+
 export function peerEnv(threads: number): NodeJS.ProcessEnv {
+  const { OPENBLAS_THREAD_TIMEOUT: _ours, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
+    ...(OPENBLAS_THREAD_TIMEOUT_AT_START === undefined ? {} : { OPENBLAS_THREAD_TIMEOUT: OPENBLAS_THREAD_TIMEOUT_AT_START }),
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: String(threads),
     MKL_NUM_THREADS: String(threads),

@@ -8,5 +8,3 @@ export interface WasmHeap {
 
 export const floatsOf = (heap: WasmHeap, info: tf.TensorInfo) => heap.typedArrayFromHeap(info) as Float32Array;
 export const intsOf = (heap: WasmHeap, info: tf.TensorInfo) => heap.typedArrayFromHeap(info) as Int32Array;
-
-export const sizeOf = (shape: number[]) => shape.reduce((p, d) => p * d, 1);

@@ -2,7 +2,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LAYER_NORM, LAYER_NORM_GRAD, type PackKernel, type PackKernelFn } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
-import { floatsOf, sizeOf, type WasmHeap } from './heap';
+import { floatsOf, type WasmHeap } from './heap';
+
+const sizeOf = tf.util.sizeFromShape;
 
 function rowsOf(x: tf.TensorInfo): { rows: number; width: number } {
   const width = x.shape[x.shape.length - 1] ?? 1;

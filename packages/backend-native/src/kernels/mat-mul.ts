@@ -6,9 +6,11 @@
  * before (core's wasm kernel).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PackKernel, PackKernelFn } from '@pretrain/core';
+import { isSimpleBatchBroadcast, type PackKernel, type PackKernelFn } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
-import { floatsOf, sizeOf, type WasmHeap } from './heap';
+import { floatsOf, type WasmHeap } from './heap';
+
+const sizeOf = tf.util.sizeFromShape;
 
 /** op(a)·op(b) (+ bias); undefined when the shapes need the previous kernel. */
 export function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
@@ -29,7 +31,7 @@ export function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorIn
   }
   const batch = sizeOf(outBatchShape);
   // Both batched with different batch shapes ([2,1]·[1,3]): the previous kernel handles it.
-  if (!(batchA === 1 || batchB === 1 || (batchA === batch && batchB === batch && sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2))))) return undefined;
+  if (!isSimpleBatchBroadcast(a.shape.slice(0, -2), b.shape.slice(0, -2))) return undefined;
   const out = heap.makeOutput([...outBatchShape, m, n], 'float32');
   if (batch * m * n === 0) return out;
   // Views after the allocation: it may grow (move) the heap.
@@ -40,13 +42,6 @@ export function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorIn
   if (batchB === 1 && batchA === batch && !transposeA && batch > 1) addon.sgemm(av, bv, cv, batch * m, n, k, false, transposeB, 1, 0, 0, biasView);
   else addon.sgemm(av, bv, cv, m, n, k, transposeA, transposeB, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, biasView);
   return out;
-}
-
-function sameShape(x: number[], y: number[]): boolean {
-  const rank = Math.max(x.length, y.length);
-  const pad = (s: number[]) => [...new Array(rank - s.length).fill(1), ...s];
-  const [px, py] = [pad(x), pad(y)];
-  return px.every((d, i) => d === py[i]);
 }
 
 export function batchMatMulKernel(addon: NativeAddon): PackKernel {

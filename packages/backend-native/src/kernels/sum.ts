@@ -2,7 +2,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PackKernel, PackKernelFn } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
-import { floatsOf, sizeOf, type WasmHeap } from './heap';
+import { floatsOf, type WasmHeap } from './heap';
+
+const sizeOf = tf.util.sizeFromShape;
 
 export function sumKernel(addon: NativeAddon): PackKernel {
   return {

@@ -12,7 +12,6 @@ import { nativeKernelList } from './kernels/index';
 
 export { loadAddon, addonCandidates, prebuiltPackage, localBuild, ADDON_FILE, type NativeAddon } from './addon';
 export { nativeKernelList } from './kernels/index';
-export { nativeProduct } from './kernels/mat-mul';
 
 /** The kernel pack for core's registerKernelPack: backend "native", on wasm's tensors. */
 export const nativeKernels: KernelPack = {

@@ -13,7 +13,7 @@ import { floatsOf, type WasmHeap } from './heap';
 const sizeOf = tf.util.sizeFromShape;
 
 /** op(a)·op(b) (+ bias); undefined when the shapes need the previous kernel. */
-export function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
+function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
   const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
   const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];

@@ -288,28 +288,39 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
  * exp(z) for z ≤ 0 in a form the compiler vectorises (libm's expf is a scalar call): z = n ln2 + r,
  * |r| ≤ ln2 / 2, exp(r) by its degree-6 Taylor polynomial (relative error < 2e-7 on that range),
  * 2^n through the exponent bits. Below −87 the result is 0 (it would be subnormal).
+ *
+ * The clamp to −87 compares the bit patterns as integers (for z ≤ 0 and NaN a larger pattern is a
+ * smaller number): a float compare lets GCC split the loop into a constant path and a rounding path,
+ * and a loop with a branch is not vectorised for SSE4.1 and later (only SSE2 vectorised it).
  */
 static inline __attribute__((always_inline)) float exp_nonpositive(float z) {
-  z = z > -87.0f ? z : -87.0f;
-  /* round(z · log2 e): truncation of a negative number minus ½ (cvttps2dq: vectorises on SSE2). */
+  uint32_t bits, limit = 0xc2ae0000u; /* −87.0f */
+  memcpy(&bits, &z, sizeof bits);
+  uint32_t below = -(uint32_t)(bits > limit);
+  bits = (bits & ~below) | (limit & below);
+  memcpy(&z, &bits, sizeof z);
+  /* round(z · log2 e): truncation of a negative number minus ½ (cvttps2dq). */
   int32_t n = (int32_t)(z * 1.44269504088896341f - 0.5f);
   float nf = (float)n;
   float r = z - nf * 0.693145751953125f - nf * 1.428606765330187e-06f;
   float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
-  union {
-    int32_t i;
-    float f;
-  } scale;
-  scale.i = (n + 127) << 23;
-  return p * scale.f;
+  int32_t scale_bits = (n + 127) << 23;
+  float scale;
+  memcpy(&scale, &scale_bits, sizeof scale);
+  return p * scale;
 }
 
 /*
- * The loops below vectorise at the baseline ISA (SSE2 on x86-64: the binary runs on any x86-64).
- * An AVX2 clone (target_clones) measured 2× slower on erf and 1.5× on the loss (AMD EPYC, GCC 12):
- * its loops were not vectorised.
+ * The loops below are compiled once per x86-64 level (GCC/clang function multiversioning, picked at
+ * load by the CPU): AVX-512, AVX2 and the SSE2 baseline, so the binary runs on any x86-64. Each
+ * operation is the same float operation in every version (-ffp-contract=off: no fused multiply-add),
+ * so every version computes the same bits.
  */
+#if defined(__x86_64__) && defined(__GLIBC__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
 #define VECTOR_CLONES
+#endif
 
 /* out[c] = exp(logits[c] − max) for one row; returns their sum. */
 VECTOR_CLONES static double exp_row(const float *logits, float *out, int32_t classes, float max) {
@@ -503,7 +514,7 @@ static napi_value Erf(napi_env env, napi_callback_info info) {
  * (@pretrain/trainer's AdamW), so the result is the same bit for bit (the build passes -ffp-contract=off):
  *   p' = p·decay − (m' / (√v' / bc2 + eps)) · stepSize,  m' = m·β1 + g·(1−β1),  v' = v·β2 + (g·g)·(1−β2)
  */
-static void adamw_loop(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, size_t n, float decay, float b1,
+VECTOR_CLONES static void adamw_loop(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, size_t n, float decay, float b1,
                        float omb1, float b2, float omb2, float bc2, float eps, float step_size) {
 #pragma omp simd
   for (size_t i = 0; i < n; i++) {
@@ -572,7 +583,7 @@ static inline __attribute__((always_inline)) float sigmoid_approx(float z) {
 }
 
 /* approximate = 0: x Φ(x) (erf); 1: x · sigmoid(2u), u = √(2/π)(x + 0.044715 x³) (GPT-2's tanh form). dy == NULL: forward into out. */
-static void gelu_loop(const float *x, const float *dy, float *out, size_t n, int approximate) {
+VECTOR_CLONES static void gelu_loop(const float *x, const float *dy, float *out, size_t n, int approximate) {
   if (!approximate && !dy) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = x[i] * ((erf_approx(x[i] * SQRT1_2F) + 1.0f) * 0.5f);

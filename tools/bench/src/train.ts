@@ -12,7 +12,7 @@
  *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
  *     --native adds ours on backend "native" (@pretrain/backend-native, built by the workspace build when a C
  *     compiler and libopenblas-dev are present, else a one-line notice) as more contestants.
- *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile] [--wall-profile] [--native]
+ *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile [--profile-steps N]] [--wall-profile] [--native]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
  *     (`--solo --config bert-mini --steps 200` is the memory check); --profile: per-kernel CPU time of
  *     one step (robust to other jobs on the machine); --wall-profile: tf.profile's wall times.
@@ -214,7 +214,7 @@ async function solo(): Promise<void> {
     console.log(`  loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}; tensors ${tensorsBefore} before the timed steps, ${Math.min(...tensorCounts)}–${Math.max(...tensorCounts)} after each of ${steps} steps (${tensorCounts.every((n) => n === tensorsBefore) ? 'flat' : 'NOT flat'})`);
     // Peak RSS of the whole process so far (earlier workloads included: run one --config to isolate it).
     console.log(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB now, peak ${(process.resourceUsage().maxRSS / 2 ** 10).toFixed(0)} MiB`);
-    if (args.includes('--profile')) printCpuProfile(cpuProfileStep(step));
+    if (args.includes('--profile')) printCpuProfile(cpuProfileStep(step, Number(option('profile-steps', '1'))));
     if (args.includes('--wall-profile')) await profileStep(step);
     disposeWorkload(w, dispose);
   }

@@ -17,6 +17,11 @@
  *   adamw(p, g, m, v, pOut, mOut, vOut, decay, β1, 1−β1, β2, 1−β2, √bc2, eps, stepSize)
  *                                         one AdamW update, rounded as @pretrain/trainer's composed ops
  *   gelu(x, dy | null, out, approximate)  GELU (erf or GPT-2's tanh form) forward, or dx when dy is given
+ *   binary(op, full, small, out, period, block)
+ *                                         out = full op small: Add, Sub, Mul, Div (and Sub, Div reversed), small
+ *                                         repeated every `period` elements, or one value per `period` (block)
+ *   dropoutMask(state, mask, threshold, scale)
+ *                                         @pretrain/core's Rng.fillDropoutMask (xoshiro128**), state updated
  *   setThreads(n), threads(), config()    OpenBLAS's threads, which also split the element-wise and row-wise
  *                                         kernels (each output element computed by one thread: results do
  *                                         not depend on the count)
@@ -56,51 +61,111 @@ extern char *openblas_get_config(void);
  * [0, n) in `threads` contiguous ranges (the calling thread takes the first), each at least `grain`
  * long. Every output element is computed by exactly one thread in the same order as with one
  * thread, so results do not depend on the thread count.
+ *
+ * The helper threads are started once and then wait on a condition variable between jobs (a thread
+ * start per call cost 40–60 µs, more than a small element-wise kernel). After a job they spin briefly
+ * first: the next kernel usually follows within microseconds. Only one caller uses the pool at a time
+ * (Node worker threads may each load the addon); a second caller meanwhile runs its job alone.
  */
 static int pool_threads = 1;
 
 typedef void (*range_fn)(const void *ctx, size_t begin, size_t end);
 
-struct range_job {
+#define MAX_THREADS 16
+
+static struct {
+  pthread_mutex_t mutex, busy;
+  pthread_cond_t wake, done;
+  int started;                  /* helper threads running */
+  unsigned long generation;     /* bumped for each job */
+  int pending;                  /* helpers still working on the current job */
   range_fn fn;
   const void *ctx;
-  size_t begin, end;
-};
+  size_t n, chunk;
+  int parts;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, 0, 0};
 
-static void *run_range(void *arg) {
-  const struct range_job *job = (const struct range_job *)arg;
-  job->fn(job->ctx, job->begin, job->end);
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Spins before sleeping: ~20 µs, short enough not to hold a core OpenBLAS's threads want. */
+#define POOL_SPINS 4000
+
+static void *pool_worker(void *arg) {
+  size_t index = (size_t)arg;
+  unsigned long seen = 0;
+  for (;;) {
+    for (int spin = 0; spin < POOL_SPINS && __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) == seen; spin++) cpu_relax();
+    pthread_mutex_lock(&pool.mutex);
+    while (pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.mutex);
+    seen = pool.generation;
+    range_fn fn = pool.fn;
+    const void *ctx = pool.ctx;
+    size_t n = pool.n, chunk = pool.chunk;
+    bool mine = (int)index < pool.parts;
+    pthread_mutex_unlock(&pool.mutex);
+    if (mine) {
+      size_t begin = index * chunk, end = begin + chunk < n ? begin + chunk : n;
+      if (begin < end) fn(ctx, begin, end);
+    }
+    pthread_mutex_lock(&pool.mutex);
+    if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    pthread_mutex_unlock(&pool.mutex);
+  }
   return NULL;
 }
 
-#define MAX_THREADS 16
+/* Starts helpers up to `wanted` (they are never stopped: a handful of idle threads). */
+static int pool_grow(int wanted) {
+  while (pool.started < wanted) {
+    pthread_t id;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&id, &attr, pool_worker, (void *)(size_t)(pool.started + 1));
+    pthread_attr_destroy(&attr);
+    if (failed) break;
+    pool.started++;
+  }
+  return pool.started;
+}
 
 static void parallel_for(range_fn fn, const void *ctx, size_t n, size_t grain) {
   size_t parts = (size_t)pool_threads;
   if (grain < 1) grain = 1;
   if (parts > n / grain) parts = n / grain;
   if (parts > MAX_THREADS) parts = MAX_THREADS;
-  if (parts <= 1) {
+  if (parts <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
     fn(ctx, 0, n);
     return;
   }
+  pthread_mutex_lock(&pool.mutex);
+  int helpers = pool_grow((int)parts - 1);
+  if ((size_t)helpers < parts - 1) parts = (size_t)helpers + 1;
   size_t chunk = (n + parts - 1) / parts;
-  struct range_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  bool started[MAX_THREADS] = {false};
-  for (size_t i = 1; i < parts; i++) {
-    size_t begin = i * chunk, end = begin + chunk < n ? begin + chunk : n;
-    jobs[i] = (struct range_job){fn, ctx, begin, end};
-    started[i] = pthread_create(&ids[i], NULL, run_range, &jobs[i]) == 0;
-    if (!started[i]) fn(ctx, begin, end); /* no thread: run it here */
-  }
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n = n;
+  pool.chunk = chunk;
+  pool.parts = (int)parts;
+  pool.pending = helpers; /* every helper acknowledges the job, working or not */
+  __atomic_add_fetch(&pool.generation, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mutex);
   fn(ctx, 0, chunk < n ? chunk : n);
-  for (size_t i = 1; i < parts; i++)
-    if (started[i]) pthread_join(ids[i], NULL);
+  pthread_mutex_lock(&pool.mutex);
+  while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mutex);
+  pthread_mutex_unlock(&pool.mutex);
+  pthread_mutex_unlock(&pool.busy);
 }
 
-/* Ranges of rows: at least this many elements per thread (a thread start costs tens of microseconds). */
-#define GRAIN_ELEMENTS 65536
+/* Ranges of rows: at least this many elements per thread (handing a range to a helper costs microseconds). */
+#define GRAIN_ELEMENTS 32768
 static size_t row_grain(size_t width) { return width == 0 ? GRAIN_ELEMENTS : (GRAIN_ELEMENTS + width - 1) / width; }
 
 static void *typed(napi_env env, napi_value value, napi_typedarray_type want, size_t *length) {
@@ -230,6 +295,49 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * The parameter gradients are sums over rows. Rows are taken in fixed blocks of LN_BLOCK_ROWS, each
+ * block sums its rows in order into its own double accumulators, and the blocks are added in order:
+ * threads take whole blocks, so the sums do not depend on the thread count.
+ */
+#define LN_BLOCK_ROWS 64
+
+struct layer_norm_grad_ctx {
+  const float *dy, *x, *gamma;
+  float *dx;
+  double *partials; /* per block: width sums for γ, then width for β */
+  int32_t rows, width;
+  double eps;
+};
+
+static void layer_norm_grad_blocks(const void *arg, size_t begin, size_t end) {
+  const struct layer_norm_grad_ctx *c = (const struct layer_norm_grad_ctx *)arg;
+  int32_t width = c->width;
+  for (size_t block = begin; block < end; block++) {
+    double *acc_gamma = c->partials + block * 2 * (size_t)width, *acc_beta = acc_gamma + width;
+    memset(acc_gamma, 0, sizeof(double) * 2 * (size_t)width);
+    size_t last = (block + 1) * LN_BLOCK_ROWS < (size_t)c->rows ? (block + 1) * LN_BLOCK_ROWS : (size_t)c->rows;
+    for (size_t r = block * LN_BLOCK_ROWS; r < last; r++) {
+      const float *xr = c->x + r * width, *dyr = c->dy + r * width;
+      float *dxr = c->dx + r * width;
+      double mean, rstd;
+      row_stats(xr, width, c->eps, &mean, &rstd);
+      double sum_g = 0, sum_gx = 0;
+      for (int32_t k = 0; k < width; k++) {
+        double d = dyr[k];
+        double h = ((double)xr[k] - mean) * rstd;
+        double g = d * c->gamma[k];
+        sum_g += g;
+        sum_gx += g * h;
+        acc_gamma[k] += d * h;
+        acc_beta[k] += d;
+      }
+      double mean_g = sum_g / width, mean_gx = sum_gx / width;
+      for (int32_t k = 0; k < width; k++) dxr[k] = (float)(rstd * ((double)dyr[k] * c->gamma[k] - mean_g - ((double)xr[k] - mean) * rstd * mean_gx));
+    }
+  }
+}
+
 static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   napi_value args[9];
   REQUIRE(get_args(env, info, 9, args), "layerNormGrad(dy, x, gamma, rows, width, eps, dx, dgamma, dbeta)");
@@ -246,37 +354,21 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   size_t total = (size_t)rows * width;
   REQUIRE(ldy >= total && lx >= total && ldx >= total && lg >= (size_t)width && ldg >= (size_t)width && ldb >= (size_t)width,
           "layerNormGrad: arrays too short for the shapes");
-  double acc_small[2 * 1024];
-  double *acc = width <= 1024 ? acc_small : NULL;
-  napi_value buffer = NULL;
-  if (!acc) {
-    void *data;
-    CHECK(napi_create_arraybuffer(env, sizeof(double) * 2 * (size_t)width, &data, &buffer));
-    acc = (double *)data;
-  }
-  double *acc_gamma = acc, *acc_beta = acc + width;
-  memset(acc, 0, sizeof(double) * 2 * (size_t)width);
-  for (int32_t r = 0; r < rows; r++) {
-    const float *xr = x + (size_t)r * width, *dyr = dy + (size_t)r * width;
-    float *dxr = dx + (size_t)r * width;
-    double mean, rstd;
-    row_stats(xr, width, eps, &mean, &rstd);
-    double sum_g = 0, sum_gx = 0;
-    for (int32_t c = 0; c < width; c++) {
-      double d = dyr[c];
-      double h = ((double)xr[c] - mean) * rstd;
-      double g = d * gamma[c];
-      sum_g += g;
-      sum_gx += g * h;
-      acc_gamma[c] += d * h;
-      acc_beta[c] += d;
+  size_t blocks = ((size_t)rows + LN_BLOCK_ROWS - 1) / LN_BLOCK_ROWS;
+  void *data;
+  napi_value buffer;
+  CHECK(napi_create_arraybuffer(env, sizeof(double) * 2 * (size_t)width * (blocks > 0 ? blocks : 1), &data, &buffer));
+  struct layer_norm_grad_ctx ctx = {dy, x, gamma, dx, (double *)data, rows, width, eps};
+  size_t block_elements = (size_t)LN_BLOCK_ROWS * (width > 0 ? (size_t)width : 1);
+  parallel_for(layer_norm_grad_blocks, &ctx, blocks, (GRAIN_ELEMENTS + block_elements - 1) / block_elements);
+  for (int32_t k = 0; k < width; k++) {
+    double sum_gamma = 0, sum_beta = 0;
+    for (size_t block = 0; block < blocks; block++) {
+      sum_gamma += ctx.partials[block * 2 * (size_t)width + k];
+      sum_beta += ctx.partials[block * 2 * (size_t)width + width + k];
     }
-    double mean_g = sum_g / width, mean_gx = sum_gx / width;
-    for (int32_t c = 0; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
-  }
-  for (int32_t c = 0; c < width; c++) {
-    dgamma[c] = (float)acc_gamma[c];
-    dbeta[c] = (float)acc_beta[c];
+    dgamma[k] = (float)sum_gamma;
+    dbeta[k] = (float)sum_beta;
   }
   return NULL;
 }
@@ -644,6 +736,136 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Element-wise Add, Sub, Mul, Div (one float operation each: the same bits as the wasm kernels)  */
+
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_RSUB, OP_RDIV };
+
+/* out[i] = full[i] op small[i mod period] (repeat) or small[i / period] (block); period n: same shapes. */
+struct binary_ctx {
+  const float *full, *small;
+  float *out;
+  size_t period;
+  int op, block;
+};
+
+#define BINARY_LOOP(EXPR)                                     \
+  _Pragma("omp simd") for (size_t k = 0; k < count; k++) { \
+    float a = x[k], b = y[k];                                 \
+    o[k] = (EXPR);                                            \
+  }
+#define BINARY_SCALAR_LOOP(EXPR)                              \
+  _Pragma("omp simd") for (size_t k = 0; k < count; k++) { \
+    float a = x[k];                                           \
+    o[k] = (EXPR);                                            \
+  }
+
+VECTOR_CLONES static void binary_arrays(const float *x, const float *y, float *o, size_t count, int op) {
+  switch (op) {
+    case OP_ADD: BINARY_LOOP(a + b) break;
+    case OP_SUB: BINARY_LOOP(a - b) break;
+    case OP_MUL: BINARY_LOOP(a * b) break;
+    case OP_DIV: BINARY_LOOP(a / b) break;
+    case OP_RSUB: BINARY_LOOP(b - a) break;
+    default: BINARY_LOOP(b / a) break;
+  }
+}
+
+VECTOR_CLONES static void binary_scalar(const float *x, float b, float *o, size_t count, int op) {
+  switch (op) {
+    case OP_ADD: BINARY_SCALAR_LOOP(a + b) break;
+    case OP_SUB: BINARY_SCALAR_LOOP(a - b) break;
+    case OP_MUL: BINARY_SCALAR_LOOP(a * b) break;
+    case OP_DIV: BINARY_SCALAR_LOOP(a / b) break;
+    case OP_RSUB: BINARY_SCALAR_LOOP(b - a) break;
+    default: BINARY_SCALAR_LOOP(b / a) break;
+  }
+}
+
+/* Rows [begin, end) of `period` elements each. */
+static void binary_rows(const void *arg, size_t begin, size_t end) {
+  const struct binary_ctx *c = (const struct binary_ctx *)arg;
+  size_t p = c->period;
+  for (size_t r = begin; r < end; r++) {
+    if (c->block) binary_scalar(c->full + r * p, c->small[r], c->out + r * p, p, c->op);
+    else binary_arrays(c->full + r * p, c->small, c->out + r * p, p, c->op);
+  }
+}
+
+/* Same-shape operands: [begin, end) of the elements. */
+static void binary_elements(const void *arg, size_t begin, size_t end) {
+  const struct binary_ctx *c = (const struct binary_ctx *)arg;
+  binary_arrays(c->full + begin, c->small + begin, c->out + begin, end - begin, c->op);
+}
+
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  napi_value args[6];
+  REQUIRE(get_args(env, info, 6, args), "binary(op, full, small, out, period, block)");
+  int32_t op, period;
+  bool block;
+  CHECK(napi_get_value_int32(env, args[0], &op));
+  CHECK(napi_get_value_int32(env, args[4], &period));
+  CHECK(napi_get_value_bool(env, args[5], &block));
+  size_t lf = 0, ls = 0, lo = 0;
+  float *full = floats(env, args[1], &lf), *small = floats(env, args[2], &ls), *out = floats(env, args[3], &lo);
+  REQUIRE(full && small && out, "binary: full, small and out must be Float32Arrays");
+  REQUIRE(op >= OP_ADD && op <= OP_RDIV, "binary: unknown op");
+  REQUIRE(period >= 1 && lo >= lf && lf % (size_t)period == 0, "binary: the output length must be a multiple of period");
+  size_t rows = lf / (size_t)period;
+  /* repeat: small holds one row of `period`; block: one value per row; same shapes: period == length. */
+  REQUIRE(block ? ls >= rows : ls >= (size_t)period, "binary: small too short for the shapes");
+  struct binary_ctx ctx = {full, small, out, (size_t)period, op, block ? 1 : 0};
+  if (!block && rows == 1) parallel_for(binary_elements, &ctx, lf, GRAIN_ELEMENTS);
+  else if (!block && period == 1) binary_scalar(full, small[0], out, lf, op); /* a scalar */
+  else parallel_for(binary_rows, &ctx, rows, row_grain((size_t)period));
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Dropout masks                                                                               */
+
+/*
+ * @pretrain/core's Rng.fillDropoutMask in C: xoshiro128** from state s (4 × uint32, updated in place),
+ * two keep/drop decisions per draw (low 16 bits, then high: kept when below threshold), `scale` where
+ * kept, 0 where dropped. The same draws, masks and final state as the JS loop (tested).
+ */
+static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+static napi_value DropoutMask(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  REQUIRE(get_args(env, info, 4, args), "dropoutMask(state, mask, threshold, scale)");
+  size_t ls = 0, lm = 0;
+  int32_t *state = ints(env, args[0], &ls);
+  float *mask = floats(env, args[1], &lm);
+  int32_t threshold;
+  double scale_value;
+  CHECK(napi_get_value_int32(env, args[2], &threshold));
+  CHECK(napi_get_value_double(env, args[3], &scale_value));
+  REQUIRE(state && ls == 4, "dropoutMask: state must be an Int32Array of 4");
+  REQUIRE(mask, "dropoutMask: mask must be a Float32Array");
+  REQUIRE(threshold >= 0 && threshold <= 65536, "dropoutMask: threshold must be in [0, 65536]");
+  uint32_t s0 = (uint32_t)state[0], s1 = (uint32_t)state[1], s2 = (uint32_t)state[2], s3 = (uint32_t)state[3];
+  uint32_t limit = (uint32_t)threshold;
+  float scale = (float)scale_value;
+  for (size_t i = 0; i < lm; i += 2) {
+    uint32_t bits = rotl32(s1 * 5u, 7) * 9u;
+    uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl32(s3, 11);
+    mask[i] = (bits & 0xffffu) < limit ? scale : 0.0f;
+    if (i + 1 < lm) mask[i + 1] = (bits >> 16) < limit ? scale : 0.0f;
+  }
+  state[0] = (int32_t)s0;
+  state[1] = (int32_t)s1;
+  state[2] = (int32_t)s2;
+  state[3] = (int32_t)s3;
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value arg;
@@ -679,6 +901,8 @@ NAPI_MODULE_INIT() {
       {"erf", NULL, Erf, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -19,6 +19,10 @@ export interface NativeAddon {
   erf(x: Float32Array, y: Float32Array): void;
   adamw(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, paramOut: Float32Array, expAvgOut: Float32Array, expAvgSqOut: Float32Array, decay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, biasCorrection2Sqrt: number, eps: number, stepSize: number): void;
   gelu(x: Float32Array, dy: Float32Array | null, out: Float32Array, approximate: boolean): void;
+  /** out = full op small (op 0–5: add, sub, mul, div, small − full, small / full); small repeats every `period` elements, or (block) holds one value per `period`. */
+  binary(op: number, full: Float32Array, small: Float32Array, out: Float32Array, period: number, block: boolean): void;
+  /** @pretrain/core's Rng.fillDropoutMask; `state` (xoshiro128**'s four words) is advanced in place. */
+  dropoutMask(state: Int32Array, mask: Float32Array, threshold: number, scale: number): void;
   setThreads(threads: number): void;
   threads(): number;
   /** OpenBLAS's build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64". */
@@ -45,7 +49,7 @@ function packageRoot(): string {
   }
 }
 
-const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'setThreads', 'threads', 'config'];
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'binary', 'dropoutMask', 'setThreads', 'threads', 'config'];
 
 /** Candidate binaries, in the order they are tried. */
 export function addonCandidates(): string[] {

@@ -6,11 +6,12 @@
  * wasm. CI sets PRETRAIN_NATIVE_REQUIRED=1, so there a missing binary is a failure.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW_UPDATE, currentBackend, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
+import { ADAMW_UPDATE, currentBackend, dropout, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { MATMUL_PARITY_CASES, type MatMulCase } from '@pretrain/core/testing';
 import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
+import { binaryLayout } from './kernels/binary';
 
 const loaded = loadAddon();
 const built = !('missing' in loaded);
@@ -185,6 +186,83 @@ if (!built) {
     });
   });
 
+  describe('C Add, Sub, Mul and Div: the cpu backend\'s bits', () => {
+    const ops = [
+      ['add', tf.add],
+      ['sub', tf.sub],
+      ['mul', tf.mul],
+      ['div', tf.div],
+    ] as const;
+    // [name, a shape, b shape]: layouts the C loop covers (either operand the small one), and broadcasts it hands back.
+    const shapes: [string, number[], number[]][] = [
+      ['same shapes', [37, 19], [37, 19]],
+      ['b a scalar', [37, 19], []],
+      ['a a scalar', [], [37, 19]],
+      ['a row repeated (bias)', [37, 19], [19]],
+      ['trailing axes repeated', [2, 3, 4, 5], [1, 1, 4, 5]],
+      ['leading 1 on the output', [1, 37, 19], [19]],
+      ['one value per row (b)', [2, 3, 4, 5], [2, 3, 4, 1]],
+      ['one value per row (a)', [2, 3, 4, 1], [2, 3, 4, 5]],
+      ['both broadcast (previous kernel)', [3, 1], [1, 4]],
+      ['middle axis broadcast (previous kernel)', [3, 1, 5], [3, 4, 5]],
+    ];
+    it.each(shapes)('%s: forward bit for bit, gradients', async (_name, aShape, bShape) => {
+      const a = randomArray(sizeOf(aShape));
+      const b = Float32Array.from(randomArray(sizeOf(bShape)), (v) => v + Math.sign(v) * 0.1);
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+      const dy = randomArray(sizeOf(outShape));
+      const inputs = () => [tf.tensor(a, aShape), tf.tensor(b, bShape)];
+      await nativeVsCpu(() => ops.map(([, op]) => op(inputs()[0], inputs()[1])), 0);
+      // A broadcast operand's gradient sums over the broadcast axes (the Sum kernel: its own order).
+      await nativeVsCpu(() => ops.flatMap(([, op]) => tf.grads((x: tf.Tensor, y: tf.Tensor) => op(x, y))(inputs(), tf.tensor(dy, outShape))), 1e-5);
+    });
+
+    it('int32 goes to the previous kernel', async () => {
+      const [result] = await on('native', () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')));
+      expect(Array.from(result.values)).toEqual([5, 7, 9]);
+    });
+
+    it('lays the small operand out against the output, or declines', () => {
+      expect(binaryLayout([4, 5], [])).toEqual({ period: 1, block: false });
+      expect(binaryLayout([4, 5], [4, 5])).toEqual({ period: 20, block: false });
+      expect(binaryLayout([4, 5], [5])).toEqual({ period: 5, block: false });
+      expect(binaryLayout([1, 4, 5], [5])).toEqual({ period: 5, block: false });
+      expect(binaryLayout([2, 4, 5], [1, 4, 5])).toEqual({ period: 20, block: false });
+      expect(binaryLayout([2, 4, 5], [2, 4, 1])).toEqual({ period: 5, block: true });
+      expect(binaryLayout([2, 4, 5], [2, 1, 5])).toBeUndefined();
+      expect(binaryLayout([2, 4, 5], [1, 4, 1])).toBeUndefined();
+      expect(binaryLayout([0, 5], [5])).toBeUndefined();
+    });
+  });
+
+  describe('dropout masks in C', () => {
+    const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
+    it.each([10_001, 4096, 1])('draws what Rng.fillDropoutMask draws and leaves the generator where it does (%i elements)', (n) => {
+      const js = new Rng(42);
+      const expected = new Float32Array(n);
+      js.fillDropoutMask(expected, Math.round(0.9 * 65536), 1 / 0.9);
+      const state = Int32Array.from(new Rng(42).getState().s);
+      const mask = new Float32Array(n);
+      addon.dropoutMask(state, mask, Math.round(0.9 * 65536), 1 / 0.9);
+      expect(Buffer.from(mask.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      expect(Array.from(state, (w) => w >>> 0)).toEqual(js.getState().s);
+    });
+
+    it('dropout() with an Rng gives the wasm backend\'s output and generator state', async () => {
+      const x = randomArray(3 * 129);
+      const run = async (backend: BackendName) => {
+        const generator = new Rng(9);
+        const out = await on(backend, () => [dropout(tf.tensor2d(x, [3, 129]), 0.1, generator), dropout(tf.tensor2d(x, [3, 129]), 0.3, generator)]);
+        return { out, state: generator.getState() };
+      };
+      const wasm = await run('wasm');
+      const native = await run('native');
+      expect(replacedKernels()).toContain('PretrainDropoutMask@wasm (native)');
+      expectClose(native.out, wasm.out, 0);
+      expect(native.state).toEqual(wasm.state);
+    });
+  });
+
   describe('training on the native backend', () => {
     /** A two-layer classifier with LayerNorm and the fused loss: 6 AdamW-free SGD steps. */
     function losses(steps: number, counts: number[]): number[] {
@@ -267,6 +345,13 @@ if (!built) {
       addon.softmaxXentGrad(exps, inverses, labels, new Float32Array(rows).fill(1 / rows), rows, width, out(n));
       const v = Float32Array.from(fill(n, 0.01), Math.abs);
       addon.adamw(x, dy, fill(n, 0.01), v, out(n), out(n), out(n), 0.99, 0.9, 0.1, 0.999, 0.001, 0.05, 1e-8, 0.01);
+      addon.layerNormGrad(dy, x, gamma, rows, width, 1e-5, out(n), out(width), out(width));
+      const perRow = fill(rows);
+      for (let op = 0; op < 6; op++) {
+        addon.binary(op, x, dy, out(n), n, false);
+        addon.binary(op, x, gamma, out(n), width, false);
+        addon.binary(op, x, perRow, out(n), width, true);
+      }
       return outs;
     }
 
@@ -284,10 +369,14 @@ if (!built) {
       expect(() => addon.sgemm(new Float32Array(5), new Float32Array(6), new Float32Array(4), 2, 2, 3, false, false, 1, 0, 0, null)).toThrow(/too short/);
       expect(() => addon.layerNorm(new Float32Array(8), new Float32Array(3), new Float32Array(4), 2, 4, 1e-5, new Float32Array(8))).toThrow(/too short/);
       expect(() => addon.softmaxXent(new Float32Array(6), new Int32Array(1), 2, 3, new Float32Array(6), new Float32Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/too short/);
+      expect(() => addon.binary(0, new Float32Array(8), new Float32Array(3), new Float32Array(8), 4, false)).toThrow(/too short/);
+      expect(() => addon.binary(0, new Float32Array(8), new Float32Array(1), new Float32Array(8), 4, true)).toThrow(/too short/);
+      expect(() => addon.binary(0, new Float32Array(8), new Float32Array(4), new Float32Array(8), 3, false)).toThrow(/multiple of period/);
     });
     it('rejects arrays of the wrong type', () => {
       expect(() => addon.softmaxXentGrad(new Float32Array(6), new Float32Array(2), new Float32Array(2) as unknown as Int32Array, new Float32Array(2), 2, 3, new Float32Array(6))).toThrow(/Int32Array/);
       expect(() => addon.setThreads(0)).toThrow(/between 1 and 256/);
+      expect(() => addon.dropoutMask(new Int32Array(3), new Float32Array(4), 100, 1)).toThrow(/Int32Array of 4/);
     });
   });
 }

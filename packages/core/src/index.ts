@@ -11,7 +11,7 @@ export { withStockKernels, replacedKernels } from './kernels/stock';
 export { registerKernelPack, kernelPackAvailable, type KernelPack, type LoadedKernelPack, type PackKernel, type PackKernelFn } from './kernel-pack';
 export { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layer-norm';
 export { isSimpleBatchBroadcast } from './kernels/shared';
-export { ADAMW_UPDATE, GELU, GELU_GRAD, OPTIONAL_KERNELS, backendHasKernel } from './kernels/optional';
+export { ADAMW_UPDATE, DROPOUT_MASK, GELU, GELU_GRAD, OPTIONAL_KERNELS, backendHasKernel, type DropoutMaskAttrs } from './kernels/optional';
 export * from './batch';
 export * from './safetensors';
 export * from './parameters';

@@ -5,7 +5,7 @@
  * layout exists only at the checkpoint edge (GPT-2's Conv1D already is [in, out]).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { backendHasKernel, GELU } from './kernels/optional';
+import { backendHasKernel, DROPOUT_MASK, GELU, type DropoutMaskAttrs } from './kernels/optional';
 import { PretrainError } from './errors';
 import type { Rng } from './rng';
 import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
@@ -174,9 +174,21 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, seed: Rng | num
   const scale = 1 / (1 - rate);
   // Two keep/drop decisions per 32-bit draw, each from 16 bits (keep probability exact to 2^-16).
   const threshold = Math.round((1 - rate) * 65536);
+  if (backendHasKernel(DROPOUT_MASK)) return tf.mul(x, dropoutMaskKernel(rng, x.shape, threshold, scale));
   const mask = new Float32Array(x.size);
   rng.fillDropoutMask(mask, threshold, scale);
   return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
+}
+
+/** The same mask as Rng.fillDropoutMask, drawn by the backend's PretrainDropoutMask (a kernel pack's); the generator advances as the JS loop would. */
+function dropoutMaskKernel(rng: Rng, shape: number[], threshold: number, scale: number): tf.Tensor {
+  const state = rng.getState();
+  const attrs: DropoutMaskAttrs = { shape, state: [...state.s], threshold, scale };
+  const [mask, next] = tf.engine().runKernel(DROPOUT_MASK, {}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const words = next.dataSync();
+  next.dispose();
+  rng.setState({ s: [words[0] >>> 0, words[1] >>> 0, words[2] >>> 0, words[3] >>> 0], spareNormal: state.spareNormal });
+  return mask;
 }
 
 /**

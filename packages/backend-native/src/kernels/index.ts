@@ -1,9 +1,12 @@
 /** The native kernels, one per file, and the one list they are registered from (by core's initBackend, backend "native"). */
+import * as tf from '@tensorflow/tfjs-core';
 import type { PackKernel } from '@pretrain/core';
 import type { NativeAddon } from '../addon';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul';
 import { adamwKernel } from './adamw';
+import { binaryKernel } from './binary';
+import { dropoutMaskKernel } from './dropout-mask';
 import { erfKernel } from './erf';
 import { geluGradKernel, geluKernel } from './gelu';
 import { softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from './softmax-cross-entropy';
@@ -22,5 +25,10 @@ export function nativeKernelList(addon: NativeAddon): PackKernel[] {
     geluKernel(addon),
     geluGradKernel(addon),
     adamwKernel(addon),
+    binaryKernel(addon, tf.Add),
+    binaryKernel(addon, tf.Sub),
+    binaryKernel(addon, tf.Multiply),
+    binaryKernel(addon, tf.RealDiv),
+    dropoutMaskKernel(addon),
   ];
 }

@@ -7,15 +7,27 @@
  *   PretrainAdamW     {param, grad, expAvg, expAvgSq},
  *                     {decay, beta1, beta2, biasCorrection2Sqrt, eps, stepSize} → [param', expAvg', expAvgSq']
  *                     (torch.optim.AdamW's update, as @pretrain/trainer's AdamW composes it)
+ *   PretrainDropoutMask {}, {shape, state, threshold, scale} → [mask, state']
+ *                     (Rng.fillDropoutMask: the same masks from the same generator state; state' is the
+ *                     generator's next state as int32 [4])
  */
 import * as tf from '@tensorflow/tfjs-core';
 
 export const GELU = 'PretrainGelu';
 export const GELU_GRAD = 'PretrainGeluGrad';
 export const ADAMW_UPDATE = 'PretrainAdamW';
+export const DROPOUT_MASK = 'PretrainDropoutMask';
+
+/** PretrainDropoutMask's attributes: the mask's shape, the generator's four state words, keep threshold (of 65536) and scale. */
+export interface DropoutMaskAttrs {
+  shape: number[];
+  state: number[];
+  threshold: number;
+  scale: number;
+}
 
 /** Names of the kernels above, for packs that add them (they have no kernel to replace). */
-export const OPTIONAL_KERNELS: readonly string[] = [GELU, GELU_GRAD, ADAMW_UPDATE];
+export const OPTIONAL_KERNELS: readonly string[] = [GELU, GELU_GRAD, ADAMW_UPDATE, DROPOUT_MASK];
 
 /** Whether the active backend has `kernelName` (an optional kernel a pack provides). */
 export function backendHasKernel(kernelName: string): boolean {

@@ -32,6 +32,7 @@
 #include <math.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,10 +63,12 @@ extern char *openblas_get_config(void);
  * long. Every output element is computed by exactly one thread in the same order as with one
  * thread, so results do not depend on the thread count.
  *
- * The helper threads are started once and then wait on a condition variable between jobs (a thread
- * start per call cost 40–60 µs, more than a small element-wise kernel). After a job they spin briefly
- * first: the next kernel usually follows within microseconds. Only one caller uses the pool at a time
- * (Node worker threads may each load the addon); a second caller meanwhile runs its job alone.
+ * The helper threads are started once. Between jobs they wait: first spinning (~50 µs), then
+ * yielding the core in a loop (~1 ms: any other thread that wants the core gets it), then asleep on a
+ * condition variable. Waking a sleeping thread took ~60 µs on the 2-core VM (a thread start 40–60 µs),
+ * as long as a small kernel; during a training step the next kernel comes within the yielding window.
+ * Only one caller uses the pool at a time (Node worker threads may each load the addon); a second
+ * caller meanwhile runs its job alone.
  */
 static int pool_threads = 1;
 
@@ -93,14 +96,16 @@ static struct {
 #define cpu_relax() ((void)0)
 #endif
 
-/* Spins before sleeping: ~20 µs, short enough not to hold a core OpenBLAS's threads want. */
-#define POOL_SPINS 4000
+/* The wait between jobs: pauses (~25 ns each), then sched_yield calls (~0.5 µs each), then sleep. */
+#define POOL_SPINS 2000
+#define POOL_YIELDS 2000
 
 static void *pool_worker(void *arg) {
   size_t index = (size_t)arg;
   unsigned long seen = 0;
   for (;;) {
     for (int spin = 0; spin < POOL_SPINS && __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) == seen; spin++) cpu_relax();
+    for (int spin = 0; spin < POOL_YIELDS && __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) == seen; spin++) sched_yield();
     pthread_mutex_lock(&pool.mutex);
     while (pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.mutex);
     seen = pool.generation;
@@ -191,6 +196,84 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
 /* ------------------------------------------------------------------------------------------ */
 /* Matrix products                                                                            */
 
+/*
+ * Products split across the threads by the pool above, each piece on one OpenBLAS thread (setThreads
+ * keeps OpenBLAS itself at 1): one pool of helper threads for every kernel, instead of OpenBLAS's and
+ * ours taking turns to wake on the second core (a sleeping thread took ~60 µs to wake on the 2-core
+ * VM, as long as a small kernel). A batch is split by products; a single product by blocks of rows or
+ * of columns (whichever is larger), each C element still one dot product in OpenBLAS's order.
+ */
+struct sgemm_ctx {
+  const float *a, *b;
+  float *c;
+  const float *bias;
+  int32_t m, n, k, aStride, bStride;
+  bool ta, tb;
+  int32_t row_parts, col_parts, row_chunk, col_chunk;
+};
+
+/* Products below this many multiply-adds run on the calling thread alone. */
+#define SGEMM_PARALLEL_MACS (1 << 20)
+
+static void sgemm_block(const struct sgemm_ctx *x, size_t item, int32_t r0, int32_t r1, int32_t c0, int32_t c1) {
+  int32_t m = x->m, n = x->n, k = x->k, rows = r1 - r0, cols = c1 - c0;
+  if (rows <= 0 || cols <= 0) return;
+  float *out = x->c + item * (size_t)m * n + (size_t)r0 * n + c0;
+  float beta = 0.0f;
+  if (x->bias) {
+    for (int32_t r = 0; r < rows; r++) memcpy(out + (size_t)r * n, x->bias + c0, sizeof(float) * (size_t)cols);
+    beta = 1.0f;
+  }
+  if (k == 0) {
+    if (!x->bias)
+      for (int32_t r = 0; r < rows; r++) memset(out + (size_t)r * n, 0, sizeof(float) * (size_t)cols);
+    return;
+  }
+  const float *a = x->a + item * (size_t)x->aStride + (x->ta ? (size_t)r0 : (size_t)r0 * k);
+  const float *b = x->b + item * (size_t)x->bStride + (x->tb ? (size_t)c0 * k : (size_t)c0);
+  cblas_sgemm(CblasRowMajor, x->ta ? CblasTrans : CblasNoTrans, x->tb ? CblasTrans : CblasNoTrans, rows, cols, k, 1.0f, a, x->ta ? m : k, b, x->tb ? k : n, beta,
+              out, n);
+}
+
+/* Work units [begin, end): unit u is product u / parts, block u mod parts (rows, then columns). */
+static void sgemm_units(const void *arg, size_t begin, size_t end) {
+  const struct sgemm_ctx *x = (const struct sgemm_ctx *)arg;
+  size_t parts = (size_t)x->row_parts * (size_t)x->col_parts;
+  for (size_t u = begin; u < end; u++) {
+    size_t item = u / parts, block = u % parts;
+    int32_t ri = (int32_t)(block / (size_t)x->col_parts), ci = (int32_t)(block % (size_t)x->col_parts);
+    int32_t r0 = ri * x->row_chunk, c0 = ci * x->col_chunk;
+    int32_t r1 = r0 + x->row_chunk < x->m ? r0 + x->row_chunk : x->m, c1 = c0 + x->col_chunk < x->n ? c0 + x->col_chunk : x->n;
+    sgemm_block(x, item, r0, r1, c0, c1);
+  }
+}
+
+/* Block sizes in multiples of 16 (OpenBLAS's widest register tile), so pieces keep full tiles. */
+static int32_t split_chunk(int32_t size, int32_t parts) {
+  int32_t chunk = (size + parts - 1) / parts;
+  return (chunk + 15) / 16 * 16;
+}
+
+static void sgemm_run(struct sgemm_ctx *x, int32_t batch) {
+  x->row_parts = x->col_parts = 1;
+  x->row_chunk = x->m;
+  x->col_chunk = x->n;
+  int32_t threads = pool_threads;
+  double macs = (double)x->m * x->n * x->k * batch;
+  if (threads >= 2 && batch < threads && macs >= SGEMM_PARALLEL_MACS) {
+    if (x->m >= x->n) {
+      x->row_chunk = split_chunk(x->m, threads);
+      x->row_parts = (x->m + x->row_chunk - 1) / x->row_chunk;
+    } else {
+      x->col_chunk = split_chunk(x->n, threads);
+      x->col_parts = (x->n + x->col_chunk - 1) / x->col_chunk;
+    }
+  }
+  size_t units = (size_t)batch * (size_t)x->row_parts * (size_t)x->col_parts;
+  if (threads < 2 || macs < SGEMM_PARALLEL_MACS) sgemm_units(x, 0, units);
+  else parallel_for(sgemm_units, x, units, 1);
+}
+
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   napi_value args[12];
   size_t argc = 12;
@@ -222,21 +305,8 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   REQUIRE((size_t)m * n * batch <= lc && (!bias || lbias >= (size_t)n) && (size_t)aStride * (batch - 1) + (size_t)m * k <= la &&
               (size_t)bStride * (batch - 1) + (size_t)k * n <= lb,
           "sgemm: operands too short for the shapes");
-  for (int32_t i = 0; i < batch; i++) {
-    float *out = c + (size_t)i * m * n;
-    float beta = 0.0f;
-    if (bias) {
-      for (int32_t r = 0; r < m; r++) memcpy(out + (size_t)r * n, bias, sizeof(float) * (size_t)n);
-      beta = 1.0f;
-    }
-    if (k == 0) {
-      if (!bias) memset(out, 0, sizeof(float) * (size_t)m * n);
-      continue;
-    }
-    if (m == 0 || n == 0) continue;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a + (size_t)i * aStride,
-                ta ? m : k, b + (size_t)i * bStride, tb ? k : n, beta, out, n);
-  }
+  struct sgemm_ctx ctx = {a, b, c, bias, m, n, k, aStride, bStride, ta, tb, 1, 1, m, n};
+  sgemm_run(&ctx, batch);
   return NULL;
 }
 
@@ -873,14 +943,14 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   REQUIRE(get_args(env, info, 1, &arg), "setThreads(n)");
   CHECK(napi_get_value_int32(env, arg, &n));
   REQUIRE(n >= 1 && n <= 256, "setThreads: n must be between 1 and 256");
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(1); /* products are split by the pool (sgemm_run) */
   pool_threads = n < MAX_THREADS ? n : MAX_THREADS;
   return NULL;
 }
 
 static napi_value Threads(napi_env env, napi_callback_info info) {
   napi_value out;
-  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  CHECK(napi_create_int32(env, pool_threads, &out));
   return out;
 }
 

@@ -75,11 +75,9 @@ export function loadAddon(): { addon: NativeAddon; file: string } | { missing: s
     };
     return cached;
   }
-  // OpenBLAS's idle workers spin for 2^THREAD_TIMEOUT cycles (default 2^28, ~0.1 s) after each product: on 2
-  // cores they then hold the second core through the whole step, which the C kernels' second thread needs.
-  // 2^10 cycles made 2-thread steps 15–20% faster (BERT-mini 146 → 123 ms, nanoGPT 85 → 65 ms; docs/benchmarks.md).
-  // Read by OpenBLAS when it loads; a value already set wins.
-  process.env.OPENBLAS_THREAD_TIMEOUT ??= '10';
+  // The addon splits products across its own threads and keeps OpenBLAS at 1 thread (pretrain_native.c,
+  // sgemm_run): OpenBLAS's pool would start idle workers for every core when it loads. A value already set wins.
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
   const failures: string[] = [];
   for (const file of candidates) {
     try {

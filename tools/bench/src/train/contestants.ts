@@ -113,15 +113,13 @@ export function findTorchPython(): { python: string; version: string } | { missi
   return { missing: tried.join(', ') };
 }
 
-/** The peer's environment: its BLAS and OpenMP pools sized to `threads`; idle OpenMP threads sleep. */
-/** As the bench started: loading @pretrain/backend-native sets OPENBLAS_THREAD_TIMEOUT for our own OpenBLAS, not the peer's. */
-const OPENBLAS_THREAD_TIMEOUT_AT_START = process.env.OPENBLAS_THREAD_TIMEOUT;
-
+/**
+ * The peer's environment: its BLAS and OpenMP pools sized to `threads` (loading @pretrain/backend-native
+ * sets OPENBLAS_NUM_THREADS=1 for our own OpenBLAS; the peer gets its own value); idle OpenMP threads sleep.
+ */
 export function peerEnv(threads: number): NodeJS.ProcessEnv {
-  const { OPENBLAS_THREAD_TIMEOUT: _ours, ...inherited } = process.env;
   return {
-    ...inherited,
-    ...(OPENBLAS_THREAD_TIMEOUT_AT_START === undefined ? {} : { OPENBLAS_THREAD_TIMEOUT: OPENBLAS_THREAD_TIMEOUT_AT_START }),
+    ...process.env,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: String(threads),
     MKL_NUM_THREADS: String(threads),

@@ -12,10 +12,12 @@
  *     (ratio of the medians, wall and CPU time) and ours 2 threads / 1 thread. Without torch: ours alone.
  *     --native adds ours on backend "native" (@pretrain/backend-native, built by the workspace build when a C
  *     compiler and libopenblas-dev are present, else a one-line notice) as more contestants.
- *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile [--profile-steps N]] [--wall-profile] [--native]
+ *   node tools/bench/run.js train --solo [--config ...] [--threads N] [--steps N] [--profile [--profile-steps N]] [--wall-profile] [--native] [--batch N]
  *     One process, ours only: ms/step, model GFLOP/s, the tensor count after every step and peak RSS
  *     (`--solo --config bert-mini --steps 200` is the memory check); --profile: per-kernel CPU time of
- *     one step (robust to other jobs on the machine); --wall-profile: tf.profile's wall times.
+ *     one step (robust to other jobs on the machine); --wall-profile: tf.profile's wall times; --batch N:
+ *     another batch size (two --threads 1 processes at half the batch, run at once, bound what data-parallel
+ *     workers could reach).
  */
 import * as os from 'os';
 import * as readline from 'readline';
@@ -33,7 +35,9 @@ const DEFAULT_BLOCK_STEPS: Record<string, number> = { 'bert-mini': 2, 'gpt-mini'
 function workload(key: string): Workload {
   const make = WORKLOADS[key];
   if (!make) throw new Error(`unknown --config ${key}; known: ${Object.keys(WORKLOADS).join(', ')}`);
-  return make();
+  const batch = process.argv.includes('--batch') ? Number(option('batch', '0')) : undefined;
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch must be a positive integer, got ${option('batch', '')}`);
+  return make(batch);
 }
 
 function disposeWorkload(w: Workload, dispose: () => void): void {

@@ -39,8 +39,8 @@ function randomIds(rng: Rng, n: number, vocab: number): Int32Array {
   return Int32Array.from({ length: n }, () => 5 + rng.int(vocab - 5));
 }
 
-function bertMini(): Workload {
-  const c = { vocab: 8000, hidden: 128, layers: 2, heads: 2, ffn: 512, seq: 128, batch: 16 };
+function bertMini(batch = 16): Workload {
+  const c = { vocab: 8000, hidden: 128, layers: 2, heads: 2, ffn: 512, seq: 128, batch };
   const backbone = new BertModel({ vocab_size: c.vocab, hidden_size: c.hidden, num_hidden_layers: c.layers, num_attention_heads: c.heads, intermediate_size: c.ffn, max_position_embeddings: 512 }, { seed: 1 });
   const tokens = c.batch * c.seq;
   const masked = 0.15 * tokens;
@@ -82,10 +82,11 @@ function gpt(name: string, c: { vocab: number; width: number; layers: number; he
   };
 }
 
-export const WORKLOADS: Record<string, () => Workload> = {
-  'bert-mini': bertMini,
-  'gpt-mini': () => gpt('GPT-mini (CLM)', { vocab: 8000, width: 128, layers: 2, heads: 2, block: 128, batch: 16, dropout: 0.1 }),
-  nanogpt: () => gpt("nanoGPT's CPU recipe (CLM)", { vocab: 65, width: 128, layers: 4, heads: 4, block: 64, batch: 12, dropout: 0 }),
+/** The three workloads; `batch` overrides the batch size (the bench's --batch, for experiments such as half batches per data-parallel worker). */
+export const WORKLOADS: Record<string, (batch?: number) => Workload> = {
+  'bert-mini': (batch) => bertMini(batch),
+  'gpt-mini': (batch = 16) => gpt('GPT-mini (CLM)', { vocab: 8000, width: 128, layers: 2, heads: 2, block: 128, batch, dropout: 0.1 }),
+  nanogpt: (batch = 12) => gpt("nanoGPT's CPU recipe (CLM)", { vocab: 65, width: 128, layers: 4, heads: 4, block: 64, batch, dropout: 0 }),
 };
 
 export function makeStep(w: Workload, seed: number): { step: () => number; dispose: () => void; optimizerMs: number[] } {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_UPDATE, currentBackend, dropout, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { MATMUL_PARITY_CASES, type MatMulCase } from '@pretrain/core/testing';
+import { generatedBlock, kernelTable, MATMUL_PARITY_CASES, withGeneratedBlock, type MatMulCase } from '@pretrain/core/testing';
 import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
 import { binaryLayout } from './kernels/binary';
 
@@ -382,11 +382,18 @@ if (!built) {
 }
 
 describe('docs/backends.md', () => {
-  // The list is built from an addon; its names do not depend on one, so a stub serves where none is built.
-  const names = nativeKernelList({} as NativeAddon).map((k) => k.kernelName);
-  const doc = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'backends.md'), 'utf8');
+  // The list is built from an addon; its names and reasons do not depend on one, so a stub serves where none is built.
+  const kernels = nativeKernelList({} as NativeAddon);
+  const file = path.join(__dirname, '..', '..', '..', 'docs', 'backends.md');
+  if (process.env.UPDATE_KERNEL_DOCS === '1') fs.writeFileSync(file, withGeneratedBlock(fs.readFileSync(file, 'utf8'), 'native kernels', kernelTable(kernels)));
+  const doc = fs.readFileSync(file, 'utf8');
   const section = doc.slice(doc.indexOf('## The native backend'), doc.indexOf('## Matmul throughput'));
-  it.each(names.map((n) => [n]))('describes the native kernel %s in its "native backend" section', (name) => {
+
+  it('lists the native kernels as registered (rerun with UPDATE_KERNEL_DOCS=1 after changing the list)', () => {
+    expect(generatedBlock(section, 'native kernels')).toBe(kernelTable(kernels));
+  });
+
+  it.each(kernels.map((k) => [k.kernelName]))('describes the native kernel %s in its "native backend" section', (name) => {
     expect(section).toMatch(new RegExp(`\`${name}\`|\`${name},|, ${name}\``));
   });
 });

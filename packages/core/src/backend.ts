@@ -69,14 +69,11 @@ function backendFromEnv(): BackendName | undefined {
 }
 
 /**
- * The cpu backend is registered as soon as core is imported (it is small): it is the reference the
- * other backends are tested against, and code that calls tf.setBackend('cpu') directly still gets
- * the fixed kernels and no banner.
+ * TF.js's cpu backend is loaded with core (it is small, and TF.js needs a backend to start on); core's
+ * own kernels for it are registered by initBackend, like every backend's.
  */
 function prepareCpuBackend(): void {
   require('@tensorflow/tfjs-backend-cpu');
-  const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
-  registerCpuKernels();
   silenceTfjsNodeBanner();
 }
 prepareCpuBackend();
@@ -117,6 +114,8 @@ async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
 }
 
 async function useCpu(): Promise<BackendInfo> {
+  const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
+  registerCpuKernels();
   if (!(await tf.setBackend('cpu'))) throw new Error('could not initialise the cpu backend');
   return { name: 'cpu', threads: 1, detail: 'pure JS reference' };
 }

@@ -133,53 +133,43 @@ function sigmoidInPlace(heap: SigmoidBackend, info: tf.TensorInfo): void {
   sigmoid(id, id);
 }
 
-function registerFor(backendName: string): void {
-  if (!tf.getKernel(FORWARD, backendName)) {
-    tf.registerKernel({
-      kernelName: FORWARD,
-      backendName,
-      kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-        const { logits, labels } = inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
-        const [rows, classes] = logits.shape;
-        const io = ioFor(backendName, backend);
-        const probs = io.output([rows, classes], () => undefined);
-        const loss = io.output([rows], () => undefined);
-        const hit = io.output([rows], () => undefined);
-        const inverses = io.output([rows], () => undefined);
-        if (backendName === 'wasm' && rows * classes > 0) {
-          // Exponentials through XNNPACK's sigmoid (see shiftRows). Views are taken again after the
-          // Sigmoid call: creating its operator may allocate, and an allocation may move the heap.
-          const maxes = new Float32Array(rows);
-          const argmaxes = new Int32Array(rows);
-          shiftRows(io.read(logits) as Floats, rows, classes, io.read(probs) as Floats, maxes, argmaxes);
-          sigmoidInPlace(backend as SigmoidBackend, probs);
-          finishRows(io.read(probs) as Floats, io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, maxes, argmaxes, io.read(inverses) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
-          return [probs, loss, hit, inverses];
-        }
-        // Views after all allocations (an allocation may move the wasm heap).
-        softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(probs) as Floats, io.read(inverses) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
-        return [probs, loss, hit, inverses];
-      }) as unknown as tf.KernelFunc,
-    });
-  }
-  if (!tf.getKernel(BACKWARD, backendName)) {
-    tf.registerKernel({
-      kernelName: BACKWARD,
-      backendName,
-      kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-        const { exps, inverses, labels, rowScale } = inputs as Record<string, tf.TensorInfo>;
-        const [rows, classes] = exps.shape;
-        const io = ioFor(backendName, backend);
-        const out = io.output([rows, classes], () => undefined);
-        softmaxCrossEntropyGradRows(io.read(exps) as Floats, io.read(inverses) as Floats, io.read(labels) as Ints, io.read(rowScale) as Floats, rows, classes, io.read(out) as Floats);
-        return out;
-      }) as unknown as tf.KernelFunc,
-    });
-  }
+/** The fused forward kernel for `backendName` (cpu or wasm), registered by initBackend (kernels/<backend>/index.ts). */
+export function softmaxCrossEntropyKernel(backendName: string) {
+  return ({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+    const { logits, labels } = inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
+    const [rows, classes] = logits.shape;
+    const io = ioFor(backendName, backend);
+    const probs = io.output([rows, classes], () => undefined);
+    const loss = io.output([rows], () => undefined);
+    const hit = io.output([rows], () => undefined);
+    const inverses = io.output([rows], () => undefined);
+    if (backendName === 'wasm' && rows * classes > 0) {
+      // Exponentials through XNNPACK's sigmoid (see shiftRows). Views are taken again after the
+      // Sigmoid call: creating its operator may allocate, and an allocation may move the heap.
+      const maxes = new Float32Array(rows);
+      const argmaxes = new Int32Array(rows);
+      shiftRows(io.read(logits) as Floats, rows, classes, io.read(probs) as Floats, maxes, argmaxes);
+      sigmoidInPlace(backend as SigmoidBackend, probs);
+      finishRows(io.read(probs) as Floats, io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, maxes, argmaxes, io.read(inverses) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
+      return [probs, loss, hit, inverses];
+    }
+    // Views after all allocations (an allocation may move the wasm heap).
+    softmaxCrossEntropyRows(io.read(logits) as Floats, io.read(labels) as Ints, rows, classes, io.read(probs) as Floats, io.read(inverses) as Floats, io.read(loss) as Floats, io.read(hit) as Floats);
+    return [probs, loss, hit, inverses];
+  };
 }
 
-registerFor('cpu');
-registerFor('wasm');
+/** The fused backward kernel for `backendName` (cpu or wasm). */
+export function softmaxCrossEntropyGradKernel(backendName: string) {
+  return ({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+    const { exps, inverses, labels, rowScale } = inputs as Record<string, tf.TensorInfo>;
+    const [rows, classes] = exps.shape;
+    const io = ioFor(backendName, backend);
+    const out = io.output([rows, classes], () => undefined);
+    softmaxCrossEntropyGradRows(io.read(exps) as Floats, io.read(inverses) as Floats, io.read(labels) as Ints, io.read(rowScale) as Floats, rows, classes, io.read(out) as Floats);
+    return out;
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The op

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendHasKernel, DROPOUT_MASK, GELU, type DropoutMaskAttrs } from './kernels/optional';
 import { PretrainError } from './errors';
 import type { Rng } from './rng';
-import { fusedLayerNorm, hasLayerNormKernel, registerLayerNormKernels } from './kernels/layer-norm';
+import { fusedLayerNorm, hasLayerNormKernel } from './kernels/layer-norm';
 
 /** The most negative float32: HF's additive mask value (`torch.finfo(float32).min`). */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -47,7 +47,6 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 
-registerLayerNormKernels();
 
 /**
  * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for

@@ -47,7 +47,7 @@ function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: 
 export function batchMatMulKernel(addon: NativeAddon): PackKernel {
   return {
     kernelName: tf.BatchMatMul,
-    why: 'OpenBLAS sgemm on the wasm heap: transposes as flags, batches without copies',
+    why: 'OpenBLAS sgemm on the wasm heap: transposes as flags, batches without copies, split across the threads by rows, columns or batch items',
     make: (previous: PackKernelFn): PackKernelFn => (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };

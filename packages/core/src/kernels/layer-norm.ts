@@ -80,7 +80,8 @@ export function layerNormGradRows(dy: Floats, x: Floats, gamma: Floats, rows: nu
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-function forwardKernel(backendName: string) {
+/** The fused forward kernel for `backendName` (cpu or wasm): rows in double, as core's JS loop. */
+export function layerNormKernel(backendName: string) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
     const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
     const width = x.shape[x.shape.length - 1];
@@ -93,7 +94,8 @@ function forwardKernel(backendName: string) {
   };
 }
 
-function backwardKernel(backendName: string) {
+/** The fused backward kernel for `backendName` (cpu or wasm): dx, dγ, dβ in one pass. */
+export function layerNormGradKernel(backendName: string) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const { dy, x, gamma } = inputs as Record<string, tf.TensorInfo>;
     const width = x.shape[x.shape.length - 1];
@@ -107,32 +109,20 @@ function backwardKernel(backendName: string) {
   };
 }
 
-/** The backends with core's LayerNorm kernels. */
-export const LAYER_NORM_BACKENDS = ['cpu', 'wasm'] as const;
-
-let registered = false;
-
-/** Registers both kernels for cpu and wasm and the forward kernel's gradient (idempotent). */
-export function registerLayerNormKernels(): void {
-  if (registered) return;
-  registered = true;
-  for (const backendName of LAYER_NORM_BACKENDS) {
-    tf.registerKernel({ kernelName: LAYER_NORM, backendName, kernelFunc: forwardKernel(backendName) as unknown as tf.KernelFunc });
-    tf.registerKernel({ kernelName: LAYER_NORM_GRAD, backendName, kernelFunc: backwardKernel(backendName) as unknown as tf.KernelFunc });
-  }
-  tf.registerGradient({
-    kernelName: LAYER_NORM,
-    inputsToSave: ['x', 'gamma'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, gamma] = saved;
-      // One backward kernel gives all three. It runs here, in the backward pass's own scope, not
-      // lazily in the first getter: the tape runs each getter in a tidy of its own, which would
-      // dispose the two gradients that getter does not return. Unused ones go with the backward scope.
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x, gamma }, attrs) as tf.Tensor[];
-      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
-    },
-  });
-}
+// The gradient is backend-independent and registered on import, as TF.js registers its own; the
+// kernels are registered per backend by initBackend (kernels/cpu/index.ts, kernels/wasm/index.ts).
+tf.registerGradient({
+  kernelName: LAYER_NORM,
+  inputsToSave: ['x', 'gamma'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, gamma] = saved;
+    // One backward kernel gives all three. It runs here, in the backward pass's own scope, not
+    // lazily in the first getter: the tape runs each getter in a tidy of its own, which would
+    // dispose the two gradients that getter does not return. Unused ones go with the backward scope.
+    const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD, { dy: dy as tf.Tensor, x, gamma }, attrs) as tf.Tensor[];
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+  },
+});
 
 /** Whether the active backend has the fused kernel (else callers compose the same math from ops). */
 export function hasLayerNormKernel(): boolean {

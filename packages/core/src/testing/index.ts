@@ -10,3 +10,4 @@ export * from './hf-fixture';
 export * from './forbid-heavy-modules';
 export * from './temp-dir';
 export * from './matmul-cases';
+export { generatedBlock, kernelTable, withGeneratedBlock, type DocumentedKernel } from '../kernels/docs';

@@ -1,7 +1,8 @@
 /**
  * core's wasm kernels, one per file, and the one list they are registered from. Each entry makes the
  * kernel from the stock one (which it may call for the cases it leaves alone); entries with no stock
- * kernel are additions. registerWasmKernels() runs when the wasm backend is set up (initBackend).
+ * kernel are additions (the fused LayerNorm and softmax cross-entropy, shared with cpu: kernels/layer-norm.ts,
+ * losses.ts). registerWasmKernels() runs when the wasm backend is set up (initBackend).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { recordReplacement } from '../stock';
@@ -14,6 +15,8 @@ import { oneHotWasm } from './one-hot';
 import { sumWasm } from './sum';
 import type { KernelFn } from './types';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum';
+import { LAYER_NORM, LAYER_NORM_GRAD, layerNormGradKernel, layerNormKernel } from '../layer-norm';
+import { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from '../../losses';
 
 export interface WasmKernelSpec {
   kernelName: string;
@@ -31,6 +34,10 @@ export const WASM_KERNELS: WasmKernelSpec[] = [
   { kernelName: tf.Sum, why: 'leading-axis sums in one pass, no transpose', make: (stock) => sumWasm(stock) },
   { kernelName: tf.Identity, why: 'shares the input buffer instead of copying', make: (stock) => identityWasm(stock) },
   { kernelName: tf.GatherV2, why: 'axis-0 gathers as row copies', make: (stock) => gatherWasm(stock) },
+  { kernelName: LAYER_NORM, why: 'fused LayerNorm, row statistics in double, on heap views', make: () => layerNormKernel('wasm') as unknown as KernelFn },
+  { kernelName: LAYER_NORM_GRAD, why: 'its dx, dγ, dβ in one pass', make: () => layerNormGradKernel('wasm') as unknown as KernelFn },
+  { kernelName: SOFTMAX_CROSS_ENTROPY, why: 'fused softmax cross-entropy, exponentials through XNNPACK\'s sigmoid', make: () => softmaxCrossEntropyKernel('wasm') as unknown as KernelFn },
+  { kernelName: SOFTMAX_CROSS_ENTROPY_GRAD, why: 'its gradient in one pass', make: () => softmaxCrossEntropyGradKernel('wasm') as unknown as KernelFn },
 ];
 
 let registered = false;

@@ -22,6 +22,6 @@ export const nativeKernels: KernelPack = {
     if ('missing' in loaded) return loaded;
     const { addon } = loaded;
     const blas = addon.config().split(' ').slice(0, 2).join(' ');
-    return { kernels: nativeKernelList(addon), detail: `${blas} sgemm; C LayerNorm, softmax cross-entropy, GELU, AdamW, sums, erf`, setThreads: (threads: number) => addon.setThreads(threads) };
+    return { kernels: nativeKernelList(addon), detail: `${blas} sgemm; C LayerNorm, softmax cross-entropy, GELU, AdamW, element-wise ops, sums, erf, dropout masks`, setThreads: (threads: number) => addon.setThreads(threads) };
   },
 };

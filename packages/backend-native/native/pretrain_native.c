@@ -17,6 +17,9 @@
  *   adamw(p, g, m, v, pOut, mOut, vOut, decay, β1, 1−β1, β2, 1−β2, √bc2, eps, stepSize)
  *                                         one AdamW update, rounded as @pretrain/trainer's composed ops
  *   gelu(x, dy | null, out, approximate)  GELU (erf or GPT-2's tanh form) forward, or dx when dy is given
+ *   linearXent(hidden, weight, labels, rows, width, classes, scale, loss, hit, dHidden | null, dWeight | null)
+ *                                         logits = hidden · weightᵀ and softmaxXent in chunks of rows; with
+ *                                         dHidden/dWeight also the gradients of scale · Σ loss (no full logits)
  *   binary(op, full, small, out, period, block)
  *                                         out = full op small: Add, Sub, Mul, Div (and Sub, Div reversed), small
  *                                         repeated every `period` elements, or one value per `period` (block)
@@ -36,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern void openblas_set_num_threads(int);
@@ -210,6 +214,7 @@ struct sgemm_ctx {
   int32_t m, n, k, aStride, bStride;
   bool ta, tb;
   int32_t row_parts, col_parts, row_chunk, col_chunk;
+  bool accumulate; /* c += product (beta 1) instead of c = product */
 };
 
 /* Products below this many multiply-adds run on the calling thread alone. */
@@ -219,13 +224,13 @@ static void sgemm_block(const struct sgemm_ctx *x, size_t item, int32_t r0, int3
   int32_t m = x->m, n = x->n, k = x->k, rows = r1 - r0, cols = c1 - c0;
   if (rows <= 0 || cols <= 0) return;
   float *out = x->c + item * (size_t)m * n + (size_t)r0 * n + c0;
-  float beta = 0.0f;
+  float beta = x->accumulate ? 1.0f : 0.0f;
   if (x->bias) {
     for (int32_t r = 0; r < rows; r++) memcpy(out + (size_t)r * n, x->bias + c0, sizeof(float) * (size_t)cols);
     beta = 1.0f;
   }
   if (k == 0) {
-    if (!x->bias)
+    if (!x->bias && !x->accumulate)
       for (int32_t r = 0; r < rows; r++) memset(out + (size_t)r * n, 0, sizeof(float) * (size_t)cols);
     return;
   }
@@ -305,7 +310,7 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   REQUIRE((size_t)m * n * batch <= lc && (!bias || lbias >= (size_t)n) && (size_t)aStride * (batch - 1) + (size_t)m * k <= la &&
               (size_t)bStride * (batch - 1) + (size_t)k * n <= lb,
           "sgemm: operands too short for the shapes");
-  struct sgemm_ctx ctx = {a, b, c, bias, m, n, k, aStride, bStride, ta, tb, 1, 1, m, n};
+  struct sgemm_ctx ctx = {a, b, c, bias, m, n, k, aStride, bStride, ta, tb, 1, 1, m, n, false};
   sgemm_run(&ctx, batch);
   return NULL;
 }
@@ -806,6 +811,104 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Output projection + softmax cross-entropy in row chunks (the [rows × classes] logits never exist) */
+
+/*
+ * Rows of one chunk's logits, in place: loss and hit per row as SoftmaxXent computes them, then (with
+ * gradients) the row becomes d(scale · Σ loss)/d(logits) = (softmax − one-hot) · scale, rounded as
+ * SoftmaxXentGrad rounds it (1/Σ as a float, times scale).
+ */
+struct linear_xent_rows_ctx {
+  float *logits;
+  const int32_t *labels;
+  float *loss, *hit;
+  int32_t classes;
+  float scale;
+  bool gradients;
+};
+
+static void linear_xent_rows(const void *arg, size_t begin, size_t end) {
+  const struct linear_xent_rows_ctx *x = (const struct linear_xent_rows_ctx *)arg;
+  int32_t classes = x->classes;
+  for (size_t r = begin; r < end; r++) {
+    float *lr = x->logits + r * classes;
+    int32_t argmax = 0;
+    for (int32_t c = 1; c < classes; c++)
+      if (lr[c] > lr[argmax]) argmax = c;
+    float max = lr[argmax];
+    int32_t label = x->labels[r];
+    bool counted = label >= 0 && label < classes;
+    float label_logit = counted ? lr[label] : 0.0f;
+    double sum = exp_row(lr, lr, classes, max);
+    x->loss[r] = counted ? (float)((double)max + log(sum) - (double)label_logit) : 0.0f;
+    x->hit[r] = counted && argmax == label ? 1.0f : 0.0f;
+    if (!x->gradients) continue;
+    if (!counted || x->scale == 0.0f) {
+      memset(lr, 0, sizeof(float) * (size_t)classes);
+      continue;
+    }
+    float factor = x->scale * (float)(1.0 / sum);
+    for (int32_t c = 0; c < classes; c++) lr[c] *= factor;
+    lr[label] -= x->scale;
+  }
+}
+
+/* Chunks of about this many logits (8 MB): a chunk stays in the last-level cache between its products. */
+#define LINEAR_XENT_CHUNK_ELEMENTS (2 << 20)
+
+static napi_value LinearXent(napi_env env, napi_callback_info info) {
+  napi_value args[11];
+  REQUIRE(get_args(env, info, 11, args), "linearXent(hidden, weight, labels, rows, width, classes, scale, loss, hit, dHidden | null, dWeight | null)");
+  size_t lh = 0, lw = 0, llab = 0, lloss = 0, lhit = 0, ldh = 0, ldw = 0;
+  float *hidden = floats(env, args[0], &lh), *weight = floats(env, args[1], &lw);
+  int32_t *labels = ints(env, args[2], &llab);
+  int32_t rows, width, classes;
+  double scale_value;
+  CHECK(napi_get_value_int32(env, args[3], &rows));
+  CHECK(napi_get_value_int32(env, args[4], &width));
+  CHECK(napi_get_value_int32(env, args[5], &classes));
+  CHECK(napi_get_value_double(env, args[6], &scale_value));
+  float *loss = floats(env, args[7], &lloss), *hit = floats(env, args[8], &lhit);
+  float *d_hidden = NULL, *d_weight = NULL;
+  napi_valuetype t;
+  CHECK(napi_typeof(env, args[9], &t));
+  bool gradients = t != napi_null && t != napi_undefined;
+  if (gradients) {
+    d_hidden = floats(env, args[9], &ldh);
+    d_weight = floats(env, args[10], &ldw);
+    REQUIRE(d_hidden && d_weight, "linearXent: dHidden and dWeight must both be Float32Arrays, or both null");
+  }
+  REQUIRE(hidden && weight && labels && loss && hit, "linearXent: labels must be an Int32Array, the rest Float32Arrays");
+  REQUIRE(rows >= 0 && width >= 1 && classes >= 1, "linearXent: bad size");
+  REQUIRE(lh >= (size_t)rows * width && lw >= (size_t)classes * width && llab >= (size_t)rows && lloss >= (size_t)rows && lhit >= (size_t)rows &&
+              (!gradients || (ldh >= (size_t)rows * width && ldw >= (size_t)classes * width)),
+          "linearXent: arrays too short for the shapes");
+  int32_t chunk = (int32_t)(LINEAR_XENT_CHUNK_ELEMENTS / (size_t)classes) / 16 * 16;
+  if (chunk < 16) chunk = 16;
+  if (chunk > rows) chunk = rows;
+  if (gradients) memset(d_weight, 0, sizeof(float) * (size_t)classes * width);
+  if (rows == 0) return NULL;
+  float *logits = (float *)malloc(sizeof(float) * (size_t)chunk * classes);
+  REQUIRE(logits != NULL, "linearXent: out of memory for a chunk of logits");
+  for (int32_t r0 = 0; r0 < rows; r0 += chunk) {
+    int32_t count = rows - r0 < chunk ? rows - r0 : chunk;
+    const float *h = hidden + (size_t)r0 * width;
+    struct sgemm_ctx project = {h, weight, logits, NULL, count, classes, width, 0, 0, false, true, 1, 1, count, classes, false};
+    sgemm_run(&project, 1);
+    struct linear_xent_rows_ctx rows_ctx = {logits, labels + r0, loss + r0, hit + r0, classes, (float)scale_value, gradients};
+    parallel_for(linear_xent_rows, &rows_ctx, (size_t)count, row_grain((size_t)classes));
+    if (!gradients) continue;
+    /* dHidden rows = dLogits · W; dW += dLogitsᵀ · hidden rows (chunks in order: the same sums for any thread count). */
+    struct sgemm_ctx back_hidden = {logits, weight, d_hidden + (size_t)r0 * width, NULL, count, width, classes, 0, 0, false, false, 1, 1, count, width, false};
+    sgemm_run(&back_hidden, 1);
+    struct sgemm_ctx back_weight = {logits, h, d_weight, NULL, classes, width, count, 0, 0, true, false, 1, 1, classes, width, true};
+    sgemm_run(&back_weight, 1);
+  }
+  free(logits);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Element-wise Add, Sub, Mul, Div (one float operation each: the same bits as the wasm kernels)  */
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_RSUB, OP_RDIV };
@@ -971,6 +1074,7 @@ NAPI_MODULE_INIT() {
       {"erf", NULL, Erf, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linearXent", NULL, LinearXent, NULL, NULL, NULL, napi_enumerable, NULL},
       {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},

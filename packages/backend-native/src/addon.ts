@@ -19,6 +19,8 @@ export interface NativeAddon {
   erf(x: Float32Array, y: Float32Array): void;
   adamw(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, paramOut: Float32Array, expAvgOut: Float32Array, expAvgSqOut: Float32Array, decay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, biasCorrection2Sqrt: number, eps: number, stepSize: number): void;
   gelu(x: Float32Array, dy: Float32Array | null, out: Float32Array, approximate: boolean): void;
+  /** logits = hidden · weightᵀ and softmaxXent in chunks of rows: loss and hit per row; with dHidden / dWeight also the gradients of scale · Σ loss. */
+  linearXent(hidden: Float32Array, weight: Float32Array, labels: Int32Array, rows: number, width: number, classes: number, scale: number, loss: Float32Array, hit: Float32Array, dHidden: Float32Array | null, dWeight: Float32Array | null): void;
   /** out = full op small (op 0–5: add, sub, mul, div, small − full, small / full); small repeats every `period` elements, or (block) holds one value per `period`. */
   binary(op: number, full: Float32Array, small: Float32Array, out: Float32Array, period: number, block: boolean): void;
   /** @pretrain/core's Rng.fillDropoutMask; `state` (xoshiro128**'s four words) is advanced in place. */
@@ -49,7 +51,7 @@ function packageRoot(): string {
   }
 }
 
-const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'binary', 'dropoutMask', 'setThreads', 'threads', 'config'];
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'linearXent', 'binary', 'dropoutMask', 'setThreads', 'threads', 'config'];
 
 /** Candidate binaries, in the order they are tried. */
 export function addonCandidates(): string[] {

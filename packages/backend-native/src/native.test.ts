@@ -6,7 +6,7 @@
  * wasm. CI sets PRETRAIN_NATIVE_REQUIRED=1, so there a missing binary is a failure.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW_UPDATE, currentBackend, dropout, geluErf, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
+import { ADAMW_UPDATE, currentBackend, dropout, geluErf, linearSoftmaxCrossEntropy, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { generatedBlock, kernelTable, MATMUL_PARITY_CASES, withGeneratedBlock, type MatMulCase } from '@pretrain/core/testing';
@@ -150,6 +150,37 @@ if (!built) {
         const t = tf.tensor2d(x, [4, 301]);
         return [tf.erf(t), tf.grad((u: tf.Tensor) => tf.sum(tf.mul(u, tf.erf(u))))(t)];
       }, 1e-6);
+    });
+  });
+
+  describe('output projection and loss in chunks (linearSoftmaxCrossEntropy) against matMul + loss on the cpu backend', () => {
+    it.each([
+      ['one chunk, ignored labels', 37, 16, 50],
+      ['rows in five chunks of 16 (70,000 classes)', 70, 8, 70_000],
+    ])('%s: loss, accuracy, both gradients', async (_name, rows, width, classes) => {
+      const hidden = randomArray(rows * width);
+      const weight = randomArray(classes * width, 0.5);
+      const labels = Int32Array.from({ length: rows }, (_, i) => (i % 7 === 3 ? -100 : (i * 7919) % classes));
+      await nativeVsCpu(() => {
+        const f = (h: tf.Tensor, w: tf.Tensor) => linearSoftmaxCrossEntropy(h as tf.Tensor2D, w as tf.Tensor2D, labels).loss;
+        const inputs = [tf.tensor2d(hidden, [rows, width]), tf.tensor2d(weight, [classes, width])];
+        const { loss, accuracy } = linearSoftmaxCrossEntropy(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D, labels);
+        return [loss, accuracy, ...tf.grads(f)(inputs, tf.scalar(1.5))];
+      });
+      expect(replacedKernels()).toContain('PretrainLinearCrossEntropy@wasm (native)');
+    });
+
+    it('without gradients: the same loss and accuracy, and no gradient may be taken', async () => {
+      const [rows, width, classes] = [20, 6, 30];
+      const hidden = randomArray(rows * width);
+      const weight = randomArray(classes * width);
+      const labels = Int32Array.from({ length: rows }, (_, i) => i % classes);
+      const run = (gradients: boolean) => on('native', () => {
+        const { loss, accuracy } = linearSoftmaxCrossEntropy(tf.tensor2d(hidden, [rows, width]), tf.tensor2d(weight, [classes, width]), labels, { gradients });
+        return [loss, accuracy];
+      });
+      expectClose(await run(false), await run(true), 0);
+      await expect(on('native', () => tf.grad((h: tf.Tensor) => linearSoftmaxCrossEntropy(h as tf.Tensor2D, tf.tensor2d(weight, [classes, width]), labels, { gradients: false }).loss)(tf.tensor2d(hidden, [rows, width])))).rejects.toThrow(/gradients: false/);
     });
   });
 
@@ -372,11 +403,13 @@ if (!built) {
       expect(() => addon.binary(0, new Float32Array(8), new Float32Array(3), new Float32Array(8), 4, false)).toThrow(/too short/);
       expect(() => addon.binary(0, new Float32Array(8), new Float32Array(1), new Float32Array(8), 4, true)).toThrow(/too short/);
       expect(() => addon.binary(0, new Float32Array(8), new Float32Array(4), new Float32Array(8), 3, false)).toThrow(/multiple of period/);
+      expect(() => addon.linearXent(new Float32Array(6), new Float32Array(5), new Int32Array(3), 3, 2, 3, 1, new Float32Array(3), new Float32Array(3), null, null)).toThrow(/too short/);
     });
     it('rejects arrays of the wrong type', () => {
       expect(() => addon.softmaxXentGrad(new Float32Array(6), new Float32Array(2), new Float32Array(2) as unknown as Int32Array, new Float32Array(2), 2, 3, new Float32Array(6))).toThrow(/Int32Array/);
       expect(() => addon.setThreads(0)).toThrow(/between 1 and 256/);
       expect(() => addon.dropoutMask(new Int32Array(3), new Float32Array(4), 100, 1)).toThrow(/Int32Array of 4/);
+      expect(() => addon.linearXent(new Float32Array(6), new Float32Array(6), new Int32Array(3), 3, 2, 3, 1, new Float32Array(3), new Float32Array(3), new Float32Array(6), null)).toThrow(/both be Float32Arrays/);
     });
   });
 }

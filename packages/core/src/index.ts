@@ -11,7 +11,7 @@ export { withStockKernels, replacedKernels } from './kernels/stock';
 export { registerKernelPack, kernelPackAvailable, type KernelPack, type LoadedKernelPack, type PackKernel, type PackKernelFn } from './kernel-pack';
 export { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layer-norm';
 export { isSimpleBatchBroadcast } from './kernels/shared';
-export { ADAMW_UPDATE, DROPOUT_MASK, GELU, GELU_GRAD, OPTIONAL_KERNELS, backendHasKernel, type DropoutMaskAttrs } from './kernels/optional';
+export { ADAMW_UPDATE, DROPOUT_MASK, GELU, GELU_GRAD, LINEAR_CROSS_ENTROPY, OPTIONAL_KERNELS, backendHasKernel, type DropoutMaskAttrs } from './kernels/optional';
 export * from './batch';
 export * from './safetensors';
 export * from './parameters';
@@ -25,6 +25,6 @@ export * from './limits';
 /** Layer functions (dense, layerNorm, GELUs, dropout, attention masks) shared by the model packages and heads. */
 export * from './nn';
 export { documentTokens, framedExample, FullSentenceBuilder, framingTokens, windowFraming, wordIdsFor, type FullSentenceOptions } from './full-sentence-builder';
-export { softmaxCrossEntropy, assertLabelsInRange, IGNORE_LABEL, SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './losses';
+export { softmaxCrossEntropy, linearSoftmaxCrossEntropy, type LinearSoftmaxCrossEntropyOptions, assertLabelsInRange, IGNORE_LABEL, SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, type SoftmaxCrossEntropyOptions, type SoftmaxCrossEntropyResult } from './losses';
 /** Plugins define their option schemas with core's zod, so every package validates the same way. */
 export { z } from 'zod';

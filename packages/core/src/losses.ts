@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PretrainError } from './errors';
 import { ioFor } from './kernels/io';
+import { backendHasKernel, LINEAR_CROSS_ENTROPY } from './kernels/optional';
 
 /** Labels below 0 (HF's -100) are ignored: no loss, no gradient, not counted in the mean; labels ≥ classes are an error. */
 export const IGNORE_LABEL = -100;
@@ -246,6 +247,53 @@ export function assertLabelsInRange(labels: ArrayLike<number>, classes: number, 
 }
 
 /** The same math from TF.js ops, for backends without the fused kernels. */
+export interface LinearSoftmaxCrossEntropyOptions extends SoftmaxCrossEntropyOptions {
+  /**
+   * Whether gradients will be taken. Default: whether TF.js is recording them (inside tf.grad /
+   * variableGrads). Without them a backend's fused kernel skips two of its three products.
+   */
+  gradients?: boolean;
+}
+
+/**
+ * softmaxCrossEntropy(hidden · weightᵀ, labels) — an output projection (e.g. a tied LM head: weight is
+ * [classes, width]) and the loss. Where the backend has core's optional PretrainLinearCrossEntropy (backend
+ * native), the logits are computed and consumed a chunk of rows at a time and never exist whole (GPT-mini:
+ * a [2032, 8000] logits tensor, its exponentials and its gradient, 65 MB each), and the gradients come from
+ * the forward pass. Elsewhere it is exactly the matMul and softmaxCrossEntropy it names.
+ */
+export function linearSoftmaxCrossEntropy(hidden: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32Array, options: LinearSoftmaxCrossEntropyOptions = {}): SoftmaxCrossEntropyResult {
+  const fused = backendHasKernel(LINEAR_CROSS_ENTROPY) && hidden.dtype === 'float32' && weight.dtype === 'float32';
+  if (!fused) return softmaxCrossEntropy(tf.matMul(hidden, weight, false, true) as tf.Tensor2D, labels, options);
+  const [rows] = hidden.shape;
+  const classes = weight.shape[0];
+  if (labels.length !== rows) throw new PretrainError(`${options.caller ?? 'linearSoftmaxCrossEntropy'}: ${rows} rows of hidden states but ${labels.length} labels`, { path: options.path });
+  if (!options.ignoreAbove) assertLabelsInRange(labels, classes, options.describeOutOfRange, options.path);
+  let counted = 0;
+  for (const label of labels) if (label >= 0 && label < classes) counted++;
+  const scale = counted > 0 ? 1 / counted : 0;
+  const gradients = options.gradients ?? tf.engine().isTapeOn();
+  const labelTensor = tf.tensor1d(labels, 'int32');
+  let hits: tf.Tensor | undefined;
+  const lossOf = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [h, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [perRow, hit, dHidden, dWeight] = tf.engine().runKernel(LINEAR_CROSS_ENTROPY, { hidden: h, weight: w, labels: labelTensor }, { scale, gradients }) as tf.Tensor[];
+    hits = tf.keep(hit);
+    save([dHidden, dWeight]);
+    return {
+      value: tf.mul(tf.sum(perRow), scale) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        if (!gradients) throw new PretrainError('linearSoftmaxCrossEntropy: gradients taken of a loss computed with { gradients: false }');
+        return [tf.mul(saved[0], dy), tf.mul(saved[1], dy)];
+      },
+    };
+  });
+  const loss = lossOf(hidden, weight) as tf.Scalar;
+  const accuracy = tf.mul(tf.sum(hits!), scale) as tf.Scalar;
+  hits!.dispose();
+  return { loss, accuracy };
+}
+
 function composed(logits: tf.Tensor2D, labels: tf.Tensor1D, host: Int32Array, counted: number): SoftmaxCrossEntropyResult {
   const classes = logits.shape[1];
   const valid = tf.tensor1d(Float32Array.from(host, (l) => (l >= 0 && l < classes ? 1 : 0)));

@@ -47,7 +47,6 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [cols]) as tf.Tensor1D;
 }
 
-
 /**
  * LayerNorm over the last axis with biased variance, eps inside the square root (as torch), for
  * 2-D input [rows, width]. On cpu and wasm one fused kernel forward and one backward

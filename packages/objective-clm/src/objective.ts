@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertBackboneAttention, gatherRows, objectivePath, PretrainError, softmaxCrossEntropy, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type AttentionKind, type ObjectivePlugin } from '@pretrain/core';
+import { assertBackboneAttention, gatherRows, linearSoftmaxCrossEntropy, objectivePath, PretrainError, type BackboneInfo, type BackboneOutput, type BackbonePlugin, type Batch, type BatchTensors, type LoadReport, type LossOutput, type NamedVariables, type ObjectiveArchitecture, type ObjectiveContext, type AttentionKind, type ObjectivePlugin } from '@pretrain/core';
 import { BlockBuilder } from './builder';
 import { clmOptions, type ClmOptions } from './options';
 
@@ -63,9 +63,9 @@ export class CausalLanguageModeling implements ObjectivePlugin {
     const [rows, seq, hidden] = output.sequenceOutput.shape;
     // Project only the positions that have a next token to predict (not the last, not padding).
     const selected = gatherRows(tf.reshape(output.sequenceOutput, [rows * seq, hidden]), positions);
-    const logits = tf.matMul(selected, this.embeddings(), false, true) as tf.Tensor2D;
-    // Core's fused kernel: one pass forward, one backward over the vocabulary-sized logits.
-    const { loss, accuracy } = softmaxCrossEntropy(logits, labels);
+    // The tied LM head and the loss in one op: softmaxCrossEntropy(selected · wteᵀ), or, where the backend
+    // has core's fused kernel (native), the same a chunk of rows at a time without the [rows × vocab] logits.
+    const { loss, accuracy } = linearSoftmaxCrossEntropy(selected, this.embeddings(), labels);
     return { loss, metrics: { accuracy, perplexity: tf.exp(loss) } };
   }
 

@@ -7,6 +7,7 @@ import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul';
 import { adamwKernel } from './adamw';
 import { binaryKernel } from './binary';
 import { dropoutMaskKernel } from './dropout-mask';
+import { linearCrossEntropyKernel } from './linear-cross-entropy';
 import { erfKernel } from './erf';
 import { geluGradKernel, geluKernel } from './gelu';
 import { softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from './softmax-cross-entropy';
@@ -20,6 +21,7 @@ export function nativeKernelList(addon: NativeAddon): PackKernel[] {
     layerNormGradKernel(addon),
     softmaxCrossEntropyKernel(addon),
     softmaxCrossEntropyGradKernel(addon),
+    linearCrossEntropyKernel(addon),
     sumKernel(addon),
     erfKernel(addon),
     geluKernel(addon),

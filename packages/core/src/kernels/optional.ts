@@ -7,6 +7,10 @@
  *   PretrainAdamW     {param, grad, expAvg, expAvgSq},
  *                     {decay, beta1, beta2, biasCorrection2Sqrt, eps, stepSize} → [param', expAvg', expAvgSq']
  *                     (torch.optim.AdamW's update, as @pretrain/trainer's AdamW composes it)
+ *   PretrainLinearCrossEntropy {hidden, weight, labels}, {scale, gradients}
+ *                     → [loss per row, hit per row, d hidden, d weight]
+ *                     (logits = hidden · weightᵀ and softmax cross-entropy without materialising the logits;
+ *                     with `gradients` also the gradients of scale · Σ loss, else the last two are empty)
  *   PretrainDropoutMask {}, {shape, state, threshold, scale} → [mask, state']
  *                     (Rng.fillDropoutMask: the same masks from the same generator state; state' is the
  *                     generator's next state as int32 [4])
@@ -17,6 +21,7 @@ export const GELU = 'PretrainGelu';
 export const GELU_GRAD = 'PretrainGeluGrad';
 export const ADAMW_UPDATE = 'PretrainAdamW';
 export const DROPOUT_MASK = 'PretrainDropoutMask';
+export const LINEAR_CROSS_ENTROPY = 'PretrainLinearCrossEntropy';
 
 /** PretrainDropoutMask's attributes: the mask's shape, the generator's four state words, keep threshold (of 65536) and scale. */
 export interface DropoutMaskAttrs {
@@ -27,7 +32,7 @@ export interface DropoutMaskAttrs {
 }
 
 /** Names of the kernels above, for packs that add them (they have no kernel to replace). */
-export const OPTIONAL_KERNELS: readonly string[] = [GELU, GELU_GRAD, ADAMW_UPDATE, DROPOUT_MASK];
+export const OPTIONAL_KERNELS: readonly string[] = [GELU, GELU_GRAD, ADAMW_UPDATE, DROPOUT_MASK, LINEAR_CROSS_ENTROPY];
 
 /** Whether the active backend has `kernelName` (an optional kernel a pack provides). */
 export function backendHasKernel(kernelName: string): boolean {

@@ -394,6 +394,55 @@ if (!built) {
     });
   });
 
+  describe('a second JS thread using the addon at the same time', () => {
+    const { addon, file } = loaded as Exclude<typeof loaded, { missing: string }>;
+    afterAll(() => addon.setThreads(1));
+
+    it('gets the same results as one thread alone (the pool serves one caller; the other runs alone)', async () => {
+      addon.setThreads(2);
+      const [m, k, n] = [256, 128, 128]; // 4M multiply-adds: split across the pool
+      const data = new Rng(21);
+      const a = Float32Array.from({ length: m * k }, () => data.normal());
+      const b = Float32Array.from({ length: k * n }, () => data.normal());
+      const x = Float32Array.from({ length: 300_000 }, () => data.normal());
+      const expected = { product: new Float32Array(m * n), gelu: new Float32Array(x.length) };
+      addon.sgemm(a, b, expected.product, m, n, k, false, false, 1, 0, 0, null);
+      addon.gelu(x, null, expected.gelu, false);
+      // The worker loads the same binary and repeats the same work while this thread does too.
+      const { Worker } = await import('worker_threads');
+      const worker = new Worker(
+        `const { parentPort, workerData } = require('worker_threads');
+         const addon = require(workerData.file);
+         addon.setThreads(2);
+         const { a, b, x, m, n, k } = workerData;
+         let same = true;
+         for (let i = 0; i < 40; i++) {
+           const product = new Float32Array(m * n), gelu = new Float32Array(x.length);
+           addon.sgemm(a, b, product, m, n, k, false, false, 1, 0, 0, null);
+           addon.gelu(x, null, gelu, false);
+           same = same && Buffer.from(product.buffer).equals(Buffer.from(workerData.product.buffer)) && Buffer.from(gelu.buffer).equals(Buffer.from(workerData.gelu.buffer));
+         }
+         parentPort.postMessage(same);`,
+        { eval: true, workerData: { file, a, b, x, m, n, k, ...expected } },
+      );
+      const fromWorker = new Promise<boolean>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      let same = true;
+      for (let i = 0; i < 40; i++) {
+        const product = new Float32Array(m * n);
+        const gelu = new Float32Array(x.length);
+        addon.sgemm(a, b, product, m, n, k, false, false, 1, 0, 0, null);
+        addon.gelu(x, null, gelu, false);
+        same = same && Buffer.from(product.buffer).equals(Buffer.from(expected.product.buffer)) && Buffer.from(gelu.buffer).equals(Buffer.from(expected.gelu.buffer));
+      }
+      expect(same).toBe(true);
+      expect(await fromWorker).toBe(true);
+      await worker.terminate();
+    });
+  });
+
   describe('the addon checks its arguments before touching memory', () => {
     const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
     it('rejects operands too short for the shapes', () => {

@@ -456,9 +456,10 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
  * |r| ≤ ln2 / 2, exp(r) by its degree-6 Taylor polynomial (relative error < 2e-7 on that range),
  * 2^n through the exponent bits. Below −87 the result is 0 (it would be subnormal).
  *
- * The clamp to −87 compares the bit patterns as integers (for z ≤ 0 and NaN a larger pattern is a
- * smaller number): a float compare lets GCC split the loop into a constant path and a rounding path,
- * and a loop with a branch is not vectorised for SSE4.1 and later (only SSE2 vectorised it).
+ * The clamp to −87 compares the bit patterns as integers (for z ≤ 0 a larger pattern is a smaller
+ * number; a NaN with the sign bit clamps, one without stays NaN): a float compare lets GCC split the
+ * loop into a constant path and a rounding path, and a loop with a branch is not vectorised for SSE4.1
+ * and later (only SSE2 vectorised it).
  */
 static inline __attribute__((always_inline)) float exp_nonpositive(float z) {
   uint32_t bits, limit = 0xc2ae0000u; /* −87.0f */

@@ -20,10 +20,8 @@ export interface CpuProfile {
   /** Wall ms of the whole step. */
   stepWallMs: number;
   kernels: KernelCpu[];
-  /** The slowest single calls: kernel, input shapes, CPU ms (per call, not averaged). */
-  slowest: { name: string; shapes: string; ms: number }[];
-  /** CPU ms and calls per kernel and input shapes, largest first. */
-  byShape: { name: string; shapes: string; ms: number; wallMs: number; count: number }[];
+  /** CPU ms, wall ms and calls per kernel and input shapes, largest first. */
+  byShape: (KernelCpu & { shapes: string })[];
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {
@@ -69,30 +67,25 @@ export function cpuProfileStep(step: () => void, steps = 1): CpuProfile {
   }
   const stepMs = cpuMs(c0) / steps;
   const stepWallMs = (performance.now() - t0) / steps;
-  const slowest = [...calls].sort((a, b) => b.ms - a.ms).slice(0, 12).map((c) => ({ ...c }));
-  for (const c of calls) {
-    c.ms /= steps;
-    c.wallMs /= steps;
-  }
-  for (const k of totals.values()) {
-    k.ms /= steps;
-    k.wallMs /= steps;
-    k.count /= steps;
-  }
-  const byShape = new Map<string, { name: string; shapes: string; ms: number; wallMs: number; count: number }>();
+  const byShape = new Map<string, KernelCpu & { shapes: string }>();
   for (const c of calls) {
     const key = `${c.name} ${c.shapes}`;
     const entry = byShape.get(key) ?? { ...c, ms: 0, wallMs: 0, count: 0 };
     entry.ms += c.ms;
     entry.wallMs += c.wallMs;
-    entry.count += 1 / steps;
+    entry.count++;
     byShape.set(key, entry);
+  }
+  // Means per step.
+  for (const entry of [...totals.values(), ...byShape.values()]) {
+    entry.ms /= steps;
+    entry.wallMs /= steps;
+    entry.count /= steps;
   }
   return {
     stepMs,
     stepWallMs,
     kernels: [...totals.values()].sort((a, b) => b.ms - a.ms),
-    slowest,
     byShape: [...byShape.values()].sort((a, b) => b.ms - a.ms),
   };
 }

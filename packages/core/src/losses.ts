@@ -198,10 +198,7 @@ export interface SoftmaxCrossEntropyOptions {
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf.Tensor1D, options: SoftmaxCrossEntropyOptions = {}): SoftmaxCrossEntropyResult {
   const [rows, classes] = logits.shape;
   const host = labels instanceof Int32Array ? labels : (labels.dataSync() as Int32Array);
-  if (host.length !== rows) throw new PretrainError(`${options.caller ?? 'softmaxCrossEntropy'}: ${rows} rows of logits but ${host.length} labels`, { path: options.path });
-  if (!options.ignoreAbove) assertLabelsInRange(host, classes, options.describeOutOfRange, options.path);
-  let counted = 0;
-  for (const label of host) if (label >= 0 && label < classes) counted++;
+  const counted = countedLabels(host, rows, classes, options, 'softmaxCrossEntropy', 'rows of logits');
   const labelTensor = tf.tensor1d(host, 'int32');
   const fused = tf.getKernel(FORWARD, tf.getBackend()) !== undefined && logits.dtype === 'float32';
   if (!fused) return composed(logits, labelTensor, host, counted);
@@ -227,6 +224,15 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array | tf
   const accuracy = tf.mul(tf.sum(hits!), scale) as tf.Scalar;
   hits!.dispose();
   return { loss, accuracy };
+}
+
+/** Checks one label per row (and their range unless `ignoreAbove`); returns how many count toward the mean. */
+function countedLabels(labels: Int32Array, rows: number, classes: number, options: SoftmaxCrossEntropyOptions, op: string, what: string): number {
+  if (labels.length !== rows) throw new PretrainError(`${options.caller ?? op}: ${rows} ${what} but ${labels.length} labels`, { path: options.path });
+  if (!options.ignoreAbove) assertLabelsInRange(labels, classes, options.describeOutOfRange, options.path);
+  let counted = 0;
+  for (const label of labels) if (label >= 0 && label < classes) counted++;
+  return counted;
 }
 
 /**
@@ -267,10 +273,7 @@ export function linearSoftmaxCrossEntropy(hidden: tf.Tensor2D, weight: tf.Tensor
   if (!fused) return softmaxCrossEntropy(tf.matMul(hidden, weight, false, true) as tf.Tensor2D, labels, options);
   const [rows] = hidden.shape;
   const classes = weight.shape[0];
-  if (labels.length !== rows) throw new PretrainError(`${options.caller ?? 'linearSoftmaxCrossEntropy'}: ${rows} rows of hidden states but ${labels.length} labels`, { path: options.path });
-  if (!options.ignoreAbove) assertLabelsInRange(labels, classes, options.describeOutOfRange, options.path);
-  let counted = 0;
-  for (const label of labels) if (label >= 0 && label < classes) counted++;
+  const counted = countedLabels(labels, rows, classes, options, 'linearSoftmaxCrossEntropy', 'rows of hidden states');
   const scale = counted > 0 ? 1 / counted : 0;
   const gradients = options.gradients ?? tf.engine().isTapeOn();
   const labelTensor = tf.tensor1d(labels, 'int32');

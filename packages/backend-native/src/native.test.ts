@@ -347,7 +347,7 @@ if (!built) {
     });
   });
 
-  describe('threads split the element-wise and row-wise kernels without changing a bit', () => {
+  describe('threads split every kernel, products included, without changing a bit', () => {
     const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
     afterAll(() => addon.setThreads(1));
     /** Every kernel once on inputs large enough to be split, with `threads` threads. */
@@ -377,6 +377,13 @@ if (!built) {
       const v = Float32Array.from(fill(n, 0.01), Math.abs);
       addon.adamw(x, dy, fill(n, 0.01), v, out(n), out(n), out(n), 0.99, 0.9, 0.1, 0.999, 0.001, 0.05, 1e-8, 0.01);
       addon.layerNormGrad(dy, x, gamma, rows, width, 1e-5, out(n), out(width), out(width));
+      // Products large enough to be split: by rows (m ≥ n), by columns (n > m), by batch items; with a bias, transposed.
+      const [a, b] = [fill(600 * 256), fill(256 * 512)];
+      addon.sgemm(a, b, out(600 * 512), 600, 512, 256, false, false, 1, 0, 0, fill(512));
+      addon.sgemm(a, a, out(600 * 600), 600, 600, 256, false, true, 1, 0, 0, null);
+      addon.sgemm(b, a, out(512 * 600), 512, 600, 256, true, true, 1, 0, 0, null);
+      addon.sgemm(fill(100 * 256), b, out(100 * 512), 100, 512, 256, false, false, 1, 0, 0, null);
+      addon.sgemm(a, a, out(8 * 75 * 75), 75, 75, 256, false, true, 8, 75 * 256, 75 * 256, null);
       const perRow = fill(rows);
       for (let op = 0; op < 6; op++) {
         addon.binary(op, x, dy, out(n), n, false);

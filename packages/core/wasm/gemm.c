@@ -1,0 +1,170 @@
+/*
+ * Single-precision products for the wasm backend, built with clang for wasm32 + SIMD128 and run on
+ * TF.js's own heap (the module imports tfjs-backend-wasm's memory; pointers are heap offsets).
+ * XNNPACK's f32 GEMM in TF.js 4.22 peaks near 31 GFLOP/s on one core here; V8 keeps at most 15
+ * vector registers, and a 4-row × 8-column tile (8 accumulators) is the largest that runs without
+ * spills: ~40 GFLOP/s with mul + add, ~52 with relaxed-SIMD fused multiply-add.
+ *
+ * No static data and no shadow stack: everything lives in locals, so the module never writes
+ * outside the buffers it is given (the build script checks both).
+ *
+ * C[i, j] = bias[j] + Σ_l A(i, l) · B(l, j) for each batch item, where A(i, l) = a[i·sam + l·sak] and
+ * B(l, j) = b[l·sbk + j·sbn] (a transpose is a swap of strides). B is packed in blocks of KC rows ×
+ * NC columns into `scratch`, as panels of 8 columns; A is read in place (4 rows at a time, one value
+ * per row broadcast per step).
+ */
+#include <wasm_simd128.h>
+
+#ifdef PRETRAIN_RELAXED
+/* clang 14 names f32x4.relaxed_madd "fma" and emits a pre-standard opcode; the build script rewrites
+ * it to the standard one (0xfd 0x105), whose operand order is madd(a, b, c) = a·b + c. */
+#define MADD(a, b, acc) ((v128_t)__builtin_wasm_fma_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))
+#else
+#define MADD(a, b, acc) wasm_f32x4_add((acc), wasm_f32x4_mul((a), (b)))
+#endif
+
+#define NR 8
+#define KC 256
+#define NC 256
+/* Floats of scratch one part needs: a packed KC × NC block and its NC bias values. */
+#define SCRATCH_FLOATS ((KC + 1) * NC)
+
+__attribute__((export_name("scratchFloats"))) int scratch_floats(void) { return SCRATCH_FLOATS; }
+
+/* Packs B rows [l0, l0 + kc) × columns [j0, j0 + nc) as panels of NR columns (zero-padded). */
+static void pack_block(const float *b, int sbk, int sbn, int l0, int kc, int j0, int nc, float *packed) {
+  for (int p = 0; p < nc; p += NR) {
+    int cols = nc - p < NR ? nc - p : NR;
+    float *panel = packed + p * kc;
+    for (int l = 0; l < kc; l++) {
+      const float *row = b + (l0 + l) * sbk + (j0 + p) * sbn;
+      float *dst = panel + l * NR;
+      if (cols == NR && sbn == 1) {
+        wasm_v128_store(dst, wasm_v128_load(row));
+        wasm_v128_store(dst + 4, wasm_v128_load(row + 4));
+      } else {
+        for (int j = 0; j < NR; j++) dst[j] = j < cols ? row[j * sbn] : 0.0f;
+      }
+    }
+  }
+}
+
+static inline v128_t load_part(const float *p, int cols) {
+  if (cols >= 4) return wasm_v128_load(p);
+  return wasm_f32x4_make(p[0], cols > 1 ? p[1] : 0.0f, cols > 2 ? p[2] : 0.0f, 0.0f);
+}
+
+static inline void store_part(float *p, v128_t v, int cols) {
+  if (cols >= 4) {
+    wasm_v128_store(p, v);
+    return;
+  }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (cols > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (cols > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+static inline void load_row(const float *p, int cols, v128_t *lo, v128_t *hi) {
+  *lo = load_part(p, cols);
+  *hi = cols > 4 ? load_part(p + 4, cols - 4) : wasm_f32x4_splat(0.0f);
+}
+
+static inline void store_row(float *p, v128_t lo, v128_t hi, int cols) {
+  if (cols == NR) {
+    wasm_v128_store(p, lo);
+    wasm_v128_store(p + 4, hi);
+    return;
+  }
+  store_part(p, lo, cols);
+  if (cols > 4) store_part(p + 4, hi, cols - 4);
+}
+
+/*
+ * Rows [0, m) of C's columns [j0, j0 + nc) over B rows [l0, l0 + kc): C = start + A·B, where start is
+ * the bias (first block; bias may be 0 = none) or C itself (later blocks).
+ */
+static void block_product(const float *a, int sam, int sak, int l0, int kc, int m, const float *packed, const float *bias_packed,
+                          int first, float *c, int ldc, int j0, int nc) {
+  for (int i = 0; i < m; i += 4) {
+    int rows = m - i < 4 ? m - i : 4;
+    const float *a0 = a + i * sam + l0 * sak;
+    const float *a1 = rows > 1 ? a0 + sam : a0;
+    const float *a2 = rows > 2 ? a1 + sam : a1;
+    const float *a3 = rows > 3 ? a2 + sam : a2;
+    for (int p = 0; p < nc; p += NR) {
+      int cols = nc - p < NR ? nc - p : NR;
+      float *cp = c + i * ldc + j0 + p;
+      v128_t c00, c01, c10, c11, c20, c21, c30, c31;
+      if (first) {
+        c00 = c10 = c20 = c30 = wasm_v128_load(bias_packed + p);
+        c01 = c11 = c21 = c31 = wasm_v128_load(bias_packed + p + 4);
+      } else {
+        load_row(cp, cols, &c00, &c01);
+        if (rows > 1) load_row(cp + ldc, cols, &c10, &c11); else c10 = c11 = c00;
+        if (rows > 2) load_row(cp + 2 * ldc, cols, &c20, &c21); else c20 = c21 = c00;
+        if (rows > 3) load_row(cp + 3 * ldc, cols, &c30, &c31); else c30 = c31 = c00;
+      }
+      const float *bp = packed + p * kc;
+      int off = 0;
+      for (int l = 0; l < kc; l++, off += sak, bp += NR) {
+        v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4), v;
+        v = wasm_v128_load32_splat(a0 + off); c00 = MADD(v, b0, c00); c01 = MADD(v, b1, c01);
+        v = wasm_v128_load32_splat(a1 + off); c10 = MADD(v, b0, c10); c11 = MADD(v, b1, c11);
+        v = wasm_v128_load32_splat(a2 + off); c20 = MADD(v, b0, c20); c21 = MADD(v, b1, c21);
+        v = wasm_v128_load32_splat(a3 + off); c30 = MADD(v, b0, c30); c31 = MADD(v, b1, c31);
+      }
+      store_row(cp, c00, c01, cols);
+      if (rows > 1) store_row(cp + ldc, c10, c11, cols);
+      if (rows > 2) store_row(cp + 2 * ldc, c20, c21, cols);
+      if (rows > 3) store_row(cp + 3 * ldc, c30, c31, cols);
+    }
+  }
+}
+
+/* One product, columns [j_begin, j_end) of C. */
+static void product_columns(const float *a, int sam, int sak, const float *b, int sbk, int sbn, const float *bias, float *c,
+                            int m, int n, int k, int j_begin, int j_end, float *scratch) {
+  float *bias_packed = scratch + KC * NC;
+  for (int j0 = j_begin; j0 < j_end; j0 += NC) {
+    int nc = j_end - j0 < NC ? j_end - j0 : NC;
+    for (int j = 0; j < NC; j++) bias_packed[j] = bias && j < nc ? bias[j0 + j] : 0.0f;
+    if (k == 0) {
+      /* An empty sum: C is the bias (or zeros). */
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < nc; j++) c[i * n + j0 + j] = bias_packed[j];
+      continue;
+    }
+    for (int l0 = 0; l0 < k; l0 += KC) {
+      int kc = k - l0 < KC ? k - l0 : KC;
+      pack_block(b, sbk, sbn, l0, kc, j0, nc, scratch);
+      block_product(a, sam, sak, l0, kc, m, scratch, bias_packed, l0 == 0, c, n, j0, nc);
+    }
+  }
+}
+
+/*
+ * op(A)·op(B) (+ bias) for `batch` products, A [m, k] (stored [k, m] when trans_a), B [k, n] (stored
+ * [n, k] when trans_b), batch item t at a + t·stride_a, b + t·stride_b (floats; 0 = shared), C
+ * contiguous [batch, m, n]. This call does part `part` of `parts`: batch items when there are at
+ * least `parts` of them, else column blocks (multiples of 8). `scratch` holds SCRATCH_FLOATS floats
+ * per part. Each output element is summed by one part in the same order, so the result does not
+ * depend on `parts`.
+ */
+__attribute__((export_name("sgemm"))) void sgemm(const float *a, const float *b, float *c, const float *bias, int m, int n, int k,
+                                                 int trans_a, int trans_b, int batch, int stride_a, int stride_b, float *scratch,
+                                                 int part, int parts) {
+  int sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
+  int sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
+  float *own = scratch + part * SCRATCH_FLOATS;
+  if (batch >= parts) {
+    int t_begin = (int)((long long)batch * part / parts), t_end = (int)((long long)batch * (part + 1) / parts);
+    for (int t = t_begin; t < t_end; t++)
+      product_columns(a + t * stride_a, sam, sak, b + t * stride_b, sbk, sbn, bias, c + t * m * n, m, n, k, 0, n, own);
+  } else {
+    int panels = (n + NR - 1) / NR;
+    int j_begin = panels * part / parts * NR, j_end = panels * (part + 1) / parts * NR;
+    if (j_end > n) j_end = n;
+    for (int t = 0; t < batch; t++)
+      if (j_begin < j_end) product_columns(a + t * stride_a, sam, sak, b + t * stride_b, sbk, sbn, bias, c + t * m * n, m, n, k, j_begin, j_end, own);
+  }
+}

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * Builds packages/core/wasm/*.c into WebAssembly modules (clang --target=wasm32, SIMD128) and writes
- * them, base64, into packages/core/src/kernels/wasm/simd-modules.generated.ts. The generated file is
+ * Builds packages/core/wasm/*.c into one WebAssembly module (clang --target=wasm32, SIMD128) and writes
+ * it, base64, in four variants, into packages/core/src/kernels/wasm/simd-modules.generated.ts. The generated file is
  * committed: users need no compiler. Run after editing the C: `npm run build:wasm-kernels` (needs
  * Debian's clang and lld; wabt's wasm2wat, when present, is used to check the output).
  *
- * Four variants of each source: memory unshared (tfjs-backend-wasm's single-threaded build) or
+ * The variants: memory unshared (tfjs-backend-wasm's single-threaded build) or
  * shared (its threaded build, whose memory is a SharedArrayBuffer of up to 4 GiB), each with plain
  * SIMD128 or with relaxed-SIMD fused multiply-add. clang 14 emits relaxed madd under a pre-standard
  * opcode (0xfd 0xaf 0x01); it is rewritten to the standard f32x4.relaxed_madd (0xfd 0x85 0x02, the
@@ -23,7 +23,7 @@ const path = require('path');
 const root = path.join(__dirname, '../..');
 const sourceDir = path.join(root, 'packages/core/wasm');
 const outFile = path.join(root, 'packages/core/src/kernels/wasm/simd-modules.generated.ts');
-const SOURCES = ['gemm'];
+const SOURCES = ['gemm', 'kernels'];
 const VARIANTS = [
   { key: 'plain', shared: false, relaxed: false },
   { key: 'relaxed', shared: false, relaxed: true },
@@ -76,14 +76,14 @@ function sectionIds(bytes) {
   return ids;
 }
 
-function build(source, variant, work) {
-  const input = path.join(sourceDir, `${source}.c`);
-  const output = path.join(work, `${source}-${variant.key}.wasm`);
-  execFileSync('clang', [...flags(variant), ...linkFlags(variant), '-o', output, input], { stdio: 'inherit' });
+function build(variant, work) {
+  const inputs = SOURCES.map((source) => path.join(sourceDir, `${source}.c`));
+  const output = path.join(work, `kernels-${variant.key}.wasm`);
+  execFileSync('clang', [...flags(variant), ...linkFlags(variant), '-o', output, ...inputs], { stdio: 'inherit' });
   let bytes = fs.readFileSync(output);
+  const source = 'kernels';
   if (variant.relaxed) {
-    const assembly = execFileSync('clang', [...flags(variant), '-S', '-o', '-', input], { encoding: 'utf8' });
-    const expected = countOf(assembly, 'f32x4.fma');
+    const expected = inputs.reduce((sum, input) => sum + countOf(execFileSync('clang', [...flags(variant), '-S', '-o', '-', input], { encoding: 'utf8' }), 'f32x4.fma'), 0);
     const found = countOf(bytes, OLD_MADD);
     if (expected === 0 || found !== expected) throw new Error(`${source} (${variant.key}): ${expected} f32x4.fma in the assembly but ${found} opcodes to rewrite`);
     let at;
@@ -91,11 +91,19 @@ function build(source, variant, work) {
   }
   if (sectionIds(bytes).includes(11)) throw new Error(`${source} (${variant.key}) has a data segment: it would overwrite TF.js's heap`);
   if (has('wasm2wat')) {
+    // wabt is optional; the data-segment check above always runs.
     fs.writeFileSync(output, bytes);
     const text = execFileSync('wasm2wat', ['--enable-all', output], { encoding: 'utf8' });
     if (/global\.(get|set) \$__stack_pointer/.test(text)) throw new Error(`${source} (${variant.key}) uses the shadow stack`);
   }
   return bytes;
+}
+
+/** sha256 over the sources, in order (the test compares it with the generated file's). */
+function sourcesHash() {
+  const hash = require('crypto').createHash('sha256');
+  for (const source of SOURCES) hash.update(fs.readFileSync(path.join(sourceDir, `${source}.c`)));
+  return hash.digest('hex');
 }
 
 function main() {
@@ -106,14 +114,12 @@ function main() {
     `// clang: ${execFileSync('clang', ['--version'], { encoding: 'utf8' }).split('\n')[0]}`,
     '',
   ];
-  for (const source of SOURCES) {
-    const hash = require('crypto').createHash('sha256').update(fs.readFileSync(path.join(sourceDir, `${source}.c`))).digest('hex');
-    lines.push(`/** ${source}.c (sha256 ${hash}) as WebAssembly modules, base64. */`);
-    lines.push(`export const ${source.toUpperCase()}_SOURCE_SHA256 = '${hash}';`);
-    lines.push(`export const ${source.toUpperCase()}_MODULES = {`);
-    for (const variant of VARIANTS) lines.push(`  ${variant.key}: '${build(source, variant, work).toString('base64')}',`);
-    lines.push('};', '');
-  }
+  const hash = sourcesHash();
+  lines.push(`/** ${SOURCES.map((s) => `${s}.c`).join(' + ')} as one WebAssembly module per variant, base64. */`);
+  lines.push(`export const KERNELS_SOURCE_SHA256 = '${hash}';`);
+  lines.push('export const KERNEL_MODULES = {');
+  for (const variant of VARIANTS) lines.push(`  ${variant.key}: '${build(variant, work).toString('base64')}',`);
+  lines.push('};', '');
   fs.rmSync(work, { recursive: true, force: true });
   fs.writeFileSync(outFile, lines.join('\n'));
   console.log(`wrote ${path.relative(root, outFile)}`);

@@ -13,6 +13,7 @@
  * NC columns into `scratch`, as panels of 8 columns; A is read in place (4 rows at a time, one value
  * per row broadcast per step).
  */
+#include <stdint.h>
 #include <wasm_simd128.h>
 
 #ifdef PRETRAIN_RELAXED
@@ -149,10 +150,16 @@ static void product_columns(const float *a, int sam, int sak, const float *b, in
  * least `parts` of them, else column blocks (multiples of 8). `scratch` holds SCRATCH_FLOATS floats
  * per part. Each output element is summed by one part in the same order, so the result does not
  * depend on `parts`.
+ *
+ * args (doubles, see kernels.c): a, b, c, bias (0: none), m, n, k, trans_a, trans_b, batch, stride_a, stride_b, scratch
  */
-__attribute__((export_name("sgemm"))) void sgemm(const float *a, const float *b, float *c, const float *bias, int m, int n, int k,
-                                                 int trans_a, int trans_b, int batch, int stride_a, int stride_b, float *scratch,
-                                                 int part, int parts) {
+__attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, int parts) {
+  const float *a = (const float *)(uintptr_t)args[0], *b = (const float *)(uintptr_t)args[1];
+  float *c = (float *)(uintptr_t)args[2];
+  const float *bias = (const float *)(uintptr_t)args[3];
+  int m = (int)args[4], n = (int)args[5], k = (int)args[6], trans_a = (int)args[7], trans_b = (int)args[8], batch = (int)args[9];
+  int stride_a = (int)args[10], stride_b = (int)args[11];
+  float *scratch = (float *)(uintptr_t)args[12];
   int sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
   int sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
   float *own = scratch + part * SCRATCH_FLOATS;

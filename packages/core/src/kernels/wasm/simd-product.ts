@@ -6,12 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { isSimpleBatchBroadcast, sizeOf } from '../shared';
-import { simdGemm } from './simd-gemm';
+import { simdKernels } from './simd-kernels';
 import type { WasmBackendLike } from './types';
 
-function wasmThreads(): number {
-  return (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
-}
+/** Products smaller than this (multiply-adds) run on one thread: waking a worker costs ~60 µs here. */
+const SPLIT_MIN_MACS = 2 ** 20;
 
 export function simdProduct(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
@@ -30,16 +29,20 @@ export function simdProduct(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.Te
   } catch {
     return undefined;
   }
-  const gemm = simdGemm(backend, wasmThreads());
-  if (!gemm) return undefined;
+  const kernels = simdKernels(backend);
+  if (!kernels) return undefined;
   const batchA = sizeOf(aBatchShape);
   const batchB = sizeOf(bBatchShape);
   const batch = sizeOf(outBatchShape);
   const out = backend.makeOutput([...outBatchShape, m, n], 'float32');
   // Offsets after the allocation (it may grow the heap; offsets stay valid, views would not).
   const offset = (info: tf.TensorInfo) => backend.dataIdMap.get(info.dataId).memoryOffset;
-  const common = { a: offset(a), b: offset(b), c: offset(out), bias: bias ? offset(bias) : 0, n, k, transposeB };
-  if (batchB === 1 && batchA === batch && !transposeA) gemm.sgemm({ ...common, m: batch * m, transposeA, batch: 1, strideA: 0, strideB: 0 });
-  else gemm.sgemm({ ...common, m, transposeA, batch, strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n });
+  const split = batch * m * n * k >= SPLIT_MIN_MACS;
+  const [aAt, bAt, cAt, biasAt] = [offset(a), offset(b), offset(out), bias ? offset(bias) : 0];
+  const tA = transposeA ? 1 : 0;
+  const tB = transposeB ? 1 : 0;
+  // args: a, b, c, bias, m, n, k, transA, transB, batch, strideA, strideB, scratch (gemm.c)
+  if (batchB === 1 && batchA === batch && !transposeA) kernels.run('sgemm', [aAt, bAt, cAt, biasAt, batch * m, n, k, tA, tB, 1, 0, 0, kernels.gemmScratch], split);
+  else kernels.run('sgemm', [aAt, bAt, cAt, biasAt, m, n, k, tA, tB, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, kernels.gemmScratch], split);
   return out;
 }

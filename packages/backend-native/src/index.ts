@@ -6,12 +6,15 @@
  *   registerKernelPack(nativeKernels);
  *   await initBackend({ backend: 'native', threads: 2 });
  */
-import type { KernelPack } from '@pretrain/core';
-import { loadAddon } from './addon';
-import { nativeKernelList } from './kernels/index';
+import { cKernelList, type KernelPack, type PackKernel } from '@pretrain/core';
+import { loadAddon, type NativeAddon } from './addon';
 
 export { loadAddon, addonCandidates, prebuiltPackage, localBuild, ADDON_FILE, type NativeAddon } from './addon';
-export { nativeKernelList } from './kernels/index';
+
+/** The pack's kernels over the addon's functions (core's C-kernel list). */
+export function nativeKernelList(addon: NativeAddon): PackKernel[] {
+  return cKernelList(addon);
+}
 
 /** The kernel pack for core's registerKernelPack: backend "native", on wasm's tensors. */
 export const nativeKernels: KernelPack = {

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { generatedBlock, kernelTable, MATMUL_PARITY_CASES, withGeneratedBlock, type MatMulCase } from '@pretrain/core/testing';
 import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
-import { binaryLayout } from './kernels/binary';
+import { binaryLayout } from '@pretrain/core/testing';
 
 const loaded = loadAddon();
 const built = !('missing' in loaded);

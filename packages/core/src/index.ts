@@ -9,6 +9,8 @@ export * from './config';
 export * from './backend';
 export { withStockKernels, replacedKernels } from './kernels/stock';
 export { registerKernelPack, kernelPackAvailable, type KernelPack, type LoadedKernelPack, type PackKernel, type PackKernelFn } from './kernel-pack';
+export { cKernelList } from './kernels/c-pack/index';
+export type { CKernelFunctions } from './kernels/c-pack/functions';
 export { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layer-norm';
 export { isSimpleBatchBroadcast } from './kernels/shared';
 export { ADAMW_UPDATE, DROPOUT_MASK, GELU, GELU_GRAD, LINEAR_CROSS_ENTROPY, OPTIONAL_KERNELS, backendHasKernel, type DropoutMaskAttrs } from './kernels/optional';

@@ -11,3 +11,4 @@ export * from './forbid-heavy-modules';
 export * from './temp-dir';
 export * from './matmul-cases';
 export { generatedBlock, kernelTable, withGeneratedBlock, type DocumentedKernel } from '../kernels/docs';
+export { binaryLayout } from '../kernels/c-pack/binary';

@@ -1,7 +1,8 @@
 /** core's fused LayerNorm kernels (PretrainLayerNorm / PretrainLayerNormGrad) as C loops: the same math (core's layer-norm.ts). */
 import * as tf from '@tensorflow/tfjs-core';
-import { LAYER_NORM, LAYER_NORM_GRAD, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { LAYER_NORM, LAYER_NORM_GRAD } from '../layer-norm';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
 const sizeOf = tf.util.sizeFromShape;
@@ -11,7 +12,7 @@ function rowsOf(x: tf.TensorInfo): { rows: number; width: number } {
   return { rows: width === 0 ? 0 : sizeOf(x.shape) / width, width };
 }
 
-export function layerNormKernel(addon: NativeAddon): PackKernel {
+export function layerNormKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: LAYER_NORM,
     why: 'the row loop in C',
@@ -26,7 +27,7 @@ export function layerNormKernel(addon: NativeAddon): PackKernel {
   };
 }
 
-export function layerNormGradKernel(addon: NativeAddon): PackKernel {
+export function layerNormGradKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: LAYER_NORM_GRAD,
     why: 'dx, dγ, dβ in one C pass per row',

@@ -1,9 +1,10 @@
 /** core's optional PretrainDropoutMask: Rng.fillDropoutMask's generator in C, writing the mask straight into a tensor. */
-import { DROPOUT_MASK, type DropoutMaskAttrs, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { DROPOUT_MASK, type DropoutMaskAttrs } from '../optional';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, intsOf, type WasmHeap } from './heap';
 
-export function dropoutMaskKernel(addon: NativeAddon): PackKernel {
+export function dropoutMaskKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: DROPOUT_MASK,
     why: 'the keep/drop draws in C (the same xoshiro128** stream), no host array copied in',

@@ -1,7 +1,8 @@
 /** core's optional PretrainAdamW kernel: one parameter's AdamW update in one C pass, rounded as @pretrain/trainer's composed ops. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW_UPDATE, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { ADAMW_UPDATE } from '../optional';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
 interface AdamWAttrs {
@@ -13,7 +14,7 @@ interface AdamWAttrs {
   stepSize: number;
 }
 
-export function adamwKernel(addon: NativeAddon): PackKernel {
+export function adamwKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: ADAMW_UPDATE,
     why: 'the ~12 element-wise ops of an AdamW update in one pass',

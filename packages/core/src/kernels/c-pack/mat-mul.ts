@@ -6,14 +6,15 @@
  * before (core's wasm kernel).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isSimpleBatchBroadcast, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { isSimpleBatchBroadcast } from '../shared';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
 const sizeOf = tf.util.sizeFromShape;
 
 /** op(a)·op(b) (+ bias); undefined when the shapes need the previous kernel. */
-function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
+function nativeProduct(addon: CKernelFunctions, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo): tf.TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
   const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
   const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
@@ -44,7 +45,7 @@ function nativeProduct(addon: NativeAddon, heap: WasmHeap, a: tf.TensorInfo, b: 
   return out;
 }
 
-export function batchMatMulKernel(addon: NativeAddon): PackKernel {
+export function batchMatMulKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: tf.BatchMatMul,
     why: 'OpenBLAS sgemm on the wasm heap: transposes as flags, batches without copies, split across the threads by rows, columns or batch items',
@@ -56,7 +57,7 @@ export function batchMatMulKernel(addon: NativeAddon): PackKernel {
   };
 }
 
-export function fusedMatMulKernel(addon: NativeAddon): PackKernel {
+export function fusedMatMulKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: tf._FusedMatMul,
     why: 'OpenBLAS sgemm with the bias as its initial C (linear activation; others go to the previous kernel)',

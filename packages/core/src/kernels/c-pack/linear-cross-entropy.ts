@@ -3,11 +3,12 @@
  * of rows at a time in C, with the gradients from the same pass; the [rows × classes] logits never exist.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { LINEAR_CROSS_ENTROPY, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { LINEAR_CROSS_ENTROPY } from '../optional';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, intsOf, type WasmHeap } from './heap';
 
-export function linearCrossEntropyKernel(addon: NativeAddon): PackKernel {
+export function linearCrossEntropyKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: LINEAR_CROSS_ENTROPY,
     why: 'output projection and loss in chunks of rows, gradients in the same pass: no [rows × classes] logits',

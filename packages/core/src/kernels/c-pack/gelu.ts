@@ -1,10 +1,11 @@
 /** core's optional PretrainGelu / PretrainGeluGrad kernels: GELU (erf or GPT-2's tanh form) and its gradient in one C pass each. */
 import * as tf from '@tensorflow/tfjs-core';
-import { GELU, GELU_GRAD, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { GELU, GELU_GRAD } from '../optional';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
-export function geluKernel(addon: NativeAddon): PackKernel {
+export function geluKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: GELU,
     why: 'x Φ(x) in one pass (composed: 4–7 element-wise kernels)',
@@ -18,7 +19,7 @@ export function geluKernel(addon: NativeAddon): PackKernel {
   };
 }
 
-export function geluGradKernel(addon: NativeAddon): PackKernel {
+export function geluGradKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: GELU_GRAD,
     why: 'dy · GELU′(x) in one pass (composed: ~9 element-wise kernels)',

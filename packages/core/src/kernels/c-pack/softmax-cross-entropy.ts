@@ -1,10 +1,11 @@
 /** core's fused softmax cross-entropy kernels as C loops: the same outputs (core's losses.ts), exponentials vectorised. */
 import * as tf from '@tensorflow/tfjs-core';
-import { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, type PackKernel, type PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD } from '../../losses';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, intsOf, type WasmHeap } from './heap';
 
-export function softmaxCrossEntropyKernel(addon: NativeAddon): PackKernel {
+export function softmaxCrossEntropyKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: SOFTMAX_CROSS_ENTROPY,
     why: 'max, exponentials, sums, loss and hit per row in C',
@@ -22,7 +23,7 @@ export function softmaxCrossEntropyKernel(addon: NativeAddon): PackKernel {
   };
 }
 
-export function softmaxCrossEntropyGradKernel(addon: NativeAddon): PackKernel {
+export function softmaxCrossEntropyGradKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: SOFTMAX_CROSS_ENTROPY_GRAD,
     why: '(softmax − one-hot) · row scale in C',

@@ -1,10 +1,10 @@
 /** Erf (exact GELU) with TF.js's own formula, vectorised in C: wasm runs it as a scalar libm loop. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PackKernel, PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
-export function erfKernel(addon: NativeAddon): PackKernel {
+export function erfKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: tf.Erf,
     why: 'vectorised in C (wasm: a scalar loop)',

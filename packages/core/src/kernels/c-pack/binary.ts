@@ -5,8 +5,8 @@
  * Other broadcasts and dtypes go to the previous kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PackKernel, PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
 const sizeOf = tf.util.sizeFromShape;
@@ -40,7 +40,7 @@ export function binaryLayout(shape: number[], small: number[]): BinaryLayout | u
   return undefined;
 }
 
-export function binaryKernel(addon: NativeAddon, kernelName: BinaryKernelName): PackKernel {
+export function binaryKernel(addon: CKernelFunctions, kernelName: BinaryKernelName): PackKernel {
   const [op, reversed] = OPS[kernelName];
   return {
     kernelName,

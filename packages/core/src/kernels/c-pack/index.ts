@@ -1,7 +1,10 @@
-/** The native kernels, one per file, and the one list they are registered from (by core's initBackend, backend "native"). */
+/**
+ * Kernels over C functions working on the wasm heap (a kernel pack's: @pretrain/backend-native's addon
+ * supplies the functions), one per file, and the one list they are registered from.
+ */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PackKernel } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import type { PackKernel } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { layerNormGradKernel, layerNormKernel } from './layer-norm';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul';
 import { adamwKernel } from './adamw';
@@ -13,7 +16,7 @@ import { geluGradKernel, geluKernel } from './gelu';
 import { softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from './softmax-cross-entropy';
 import { sumKernel } from './sum';
 
-export function nativeKernelList(addon: NativeAddon): PackKernel[] {
+export function cKernelList(addon: CKernelFunctions): PackKernel[] {
   return [
     batchMatMulKernel(addon),
     fusedMatMulKernel(addon),

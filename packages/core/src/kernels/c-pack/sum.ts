@@ -1,12 +1,12 @@
 /** Sum over leading axes (bias gradients: [tokens, width] → [width]) in one C pass with double accumulators; other sums go to the previous kernel. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PackKernel, PackKernelFn } from '@pretrain/core';
-import type { NativeAddon } from '../addon';
+import type { PackKernel, PackKernelFn } from '../../kernel-pack';
+import type { CKernelFunctions } from './functions';
 import { floatsOf, type WasmHeap } from './heap';
 
 const sizeOf = tf.util.sizeFromShape;
 
-export function sumKernel(addon: NativeAddon): PackKernel {
+export function sumKernel(addon: CKernelFunctions): PackKernel {
   return {
     kernelName: tf.Sum,
     why: 'leading-axis float32 sums in C',

@@ -4,7 +4,6 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { matMul2d, planMatMul, registerView, releaseView, transposeLastTwo, weightsId, withUntransposed, type MatMulPlan } from './matmul';
-import { simdProduct } from './simd-product';
 import type { KernelFn, WasmBackendLike, WasmTensorData } from './types';
 
 export function batchMatMulWasm(stock: KernelFn): KernelFn {
@@ -14,8 +13,6 @@ export function batchMatMulWasm(stock: KernelFn): KernelFn {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, transposeA, transposeB) : undefined;
     if (!plan) return stock(args);
-    const simd = simdProduct(backend, a, b, transposeA, transposeB);
-    if (simd) return simd;
     if (plan.batch === 1 && swappedIsCheaper(plan, transposeA, transposeB)) return { ...swappedMatMul(backend, a, b, transposeA, transposeB, plan), shape: plan.outShape };
     const out = backend.makeOutput([plan.batch, plan.m, plan.n], 'float32');
     withUntransposed(backend, a, b, transposeA, transposeB, plan, (aReady, bReady) => runBatches(backend, aReady, bReady, out, plan));

@@ -5,7 +5,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { sizeOf } from '../shared';
 import { planMatMul, releaseView, weightsId, withUntransposed } from './matmul';
-import { simdProduct } from './simd-product';
 import type { KernelFn, WasmBackendLike } from './types';
 
 /**
@@ -33,11 +32,7 @@ export function fusedMatMulWasm(stock: KernelFn): KernelFn {
   return (args) => {
     const backend = args.backend as WasmBackendLike;
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
-    const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
-    const linear = (!attrs.activation || attrs.activation === 'linear') && !preluActivationWeights;
-    const simd = linear ? simdProduct(backend, a, b, attrs.transposeA, attrs.transposeB, bias) : undefined;
-    if (simd) return simd;
+    const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
     if (!attrs.transposeA && !attrs.transposeB) return withNaturalWeights(backend, b, (weights) => stock({ ...args, inputs: { ...args.inputs, b: weights } }));
     const plan = a.dtype === 'float32' && b.dtype === 'float32' ? planMatMul(a, b, attrs.transposeA, attrs.transposeB) : undefined;
     if (!plan) return stock(args);

@@ -16,6 +16,10 @@ import { sumWasm } from './sum';
 import type { KernelFn } from './types';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum';
 import { LAYER_NORM, LAYER_NORM_GRAD, layerNormGradKernel, layerNormKernel } from '../layer-norm';
+import { cKernelList } from '../c-pack/index';
+import type { PackKernel } from '../../kernel-pack';
+import { simdKernelsSupported } from './simd-kernels';
+import { WASM_SIMD_FUNCTIONS, wasmSimdFunctions } from './simd-functions';
 import { SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropyGradKernel, softmaxCrossEntropyKernel } from '../../losses';
 
 export interface WasmKernelSpec {
@@ -40,23 +44,41 @@ export const WASM_KERNELS: WasmKernelSpec[] = [
   { kernelName: SOFTMAX_CROSS_ENTROPY_GRAD, why: 'its gradient in one pass', make: () => softmaxCrossEntropyGradKernel('wasm') as unknown as KernelFn },
 ];
 
+/**
+ * The kernels over core's wasm C module (packages/core/wasm/*.c; kernels/wasm/simd-kernels.ts):
+ * the products, LayerNorm, the fused loss, leading-axis sums, GELU and AdamW, the same kernels that
+ * drive the native addon (kernels/c-pack/). Registered over WASM_KERNELS, each falling back to the
+ * kernel below it for the cases it leaves alone, where WebAssembly SIMD is available and
+ * PRETRAIN_WASM_KERNELS is not "off".
+ */
+export const WASM_SIMD_KERNELS: PackKernel[] = cKernelList(wasmSimdFunctions, WASM_SIMD_FUNCTIONS);
+
 let registered = false;
 
-/** Replaces / adds the wasm kernels of WASM_KERNELS (idempotent). Call after loading tfjs-backend-wasm, before setBackend. */
+/** Replaces / adds the wasm kernels of WASM_KERNELS, then WASM_SIMD_KERNELS (idempotent). Call after loading tfjs-backend-wasm, before setBackend. */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   for (const spec of WASM_KERNELS) replaceKernel(spec.kernelName, spec.make);
+  if (simdKernelsSupported()) for (const kernel of WASM_SIMD_KERNELS) replaceKernel(kernel.kernelName, kernel.make as unknown as (stock: KernelFn) => KernelFn, 'C');
 }
 
-/** Registers `make(stock)` for the wasm backend, keeping the stock setupFunc (it wires the C exports). */
-function replaceKernel(kernelName: string, make: (stock: KernelFn) => KernelFn): void {
+/** Whether WASM_SIMD_KERNELS are registered (this process's wasm backend runs core's C module). */
+export function wasmSimdKernelsRegistered(): boolean {
+  return registered && simdKernelsSupported();
+}
+
+/**
+ * Registers `make(stock)` for the wasm backend, keeping the stock setupFunc (it wires the C exports);
+ * `layer` labels a second layer in replacedKernels() (`BatchMatMul@wasm (C)`).
+ */
+function replaceKernel(kernelName: string, make: (stock: KernelFn) => KernelFn, layer?: string): void {
   const stock = tf.getKernel(kernelName, 'wasm');
   const stockFn = (stock?.kernelFunc as KernelFn | undefined) ?? missingKernel(kernelName);
   if (stock) tf.unregisterKernel(kernelName, 'wasm');
   const ours: tf.KernelConfig = { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: make(stockFn) as tf.KernelFunc };
   tf.registerKernel(ours);
-  recordReplacement(ours, stock);
+  recordReplacement(ours, stock, layer);
 }
 
 function missingKernel(kernelName: string): KernelFn {

@@ -34,6 +34,8 @@ export interface SimdKernels {
    * `split` (callers pass whether the call is large enough to pay for waking a worker).
    */
   run(name: KernelFunction, args: readonly number[], split: boolean): void;
+  /** The heap's current buffer (views passed in must be views of it). */
+  heap(): ArrayBufferLike;
   /** Heap memory for a call's temporaries (TF.js's allocator). */
   malloc(bytes: number): number;
   free(offset: number): void;
@@ -90,6 +92,11 @@ function memoryOf(module: TfjsWasmModule): WasmMemory | undefined {
   return memory?.buffer ? memory : undefined;
 }
 
+/** Whether the module can run here (WebAssembly SIMD) and is wanted (PRETRAIN_WASM_KERNELS is not "off"); needs no backend. */
+export function simdKernelsSupported(): boolean {
+  return wantedByEnv() && WebAssembly.validate(decode(KERNEL_MODULES.plain));
+}
+
 function wantedByEnv(): boolean {
   const value = process.env.PRETRAIN_WASM_KERNELS;
   if (value === undefined || value === '' || value === 'on') return true;
@@ -137,6 +144,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
     relaxed,
     threads: parts,
     gemmScratch,
+    heap: () => memory.buffer,
     malloc: (bytes) => module._malloc(bytes),
     free: (offset) => module._free(offset),
     run(name, args, split) {

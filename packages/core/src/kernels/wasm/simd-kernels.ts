@@ -132,10 +132,10 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
   if (!relaxed && !WebAssembly.validate(plainBytes)) return null;
   const compiled = new WebAssembly.Module(relaxed ? relaxedBytes : plainBytes);
   const imports = { env: { memory, log: Math.log } };
-  const exports = new WebAssembly.Instance(compiled, imports).exports as KernelExports;
+  const wasmExports = new WebAssembly.Instance(compiled, imports).exports as KernelExports;
   const parts = shared ? Math.max(1, Math.min(MAX_WORKERS + 1, Math.floor(threads))) : 1;
   const control = align(module._malloc(CONTROL_BYTES + 8), 8);
-  const gemmScratch = align(module._malloc(exports.scratchFloats() * 4 * parts + 16), 16);
+  const gemmScratch = align(module._malloc(wasmExports.scratchFloats() * 4 * parts + 16), 16);
   const workers = parts > 1 ? startWorkers(compiled, memory, control, parts - 1) : [];
   let ints = new Int32Array(memory.buffer, control, ARGS_BYTE_OFFSET / 4);
   let doubles = new Float64Array(memory.buffer, control + ARGS_BYTE_OFFSET, MAX_ARGS);
@@ -158,7 +158,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
       const argsOffset = control + ARGS_BYTE_OFFSET;
       const used = split ? parts : 1;
       if (used === 1) {
-        exports[name](argsOffset, 0, 1);
+        wasmExports[name](argsOffset, 0, 1);
         return;
       }
       ints[CTL_FUNCTION] = KERNEL_FUNCTIONS.indexOf(name);
@@ -166,7 +166,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
       seq = (seq + 1) | 0 || 1;
       Atomics.store(ints, CTL_SEQ, seq);
       Atomics.notify(ints, CTL_SEQ);
-      exports[name](argsOffset, 0, used);
+      wasmExports[name](argsOffset, 0, used);
       const deadline = performance.now() + WORKER_TIMEOUT_MS;
       for (let w = 0; w < workers.length; w++) {
         while (Atomics.load(ints, CTL_DONE + w) !== seq) {
@@ -185,8 +185,8 @@ function align(offset: number, to: number): number {
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { module, memory, control, index, spinMs, functions } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { memory, log: Math.log } }).exports;
-const calls = functions.map((name) => exports[name]);
+const wasmExports = new WebAssembly.Instance(module, { env: { memory, log: Math.log } }).exports;
+const calls = functions.map((name) => wasmExports[name]);
 const ints = new Int32Array(memory.buffer, control, ${ARGS_BYTE_OFFSET / 4});
 let seen = 0;
 for (;;) {

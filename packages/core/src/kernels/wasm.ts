@@ -15,7 +15,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../backend';
-import { registerWasmKernels } from './wasm/index';
+import { registerWasmKernels, wasmSimdKernelsRegistered } from './wasm/index';
+import { simdKernels } from './wasm/simd-kernels';
+import type { WasmBackendLike } from './wasm/types';
 
 export { registerWasmKernels, WASM_KERNELS, type WasmKernelSpec } from './wasm/index';
 
@@ -70,7 +72,10 @@ export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<
     removeAddedListeners(before);
   }
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-  return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: `${detail}${simd ? 'SIMD' : 'no SIMD'}, XNNPACK` };
+  // core's C module is set up now (not at the first product) so the backend line can say what runs.
+  const module = wasmSimdKernelsRegistered() ? simdKernels(tf.backend() as unknown as WasmBackendLike) : undefined;
+  const kernels = module ? `core's C kernels (${module.relaxed ? 'relaxed SIMD' : 'SIMD128'}), XNNPACK for the rest` : 'XNNPACK';
+  return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: `${detail}${simd ? 'SIMD' : 'no SIMD'}, ${kernels}` };
 }
 
 function defaultThreads(): number {

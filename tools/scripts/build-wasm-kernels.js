@@ -22,7 +22,9 @@ const path = require('path');
 
 const root = path.join(__dirname, '../..');
 const sourceDir = path.join(root, 'packages/core/wasm');
-const outFile = path.join(root, 'packages/core/src/kernels/wasm/simd-modules.generated.ts');
+const defaultOut = path.join(root, 'packages/core/src/kernels/wasm/simd-modules.generated.ts');
+// --out FILE writes elsewhere (core's test rebuilds into a temporary file and compares).
+const outFile = process.argv.includes('--out') ? path.resolve(process.argv[process.argv.indexOf('--out') + 1]) : defaultOut;
 const SOURCES = ['gemm', 'kernels'];
 const VARIANTS = [
   { key: 'plain', shared: false, relaxed: false },
@@ -122,7 +124,7 @@ function main() {
   lines.push('};', '');
   fs.rmSync(work, { recursive: true, force: true });
   fs.writeFileSync(outFile, lines.join('\n'));
-  console.log(`wrote ${path.relative(root, outFile)}`);
+  console.log(`wrote ${outFile}`);
 }
 
 main();

@@ -1,5 +1,5 @@
 /**
- * docs/backends.md must describe every kernel core registers: its registration lists (wasm, cpu) are
+ * docs/backends.md must describe every kernel core registers: its registration lists (wasm, wasm C, cpu) are
  * rendered into the document's generated blocks, which must match them (UPDATE_KERNEL_DOCS=1 — or
  * `npm run docs:kernels` — rewrites the blocks), and core's optional kernels appear in its text.
  */
@@ -8,10 +8,10 @@ import * as path from 'path';
 import { CPU_KERNELS } from './cpu/index';
 import { generatedBlock, kernelTable, withGeneratedBlock } from './docs';
 import { OPTIONAL_KERNELS } from './optional';
-import { WASM_KERNELS } from './wasm/index';
+import { WASM_KERNELS, WASM_SIMD_KERNELS } from './wasm/index';
 
 const file = path.join(__dirname, '..', '..', '..', '..', 'docs', 'backends.md');
-const blocks = { 'wasm kernels': kernelTable(WASM_KERNELS), 'cpu kernels': kernelTable(CPU_KERNELS) };
+const blocks = { 'wasm kernels': kernelTable(WASM_KERNELS), 'wasm C kernels': kernelTable(WASM_SIMD_KERNELS), 'cpu kernels': kernelTable(CPU_KERNELS) };
 
 if (process.env.UPDATE_KERNEL_DOCS === '1') {
   let doc = fs.readFileSync(file, 'utf8');

@@ -74,7 +74,7 @@ export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   // core's C module is set up now (not at the first product) so the backend line can say what runs.
   const module = wasmSimdKernelsRegistered() ? simdKernels(tf.backend() as unknown as WasmBackendLike) : undefined;
-  const kernels = module ? `core's C kernels (${module.relaxed ? 'relaxed SIMD' : 'SIMD128'}), XNNPACK for the rest` : 'XNNPACK';
+  const kernels = module ? `core's C kernels (${module.relaxed ? 'relaxed SIMD' : 'SIMD128'}) + XNNPACK` : 'XNNPACK';
   return { name: 'wasm', threads: wasmBackend.getThreadsCount(), detail: `${detail}${simd ? 'SIMD' : 'no SIMD'}, ${kernels}` };
 }
 

@@ -27,8 +27,8 @@
 #define NR 8
 #define KC 256
 #define NC 256
-/* Floats of scratch one part needs: a packed KC × NC block and its NC bias values. */
-#define SCRATCH_FLOATS ((KC + 1) * NC)
+/* Floats of scratch one part needs: a packed KC × NC block of B, its NC bias values, a packed 4 × KC tile of A. */
+#define SCRATCH_FLOATS ((KC + 1) * NC + 4 * KC)
 
 __attribute__((export_name("scratchFloats"))) int scratch_floats(void) { return SCRATCH_FLOATS; }
 
@@ -37,7 +37,27 @@ static void pack_block(const float *b, int sbk, int sbn, int l0, int kc, int j0,
   for (int p = 0; p < nc; p += NR) {
     int cols = nc - p < NR ? nc - p : NR;
     float *panel = packed + p * kc;
-    for (int l = 0; l < kc; l++) {
+    int l = 0;
+    if (cols == NR && sbk == 1) {
+      /* B stored transposed ([n, k]): the panel's 8 columns are 8 rows of the storage; 4 values of
+       * each at a time, transposed in registers (4 × 4 twice). */
+      const float *r0 = b + (j0 + p) * sbn + l0;
+      for (; l + 4 <= kc; l += 4) {
+        v128_t x[8];
+        for (int j = 0; j < 8; j++) x[j] = wasm_v128_load(r0 + j * sbn + l);
+        for (int half = 0; half < 2; half++) {
+          v128_t a = x[4 * half], b4 = x[4 * half + 1], c = x[4 * half + 2], d = x[4 * half + 3];
+          v128_t ab_lo = wasm_i32x4_shuffle(a, b4, 0, 4, 1, 5), ab_hi = wasm_i32x4_shuffle(a, b4, 2, 6, 3, 7);
+          v128_t cd_lo = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), cd_hi = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);
+          float *dst = panel + l * NR + 4 * half;
+          wasm_v128_store(dst, wasm_i64x2_shuffle(ab_lo, cd_lo, 0, 2));
+          wasm_v128_store(dst + NR, wasm_i64x2_shuffle(ab_lo, cd_lo, 1, 3));
+          wasm_v128_store(dst + 2 * NR, wasm_i64x2_shuffle(ab_hi, cd_hi, 0, 2));
+          wasm_v128_store(dst + 3 * NR, wasm_i64x2_shuffle(ab_hi, cd_hi, 1, 3));
+        }
+      }
+    }
+    for (; l < kc; l++) {
       const float *row = b + (l0 + l) * sbk + (j0 + p) * sbn;
       float *dst = panel + l * NR;
       if (cols == NR && sbn == 1) {
@@ -80,18 +100,45 @@ static inline void store_row(float *p, v128_t lo, v128_t hi, int cols) {
   if (cols > 4) store_part(p + 4, hi, cols - 4);
 }
 
+/* The 4 × 8 tile's k loop: A values at a0…a3 + l·STEP (STEP a constant, so V8 gets immediate offsets). */
+#define TILE_LOOP(STEP)                                                                                 \
+  for (int l = 0; l < kc; l++, bp += NR) {                                                              \
+    v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4), v;                                     \
+    v = wasm_v128_load32_splat(a0 + l * (STEP)); c00 = MADD(v, b0, c00); c01 = MADD(v, b1, c01);        \
+    v = wasm_v128_load32_splat(a1 + l * (STEP)); c10 = MADD(v, b0, c10); c11 = MADD(v, b1, c11);        \
+    v = wasm_v128_load32_splat(a2 + l * (STEP)); c20 = MADD(v, b0, c20); c21 = MADD(v, b1, c21);        \
+    v = wasm_v128_load32_splat(a3 + l * (STEP)); c30 = MADD(v, b0, c30); c31 = MADD(v, b1, c31);        \
+  }
+
 /*
  * Rows [0, m) of C's columns [j0, j0 + nc) over B rows [l0, l0 + kc): C = start + A·B, where start is
- * the bias (first block; bias may be 0 = none) or C itself (later blocks).
+ * the bias (first block; bias may be 0 = none) or C itself (later blocks). A stored by rows (sak = 1)
+ * is read in place; otherwise each 4-row tile is first packed k-major into a_tile (4 values per k).
  */
 static void block_product(const float *a, int sam, int sak, int l0, int kc, int m, const float *packed, const float *bias_packed,
-                          int first, float *c, int ldc, int j0, int nc) {
+                          int first, float *c, int ldc, int j0, int nc, float *a_tile) {
   for (int i = 0; i < m; i += 4) {
     int rows = m - i < 4 ? m - i : 4;
-    const float *a0 = a + i * sam + l0 * sak;
-    const float *a1 = rows > 1 ? a0 + sam : a0;
-    const float *a2 = rows > 2 ? a1 + sam : a1;
-    const float *a3 = rows > 3 ? a2 + sam : a2;
+    const float *a0, *a1, *a2, *a3;
+    if (sak == 1) {
+      a0 = a + i * sam + l0;
+      a1 = rows > 1 ? a0 + sam : a0;
+      a2 = rows > 2 ? a1 + sam : a1;
+      a3 = rows > 3 ? a2 + sam : a2;
+    } else {
+      /* A stored transposed ([k, m], sam = 1): the tile's 4 rows are 4 adjacent values of each stored row. */
+      const float *src = a + i + l0 * sak;
+      if (rows == 4) {
+        for (int l = 0; l < kc; l++) wasm_v128_store(a_tile + 4 * l, wasm_v128_load(src + l * sak));
+      } else {
+        for (int l = 0; l < kc; l++)
+          for (int r = 0; r < 4; r++) a_tile[4 * l + r] = src[l * sak + (r < rows ? r : rows - 1)];
+      }
+      a0 = a_tile;
+      a1 = a_tile + 1;
+      a2 = a_tile + 2;
+      a3 = a_tile + 3;
+    }
     for (int p = 0; p < nc; p += NR) {
       int cols = nc - p < NR ? nc - p : NR;
       float *cp = c + i * ldc + j0 + p;
@@ -106,13 +153,10 @@ static void block_product(const float *a, int sam, int sak, int l0, int kc, int 
         if (rows > 3) load_row(cp + 3 * ldc, cols, &c30, &c31); else c30 = c31 = c00;
       }
       const float *bp = packed + p * kc;
-      int off = 0;
-      for (int l = 0; l < kc; l++, off += sak, bp += NR) {
-        v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4), v;
-        v = wasm_v128_load32_splat(a0 + off); c00 = MADD(v, b0, c00); c01 = MADD(v, b1, c01);
-        v = wasm_v128_load32_splat(a1 + off); c10 = MADD(v, b0, c10); c11 = MADD(v, b1, c11);
-        v = wasm_v128_load32_splat(a2 + off); c20 = MADD(v, b0, c20); c21 = MADD(v, b1, c21);
-        v = wasm_v128_load32_splat(a3 + off); c30 = MADD(v, b0, c30); c31 = MADD(v, b1, c31);
+      if (sak == 1) {
+        TILE_LOOP(1)
+      } else {
+        TILE_LOOP(4)
       }
       store_row(cp, c00, c01, cols);
       if (rows > 1) store_row(cp + ldc, c10, c11, cols);
@@ -138,7 +182,7 @@ static void product_columns(const float *a, int sam, int sak, const float *b, in
     for (int l0 = 0; l0 < k; l0 += KC) {
       int kc = k - l0 < KC ? k - l0 : KC;
       pack_block(b, sbk, sbn, l0, kc, j0, nc, scratch);
-      block_product(a, sam, sak, l0, kc, m, scratch, bias_packed, l0 == 0, c, n, j0, nc);
+      block_product(a, sam, sak, l0, kc, m, scratch, bias_packed, l0 == 0, c, n, j0, nc, scratch + (KC + 1) * NC);
     }
   }
 }

@@ -24,18 +24,31 @@ static inline void part_range(int n, int part, int parts, int *begin, int *end) 
   *end = (int)((long long)n * (part + 1) / parts);
 }
 
+
+/* Two floats as two doubles, and back. */
+static inline v128_t load2d(const float *p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
+static inline void store2f(float *p, v128_t v) { wasm_v128_store64_lane(p, wasm_f32x4_demote_f64x2_zero(v), 0); }
+static inline double lanes_sum(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
+
 /* ------------------------------------------------------------------------------------------ */
 /* LayerNorm over the last axis, as core's layerNormRows (double statistics, one rounding)      */
 
 static void row_stats(const float *x, int width, double eps, double *mean, double *rstd) {
-  double sum = 0, squares = 0;
-  for (int c = 0; c < width; c++) {
+  v128_t sums = wasm_f64x2_splat(0), squares = sums;
+  int c = 0;
+  for (; c + 2 <= width; c += 2) {
+    v128_t v = load2d(x + c);
+    sums = wasm_f64x2_add(sums, v);
+    squares = wasm_f64x2_add(squares, wasm_f64x2_mul(v, v));
+  }
+  double sum = lanes_sum(sums), sq = lanes_sum(squares);
+  for (; c < width; c++) {
     double v = x[c];
     sum += v;
-    squares += v * v;
+    sq += v * v;
   }
   double mu = sum / width;
-  double variance = squares / width - mu * mu;
+  double variance = sq / width - mu * mu;
   if (variance < 0) variance = 0;
   *mean = mu;
   *rstd = 1.0 / __builtin_sqrt(variance + eps);
@@ -54,7 +67,11 @@ __attribute__((export_name("layerNorm"))) void layer_norm(const double *args, in
     float *yr = y + r * width;
     double mean, rstd;
     row_stats(xr, width, eps, &mean, &rstd);
-    for (int c = 0; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
+    v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
+    int c = 0;
+    for (; c + 2 <= width; c += 2)
+      store2f(yr + c, wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), load2d(gamma + c)), load2d(beta + c)));
+    for (; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
   }
 }
 
@@ -78,8 +95,20 @@ __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double 
       float *dxr = dx + r * width;
       double mean, rstd;
       row_stats(xr, width, eps, &mean, &rstd);
-      double sum_g = 0, sum_gx = 0;
-      for (int c = 0; c < width; c++) {
+      v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
+      v128_t sums_g = wasm_f64x2_splat(0), sums_gx = sums_g;
+      int c = 0;
+      for (; c + 2 <= width; c += 2) {
+        v128_t d = load2d(dyr + c);
+        v128_t h = wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd);
+        v128_t g = wasm_f64x2_mul(d, load2d(gamma + c));
+        sums_g = wasm_f64x2_add(sums_g, g);
+        sums_gx = wasm_f64x2_add(sums_gx, wasm_f64x2_mul(g, h));
+        wasm_v128_store(acc_gamma + c, wasm_f64x2_add(wasm_v128_load(acc_gamma + c), wasm_f64x2_mul(d, h)));
+        wasm_v128_store(acc_beta + c, wasm_f64x2_add(wasm_v128_load(acc_beta + c), d));
+      }
+      double sum_g = lanes_sum(sums_g), sum_gx = lanes_sum(sums_gx);
+      for (; c < width; c++) {
         double d = dyr[c];
         double h = ((double)xr[c] - mean) * rstd;
         double g = d * gamma[c];
@@ -89,7 +118,13 @@ __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double 
         acc_beta[c] += d;
       }
       double mean_g = sum_g / width, mean_gx = sum_gx / width;
-      for (int c = 0; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
+      v128_t vmean_g = wasm_f64x2_splat(mean_g), vmean_gx = wasm_f64x2_splat(mean_gx);
+      for (c = 0; c + 2 <= width; c += 2) {
+        v128_t centred = wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), vmean_gx);
+        v128_t inner = wasm_f64x2_sub(wasm_f64x2_sub(wasm_f64x2_mul(load2d(dyr + c), load2d(gamma + c)), vmean_g), centred);
+        store2f(dxr + c, wasm_f64x2_mul(vrstd, inner));
+      }
+      for (; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
     }
   }
 }
@@ -188,8 +223,80 @@ static inline float sigmoid_approx(float z) {
   return z >= 0 ? s : e * s;
 }
 
+/* The same three, four lanes at a time, each lane through the same float operations as above. */
+#define F4(x) wasm_f32x4_splat(x)
+
+static inline v128_t exp_nonpositive4(v128_t z) {
+  z = wasm_f32x4_pmax(z, F4(-87.0f)); /* pmax(a, b) = a < b ? b : a: z below −87 becomes −87, a NaN stays NaN */
+  v128_t n = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_sub(wasm_f32x4_mul(z, F4(1.44269504088896341f)), F4(0.5f)));
+  v128_t nf = wasm_f32x4_convert_i32x4(n);
+  v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(z, wasm_f32x4_mul(nf, F4(0.693145751953125f))), wasm_f32x4_mul(nf, F4(1.428606765330187e-06f)));
+  v128_t p = wasm_f32x4_add(F4(0.008333334f), wasm_f32x4_mul(r, F4(0.0013888889f)));
+  p = wasm_f32x4_add(F4(0.041666668f), wasm_f32x4_mul(r, p));
+  p = wasm_f32x4_add(F4(0.16666667f), wasm_f32x4_mul(r, p));
+  p = wasm_f32x4_add(F4(0.5f), wasm_f32x4_mul(r, p));
+  p = wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(r, p));
+  p = wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(r, p));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(n, wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, scale);
+}
+
+static inline v128_t erf4(v128_t v) {
+  v128_t a = wasm_f32x4_abs(v);
+  v128_t t = wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(F4(0.3275911f), a)));
+  v128_t poly = wasm_f32x4_sub(wasm_f32x4_mul(F4(1.061405429f), t), F4(1.453152027f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), F4(1.421413741f));
+  poly = wasm_f32x4_sub(wasm_f32x4_mul(poly, t), F4(0.284496736f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), F4(0.254829592f));
+  poly = wasm_f32x4_mul(poly, t);
+  v128_t r = wasm_f32x4_sub(F4(1.0f), wasm_f32x4_mul(poly, exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_neg(a), a))));
+  /* copysign(r, v): r's magnitude bits, v's sign bit */
+  return wasm_v128_bitselect(v, r, wasm_i32x4_splat((int32_t)0x80000000));
+}
+
+static inline v128_t sigmoid4(v128_t z) {
+  v128_t e = exp_nonpositive4(wasm_f32x4_neg(wasm_f32x4_abs(z)));
+  v128_t s = wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), e));
+  return wasm_v128_bitselect(s, wasm_f32x4_mul(e, s), wasm_f32x4_ge(z, F4(0.0f)));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Softmax cross-entropy (core's PretrainSoftmaxCrossEntropy and its gradient)                   */
+
+/* The first index of the row's largest value (NaNs never win), as `if (x[c] > x[best]) best = c`. */
+static int row_argmax(const float *x, int n) {
+  v128_t best4 = wasm_f32x4_splat(x[0]);
+  int c = 0;
+  for (; c + 4 <= n; c += 4) best4 = wasm_f32x4_pmax(best4, wasm_v128_load(x + c));
+  float best = x[0];
+  for (int lane = 0; lane < 4; lane++) {
+    float v = lane == 0 ? wasm_f32x4_extract_lane(best4, 0) : lane == 1 ? wasm_f32x4_extract_lane(best4, 1) : lane == 2 ? wasm_f32x4_extract_lane(best4, 2) : wasm_f32x4_extract_lane(best4, 3);
+    if (v > best) best = v;
+  }
+  for (; c < n; c++)
+    if (x[c] > best) best = x[c];
+  for (c = 0; c < n; c++)
+    if (x[c] == best) return c;
+  return 0; /* every value NaN */
+}
+
+/* out[c] = exp(x[c] − max) for one row; returns their sum (in double). */
+static double exp_row(const float *x, float *out, int n, float max) {
+  v128_t sums = wasm_f64x2_splat(0);
+  v128_t vmax = wasm_f32x4_splat(max);
+  int c = 0;
+  for (; c + 4 <= n; c += 4) {
+    v128_t e = exp_nonpositive4(wasm_f32x4_sub(wasm_v128_load(x + c), vmax));
+    wasm_v128_store(out + c, e);
+    sums = wasm_f64x2_add(sums, wasm_f64x2_add(wasm_f64x2_promote_low_f32x4(e), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(e, e, 2, 3, 2, 3))));
+  }
+  double sum = lanes_sum(sums);
+  for (; c < n; c++) {
+    out[c] = exp_nonpositive(x[c] - max);
+    sum += out[c];
+  }
+  return sum;
+}
 
 /* args: logits, labels, rows, classes, exps, inverses, loss, hit — rows split across parts. */
 __attribute__((export_name("softmaxXent"))) void softmax_xent(const double *args, int part, int parts) {
@@ -202,13 +309,9 @@ __attribute__((export_name("softmaxXent"))) void softmax_xent(const double *args
   for (int r = begin; r < end; r++) {
     const float *lr = logits + r * classes;
     float *er = exps + r * classes;
-    int argmax = 0;
-    for (int c = 1; c < classes; c++)
-      if (lr[c] > lr[argmax]) argmax = c;
+    int argmax = row_argmax(lr, classes);
     float max = lr[argmax];
-    for (int c = 0; c < classes; c++) er[c] = exp_nonpositive(lr[c] - max);
-    double sum = 0;
-    for (int c = 0; c < classes; c++) sum += er[c];
+    double sum = exp_row(lr, er, classes, max);
     inverses[r] = (float)(1.0 / sum);
     int label = labels[r];
     int counted = label >= 0 && label < classes;
@@ -248,6 +351,37 @@ __attribute__((export_name("softmaxXentGrad"))) void softmax_xent_grad(const dou
 #define INV_SQRT_2PIF 0.39894228040143268f
 #define SQRT_2_OVER_PIF 0.79788456080286536f
 
+/* GELU of 4 lanes: forward (dy = 0) or dy · GELU′(x), in the scalar loops' operations. */
+static inline v128_t gelu4(v128_t xi, v128_t dy, int has_dy, int approximate) {
+  if (!approximate && !has_dy) return wasm_f32x4_mul(xi, wasm_f32x4_mul(wasm_f32x4_add(erf4(wasm_f32x4_mul(xi, F4(SQRT1_2F))), F4(1.0f)), F4(0.5f)));
+  if (!approximate) {
+    v128_t cdf = wasm_f32x4_mul(wasm_f32x4_add(erf4(wasm_f32x4_mul(xi, F4(SQRT1_2F))), F4(1.0f)), F4(0.5f));
+    v128_t pdf = wasm_f32x4_mul(exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_mul(xi, xi), F4(-0.5f))), F4(INV_SQRT_2PIF));
+    return wasm_f32x4_mul(dy, wasm_f32x4_add(cdf, wasm_f32x4_mul(xi, pdf)));
+  }
+  v128_t sq = wasm_f32x4_mul(xi, xi);
+  v128_t u2 = wasm_f32x4_mul(wasm_f32x4_mul(xi, wasm_f32x4_add(wasm_f32x4_mul(sq, F4(0.044715f)), F4(1.0f))), F4(2.0f * SQRT_2_OVER_PIF));
+  v128_t s = sigmoid4(u2);
+  if (!has_dy) return wasm_f32x4_mul(xi, s);
+  v128_t slope = wasm_f32x4_add(wasm_f32x4_mul(sq, F4(2.0f * SQRT_2_OVER_PIF * 3.0f * 0.044715f)), F4(2.0f * SQRT_2_OVER_PIF));
+  v128_t ds = wasm_f32x4_mul(s, wasm_f32x4_sub(F4(1.0f), s));
+  return wasm_f32x4_mul(dy, wasm_f32x4_add(s, wasm_f32x4_mul(wasm_f32x4_mul(xi, ds), slope)));
+}
+
+static inline float gelu1(float xi, const float *dy, int approximate) {
+  if (!approximate && !dy) return xi * ((erf_approx(xi * SQRT1_2F) + 1.0f) * 0.5f);
+  if (!approximate) {
+    float cdf = (erf_approx(xi * SQRT1_2F) + 1.0f) * 0.5f;
+    float pdf = exp_nonpositive(xi * xi * -0.5f) * INV_SQRT_2PIF;
+    return *dy * (cdf + xi * pdf);
+  }
+  float sq = xi * xi;
+  float s = sigmoid_approx(xi * (sq * 0.044715f + 1.0f) * (2.0f * SQRT_2_OVER_PIF));
+  if (!dy) return xi * s;
+  float slope = sq * (2.0f * SQRT_2_OVER_PIF * 3.0f * 0.044715f) + 2.0f * SQRT_2_OVER_PIF;
+  return *dy * (s + xi * (s * (1.0f - s)) * slope);
+}
+
 /* args: x, dy (0: forward), out, n, approximate — elements split across parts (multiples of 64). */
 __attribute__((export_name("gelu"))) void gelu(const double *args, int part, int parts) {
   const float *x = ARG_PTR(const float, 0), *dy = ARG_PTR(const float, 1);
@@ -257,29 +391,12 @@ __attribute__((export_name("gelu"))) void gelu(const double *args, int part, int
   part_range((n + 63) / 64, part, parts, &begin, &end);
   begin *= 64;
   end = end * 64 < n ? end * 64 : n;
-  if (!approximate && !dy) {
-    for (int i = begin; i < end; i++) out[i] = x[i] * ((erf_approx(x[i] * SQRT1_2F) + 1.0f) * 0.5f);
-  } else if (!approximate) {
-    for (int i = begin; i < end; i++) {
-      float xi = x[i];
-      float cdf = (erf_approx(xi * SQRT1_2F) + 1.0f) * 0.5f;
-      float pdf = exp_nonpositive(xi * xi * -0.5f) * INV_SQRT_2PIF;
-      out[i] = dy[i] * (cdf + xi * pdf);
-    }
-  } else if (!dy) {
-    for (int i = begin; i < end; i++) {
-      float xi = x[i];
-      out[i] = xi * sigmoid_approx(xi * (xi * xi * 0.044715f + 1.0f) * (2.0f * SQRT_2_OVER_PIF));
-    }
-  } else {
-    for (int i = begin; i < end; i++) {
-      float xi = x[i];
-      float sq = xi * xi;
-      float s = sigmoid_approx(xi * (sq * 0.044715f + 1.0f) * (2.0f * SQRT_2_OVER_PIF));
-      float slope = sq * (2.0f * SQRT_2_OVER_PIF * 3.0f * 0.044715f) + 2.0f * SQRT_2_OVER_PIF;
-      out[i] = dy[i] * (s + xi * (s * (1.0f - s)) * slope);
-    }
+  int i = begin;
+  for (; i + 4 <= end; i += 4) {
+    v128_t d = dy ? wasm_v128_load(dy + i) : F4(0.0f);
+    wasm_v128_store(out + i, gelu4(wasm_v128_load(x + i), d, dy != 0, approximate));
   }
+  for (; i < end; i++) out[i] = gelu1(x[i], dy ? dy + i : 0, approximate);
 }
 
 /*
@@ -297,7 +414,17 @@ __attribute__((export_name("adamw"))) void adamw(const double *args, int part, i
   part_range((n + 63) / 64, part, parts, &begin, &end);
   begin *= 64;
   end = end * 64 < n ? end * 64 : n;
-  for (int i = begin; i < end; i++) {
+  int i = begin;
+  for (; i + 4 <= end; i += 4) {
+    v128_t gi = wasm_v128_load(g + i);
+    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), F4(b1)), wasm_f32x4_mul(gi, F4(omb1)));
+    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), F4(b2)), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), F4(omb2)));
+    v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(vi), F4(bc2)), F4(eps));
+    wasm_v128_store(po + i, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(p + i), F4(decay)), wasm_f32x4_mul(wasm_f32x4_div(mi, denom), F4(step_size))));
+    wasm_v128_store(mo + i, mi);
+    wasm_v128_store(vo + i, vi);
+  }
+  for (; i < end; i++) {
     float mi = m[i] * b1 + g[i] * omb1;
     float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
     float denom = __builtin_sqrtf(vi) / bc2 + eps;

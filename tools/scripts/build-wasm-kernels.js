@@ -26,6 +26,8 @@ const defaultOut = path.join(root, 'packages/core/src/kernels/wasm/simd-modules.
 // --out FILE writes elsewhere (core's test rebuilds into a temporary file and compares).
 const outFile = process.argv.includes('--out') ? path.resolve(process.argv[process.argv.indexOf('--out') + 1]) : defaultOut;
 const SOURCES = ['gemm', 'kernels'];
+/** Every file the build reads, hashed in this order (the test recomputes it). */
+const HASHED = ['gemm.c', 'kernels.c', 'work.h'];
 const VARIANTS = [
   { key: 'plain', shared: false, relaxed: false },
   { key: 'relaxed', shared: false, relaxed: true },
@@ -104,7 +106,7 @@ function build(variant, work) {
 /** sha256 over the sources, in order (the test compares it with the generated file's). */
 function sourcesHash() {
   const hash = require('crypto').createHash('sha256');
-  for (const source of SOURCES) hash.update(fs.readFileSync(path.join(sourceDir, `${source}.c`)));
+  for (const file of HASHED) hash.update(fs.readFileSync(path.join(sourceDir, file)));
   return hash.digest('hex');
 }
 
@@ -117,7 +119,7 @@ function main() {
     '',
   ];
   const hash = sourcesHash();
-  lines.push(`/** ${SOURCES.map((s) => `${s}.c`).join(' + ')} as one WebAssembly module per variant, base64. */`);
+  lines.push(`/** ${SOURCES.map((s) => `${s}.c`).join(' + ')} as one WebAssembly module per variant, base64; the hash covers ${HASHED.join(', ')}. */`);
   lines.push(`export const KERNELS_SOURCE_SHA256 = '${hash}';`);
   lines.push('export const KERNEL_MODULES = {');
   for (const variant of VARIANTS) lines.push(`  ${variant.key}: '${build(variant, work).toString('base64')}',`);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "work.h"
+
 #ifdef PRETRAIN_RELAXED
 /* clang 14 names f32x4.relaxed_madd "fma" and emits a pre-standard opcode; the build script rewrites
  * it to the standard one (0xfd 0x105), whose operand order is madd(a, b, c) = a·b + c. */
@@ -187,13 +189,17 @@ static void product_columns(const float *a, int sam, int sak, const float *b, in
   }
 }
 
+/* A chunk of a product is at least this many multiply-adds (smaller ones cost more to hand out). */
+#define MIN_CHUNK_MACS (1 << 18)
+
 /*
  * op(A)·op(B) (+ bias) for `batch` products, A [m, k] (stored [k, m] when trans_a), B [k, n] (stored
  * [n, k] when trans_b), batch item t at a + t·stride_a, b + t·stride_b (floats; 0 = shared), C
- * contiguous [batch, m, n]. This call does part `part` of `parts`: batch items when there are at
- * least `parts` of them, else column blocks (multiples of 8). `scratch` holds SCRATCH_FLOATS floats
- * per part. Each output element is summed by one part in the same order, so the result does not
- * depend on `parts`.
+ * contiguous [batch, m, n]. `parts` threads run this at once, taking chunks (work.h): each batch item
+ * is one chunk or is cut into chunks of 8-column panels (n > m: each chunk packs only its own columns
+ * of B) or of rows in multiples of 4 (each packs all of B, at most a few percent of its work). `part`
+ * picks the thread's own SCRATCH_FLOATS of `scratch`. Each output element is summed within one chunk
+ * in the same order, so the result does not depend on `parts`.
  *
  * args (doubles, see kernels.c): a, b, c, bias (0: none), m, n, k, trans_a, trans_b, batch, stride_a, stride_b, scratch
  */
@@ -207,15 +213,24 @@ __attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, i
   int sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
   int sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
   float *own = scratch + part * SCRATCH_FLOATS;
-  if (batch >= parts) {
-    int t_begin = (int)((long long)batch * part / parts), t_end = (int)((long long)batch * (part + 1) / parts);
-    for (int t = t_begin; t < t_end; t++)
-      product_columns(a + t * stride_a, sam, sak, b + t * stride_b, sbk, sbn, bias, c + t * m * n, m, n, k, 0, n, own);
-  } else {
-    int panels = (n + NR - 1) / NR;
-    int j_begin = panels * part / parts * NR, j_end = panels * (part + 1) / parts * NR;
-    if (j_end > n) j_end = n;
-    for (int t = 0; t < batch; t++)
-      if (j_begin < j_end) product_columns(a + t * stride_a, sam, sak, b + t * stride_b, sbk, sbn, bias, c + t * m * n, m, n, k, j_begin, j_end, own);
+  /* Chunks per batch item: by columns when the product is wider than tall, else by rows. */
+  int by_columns = n > m;
+  int units = by_columns ? (n + NR - 1) / NR : (m + 3) / 4;
+  long long unit_macs = (long long)(by_columns ? NR : 4) * (by_columns ? m : n) * (k > 0 ? k : 1);
+  int min_units = by_columns ? 1 : 8; /* row chunks of at least 32 rows: B packed per chunk stays cheap */
+  if (unit_macs * min_units < MIN_CHUNK_MACS) min_units = (int)((MIN_CHUNK_MACS + unit_macs - 1) / unit_macs);
+  int per_item = batch >= 4 * parts ? 1 : chunk_count(units, parts, min_units);
+  FOR_EACH_CHUNK(args, batch * per_item, chunk) {
+    int t = chunk / per_item, begin, end;
+    chunk_range(units, per_item, chunk % per_item, &begin, &end);
+    const float *at = a + t * stride_a, *bt = b + t * stride_b;
+    float *ct = c + t * m * n;
+    if (by_columns) {
+      int j_end = end * NR < n ? end * NR : n;
+      product_columns(at, sam, sak, bt, sbk, sbn, bias, ct, m, n, k, begin * NR, j_end, own);
+    } else {
+      int r0 = begin * 4, r1 = end * 4 < m ? end * 4 : m;
+      product_columns(at + r0 * sam, sam, sak, bt, sbk, sbn, bias, ct + r0 * n, r1 - r0, n, k, 0, n, own);
+    }
   }
 }

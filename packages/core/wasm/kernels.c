@@ -1,9 +1,9 @@
 /*
  * Row-wise and element-wise kernels for the wasm backend, in the same module as gemm.c and run the
- * same way: on tfjs-backend-wasm's heap, each call split into `parts` by the caller (one part per
- * thread; see src/kernels/wasm/simd-gemm.ts). Every function reads its arguments from an array of
- * doubles (heap offsets, sizes and scalars, each exact in a double) and does part `part` of `parts`.
- * Work is divided so that no result depends on `parts`: each output element is computed by one part,
+ * same way: on tfjs-backend-wasm's heap, by `parts` threads at once taking chunks of the work
+ * (work.h; src/kernels/wasm/simd-kernels.ts starts them). Every function reads its arguments from an
+ * array of doubles (heap offsets, sizes and scalars, each exact in a double); `part` is the calling
+ * thread's index. No result depends on `parts`: each output element is computed within one chunk,
  * and sums over rows are taken in fixed 64-row blocks whose partials are added in order.
  *
  * The math follows core's JS kernels (layer-norm.ts, losses.ts, nn.ts's GELU) and the native addon
@@ -12,18 +12,18 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "work.h"
+
 /* Math.log from the host: wasm has no logarithm instruction, and this is one call per row. */
 __attribute__((import_module("env"), import_name("log"))) double host_log(double);
 
 #define ARG_PTR(type, i) ((type *)(uintptr_t)args[i])
 #define ARG_INT(i) ((int)args[i])
 
-/* [begin, end) of n items for this part. */
-static inline void part_range(int n, int part, int parts, int *begin, int *end) {
-  *begin = (int)((long long)n * part / parts);
-  *end = (int)((long long)n * (part + 1) / parts);
-}
+/* Chunks of at least this many elements: smaller ones cost more to hand out than they save. */
+#define MIN_CHUNK_ELEMENTS 8192
 
+static inline int units_per_chunk(int unit_elements) { return unit_elements >= MIN_CHUNK_ELEMENTS ? 1 : (MIN_CHUNK_ELEMENTS + unit_elements - 1) / (unit_elements > 0 ? unit_elements : 1); }
 
 /* Two floats as two doubles, and back. */
 static inline v128_t load2d(const float *p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
@@ -60,18 +60,21 @@ __attribute__((export_name("layerNorm"))) void layer_norm(const double *args, in
   float *y = ARG_PTR(float, 3);
   int rows = ARG_INT(4), width = ARG_INT(5);
   double eps = args[6];
-  int begin, end;
-  part_range(rows, part, parts, &begin, &end);
-  for (int r = begin; r < end; r++) {
-    const float *xr = x + r * width;
-    float *yr = y + r * width;
-    double mean, rstd;
-    row_stats(xr, width, eps, &mean, &rstd);
-    v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
-    int c = 0;
-    for (; c + 2 <= width; c += 2)
-      store2f(yr + c, wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), load2d(gamma + c)), load2d(beta + c)));
-    for (; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
+  int chunks = chunk_count(rows, parts, units_per_chunk(width));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(rows, chunks, chunk, &begin, &end);
+    for (int r = begin; r < end; r++) {
+      const float *xr = x + r * width;
+      float *yr = y + r * width;
+      double mean, rstd;
+      row_stats(xr, width, eps, &mean, &rstd);
+      v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
+      int c = 0;
+      for (; c + 2 <= width; c += 2)
+        store2f(yr + c, wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), load2d(gamma + c)), load2d(beta + c)));
+      for (; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
+    }
   }
 }
 
@@ -84,109 +87,120 @@ __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double 
   int rows = ARG_INT(4), width = ARG_INT(5);
   double eps = args[6];
   double *partials = ARG_PTR(double, 7);
-  int blocks = (rows + LN_BLOCK_ROWS - 1) / LN_BLOCK_ROWS, begin, end;
-  part_range(blocks, part, parts, &begin, &end);
-  for (int block = begin; block < end; block++) {
-    double *acc_gamma = partials + block * 2 * width, *acc_beta = acc_gamma + width;
-    for (int c = 0; c < 2 * width; c++) acc_gamma[c] = 0;
-    int last = (block + 1) * LN_BLOCK_ROWS < rows ? (block + 1) * LN_BLOCK_ROWS : rows;
-    for (int r = block * LN_BLOCK_ROWS; r < last; r++) {
-      const float *xr = x + r * width, *dyr = dy + r * width;
-      float *dxr = dx + r * width;
-      double mean, rstd;
-      row_stats(xr, width, eps, &mean, &rstd);
-      v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
-      v128_t sums_g = wasm_f64x2_splat(0), sums_gx = sums_g;
-      int c = 0;
-      for (; c + 2 <= width; c += 2) {
-        v128_t d = load2d(dyr + c);
-        v128_t h = wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd);
-        v128_t g = wasm_f64x2_mul(d, load2d(gamma + c));
-        sums_g = wasm_f64x2_add(sums_g, g);
-        sums_gx = wasm_f64x2_add(sums_gx, wasm_f64x2_mul(g, h));
-        wasm_v128_store(acc_gamma + c, wasm_f64x2_add(wasm_v128_load(acc_gamma + c), wasm_f64x2_mul(d, h)));
-        wasm_v128_store(acc_beta + c, wasm_f64x2_add(wasm_v128_load(acc_beta + c), d));
+  int blocks = (rows + LN_BLOCK_ROWS - 1) / LN_BLOCK_ROWS;
+  int chunks = chunk_count(blocks, parts, 1);
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(blocks, chunks, chunk, &begin, &end);
+    for (int block = begin; block < end; block++) {
+      double *acc_gamma = partials + block * 2 * width, *acc_beta = acc_gamma + width;
+      for (int c = 0; c < 2 * width; c++) acc_gamma[c] = 0;
+      int last = (block + 1) * LN_BLOCK_ROWS < rows ? (block + 1) * LN_BLOCK_ROWS : rows;
+      for (int r = block * LN_BLOCK_ROWS; r < last; r++) {
+        const float *xr = x + r * width, *dyr = dy + r * width;
+        float *dxr = dx + r * width;
+        double mean, rstd;
+        row_stats(xr, width, eps, &mean, &rstd);
+        v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
+        v128_t sums_g = wasm_f64x2_splat(0), sums_gx = sums_g;
+        int c = 0;
+        for (; c + 2 <= width; c += 2) {
+          v128_t d = load2d(dyr + c);
+          v128_t h = wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd);
+          v128_t g = wasm_f64x2_mul(d, load2d(gamma + c));
+          sums_g = wasm_f64x2_add(sums_g, g);
+          sums_gx = wasm_f64x2_add(sums_gx, wasm_f64x2_mul(g, h));
+          wasm_v128_store(acc_gamma + c, wasm_f64x2_add(wasm_v128_load(acc_gamma + c), wasm_f64x2_mul(d, h)));
+          wasm_v128_store(acc_beta + c, wasm_f64x2_add(wasm_v128_load(acc_beta + c), d));
+        }
+        double sum_g = lanes_sum(sums_g), sum_gx = lanes_sum(sums_gx);
+        for (; c < width; c++) {
+          double d = dyr[c];
+          double h = ((double)xr[c] - mean) * rstd;
+          double g = d * gamma[c];
+          sum_g += g;
+          sum_gx += g * h;
+          acc_gamma[c] += d * h;
+          acc_beta[c] += d;
+        }
+        double mean_g = sum_g / width, mean_gx = sum_gx / width;
+        v128_t vmean_g = wasm_f64x2_splat(mean_g), vmean_gx = wasm_f64x2_splat(mean_gx);
+        for (c = 0; c + 2 <= width; c += 2) {
+          v128_t centred = wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), vmean_gx);
+          v128_t inner = wasm_f64x2_sub(wasm_f64x2_sub(wasm_f64x2_mul(load2d(dyr + c), load2d(gamma + c)), vmean_g), centred);
+          store2f(dxr + c, wasm_f64x2_mul(vrstd, inner));
+        }
+        for (; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
       }
-      double sum_g = lanes_sum(sums_g), sum_gx = lanes_sum(sums_gx);
-      for (; c < width; c++) {
-        double d = dyr[c];
-        double h = ((double)xr[c] - mean) * rstd;
-        double g = d * gamma[c];
-        sum_g += g;
-        sum_gx += g * h;
-        acc_gamma[c] += d * h;
-        acc_beta[c] += d;
-      }
-      double mean_g = sum_g / width, mean_gx = sum_gx / width;
-      v128_t vmean_g = wasm_f64x2_splat(mean_g), vmean_gx = wasm_f64x2_splat(mean_gx);
-      for (c = 0; c + 2 <= width; c += 2) {
-        v128_t centred = wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), vmean_gx);
-        v128_t inner = wasm_f64x2_sub(wasm_f64x2_sub(wasm_f64x2_mul(load2d(dyr + c), load2d(gamma + c)), vmean_g), centred);
-        store2f(dxr + c, wasm_f64x2_mul(vrstd, inner));
-      }
-      for (; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
     }
   }
 }
 
-/* args: partials, blocks, width, dgamma, dbeta — the blocks' sums added in order, columns split across parts. */
+/* args: partials, blocks, width, dgamma, dbeta — the blocks' sums added in order, chunks of columns. */
 __attribute__((export_name("layerNormGradReduce"))) void layer_norm_grad_reduce(const double *args, int part, int parts) {
   const double *partials = ARG_PTR(const double, 0);
   int blocks = ARG_INT(1), width = ARG_INT(2);
   float *dgamma = ARG_PTR(float, 3), *dbeta = ARG_PTR(float, 4);
-  int begin, end;
-  part_range(width, part, parts, &begin, &end);
-  for (int c = begin; c < end; c++) {
-    double sum_gamma = 0, sum_beta = 0;
-    for (int block = 0; block < blocks; block++) {
-      sum_gamma += partials[block * 2 * width + c];
-      sum_beta += partials[block * 2 * width + width + c];
+  int chunks = chunk_count(width, parts, 64);
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(width, chunks, chunk, &begin, &end);
+    for (int c = begin; c < end; c++) {
+      double sum_gamma = 0, sum_beta = 0;
+      for (int block = 0; block < blocks; block++) {
+        sum_gamma += partials[block * 2 * width + c];
+        sum_beta += partials[block * 2 * width + width + c];
+      }
+      dgamma[c] = (float)sum_gamma;
+      dbeta[c] = (float)sum_beta;
     }
-    dgamma[c] = (float)sum_gamma;
-    dbeta[c] = (float)sum_beta;
   }
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sums over leading axes (bias gradients): each column summed over the rows in order, in double */
 
-/* args: x, outer, inner, out — columns split across parts (groups of 16: one cache line per row). */
+/* args: x, outer, inner, out — chunks of 16-column groups (one cache line per row). */
 __attribute__((export_name("columnSum"))) void column_sum(const double *args, int part, int parts) {
   const float *x = ARG_PTR(const float, 0);
   int outer = ARG_INT(1), inner = ARG_INT(2);
   float *out = ARG_PTR(float, 3);
-  int groups = (inner + 15) / 16, begin, end;
-  part_range(groups, part, parts, &begin, &end);
-  for (int g = begin; g < end; g++) {
-    int j0 = g * 16;
-    if (j0 + 16 <= inner) {
-      v128_t s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-      for (int i = 0; i < outer; i++) {
-        const float *row = x + i * inner + j0;
-        v128_t a = wasm_v128_load(row), b = wasm_v128_load(row + 4), c = wasm_v128_load(row + 8), d = wasm_v128_load(row + 12);
-        s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(a));
-        s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 2, 3)));
-        s2 = wasm_f64x2_add(s2, wasm_f64x2_promote_low_f32x4(b));
-        s3 = wasm_f64x2_add(s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 2, 3)));
-        s4 = wasm_f64x2_add(s4, wasm_f64x2_promote_low_f32x4(c));
-        s5 = wasm_f64x2_add(s5, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(c, c, 2, 3, 2, 3)));
-        s6 = wasm_f64x2_add(s6, wasm_f64x2_promote_low_f32x4(d));
-        s7 = wasm_f64x2_add(s7, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(d, d, 2, 3, 2, 3)));
-      }
-      float *o = out + j0;
-      wasm_v128_store64_lane(o, wasm_f32x4_demote_f64x2_zero(s0), 0);
-      wasm_v128_store64_lane(o + 2, wasm_f32x4_demote_f64x2_zero(s1), 0);
-      wasm_v128_store64_lane(o + 4, wasm_f32x4_demote_f64x2_zero(s2), 0);
-      wasm_v128_store64_lane(o + 6, wasm_f32x4_demote_f64x2_zero(s3), 0);
-      wasm_v128_store64_lane(o + 8, wasm_f32x4_demote_f64x2_zero(s4), 0);
-      wasm_v128_store64_lane(o + 10, wasm_f32x4_demote_f64x2_zero(s5), 0);
-      wasm_v128_store64_lane(o + 12, wasm_f32x4_demote_f64x2_zero(s6), 0);
-      wasm_v128_store64_lane(o + 14, wasm_f32x4_demote_f64x2_zero(s7), 0);
-    } else {
-      for (int j = j0; j < inner; j++) {
-        double s = 0;
-        for (int i = 0; i < outer; i++) s += x[i * inner + j];
-        out[j] = (float)s;
+  int groups = (inner + 15) / 16;
+  int chunks = chunk_count(groups, parts, units_per_chunk(16 * outer));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(groups, chunks, chunk, &begin, &end);
+    for (int g = begin; g < end; g++) {
+      int j0 = g * 16;
+      if (j0 + 16 <= inner) {
+        v128_t s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        for (int i = 0; i < outer; i++) {
+          const float *row = x + i * inner + j0;
+          v128_t a = wasm_v128_load(row), b = wasm_v128_load(row + 4), c = wasm_v128_load(row + 8), d = wasm_v128_load(row + 12);
+          s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(a));
+          s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 2, 3)));
+          s2 = wasm_f64x2_add(s2, wasm_f64x2_promote_low_f32x4(b));
+          s3 = wasm_f64x2_add(s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 2, 3)));
+          s4 = wasm_f64x2_add(s4, wasm_f64x2_promote_low_f32x4(c));
+          s5 = wasm_f64x2_add(s5, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(c, c, 2, 3, 2, 3)));
+          s6 = wasm_f64x2_add(s6, wasm_f64x2_promote_low_f32x4(d));
+          s7 = wasm_f64x2_add(s7, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(d, d, 2, 3, 2, 3)));
+        }
+        float *o = out + j0;
+        wasm_v128_store64_lane(o, wasm_f32x4_demote_f64x2_zero(s0), 0);
+        wasm_v128_store64_lane(o + 2, wasm_f32x4_demote_f64x2_zero(s1), 0);
+        wasm_v128_store64_lane(o + 4, wasm_f32x4_demote_f64x2_zero(s2), 0);
+        wasm_v128_store64_lane(o + 6, wasm_f32x4_demote_f64x2_zero(s3), 0);
+        wasm_v128_store64_lane(o + 8, wasm_f32x4_demote_f64x2_zero(s4), 0);
+        wasm_v128_store64_lane(o + 10, wasm_f32x4_demote_f64x2_zero(s5), 0);
+        wasm_v128_store64_lane(o + 12, wasm_f32x4_demote_f64x2_zero(s6), 0);
+        wasm_v128_store64_lane(o + 14, wasm_f32x4_demote_f64x2_zero(s7), 0);
+      } else {
+        for (int j = j0; j < inner; j++) {
+          double s = 0;
+          for (int i = 0; i < outer; i++) s += x[i * inner + j];
+          out[j] = (float)s;
+        }
       }
     }
   }
@@ -298,49 +312,55 @@ static double exp_row(const float *x, float *out, int n, float max) {
   return sum;
 }
 
-/* args: logits, labels, rows, classes, exps, inverses, loss, hit — rows split across parts. */
+/* args: logits, labels, rows, classes, exps, inverses, loss, hit — chunks of rows. */
 __attribute__((export_name("softmaxXent"))) void softmax_xent(const double *args, int part, int parts) {
   const float *logits = ARG_PTR(const float, 0);
   const int32_t *labels = ARG_PTR(const int32_t, 1);
   int rows = ARG_INT(2), classes = ARG_INT(3);
   float *exps = ARG_PTR(float, 4), *inverses = ARG_PTR(float, 5), *loss = ARG_PTR(float, 6), *hit = ARG_PTR(float, 7);
-  int begin, end;
-  part_range(rows, part, parts, &begin, &end);
-  for (int r = begin; r < end; r++) {
-    const float *lr = logits + r * classes;
-    float *er = exps + r * classes;
-    int argmax = row_argmax(lr, classes);
-    float max = lr[argmax];
-    double sum = exp_row(lr, er, classes, max);
-    inverses[r] = (float)(1.0 / sum);
-    int label = labels[r];
-    int counted = label >= 0 && label < classes;
-    loss[r] = counted ? (float)((double)max + host_log(sum) - (double)lr[label]) : 0.0f;
-    hit[r] = counted && argmax == label ? 1.0f : 0.0f;
+  int chunks = chunk_count(rows, parts, units_per_chunk(classes));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(rows, chunks, chunk, &begin, &end);
+    for (int r = begin; r < end; r++) {
+      const float *lr = logits + r * classes;
+      float *er = exps + r * classes;
+      int argmax = row_argmax(lr, classes);
+      float max = lr[argmax];
+      double sum = exp_row(lr, er, classes, max);
+      inverses[r] = (float)(1.0 / sum);
+      int label = labels[r];
+      int counted = label >= 0 && label < classes;
+      loss[r] = counted ? (float)((double)max + host_log(sum) - (double)lr[label]) : 0.0f;
+      hit[r] = counted && argmax == label ? 1.0f : 0.0f;
+    }
   }
 }
 
-/* args: exps, inverses, labels, rowScale, rows, classes, out — rows split across parts. */
+/* args: exps, inverses, labels, rowScale, rows, classes, out — chunks of rows. */
 __attribute__((export_name("softmaxXentGrad"))) void softmax_xent_grad(const double *args, int part, int parts) {
   const float *exps = ARG_PTR(const float, 0), *inverses = ARG_PTR(const float, 1);
   const int32_t *labels = ARG_PTR(const int32_t, 2);
   const float *row_scale = ARG_PTR(const float, 3);
   int rows = ARG_INT(4), classes = ARG_INT(5);
   float *out = ARG_PTR(float, 6);
-  int begin, end;
-  part_range(rows, part, parts, &begin, &end);
-  for (int r = begin; r < end; r++) {
-    const float *er = exps + r * classes;
-    float *outr = out + r * classes;
-    int label = labels[r];
-    float scale = label >= 0 && label < classes ? row_scale[r] : 0.0f;
-    if (scale == 0.0f) {
-      for (int c = 0; c < classes; c++) outr[c] = 0.0f;
-      continue;
+  int chunks = chunk_count(rows, parts, units_per_chunk(classes));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(rows, chunks, chunk, &begin, &end);
+    for (int r = begin; r < end; r++) {
+      const float *er = exps + r * classes;
+      float *outr = out + r * classes;
+      int label = labels[r];
+      float scale = label >= 0 && label < classes ? row_scale[r] : 0.0f;
+      if (scale == 0.0f) {
+        for (int c = 0; c < classes; c++) outr[c] = 0.0f;
+        continue;
+      }
+      float factor = scale * inverses[r];
+      for (int c = 0; c < classes; c++) outr[c] = er[c] * factor;
+      outr[label] -= scale;
     }
-    float factor = scale * inverses[r];
-    for (int c = 0; c < classes; c++) outr[c] = er[c] * factor;
-    outr[label] -= scale;
   }
 }
 
@@ -382,21 +402,24 @@ static inline float gelu1(float xi, const float *dy, int approximate) {
   return *dy * (s + xi * (s * (1.0f - s)) * slope);
 }
 
-/* args: x, dy (0: forward), out, n, approximate — elements split across parts (multiples of 64). */
+/* args: x, dy (0: forward), out, n, approximate — chunks of 64-element blocks. */
 __attribute__((export_name("gelu"))) void gelu(const double *args, int part, int parts) {
   const float *x = ARG_PTR(const float, 0), *dy = ARG_PTR(const float, 1);
   float *out = ARG_PTR(float, 2);
   int n = ARG_INT(3), approximate = ARG_INT(4);
-  int begin, end;
-  part_range((n + 63) / 64, part, parts, &begin, &end);
-  begin *= 64;
-  end = end * 64 < n ? end * 64 : n;
-  int i = begin;
-  for (; i + 4 <= end; i += 4) {
-    v128_t d = dy ? wasm_v128_load(dy + i) : F4(0.0f);
-    wasm_v128_store(out + i, gelu4(wasm_v128_load(x + i), d, dy != 0, approximate));
+  int chunks = chunk_count((n + 63) / 64, parts, units_per_chunk(64));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range((n + 63) / 64, chunks, chunk, &begin, &end);
+    begin *= 64;
+    end = end * 64 < n ? end * 64 : n;
+    int i = begin;
+    for (; i + 4 <= end; i += 4) {
+      v128_t d = dy ? wasm_v128_load(dy + i) : F4(0.0f);
+      wasm_v128_store(out + i, gelu4(wasm_v128_load(x + i), d, dy != 0, approximate));
+    }
+    for (; i < end; i++) out[i] = gelu1(x[i], dy ? dy + i : 0, approximate);
   }
-  for (; i < end; i++) out[i] = gelu1(x[i], dy ? dy + i : 0, approximate);
 }
 
 /*
@@ -410,26 +433,29 @@ __attribute__((export_name("adamw"))) void adamw(const double *args, int part, i
   int n = ARG_INT(7);
   float decay = (float)args[8], b1 = (float)args[9], omb1 = (float)args[10], b2 = (float)args[11], omb2 = (float)args[12], bc2 = (float)args[13],
         eps = (float)args[14], step_size = (float)args[15];
-  int begin, end;
-  part_range((n + 63) / 64, part, parts, &begin, &end);
-  begin *= 64;
-  end = end * 64 < n ? end * 64 : n;
-  int i = begin;
-  for (; i + 4 <= end; i += 4) {
-    v128_t gi = wasm_v128_load(g + i);
-    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), F4(b1)), wasm_f32x4_mul(gi, F4(omb1)));
-    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), F4(b2)), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), F4(omb2)));
-    v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(vi), F4(bc2)), F4(eps));
-    wasm_v128_store(po + i, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(p + i), F4(decay)), wasm_f32x4_mul(wasm_f32x4_div(mi, denom), F4(step_size))));
-    wasm_v128_store(mo + i, mi);
-    wasm_v128_store(vo + i, vi);
-  }
-  for (; i < end; i++) {
-    float mi = m[i] * b1 + g[i] * omb1;
-    float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
-    float denom = __builtin_sqrtf(vi) / bc2 + eps;
-    po[i] = p[i] * decay - (mi / denom) * step_size;
-    mo[i] = mi;
-    vo[i] = vi;
+  int chunks = chunk_count((n + 63) / 64, parts, units_per_chunk(64));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range((n + 63) / 64, chunks, chunk, &begin, &end);
+    begin *= 64;
+    end = end * 64 < n ? end * 64 : n;
+    int i = begin;
+    for (; i + 4 <= end; i += 4) {
+      v128_t gi = wasm_v128_load(g + i);
+      v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), F4(b1)), wasm_f32x4_mul(gi, F4(omb1)));
+      v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), F4(b2)), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), F4(omb2)));
+      v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(vi), F4(bc2)), F4(eps));
+      wasm_v128_store(po + i, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(p + i), F4(decay)), wasm_f32x4_mul(wasm_f32x4_div(mi, denom), F4(step_size))));
+      wasm_v128_store(mo + i, mi);
+      wasm_v128_store(vo + i, vi);
+    }
+    for (; i < end; i++) {
+      float mi = m[i] * b1 + g[i] * omb1;
+      float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+      float denom = __builtin_sqrtf(vi) / bc2 + eps;
+      po[i] = p[i] * decay - (mi / denom) * step_size;
+      mo[i] = mi;
+      vo[i] = vi;
+    }
   }
 }

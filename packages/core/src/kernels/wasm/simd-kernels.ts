@@ -3,8 +3,9 @@
  * WebAssembly module instantiated on tfjs-backend-wasm's own memory, so it reads and writes tensors
  * where they lie. With the threaded build (shared memory) a call runs on the main thread plus one
  * worker_thread per extra thread, each with the same module on the same memory; they meet through a
- * control block on the heap (Atomics). Each C function takes its arguments as an array of doubles
- * and does part `part` of `parts`, split so that results do not depend on the thread count.
+ * control block on the heap (Atomics). Each C function takes its arguments as an array of doubles;
+ * the threads of a call take chunks of its work from a shared counter (wasm/work.h), and no result
+ * depends on the thread count.
  *
  * The products (sgemm): TF.js 4.22's XNNPACK GEMM reaches 25–31 GFLOP/s per core here and runs
  * only untransposed 2-D products (core transposes and splits batches around it). gemm.c takes
@@ -65,7 +66,8 @@ interface TfjsWasmModule {
 
 /**
  * The control block: int32 slots [job number, quit, function index, parts, one "done" slot per
- * worker], then the arguments as doubles (8-byte aligned).
+ * worker, …, the chunk counter (wasm/work.h: the int32 8 bytes before the arguments)], then the
+ * arguments as doubles (8-byte aligned).
  */
 const CTL_SEQ = 0;
 const CTL_QUIT = 1;
@@ -73,7 +75,8 @@ const CTL_FUNCTION = 2;
 const CTL_PARTS = 3;
 const CTL_DONE = 4;
 const MAX_WORKERS = 7;
-const ARGS_BYTE_OFFSET = 48;
+const ARGS_BYTE_OFFSET = 64;
+const CTL_CHUNK_COUNTER = (ARGS_BYTE_OFFSET - 8) / 4;
 const MAX_ARGS = 16;
 const CONTROL_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
 /** A worker that has not finished its part in this long is taken to be gone. */
@@ -174,6 +177,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
         doubles = new Float64Array(memory.buffer, control + ARGS_BYTE_OFFSET, MAX_ARGS);
       }
       doubles.set(args);
+      ints[CTL_CHUNK_COUNTER] = 0;
       const argsOffset = control + ARGS_BYTE_OFFSET;
       const used = split ? parts : 1;
       if (used === 1) {

@@ -459,3 +459,111 @@ __attribute__((export_name("adamw"))) void adamw(const double *args, int part, i
     }
   }
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Element-wise Add, Sub, Mul, Div (one IEEE float operation each: the bits of TF.js's kernels)  */
+
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_RSUB, OP_RDIV };
+
+static inline v128_t op4(int op, v128_t a, v128_t b) {
+  switch (op) {
+    case OP_ADD: return wasm_f32x4_add(a, b);
+    case OP_SUB: return wasm_f32x4_sub(a, b);
+    case OP_MUL: return wasm_f32x4_mul(a, b);
+    case OP_DIV: return wasm_f32x4_div(a, b);
+    case OP_RSUB: return wasm_f32x4_sub(b, a);
+    default: return wasm_f32x4_div(b, a);
+  }
+}
+
+static inline float op1(int op, float a, float b) {
+  switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_RSUB: return b - a;
+    default: return b / a;
+  }
+}
+
+/* out[k] = x[k] op y[k] for k < count (y_step 1), or x[k] op y[0] (y_step 0). */
+static void binary_run(int op, const float *x, const float *y, int y_step, float *o, int count) {
+  int k = 0;
+  if (y_step) {
+    for (; k + 4 <= count; k += 4) wasm_v128_store(o + k, op4(op, wasm_v128_load(x + k), wasm_v128_load(y + k)));
+    for (; k < count; k++) o[k] = op1(op, x[k], y[k]);
+  } else {
+    v128_t b = wasm_f32x4_splat(y[0]);
+    for (; k + 4 <= count; k += 4) wasm_v128_store(o + k, op4(op, wasm_v128_load(x + k), b));
+    for (; k < count; k++) o[k] = op1(op, x[k], y[0]);
+  }
+}
+
+/*
+ * args: op (0–5: add, sub, mul, div, small − full, small / full), full, small, out, length, period, block.
+ * out = full op small, where small repeats every `period` elements (block = 0; period = length: same
+ * shapes, 1: a scalar) or holds one value per `period` elements (block = 1). Chunks of whole periods,
+ * or of elements when one period is the whole array.
+ */
+__attribute__((export_name("binary"))) void binary(const double *args, int part, int parts) {
+  int op = ARG_INT(0);
+  const float *full = ARG_PTR(const float, 1), *small = ARG_PTR(const float, 2);
+  float *out = ARG_PTR(float, 3);
+  int length = ARG_INT(4), period = ARG_INT(5), block = ARG_INT(6);
+  if (!block && (period == length || period == 1)) {
+    /* Same shapes or a scalar: chunks of 64-element blocks. */
+    int blocks = (length + 63) / 64;
+    int chunks = chunk_count(blocks, parts, units_per_chunk(64));
+    FOR_EACH_CHUNK(args, chunks, chunk) {
+      int begin, end;
+      chunk_range(blocks, chunks, chunk, &begin, &end);
+      int e0 = begin * 64, e1 = end * 64 < length ? end * 64 : length;
+      binary_run(op, full + e0, period == 1 ? small : small + e0, period == 1 ? 0 : 1, out + e0, e1 - e0);
+    }
+    return;
+  }
+  int rows = length / period;
+  int chunks = chunk_count(rows, parts, units_per_chunk(period));
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(rows, chunks, chunk, &begin, &end);
+    for (int r = begin; r < end; r++) binary_run(op, full + r * period, block ? small + r : small, block ? 0 : 1, out + r * period, period);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Dropout masks                                                                               */
+
+static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+/*
+ * args: state (4 × int32, advanced in place), mask, length, threshold, scale. @pretrain/core's
+ * Rng.fillDropoutMask: xoshiro128**, two keep/drop decisions per draw (low 16 bits, then high: kept
+ * when below threshold), `scale` where kept, 0 where dropped. One sequential stream: one thread.
+ */
+__attribute__((export_name("dropoutMask"))) void dropout_mask(const double *args, int part, int parts) {
+  int32_t *state = ARG_PTR(int32_t, 0);
+  float *mask = ARG_PTR(float, 1);
+  int length = ARG_INT(2);
+  uint32_t limit = (uint32_t)ARG_INT(3);
+  float scale = (float)args[4];
+  if (take_chunk(args) != 0) return; /* one chunk: whoever takes it */
+  uint32_t s0 = (uint32_t)state[0], s1 = (uint32_t)state[1], s2 = (uint32_t)state[2], s3 = (uint32_t)state[3];
+  for (int i = 0; i < length; i += 2) {
+    uint32_t bits = rotl32(s1 * 5u, 7) * 9u;
+    uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl32(s3, 11);
+    mask[i] = (bits & 0xffffu) < limit ? scale : 0.0f;
+    if (i + 1 < length) mask[i + 1] = (bits >> 16) < limit ? scale : 0.0f;
+  }
+  state[0] = (int32_t)s0;
+  state[1] = (int32_t)s1;
+  state[2] = (int32_t)s2;
+  state[3] = (int32_t)s3;
+}

@@ -50,7 +50,7 @@ export function runWorkload(seed = 11): WorkloadResult[] {
     const [dx, dgamma, dbeta] = tf.grads(norm)([x, gamma, beta], random([600, 256]));
     results.push(['large LayerNorm dx', dx], ['large LayerNorm dγ', dgamma], ['large LayerNorm dβ', dbeta]);
     results.push(['large GELU (erf) and gradient', tf.grad((t: tf.Tensor) => geluErf(t))(x, random([600, 256]))], ['large GELU (tanh)', geluTanh(x)]);
-    results.push(['large column sums', tf.sum(x, 0)]);
+    results.push(['large column sums', tf.sum(x, 0)], ['large element-wise', tf.div(tf.add(tf.mul(x, gamma), x), tf.add(tf.abs(beta), 1))]);
     const rowLabels = Int32Array.from({ length: 600 }, () => rng.int(256));
     results.push(['large loss gradient', tf.grad((t: tf.Tensor) => softmaxCrossEntropy(t as tf.Tensor2D, rowLabels).loss)(x)]);
     const adamw = tf.engine().runKernel(ADAMW_UPDATE, { param: x, grad: random([600, 256]), expAvg: random([600, 256]), expAvgSq: tf.abs(random([600, 256])) }, { decay: 0.99, beta1: 0.9, beta2: 0.999, biasCorrection2Sqrt: 0.05, eps: 1e-8, stepSize: 0.01 }) as tf.Tensor[];

@@ -9,7 +9,7 @@ import type { CKernelFunctions } from '../c-pack/functions';
 import { simdKernels, type SimdKernels } from './simd-kernels';
 import type { WasmBackendLike } from './types';
 
-export const WASM_SIMD_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'gelu', 'adamw'] as const satisfies readonly (keyof CKernelFunctions)[];
+export const WASM_SIMD_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'gelu', 'adamw', 'binary', 'dropoutMask'] as const satisfies readonly (keyof CKernelFunctions)[];
 
 /** Products smaller than this (multiply-adds) run on one thread: waking a worker costs ~60 µs here. */
 const SPLIT_MIN_MACS = 2 ** 20;
@@ -101,8 +101,20 @@ export const wasmSimdFunctions: CKernelFunctions = {
     const scalars = [decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, stepSize];
     module.run('adamw', [...arrays.map((array) => at(module, array)), param.length, ...scalars], param.length >= SPLIT_MIN_ELEMENTS);
   },
+  binary(op, full, small, out, period, block) {
+    need(op >= 0 && op <= 5, 'binary: unknown op');
+    need(period >= 1 && out.length >= full.length && full.length % period === 0, 'binary: the output length must be a multiple of period');
+    const rows = full.length / period;
+    need(block ? small.length >= rows : small.length >= period, 'binary: small too short for the shapes');
+    const module = kernels();
+    module.run('binary', [op, at(module, full), at(module, small), at(module, out), full.length, period, block ? 1 : 0], full.length >= SPLIT_MIN_ELEMENTS);
+  },
+  dropoutMask(state, mask, threshold, scale) {
+    need(state.length === 4, 'dropoutMask: state must be an Int32Array of 4');
+    need(threshold >= 0 && threshold <= 65536, 'dropoutMask: threshold must be in [0, 65536]');
+    const module = kernels();
+    module.run('dropoutMask', [at(module, state), at(module, mask), mask.length, threshold, scale], false);
+  },
   erf: notProvided('erf'),
   linearXent: notProvided('linearXent'),
-  binary: notProvided('binary'),
-  dropoutMask: notProvided('dropoutMask'),
 };

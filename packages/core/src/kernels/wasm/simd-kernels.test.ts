@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../../backend';
 import { ADAMW_UPDATE } from '../optional';
-import { geluErf, geluTanh, layerNorm } from '../../nn';
+import { dropout, geluErf, geluTanh, layerNorm } from '../../nn';
 import { softmaxCrossEntropy } from '../../losses';
 import { replacedKernels, withStockKernels } from '../stock';
 import { Rng } from '../../rng';
@@ -190,6 +190,42 @@ describe('LayerNorm, softmax cross-entropy, sums, GELU and AdamW (kernels.c) aga
   });
 });
 
+describe('Add, Sub, Mul, Div and dropout masks (kernels.c)', () => {
+  const ops = [tf.add, tf.sub, tf.mul, tf.div] as const;
+  // [name, a shape, b shape]: layouts the C loop covers (either operand the small one), and a broadcast it hands back.
+  const shapes: [string, number[], number[]][] = [
+    ['same shapes', [37, 19], [37, 19]],
+    ['same shapes, large (chunks)', [300, 301], [300, 301]],
+    ['b a scalar', [37, 19], []],
+    ['a a scalar', [], [37, 19]],
+    ['a row repeated (bias)', [37, 19], [19]],
+    ['one value per row (b)', [2, 3, 4, 5], [2, 3, 4, 1]],
+    ['one value per row (a)', [2, 3, 4, 1], [2, 3, 4, 5]],
+    ['both broadcast (the kernel below)', [3, 1], [1, 4]],
+  ];
+  it.each(shapes)('%s: the cpu backend\'s bits, and gradients', async (_name, aShape, bShape) => {
+    const a = randomArray(sizeOf(aShape));
+    const b = Float32Array.from(randomArray(sizeOf(bShape)), (v) => v + Math.sign(v) * 0.1);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+    const dy = randomArray(sizeOf(outShape));
+    const inputs = () => [tf.tensor(a, aShape), tf.tensor(b, bShape)];
+    await wasmVsCpu(() => ops.map((op) => op(inputs()[0], inputs()[1])), 0);
+    await wasmVsCpu(() => ops.flatMap((op) => tf.grads((x: tf.Tensor, y: tf.Tensor) => op(x, y))(inputs(), tf.tensor(dy, outShape))), 1e-5);
+  });
+
+  it.each([10_001, 4096, 1])('dropout masks: what Rng.fillDropoutMask draws, and the generator left where it leaves it (%i elements)', async (n) => {
+    const x = Float32Array.from({ length: n }, (_, i) => i + 1);
+    const expected = new Float32Array(n);
+    const js = new Rng(42);
+    js.fillDropoutMask(expected, Math.round(0.9 * 65536), 1 / 0.9);
+    const generator = new Rng(42);
+    const [out] = await on('wasm', () => dropout(tf.tensor1d(x), 0.1, generator));
+    expect(replacedKernels()).toContain('PretrainDropoutMask@wasm (C)');
+    expect(Array.from(out.values)).toEqual(Array.from(x, (v, i) => Math.fround(v * expected[i])));
+    expect(generator.getState()).toEqual(js.getState());
+  });
+});
+
 describe('the C functions check their arguments before touching memory', () => {
   it('rejects operands too short for the shapes, and arrays that are not views of the wasm heap', async () => {
     await initBackend({ backend: 'wasm', threads: 1, log: false });
@@ -198,6 +234,8 @@ describe('the C functions check their arguments before touching memory', () => {
     expect(() => wasmSimdFunctions.sgemm(heap.subarray(0, 5), heap, heap, 2, 2, 3, false, false, 1, 0, 0, null)).toThrow(/too short/);
     expect(() => wasmSimdFunctions.layerNorm(heap, heap, heap, 8, 9, 1e-5, heap)).toThrow(/too short/);
     expect(() => wasmSimdFunctions.columnSum(new Float32Array(8), 2, 4, heap)).toThrow(/not a view of the wasm heap/);
+    expect(() => wasmSimdFunctions.binary(2, heap.subarray(0, 10), heap, heap, 3, false)).toThrow(/multiple of period/);
+    expect(() => wasmSimdFunctions.dropoutMask(new Int32Array(4), heap, 100, 1)).toThrow(/not a view of the wasm heap/);
     expect(() => wasmSimdFunctions.erf(heap, heap)).toThrow(/not among core's wasm C functions/);
     module.free(heap.byteOffset);
   });

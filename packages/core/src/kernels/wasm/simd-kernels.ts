@@ -20,7 +20,7 @@ import { KERNEL_MODULES } from './simd-modules.generated';
 import type { WasmBackendLike } from './types';
 
 /** The C functions (each `fn(args: double*, part, parts)`), in the order the workers know them by. */
-export const KERNEL_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'layerNormGradReduce', 'columnSum', 'softmaxXent', 'softmaxXentGrad', 'gelu', 'adamw'] as const;
+export const KERNEL_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'layerNormGradReduce', 'columnSum', 'softmaxXent', 'softmaxXentGrad', 'gelu', 'adamw', 'binary', 'dropoutMask'] as const;
 export type KernelFunction = (typeof KERNEL_FUNCTIONS)[number];
 
 export interface SimdKernels {

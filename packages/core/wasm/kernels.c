@@ -547,7 +547,11 @@ __attribute__((export_name("dropoutMask"))) void dropout_mask(const double *args
   float *mask = ARG_PTR(float, 1);
   int length = ARG_INT(2);
   uint32_t limit = (uint32_t)ARG_INT(3);
-  float scale = (float)args[4];
+  union {
+    float f;
+    uint32_t u;
+  } scale = {.f = (float)args[4]};
+  uint32_t *out = (uint32_t *)mask; /* written as bit patterns: a select without a branch */
   if (take_chunk(args) != 0) return; /* one chunk: whoever takes it */
   uint32_t s0 = (uint32_t)state[0], s1 = (uint32_t)state[1], s2 = (uint32_t)state[2], s3 = (uint32_t)state[3];
   for (int i = 0; i < length; i += 2) {
@@ -559,8 +563,8 @@ __attribute__((export_name("dropoutMask"))) void dropout_mask(const double *args
     s0 ^= s3;
     s2 ^= t;
     s3 = rotl32(s3, 11);
-    mask[i] = (bits & 0xffffu) < limit ? scale : 0.0f;
-    if (i + 1 < length) mask[i + 1] = (bits >> 16) < limit ? scale : 0.0f;
+    out[i] = scale.u & -(uint32_t)((bits & 0xffffu) < limit);
+    if (i + 1 < length) out[i + 1] = scale.u & -(uint32_t)((bits >> 16) < limit);
   }
   state[0] = (int32_t)s0;
   state[1] = (int32_t)s1;

@@ -168,9 +168,16 @@ static void block_product(const float *a, int sam, int sak, int l0, int kc, int 
   }
 }
 
-/* One product, columns [j_begin, j_end) of C. */
+/* KC-row blocks of a k-long sum. */
+static inline int k_blocks(int k) { return (k + KC - 1) / KC; }
+
+/*
+ * One product, columns [j_begin, j_end) of C. B's blocks are packed here into scratch, or were packed
+ * beforehand (prepacked, non-null: sgemmPackB's layout, block (j0 / NC, l0 / KC) at
+ * ((j0 / NC) · k_blocks(k) + l0 / KC) · KC · NC).
+ */
 static void product_columns(const float *a, int sam, int sak, const float *b, int sbk, int sbn, const float *bias, float *c,
-                            int m, int n, int k, int j_begin, int j_end, float *scratch) {
+                            int m, int n, int k, int j_begin, int j_end, float *scratch, const float *prepacked) {
   float *bias_packed = scratch + KC * NC;
   for (int j0 = j_begin; j0 < j_end; j0 += NC) {
     int nc = j_end - j0 < NC ? j_end - j0 : NC;
@@ -183,8 +190,36 @@ static void product_columns(const float *a, int sam, int sak, const float *b, in
     }
     for (int l0 = 0; l0 < k; l0 += KC) {
       int kc = k - l0 < KC ? k - l0 : KC;
-      pack_block(b, sbk, sbn, l0, kc, j0, nc, scratch);
-      block_product(a, sam, sak, l0, kc, m, scratch, bias_packed, l0 == 0, c, n, j0, nc, scratch + (KC + 1) * NC);
+      const float *block = scratch;
+      if (prepacked) block = prepacked + ((j0 / NC) * k_blocks(k) + l0 / KC) * (KC * NC);
+      else pack_block(b, sbk, sbn, l0, kc, j0, nc, scratch);
+      block_product(a, sam, sak, l0, kc, m, block, bias_packed, l0 == 0, c, n, j0, nc, scratch + (KC + 1) * NC);
+    }
+  }
+}
+
+/* Floats sgemmPackB writes for a [k, n] B. */
+__attribute__((export_name("packedBFloats"))) int packed_b_floats(int k, int n) { return k_blocks(k) * ((n + NC - 1) / NC) * KC * NC; }
+
+/*
+ * args: b, k, n, trans_b, packed — all of one product's B packed once (chunks of blocks), for sgemm
+ * calls whose chunks are rows: each would otherwise pack all of B itself.
+ */
+__attribute__((export_name("sgemmPackB"))) void sgemm_pack_b(const double *args, int part, int parts) {
+  (void)part;
+  const float *b = (const float *)(uintptr_t)args[0];
+  int k = (int)args[1], n = (int)args[2], trans_b = (int)args[3];
+  float *packed = (float *)(uintptr_t)args[4];
+  int sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
+  int kb = k_blocks(k), units = kb * ((n + NC - 1) / NC);
+  int chunks = chunk_count(units, parts, 1);
+  FOR_EACH_CHUNK(args, chunks, chunk) {
+    int begin, end;
+    chunk_range(units, chunks, chunk, &begin, &end);
+    for (int u = begin; u < end; u++) {
+      int j0 = (u / kb) * NC, l0 = (u % kb) * KC;
+      int nc = n - j0 < NC ? n - j0 : NC, kc = k - l0 < KC ? k - l0 : KC;
+      pack_block(b, sbk, sbn, l0, kc, j0, nc, packed + u * (KC * NC));
     }
   }
 }
@@ -201,7 +236,8 @@ static void product_columns(const float *a, int sam, int sak, const float *b, in
  * picks the thread's own SCRATCH_FLOATS of `scratch`. Each output element is summed within one chunk
  * in the same order, so the result does not depend on `parts`.
  *
- * args (doubles, see kernels.c): a, b, c, bias (0: none), m, n, k, trans_a, trans_b, batch, stride_a, stride_b, scratch
+ * args (doubles, see kernels.c): a, b, c, bias (0: none), m, n, k, trans_a, trans_b, batch, stride_a, stride_b, scratch,
+ * prepacked (0, or B packed by sgemmPackB: one product, batch 1)
  */
 __attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, int parts) {
   const float *a = (const float *)(uintptr_t)args[0], *b = (const float *)(uintptr_t)args[1];
@@ -210,6 +246,7 @@ __attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, i
   int m = (int)args[4], n = (int)args[5], k = (int)args[6], trans_a = (int)args[7], trans_b = (int)args[8], batch = (int)args[9];
   int stride_a = (int)args[10], stride_b = (int)args[11];
   float *scratch = (float *)(uintptr_t)args[12];
+  const float *prepacked = (const float *)(uintptr_t)args[13];
   int sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
   int sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
   float *own = scratch + part * SCRATCH_FLOATS;
@@ -217,7 +254,7 @@ __attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, i
   int by_columns = n > m;
   int units = by_columns ? (n + NR - 1) / NR : (m + 3) / 4;
   long long unit_macs = (long long)(by_columns ? NR : 4) * (by_columns ? m : n) * (k > 0 ? k : 1);
-  int min_units = by_columns ? 1 : 8; /* row chunks of at least 32 rows: B packed per chunk stays cheap */
+  int min_units = by_columns || prepacked ? 1 : 8; /* row chunks that pack all of B: at least 32 rows each */
   if (unit_macs * min_units < MIN_CHUNK_MACS) min_units = (int)((MIN_CHUNK_MACS + unit_macs - 1) / unit_macs);
   int per_item = batch >= 4 * parts ? 1 : chunk_count(units, parts, min_units);
   FOR_EACH_CHUNK(args, batch * per_item, chunk) {
@@ -227,10 +264,10 @@ __attribute__((export_name("sgemm"))) void sgemm(const double *args, int part, i
     float *ct = c + t * m * n;
     if (by_columns) {
       int j_end = end * NR < n ? end * NR : n;
-      product_columns(at, sam, sak, bt, sbk, sbn, bias, ct, m, n, k, begin * NR, j_end, own);
+      product_columns(at, sam, sak, bt, sbk, sbn, bias, ct, m, n, k, begin * NR, j_end, own, 0);
     } else {
       int r0 = begin * 4, r1 = end * 4 < m ? end * 4 : m;
-      product_columns(at + r0 * sam, sam, sak, bt, sbk, sbn, bias, ct + r0 * n, r1 - r0, n, k, 0, n, own);
+      product_columns(at + r0 * sam, sam, sak, bt, sbk, sbn, bias, ct + r0 * n, r1 - r0, n, k, 0, n, own, batch == 1 ? prepacked : 0);
     }
   }
 }

@@ -46,9 +46,17 @@ export const wasmSimdFunctions: CKernelFunctions = {
     need(m >= 0 && n >= 0 && k >= 0 && batch >= 1 && aStride >= 0 && bStride >= 0, 'sgemm: negative size or stride');
     need(m * n * batch <= c.length && (!bias || bias.length >= n) && aStride * (batch - 1) + m * k <= a.length && bStride * (batch - 1) + k * n <= b.length, 'sgemm: operands too short for the shapes');
     const module = kernels();
-    // args: a, b, c, bias, m, n, k, transA, transB, batch, strideA, strideB, scratch (gemm.c)
-    const args = [at(module, a), at(module, b), at(module, c), at(module, bias), m, n, k, transA ? 1 : 0, transB ? 1 : 0, batch, aStride, bStride, module.gemmScratch];
-    module.run('sgemm', args, batch * m * n * k >= SPLIT_MIN_MACS);
+    const split = batch * m * n * k >= SPLIT_MIN_MACS && module.threads > 1;
+    const offsets = [at(module, a), at(module, b), at(module, c), at(module, bias)];
+    // A tall product split by rows: B packed once, for every chunk (each would otherwise pack all of it).
+    let prepacked = 0;
+    if (split && batch === 1 && n <= m && k > 0) {
+      // Offsets first: the allocation may grow (and, unshared, move) the heap.
+      prepacked = module.scratch(module.packedBFloats(k, n) * 4);
+      module.run('sgemmPackB', [offsets[1], k, n, transB ? 1 : 0, prepacked], true);
+    }
+    // args: a, b, c, bias, m, n, k, transA, transB, batch, strideA, strideB, scratch, prepacked (gemm.c)
+    module.run('sgemm', [...offsets, m, n, k, transA ? 1 : 0, transB ? 1 : 0, batch, aStride, bStride, module.gemmScratch, prepacked], split);
   },
   layerNorm(x, gamma, beta, rows, width, eps, y) {
     need(rows >= 0 && width >= 0 && x.length >= rows * width && y.length >= rows * width && gamma.length >= width && beta.length >= width, 'layerNorm: arrays too short for the shapes');

@@ -20,7 +20,7 @@ import { KERNEL_MODULES } from './simd-modules.generated';
 import type { WasmBackendLike } from './types';
 
 /** The C functions (each `fn(args: double*, part, parts)`), in the order the workers know them by. */
-export const KERNEL_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'layerNormGradReduce', 'columnSum', 'softmaxXent', 'softmaxXentGrad', 'gelu', 'adamw', 'binary', 'dropoutMask'] as const;
+export const KERNEL_FUNCTIONS = ['sgemm', 'sgemmPackB', 'layerNorm', 'layerNormGrad', 'layerNormGradReduce', 'columnSum', 'softmaxXent', 'softmaxXentGrad', 'gelu', 'adamw', 'binary', 'dropoutMask'] as const;
 export type KernelFunction = (typeof KERNEL_FUNCTIONS)[number];
 
 export interface SimdKernels {
@@ -37,12 +37,16 @@ export interface SimdKernels {
   run(name: KernelFunction, args: readonly number[], split: boolean): void;
   /** The heap's current buffer (views passed in must be views of it). */
   heap(): ArrayBufferLike;
+  /** Floats sgemmPackB writes for a [k, n] B. */
+  packedBFloats(k: number, n: number): number;
+  /** A reusable heap buffer of at least `bytes` (16-byte aligned; valid until the next call of this). */
+  scratch(bytes: number): number;
   /** Heap memory for a call's temporaries (TF.js's allocator). */
   malloc(bytes: number): number;
   free(offset: number): void;
 }
 
-type KernelExports = Record<KernelFunction, (args: number, part: number, parts: number) => void> & { scratchFloats(): number };
+type KernelExports = Record<KernelFunction, (args: number, part: number, parts: number) => void> & { scratchFloats(): number; packedBFloats(k: number, n: number): number };
 
 /** The parts of the WebAssembly API used here (core compiles without the DOM library's types). */
 interface WasmMemory {
@@ -162,11 +166,22 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
   let ints = new Int32Array(memory.buffer, control, ARGS_BYTE_OFFSET / 4);
   let doubles = new Float64Array(memory.buffer, control + ARGS_BYTE_OFFSET, MAX_ARGS);
   let seq = 0;
+  const reusable = { allocated: 0, bytes: 0 };
   return {
     relaxed,
     threads: parts,
     gemmScratch,
     heap: () => memory.buffer,
+    packedBFloats: (k, n) => wasmExports.packedBFloats(k, n),
+    scratch(bytes) {
+      if (bytes > reusable.bytes) {
+        if (reusable.allocated) module._free(reusable.allocated);
+        reusable.bytes = Math.max(bytes, reusable.bytes * 2);
+        reusable.allocated = module._malloc(reusable.bytes + 16);
+        if (!reusable.allocated) throw new Error(`pretrain wasm kernels: could not allocate ${reusable.bytes} bytes of scratch`);
+      }
+      return align(reusable.allocated, 16);
+    },
     malloc: (bytes) => module._malloc(bytes),
     free: (offset) => module._free(offset),
     run(name, args, split) {

@@ -25,9 +25,8 @@ __attribute__((import_module("env"), import_name("log"))) double host_log(double
 
 static inline int units_per_chunk(int unit_elements) { return unit_elements >= MIN_CHUNK_ELEMENTS ? 1 : (MIN_CHUNK_ELEMENTS + unit_elements - 1) / (unit_elements > 0 ? unit_elements : 1); }
 
-/* Two floats as two doubles, and back. */
+/* Two floats as two doubles. */
 static inline v128_t load2d(const float *p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
-static inline void store2f(float *p, v128_t v) { wasm_v128_store64_lane(p, wasm_f32x4_demote_f64x2_zero(v), 0); }
 static inline double lanes_sum(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -69,11 +68,13 @@ __attribute__((export_name("layerNorm"))) void layer_norm(const double *args, in
       float *yr = y + r * width;
       double mean, rstd;
       row_stats(xr, width, eps, &mean, &rstd);
-      v128_t vmean = wasm_f64x2_splat(mean), vrstd = wasm_f64x2_splat(rstd);
+      /* Statistics in double; the normalisation in float, four lanes at a time. */
+      float mean_f = (float)mean, rstd_f = (float)rstd;
+      v128_t vmean = wasm_f32x4_splat(mean_f), vrstd = wasm_f32x4_splat(rstd_f);
       int c = 0;
-      for (; c + 2 <= width; c += 2)
-        store2f(yr + c, wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), load2d(gamma + c)), load2d(beta + c)));
-      for (; c < width; c++) yr[c] = (float)(((double)xr[c] - mean) * rstd * gamma[c] + beta[c]);
+      for (; c + 4 <= width; c += 4)
+        wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), vmean), vrstd), wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
+      for (; c < width; c++) yr[c] = (xr[c] - mean_f) * rstd_f * gamma[c] + beta[c];
     }
   }
 }
@@ -124,13 +125,15 @@ __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double 
           acc_beta[c] += d;
         }
         double mean_g = sum_g / width, mean_gx = sum_gx / width;
-        v128_t vmean_g = wasm_f64x2_splat(mean_g), vmean_gx = wasm_f64x2_splat(mean_gx);
-        for (c = 0; c + 2 <= width; c += 2) {
-          v128_t centred = wasm_f64x2_mul(wasm_f64x2_mul(wasm_f64x2_sub(load2d(xr + c), vmean), vrstd), vmean_gx);
-          v128_t inner = wasm_f64x2_sub(wasm_f64x2_sub(wasm_f64x2_mul(load2d(dyr + c), load2d(gamma + c)), vmean_g), centred);
-          store2f(dxr + c, wasm_f64x2_mul(vrstd, inner));
+        /* dx in float, four lanes at a time (the sums above stay in double). */
+        float mean_f = (float)mean, rstd_f = (float)rstd, mean_g_f = (float)mean_g, mean_gx_f = (float)mean_gx;
+        v128_t fmean = wasm_f32x4_splat(mean_f), frstd = wasm_f32x4_splat(rstd_f), fmean_g = wasm_f32x4_splat(mean_g_f), fmean_gx = wasm_f32x4_splat(mean_gx_f);
+        for (c = 0; c + 4 <= width; c += 4) {
+          v128_t centred = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), fmean), frstd), fmean_gx);
+          v128_t inner = wasm_f32x4_sub(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(dyr + c), wasm_v128_load(gamma + c)), fmean_g), centred);
+          wasm_v128_store(dxr + c, wasm_f32x4_mul(frstd, inner));
         }
-        for (; c < width; c++) dxr[c] = (float)(rstd * ((double)dyr[c] * gamma[c] - mean_g - ((double)xr[c] - mean) * rstd * mean_gx));
+        for (; c < width; c++) dxr[c] = rstd_f * (dyr[c] * gamma[c] - mean_g_f - (xr[c] - mean_f) * rstd_f * mean_gx_f);
       }
     }
   }
@@ -255,7 +258,8 @@ static inline v128_t exp_nonpositive4(v128_t z) {
   return wasm_f32x4_mul(p, scale);
 }
 
-static inline v128_t erf4(v128_t v) {
+/* erf(v) given e = exp(−v²) (A&S 7.1.26's polynomial in t = 1 / (1 + p|v|)). */
+static inline v128_t erf4_with_exp(v128_t v, v128_t e) {
   v128_t a = wasm_f32x4_abs(v);
   v128_t t = wasm_f32x4_div(F4(1.0f), wasm_f32x4_add(F4(1.0f), wasm_f32x4_mul(F4(0.3275911f), a)));
   v128_t poly = wasm_f32x4_sub(wasm_f32x4_mul(F4(1.061405429f), t), F4(1.453152027f));
@@ -263,9 +267,13 @@ static inline v128_t erf4(v128_t v) {
   poly = wasm_f32x4_sub(wasm_f32x4_mul(poly, t), F4(0.284496736f));
   poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), F4(0.254829592f));
   poly = wasm_f32x4_mul(poly, t);
-  v128_t r = wasm_f32x4_sub(F4(1.0f), wasm_f32x4_mul(poly, exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_neg(a), a))));
-  /* copysign(r, v): r's magnitude bits, v's sign bit */
+  v128_t r = wasm_f32x4_sub(F4(1.0f), wasm_f32x4_mul(poly, e));
   return wasm_v128_bitselect(v, r, wasm_i32x4_splat((int32_t)0x80000000));
+}
+
+static inline v128_t erf4(v128_t v) {
+  v128_t a = wasm_f32x4_abs(v);
+  return erf4_with_exp(v, exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_neg(a), a)));
 }
 
 static inline v128_t sigmoid4(v128_t z) {
@@ -375,8 +383,10 @@ __attribute__((export_name("softmaxXentGrad"))) void softmax_xent_grad(const dou
 static inline v128_t gelu4(v128_t xi, v128_t dy, int has_dy, int approximate) {
   if (!approximate && !has_dy) return wasm_f32x4_mul(xi, wasm_f32x4_mul(wasm_f32x4_add(erf4(wasm_f32x4_mul(xi, F4(SQRT1_2F))), F4(1.0f)), F4(0.5f)));
   if (!approximate) {
-    v128_t cdf = wasm_f32x4_mul(wasm_f32x4_add(erf4(wasm_f32x4_mul(xi, F4(SQRT1_2F))), F4(1.0f)), F4(0.5f));
-    v128_t pdf = wasm_f32x4_mul(exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_mul(xi, xi), F4(-0.5f))), F4(INV_SQRT_2PIF));
+    /* erf(x/√2) needs exp(−x²/2), the density's exponential: computed once for both. */
+    v128_t e = exp_nonpositive4(wasm_f32x4_mul(wasm_f32x4_mul(xi, xi), F4(-0.5f)));
+    v128_t cdf = wasm_f32x4_mul(wasm_f32x4_add(erf4_with_exp(wasm_f32x4_mul(xi, F4(SQRT1_2F)), e), F4(1.0f)), F4(0.5f));
+    v128_t pdf = wasm_f32x4_mul(e, F4(INV_SQRT_2PIF));
     return wasm_f32x4_mul(dy, wasm_f32x4_add(cdf, wasm_f32x4_mul(xi, pdf)));
   }
   v128_t sq = wasm_f32x4_mul(xi, xi);

@@ -85,8 +85,8 @@ const MAX_ARGS = 16;
 const CONTROL_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
 /** A worker that has not finished its part in this long is taken to be gone. */
 const WORKER_TIMEOUT_MS = 60_000;
-/** How long an idle worker polls before it sleeps (waking a sleeping one took ~60 µs on this VM). */
-const WORKER_SPIN_MS = 0.1;
+/** How long an idle worker polls before it sleeps: waking a sleeping one took ~60 µs on this VM, and the gaps between the split calls of a training step are mostly shorter than this. */
+const WORKER_SPIN_MS = 1;
 
 const instances = new WeakMap<object, SimdKernels | null>();
 

@@ -20,7 +20,7 @@ export interface Ready {
   ready: true;
   /** ours: the workload's description. */
   name?: string;
-  /** ours: e.g. "wasm (2 threads; SIMD, XNNPACK)"; the peer: torch version and threads. */
+  /** ours: e.g. "wasm (2 threads; SIMD, core's C kernels (relaxed SIMD) + XNNPACK)"; the peer: torch version and threads. */
   detail?: string;
   torch?: string;
   threads?: number;

@@ -6,10 +6,10 @@
  * wasm. CI sets PRETRAIN_NATIVE_REQUIRED=1, so there a missing binary is a failure.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW_UPDATE, currentBackend, dropout, geluErf, linearSoftmaxCrossEntropy, geluTanh, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
+import { currentBackend, dropout, linearSoftmaxCrossEntropy, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { generatedBlock, kernelTable, MATMUL_PARITY_CASES, withGeneratedBlock, type MatMulCase } from '@pretrain/core/testing';
+import { cKernelParityCases, generatedBlock, kernelTable, withGeneratedBlock } from '@pretrain/core/testing';
 import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
 import { binaryLayout } from '@pretrain/core/testing';
 
@@ -19,7 +19,6 @@ registerKernelPack(nativeKernels);
 
 const rng = new Rng(11);
 const randomArray = (size: number, scale = 1) => Float32Array.from({ length: size }, () => rng.normal() * scale);
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 type Host = { shape: number[]; values: Float32Array };
 
@@ -41,8 +40,8 @@ function expectClose(actual: Host[], expected: Host[], tolerance: number): void 
   });
 }
 
-async function nativeVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance = 1e-5): Promise<void> {
-  const reference = await on('cpu', fn);
+async function nativeVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance = 1e-5, cpuFn = fn): Promise<void> {
+  const reference = await on('cpu', cpuFn);
   const native = await on('native', fn);
   expect(currentBackend()?.name).toBe('native');
   expectClose(native, reference, tolerance);
@@ -71,77 +70,13 @@ if (!built) {
     });
   });
 } else {
-  describe('native products (OpenBLAS) against the cpu backend', () => {
-    // core's shapes (every backend's BatchMatMul is checked on them) and the ones this kernel folds or hands back.
-    const cases: MatMulCase[] = [
-      ...MATMUL_PARITY_CASES,
-      ['batched input · 2-D weightᵀ (one product)', [4, 6, 5], [3, 5], false, true],
-      ['batched Aᵀ · 2-D weight (per batch)', [4, 5, 6], [5, 3], true, false],
-      ['empty k', [3, 0], [0, 4], false, false],
-    ];
-    it.each(cases)('%s', async (_name, aShape, bShape, transposeA, transposeB) => {
-      const a = randomArray(sizeOf(aShape));
-      const b = randomArray(sizeOf(bShape));
-      await nativeVsCpu(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), transposeA, transposeB));
-    });
-
-    it('dense with bias (_FusedMatMul) and its gradients', async () => {
-      const x = randomArray(6 * 8);
-      const w = randomArray(8 * 5);
-      const bias = randomArray(5);
-      const dy = randomArray(6 * 5);
-      await nativeVsCpu(() => {
-        const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb });
-        const [gx, gw, gb] = tf.grads(f)([tf.tensor2d(x, [6, 8]), tf.tensor2d(w, [8, 5]), tf.tensor1d(bias)], tf.tensor2d(dy, [6, 5]));
-        return [f(tf.tensor2d(x, [6, 8]), tf.tensor2d(w, [8, 5]), tf.tensor1d(bias)), gx, gw, gb];
-      });
-    });
-
-    it('a fused activation goes to the previous kernel', async () => {
-      const x = randomArray(4 * 3);
-      const w = randomArray(3 * 2);
-      await nativeVsCpu(() => tf.fused.matMul({ a: tf.tensor2d(x, [4, 3]), b: tf.tensor2d(w, [3, 2]), bias: tf.tensor1d([0.5, -0.5]), activation: 'relu' }));
+  describe('the C kernels against the cpu backend (core\'s cases, shared with its wasm module)', () => {
+    it.each(cKernelParityCases(new Rng(11)).map((c) => [c.name, c] as const))('%s', async (_name, parityCase) => {
+      await nativeVsCpu(parityCase.build, parityCase.tolerance, parityCase.reference);
     });
 
     it('int32 products go to the previous kernel (which, on wasm, refuses them)', async () => {
       await expect(on('native', () => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32')))).rejects.toThrow(/non float32|non non-float32/);
-    });
-  });
-
-  describe('C LayerNorm and softmax cross-entropy against the cpu backend', () => {
-    it('LayerNorm forward and dx, dγ, dβ', async () => {
-      const x = randomArray(7 * 33, 3);
-      const gamma = randomArray(33);
-      const beta = randomArray(33);
-      const dy = randomArray(7 * 33);
-      await nativeVsCpu(() => {
-        const f = (xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor) => layerNorm(xx as tf.Tensor2D, g as tf.Tensor1D, bb as tf.Tensor1D, 1e-12);
-        const inputs = [tf.tensor2d(x, [7, 33]), tf.tensor1d(gamma), tf.tensor1d(beta)];
-        return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor2d(dy, [7, 33]))];
-      });
-    });
-
-    it('loss, accuracy and gradient, with ignored labels and a large vocabulary', async () => {
-      const rows = 9;
-      const classes = 3001;
-      const logits = randomArray(rows * classes, 4);
-      const labels = Int32Array.from([5, -100, 3000, 0, 17, -100, 2999, 1, 42]);
-      logits[2 * classes + 3000] = 30; // a hit, and a row whose other exponentials underflow
-      await nativeVsCpu(() => {
-        const { loss, accuracy } = softmaxCrossEntropy(tf.tensor2d(logits, [rows, classes]), labels);
-        const grad = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, labels).loss)(tf.tensor2d(logits, [rows, classes]));
-        return [loss, accuracy, grad];
-      }, 2e-6);
-    });
-  });
-
-  describe('C sums and erf against the cpu backend', () => {
-    it('sums over leading axes (and others through the previous kernel)', async () => {
-      const x = randomArray(5 * 6 * 7);
-      await nativeVsCpu(() => {
-        const t = tf.tensor3d(x, [5, 6, 7]);
-        return [tf.sum(t, 0), tf.sum(t, [0, 1]), tf.sum(t, [0, 1], true), tf.sum(t, -1), tf.sum(t)];
-      });
     });
 
     it('erf, and the exact GELU gradient through it', async () => {
@@ -184,70 +119,7 @@ if (!built) {
     });
   });
 
-  describe('C GELU and AdamW against the composed ops on the cpu backend', () => {
-    it.each([
-      ['erf', geluErf],
-      ['tanh (GPT-2)', geluTanh],
-    ] as const)('GELU, %s form: value and gradient', async (_name, gelu) => {
-      const x = randomArray(3 * 517, 3);
-      const dy = randomArray(3 * 517);
-      await nativeVsCpu(() => {
-        const t = tf.tensor2d(x, [3, 517]);
-        return [gelu(t), tf.grad((u: tf.Tensor) => gelu(u))(t, tf.tensor2d(dy, [3, 517]))];
-      });
-    });
-
-    it('one AdamW update: the composed ops of @pretrain/trainer, in one kernel', async () => {
-      const n = 1000;
-      const [param, grad, m] = [randomArray(n), randomArray(n, 0.1), randomArray(n, 0.01)];
-      const v = Float32Array.from(randomArray(n, 0.001), Math.abs);
-      const attrs = { decay: 1 - 1e-3 * 0.01, beta1: 0.9, beta2: 0.999, biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** 3) };
-      const reference = await on('cpu', () => {
-        const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
-        const expAvg = tf.add(tf.mul(mm, tf.scalar(attrs.beta1)), tf.mul(g, tf.scalar(1 - attrs.beta1)));
-        const expAvgSq = tf.add(tf.mul(vv, tf.scalar(attrs.beta2)), tf.mul(tf.mul(g, g), tf.scalar(1 - attrs.beta2)));
-        const denom = tf.add(tf.div(tf.sqrt(expAvgSq), tf.scalar(attrs.biasCorrection2Sqrt)), tf.scalar(attrs.eps));
-        return [tf.sub(tf.mul(p, tf.scalar(attrs.decay)), tf.mul(tf.div(expAvg, denom), tf.scalar(attrs.stepSize))), expAvg, expAvgSq];
-      });
-      const native = await on('native', () => {
-        const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
-        return tf.engine().runKernel(ADAMW_UPDATE, { param: p, grad: g, expAvg: mm, expAvgSq: vv }, attrs) as tf.Tensor[];
-      });
-      expectClose(native, reference, 1e-6);
-    });
-  });
-
-  describe('C Add, Sub, Mul and Div: the cpu backend\'s bits', () => {
-    const ops = [
-      ['add', tf.add],
-      ['sub', tf.sub],
-      ['mul', tf.mul],
-      ['div', tf.div],
-    ] as const;
-    // [name, a shape, b shape]: layouts the C loop covers (either operand the small one), and broadcasts it hands back.
-    const shapes: [string, number[], number[]][] = [
-      ['same shapes', [37, 19], [37, 19]],
-      ['b a scalar', [37, 19], []],
-      ['a a scalar', [], [37, 19]],
-      ['a row repeated (bias)', [37, 19], [19]],
-      ['trailing axes repeated', [2, 3, 4, 5], [1, 1, 4, 5]],
-      ['leading 1 on the output', [1, 37, 19], [19]],
-      ['one value per row (b)', [2, 3, 4, 5], [2, 3, 4, 1]],
-      ['one value per row (a)', [2, 3, 4, 1], [2, 3, 4, 5]],
-      ['both broadcast (previous kernel)', [3, 1], [1, 4]],
-      ['middle axis broadcast (previous kernel)', [3, 1, 5], [3, 4, 5]],
-    ];
-    it.each(shapes)('%s: forward bit for bit, gradients', async (_name, aShape, bShape) => {
-      const a = randomArray(sizeOf(aShape));
-      const b = Float32Array.from(randomArray(sizeOf(bShape)), (v) => v + Math.sign(v) * 0.1);
-      const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
-      const dy = randomArray(sizeOf(outShape));
-      const inputs = () => [tf.tensor(a, aShape), tf.tensor(b, bShape)];
-      await nativeVsCpu(() => ops.map(([, op]) => op(inputs()[0], inputs()[1])), 0);
-      // A broadcast operand's gradient sums over the broadcast axes (the Sum kernel: its own order).
-      await nativeVsCpu(() => ops.flatMap(([, op]) => tf.grads((x: tf.Tensor, y: tf.Tensor) => op(x, y))(inputs(), tf.tensor(dy, outShape))), 1e-5);
-    });
-
+  describe('C Add, Sub, Mul and Div beyond the shared cases', () => {
     it('int32 goes to the previous kernel', async () => {
       const [result] = await on('native', () => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')));
       expect(Array.from(result.values)).toEqual([5, 7, 9]);

@@ -1,7 +1,8 @@
 /**
  * core's wasm C module (packages/core/wasm/*.c) against the cpu backend, the reference, on random
  * inputs — forward and gradient — through the kernels that use it (kernels/c-pack/ over
- * simd-functions.ts); the prebuilt module against its sources; its bounds checks.
+ * simd-functions.ts; the cases are shared with backend-native's tests); dropout masks against Rng; the
+ * prebuilt module against its sources; its bounds checks.
  */
 import { execFileSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -10,21 +11,16 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../../backend';
-import { ADAMW_UPDATE } from '../optional';
-import { dropout, geluErf, geluTanh, layerNorm } from '../../nn';
-import { softmaxCrossEntropy } from '../../losses';
+import { dropout } from '../../nn';
 import { replacedKernels, withStockKernels } from '../stock';
 import { Rng } from '../../rng';
-import { MATMUL_PARITY_CASES, type MatMulCase } from '../../testing/matmul-cases';
+import { cKernelParityCases } from '../../testing/c-kernel-parity';
 import { KERNELS_SOURCE_SHA256 } from './simd-modules.generated';
 import { wasmSimdFunctions } from './simd-functions';
 import { simdKernels } from './simd-kernels';
 import type { WasmBackendLike } from './types';
 import '../../gradients';
 
-const rng = new Rng(23);
-const randomArray = (size: number, scale = 1) => Float32Array.from({ length: size }, () => rng.normal() * scale);
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 type Host = { shape: number[]; values: Float32Array };
 
@@ -47,8 +43,8 @@ function expectClose(actual: Host[], expected: Host[], tolerance: number): void 
   });
 }
 
-async function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance = 1e-5): Promise<void> {
-  const reference = await on('cpu', fn);
+async function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance: number, cpuFn = fn): Promise<void> {
+  const reference = await on('cpu', cpuFn);
   const wasm = await on('wasm', fn);
   expectClose(wasm, reference, tolerance);
 }
@@ -94,125 +90,13 @@ describe('the wasm C module', () => {
   });
 });
 
-describe('products (gemm.c) against the cpu backend', () => {
-  const cases: MatMulCase[] = [
-    ...MATMUL_PARITY_CASES,
-    ['rows not a multiple of 4, columns not of 8', [13, 29], [29, 21], false, false],
-    ['k past one block of 256 (accumulated blocks)', [9, 600], [600, 19], false, false],
-    ['n past one block of 256 columns', [5, 40], [530, 40], false, true],
-    ['Aᵀ·B, long k (a weight gradient)', [700, 12], [700, 40], true, false],
-    ['batched input · 2-D weightᵀ (one product)', [4, 6, 5], [3, 5], false, true],
-    ['batched Aᵀ · 2-D weight (per batch)', [4, 5, 6], [5, 3], true, false],
-    ['empty k', [3, 0], [0, 4], false, false],
-  ];
-  it.each(cases)('%s', async (_name, aShape, bShape, transposeA, transposeB) => {
-    const a = randomArray(sizeOf(aShape));
-    const b = randomArray(sizeOf(bShape));
-    // float32 sums of hundreds of products differ from cpu's by their rounding order
-    const k = transposeA ? aShape[aShape.length - 2] : aShape[aShape.length - 1];
-    await wasmVsCpu(() => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), transposeA, transposeB), k > 256 ? 5e-5 : 1e-5);
-  });
-
-  it('dense with bias (_FusedMatMul) and its gradients', async () => {
-    const [x, w, bias, dy] = [randomArray(6 * 8), randomArray(8 * 11), randomArray(11), randomArray(6 * 11)];
-    await wasmVsCpu(() => {
-      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb });
-      const inputs = [tf.tensor2d(x, [6, 8]), tf.tensor2d(w, [8, 11]), tf.tensor1d(bias)];
-      return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor2d(dy, [6, 11]))];
-    });
-  });
-
-  it('a fused activation goes to the kernel below (XNNPACK\'s)', async () => {
-    const [x, w] = [randomArray(4 * 3), randomArray(3 * 2)];
-    await wasmVsCpu(() => tf.fused.matMul({ a: tf.tensor2d(x, [4, 3]), b: tf.tensor2d(w, [3, 2]), bias: tf.tensor1d([0.5, -0.5]), activation: 'relu' }));
+describe('the C kernels against the cpu backend (core\'s cases, shared with backend-native)', () => {
+  it.each(cKernelParityCases(new Rng(11)).map((c) => [c.name, c] as const))('%s', async (_name, parityCase) => {
+    await wasmVsCpu(parityCase.build, parityCase.tolerance, parityCase.reference);
   });
 });
 
-describe('LayerNorm, softmax cross-entropy, sums, GELU and AdamW (kernels.c) against the cpu backend', () => {
-  it('LayerNorm forward and dx, dγ, dβ (rows past one 64-row block)', async () => {
-    const [rows, width] = [150, 33];
-    const [x, gamma, beta, dy] = [randomArray(rows * width, 3), randomArray(width), randomArray(width), randomArray(rows * width)];
-    await wasmVsCpu(() => {
-      const f = (xx: tf.Tensor, g: tf.Tensor, bb: tf.Tensor) => layerNorm(xx as tf.Tensor2D, g as tf.Tensor1D, bb as tf.Tensor1D, 1e-12);
-      const inputs = [tf.tensor2d(x, [rows, width]), tf.tensor1d(gamma), tf.tensor1d(beta)];
-      return [f(inputs[0], inputs[1], inputs[2]), ...tf.grads(f)(inputs, tf.tensor2d(dy, [rows, width]))];
-    });
-  });
-
-  it('loss, accuracy and gradient, with ignored labels and a large vocabulary', async () => {
-    const [rows, classes] = [9, 3001];
-    const logits = randomArray(rows * classes, 4);
-    const labels = Int32Array.from([5, -100, 3000, 0, 17, -100, 2999, 1, 42]);
-    logits[2 * classes + 3000] = 30; // a hit, and a row whose other exponentials underflow
-    await wasmVsCpu(() => {
-      const { loss, accuracy } = softmaxCrossEntropy(tf.tensor2d(logits, [rows, classes]), labels);
-      const grad = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, labels).loss)(tf.tensor2d(logits, [rows, classes]));
-      return [loss, accuracy, grad];
-    }, 2e-6);
-  });
-
-  it('sums over leading axes, widths in and out of 16-column groups (others through the kernel below)', async () => {
-    const x = randomArray(5 * 6 * 37);
-    await wasmVsCpu(() => {
-      const t = tf.tensor3d(x, [5, 6, 37]);
-      return [tf.sum(t, 0), tf.sum(t, [0, 1]), tf.sum(t, [0, 1], true), tf.sum(t, -1), tf.sum(t)];
-    });
-  });
-
-  it.each([
-    ['erf', geluErf],
-    ['tanh (GPT-2)', geluTanh],
-  ] as const)('GELU, %s form: value and gradient', async (_name, gelu) => {
-    const [x, dy] = [randomArray(3 * 517, 3), randomArray(3 * 517)];
-    await wasmVsCpu(() => {
-      const t = tf.tensor2d(x, [3, 517]);
-      return [gelu(t), tf.grad((u: tf.Tensor) => gelu(u))(t, tf.tensor2d(dy, [3, 517]))];
-    });
-  });
-
-  it('one AdamW update: the composed ops of @pretrain/trainer, in one kernel', async () => {
-    const n = 1000;
-    const [param, grad, m] = [randomArray(n), randomArray(n, 0.1), randomArray(n, 0.01)];
-    const v = Float32Array.from(randomArray(n, 0.001), Math.abs);
-    const attrs = { decay: 1 - 1e-3 * 0.01, beta1: 0.9, beta2: 0.999, biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** 3) };
-    const reference = await on('cpu', () => {
-      const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
-      const expAvg = tf.add(tf.mul(mm, tf.scalar(attrs.beta1)), tf.mul(g, tf.scalar(1 - attrs.beta1)));
-      const expAvgSq = tf.add(tf.mul(vv, tf.scalar(attrs.beta2)), tf.mul(tf.mul(g, g), tf.scalar(1 - attrs.beta2)));
-      const denom = tf.add(tf.div(tf.sqrt(expAvgSq), tf.scalar(attrs.biasCorrection2Sqrt)), tf.scalar(attrs.eps));
-      return [tf.sub(tf.mul(p, tf.scalar(attrs.decay)), tf.mul(tf.div(expAvg, denom), tf.scalar(attrs.stepSize))), expAvg, expAvgSq];
-    });
-    const wasm = await on('wasm', () => {
-      const [p, g, mm, vv] = [param, grad, m, v].map((a) => tf.tensor1d(a));
-      return tf.engine().runKernel(ADAMW_UPDATE, { param: p, grad: g, expAvg: mm, expAvgSq: vv }, attrs) as tf.Tensor[];
-    });
-    expectClose(wasm, reference, 1e-6);
-  });
-});
-
-describe('Add, Sub, Mul, Div and dropout masks (kernels.c)', () => {
-  const ops = [tf.add, tf.sub, tf.mul, tf.div] as const;
-  // [name, a shape, b shape]: layouts the C loop covers (either operand the small one), and a broadcast it hands back.
-  const shapes: [string, number[], number[]][] = [
-    ['same shapes', [37, 19], [37, 19]],
-    ['same shapes, large (chunks)', [300, 301], [300, 301]],
-    ['b a scalar', [37, 19], []],
-    ['a a scalar', [], [37, 19]],
-    ['a row repeated (bias)', [37, 19], [19]],
-    ['one value per row (b)', [2, 3, 4, 5], [2, 3, 4, 1]],
-    ['one value per row (a)', [2, 3, 4, 1], [2, 3, 4, 5]],
-    ['both broadcast (the kernel below)', [3, 1], [1, 4]],
-  ];
-  it.each(shapes)('%s: the cpu backend\'s bits, and gradients', async (_name, aShape, bShape) => {
-    const a = randomArray(sizeOf(aShape));
-    const b = Float32Array.from(randomArray(sizeOf(bShape)), (v) => v + Math.sign(v) * 0.1);
-    const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
-    const dy = randomArray(sizeOf(outShape));
-    const inputs = () => [tf.tensor(a, aShape), tf.tensor(b, bShape)];
-    await wasmVsCpu(() => ops.map((op) => op(inputs()[0], inputs()[1])), 0);
-    await wasmVsCpu(() => ops.flatMap((op) => tf.grads((x: tf.Tensor, y: tf.Tensor) => op(x, y))(inputs(), tf.tensor(dy, outShape))), 1e-5);
-  });
-
+describe('dropout masks (kernels.c)', () => {
   it.each([10_001, 4096, 1])('dropout masks: what Rng.fillDropoutMask draws, and the generator left where it leaves it (%i elements)', async (n) => {
     const x = Float32Array.from({ length: n }, (_, i) => i + 1);
     const expected = new Float32Array(n);

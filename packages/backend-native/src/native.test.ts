@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { currentBackend, dropout, linearSoftmaxCrossEntropy, initBackend, layerNorm, registerKernelPack, replacedKernels, Rng, softmaxCrossEntropy, withStockKernels, type BackendName } from '@pretrain/core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { cKernelParityCases, generatedBlock, kernelTable, withGeneratedBlock } from '@pretrain/core/testing';
+import { cKernelParityCases, generatedBlock, kernelTable, outputsOn, withGeneratedBlock, worstRelativeDifference, type HostTensor } from '@pretrain/core/testing';
 import { loadAddon, nativeKernelList, nativeKernels, type NativeAddon } from './index';
 import { binaryLayout } from '@pretrain/core/testing';
 
@@ -20,24 +20,11 @@ registerKernelPack(nativeKernels);
 const rng = new Rng(11);
 const randomArray = (size: number, scale = 1) => Float32Array.from({ length: size }, () => rng.normal() * scale);
 
-type Host = { shape: number[]; values: Float32Array };
-
-async function on(backend: BackendName, fn: () => tf.Tensor | tf.Tensor[]): Promise<Host[]> {
-  await initBackend({ backend, log: false });
-  return tf.tidy(() => {
-    const result = fn();
-    return (Array.isArray(result) ? result : [result]).map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync() as Float32Array) }));
-  });
-}
+type Host = HostTensor;
+const on = (backend: BackendName, fn: () => tf.Tensor | tf.Tensor[]) => outputsOn(backend, fn);
 
 function expectClose(actual: Host[], expected: Host[], tolerance: number): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => {
-    expect(a.shape).toEqual(expected[i].shape);
-    let worst = 0;
-    for (let j = 0; j < a.values.length; j++) worst = Math.max(worst, Math.abs(a.values[j] - expected[i].values[j]) / Math.max(1, Math.abs(expected[i].values[j])));
-    expect(worst).toBeLessThanOrEqual(tolerance);
-  });
+  expect(worstRelativeDifference(actual, expected)).toBeLessThanOrEqual(tolerance);
 }
 
 async function nativeVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance = 1e-5, cpuFn = fn): Promise<void> {

@@ -25,6 +25,15 @@ __attribute__((import_module("env"), import_name("log"))) double host_log(double
 
 static inline int units_per_chunk(int unit_elements) { return unit_elements >= MIN_CHUNK_ELEMENTS ? 1 : (MIN_CHUNK_ELEMENTS + unit_elements - 1) / (unit_elements > 0 ? unit_elements : 1); }
 
+/* Element-wise kernels: chunks of whole 64-element blocks; chunk `chunk`'s elements are [begin, end). */
+static inline int element_chunks(int n, int parts) { return chunk_count((n + 63) / 64, parts, units_per_chunk(64)); }
+
+static inline void element_range(int n, int chunks, int chunk, int *begin, int *end) {
+  chunk_range((n + 63) / 64, chunks, chunk, begin, end);
+  *begin *= 64;
+  *end = *end * 64 < n ? *end * 64 : n;
+}
+
 /* Two floats as two doubles. */
 static inline v128_t load2d(const float *p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
 static inline double lanes_sum(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
@@ -417,12 +426,10 @@ __attribute__((export_name("gelu"))) void gelu(const double *args, int part, int
   const float *x = ARG_PTR(const float, 0), *dy = ARG_PTR(const float, 1);
   float *out = ARG_PTR(float, 2);
   int n = ARG_INT(3), approximate = ARG_INT(4);
-  int chunks = chunk_count((n + 63) / 64, parts, units_per_chunk(64));
+  int chunks = element_chunks(n, parts);
   FOR_EACH_CHUNK(args, chunks, chunk) {
     int begin, end;
-    chunk_range((n + 63) / 64, chunks, chunk, &begin, &end);
-    begin *= 64;
-    end = end * 64 < n ? end * 64 : n;
+    element_range(n, chunks, chunk, &begin, &end);
     int i = begin;
     for (; i + 4 <= end; i += 4) {
       v128_t d = dy ? wasm_v128_load(dy + i) : F4(0.0f);
@@ -443,12 +450,10 @@ __attribute__((export_name("adamw"))) void adamw(const double *args, int part, i
   int n = ARG_INT(7);
   float decay = (float)args[8], b1 = (float)args[9], omb1 = (float)args[10], b2 = (float)args[11], omb2 = (float)args[12], bc2 = (float)args[13],
         eps = (float)args[14], step_size = (float)args[15];
-  int chunks = chunk_count((n + 63) / 64, parts, units_per_chunk(64));
+  int chunks = element_chunks(n, parts);
   FOR_EACH_CHUNK(args, chunks, chunk) {
     int begin, end;
-    chunk_range((n + 63) / 64, chunks, chunk, &begin, &end);
-    begin *= 64;
-    end = end * 64 < n ? end * 64 : n;
+    element_range(n, chunks, chunk, &begin, &end);
     int i = begin;
     for (; i + 4 <= end; i += 4) {
       v128_t gi = wasm_v128_load(g + i);
@@ -523,13 +528,11 @@ __attribute__((export_name("binary"))) void binary(const double *args, int part,
   int length = ARG_INT(4), period = ARG_INT(5), block = ARG_INT(6);
   if (!block && (period == length || period == 1)) {
     /* Same shapes or a scalar: chunks of 64-element blocks. */
-    int blocks = (length + 63) / 64;
-    int chunks = chunk_count(blocks, parts, units_per_chunk(64));
+    int chunks = element_chunks(length, parts);
     FOR_EACH_CHUNK(args, chunks, chunk) {
       int begin, end;
-      chunk_range(blocks, chunks, chunk, &begin, &end);
-      int e0 = begin * 64, e1 = end * 64 < length ? end * 64 : length;
-      binary_run(op, full + e0, period == 1 ? small : small + e0, period == 1 ? 0 : 1, out + e0, e1 - e0);
+      element_range(length, chunks, chunk, &begin, &end);
+      binary_run(op, full + begin, period == 1 ? small : small + begin, period == 1 ? 0 : 1, out + begin, end - begin);
     }
     return;
   }

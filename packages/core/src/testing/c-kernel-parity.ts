@@ -4,6 +4,7 @@
  * ops on the backend under test and on the cpu backend (the reference), and says how close they must be.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackend, initBackend, type BackendName } from '../backend';
 import { softmaxCrossEntropy } from '../losses';
 import { geluErf, geluTanh, layerNorm } from '../nn';
 import { ADAMW_UPDATE } from '../kernels/optional';
@@ -168,4 +169,30 @@ function adamwCase(random: Random): KernelParityCase {
     },
     tolerance: 1e-6,
   };
+}
+
+export interface HostTensor {
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Runs `fn` on `backend` (initBackend, inside a tidy) and copies its outputs to host arrays. */
+export async function outputsOn(backend: BackendName, fn: () => tf.Tensor | tf.Tensor[], threads?: number): Promise<HostTensor[]> {
+  await initBackend({ backend, threads, log: false });
+  if (currentBackend()?.name !== backend) throw new Error(`outputsOn: asked for backend ${backend}, got ${currentBackend()?.name}`);
+  return tf.tidy(() => {
+    const result = fn();
+    return (Array.isArray(result) ? result : [result]).map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync() as Float32Array) }));
+  });
+}
+
+/** The largest |actual − expected| / max(1, |expected|) over all outputs; throws when their number or shapes differ. */
+export function worstRelativeDifference(actual: HostTensor[], expected: HostTensor[]): number {
+  const shapes = (list: HostTensor[]) => JSON.stringify(list.map((t) => t.shape));
+  if (shapes(actual) !== shapes(expected)) throw new Error(`outputs differ in shape: ${shapes(actual)} vs ${shapes(expected)}`);
+  let worst = 0;
+  actual.forEach((a, i) => {
+    for (let j = 0; j < a.values.length; j++) worst = Math.max(worst, Math.abs(a.values[j] - expected[i].values[j]) / Math.max(1, Math.abs(expected[i].values[j])));
+  });
+  return worst;
 }

@@ -12,4 +12,4 @@ export * from './temp-dir';
 export * from './matmul-cases';
 export { generatedBlock, kernelTable, withGeneratedBlock, type DocumentedKernel } from '../kernels/docs';
 export { binaryLayout } from '../kernels/c-pack/binary';
-export { cKernelParityCases, C_MATMUL_CASES, type KernelParityCase } from './c-kernel-parity';
+export { cKernelParityCases, C_MATMUL_CASES, outputsOn, worstRelativeDifference, type HostTensor, type KernelParityCase } from './c-kernel-parity';

@@ -14,7 +14,7 @@ import { initBackend, type BackendName } from '../../backend';
 import { dropout } from '../../nn';
 import { replacedKernels, withStockKernels } from '../stock';
 import { Rng } from '../../rng';
-import { cKernelParityCases } from '../../testing/c-kernel-parity';
+import { cKernelParityCases, outputsOn, worstRelativeDifference } from '../../testing/c-kernel-parity';
 import { KERNELS_SOURCE_SHA256 } from './simd-modules.generated';
 import { wasmSimdFunctions } from './simd-functions';
 import { simdKernels } from './simd-kernels';
@@ -22,31 +22,12 @@ import type { WasmBackendLike } from './types';
 import '../../gradients';
 
 
-type Host = { shape: number[]; values: Float32Array };
-
-async function on(backend: BackendName, fn: () => tf.Tensor | tf.Tensor[]): Promise<Host[]> {
-  await initBackend({ backend, threads: 1, log: false });
-  expect(tf.getBackend()).toBe(backend);
-  return tf.tidy(() => {
-    const result = fn();
-    return (Array.isArray(result) ? result : [result]).map((t) => ({ shape: t.shape, values: Float32Array.from(t.dataSync() as Float32Array) }));
-  });
-}
-
-function expectClose(actual: Host[], expected: Host[], tolerance: number): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => {
-    expect(a.shape).toEqual(expected[i].shape);
-    let worst = 0;
-    for (let j = 0; j < a.values.length; j++) worst = Math.max(worst, Math.abs(a.values[j] - expected[i].values[j]) / Math.max(1, Math.abs(expected[i].values[j])));
-    expect(worst).toBeLessThanOrEqual(tolerance);
-  });
-}
+const on = (backend: BackendName, fn: () => tf.Tensor | tf.Tensor[]) => outputsOn(backend, fn, 1);
 
 async function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[], tolerance: number, cpuFn = fn): Promise<void> {
   const reference = await on('cpu', cpuFn);
   const wasm = await on('wasm', fn);
-  expectClose(wasm, reference, tolerance);
+  expect(worstRelativeDifference(wasm, reference)).toBeLessThanOrEqual(tolerance);
 }
 
 afterAll(async () => {

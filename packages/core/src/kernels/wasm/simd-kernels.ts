@@ -205,14 +205,22 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
       Atomics.store(ints, CTL_SEQ, seq);
       Atomics.notify(ints, CTL_SEQ);
       wasmExports[name](argsOffset, 0, used);
-      const deadline = performance.now() + WORKER_TIMEOUT_MS;
-      for (let w = 0; w < workers.length; w++) {
-        while (Atomics.load(ints, CTL_DONE + w) !== seq) {
-          if (performance.now() > deadline) throw new Error(`pretrain wasm kernels: worker ${w + 1} did not finish its part of ${name} in ${WORKER_TIMEOUT_MS / 1000} s`);
-        }
-      }
+      for (let w = 0; w < workers.length; w++) waitForWorker(ints, w, seq, name);
     },
   };
+}
+
+/** Main-thread polls of a worker's "done" slot before it sleeps on it (a busy machine may have descheduled the worker). */
+const MAIN_SPINS = 20_000;
+
+/** Returns when worker `w` has finished job `seq`: polls, then sleeps on the slot (the worker notifies it). */
+function waitForWorker(ints: Int32Array, w: number, seq: number, name: string): void {
+  for (let spins = 0; spins < MAIN_SPINS; spins++) if (Atomics.load(ints, CTL_DONE + w) === seq) return;
+  const deadline = performance.now() + WORKER_TIMEOUT_MS;
+  for (let seen = Atomics.load(ints, CTL_DONE + w); seen !== seq; seen = Atomics.load(ints, CTL_DONE + w)) {
+    if (performance.now() > deadline) throw new Error(`pretrain wasm kernels: worker ${w + 1} did not finish its part of ${name} in ${WORKER_TIMEOUT_MS / 1000} s`);
+    Atomics.wait(ints, CTL_DONE + w, seen, 5);
+  }
 }
 
 function align(offset: number, to: number): number {

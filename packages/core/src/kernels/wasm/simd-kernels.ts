@@ -69,16 +69,16 @@ interface TfjsWasmModule {
 }
 
 /**
- * The control block: int32 slots [job number, quit, function index, parts, one "done" slot per
- * worker, …, the chunk counter (wasm/work.h: the int32 8 bytes before the arguments)], then the
+ * The control block: int32 slots [job number, function index, parts, one "done" slot per
+ * worker, the last job a worker failed, …, the chunk counter (wasm/work.h: the int32 8 bytes before the arguments)], then the
  * arguments as doubles (8-byte aligned).
  */
 const CTL_SEQ = 0;
-const CTL_QUIT = 1;
-const CTL_FUNCTION = 2;
-const CTL_PARTS = 3;
-const CTL_DONE = 4;
+const CTL_FUNCTION = 1;
+const CTL_PARTS = 2;
+const CTL_DONE = 3;
 const MAX_WORKERS = 7;
+const CTL_FAILED = CTL_DONE + MAX_WORKERS;
 const ARGS_BYTE_OFFSET = 64;
 const CTL_CHUNK_COUNTER = (ARGS_BYTE_OFFSET - 8) / 4;
 const MAX_ARGS = 16;
@@ -91,7 +91,7 @@ const WORKER_SPIN_MS = 1;
 const instances = new WeakMap<object, SimdKernels | null>();
 
 function decode(base64: string): Uint8Array {
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
 function memoryOf(module: TfjsWasmModule): WasmMemory | undefined {
@@ -204,8 +204,13 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
       seq = (seq + 1) | 0 || 1;
       Atomics.store(ints, CTL_SEQ, seq);
       Atomics.notify(ints, CTL_SEQ);
-      wasmExports[name](argsOffset, 0, used);
-      for (let w = 0; w < workers.length; w++) waitForWorker(ints, w, seq, name);
+      try {
+        wasmExports[name](argsOffset, 0, used);
+      } finally {
+        // Even when this thread's part failed: the next call must not overwrite arguments a worker still reads.
+        for (let w = 0; w < workers.length; w++) waitForWorker(ints, w, seq, name);
+      }
+      if (Atomics.load(ints, CTL_FAILED) === seq) throw new Error(`pretrain wasm kernels: a worker's part of ${name} failed (a trap in the module)`);
     },
   };
 }
@@ -241,8 +246,11 @@ for (;;) {
     if (performance.now() > spinUntil) Atomics.wait(ints, ${CTL_SEQ}, seen);
   }
   seen = Atomics.load(ints, ${CTL_SEQ});
-  if (Atomics.load(ints, ${CTL_QUIT})) break;
-  calls[ints[${CTL_FUNCTION}]](control + ${ARGS_BYTE_OFFSET}, index + 1, ints[${CTL_PARTS}]);
+  try {
+    calls[ints[${CTL_FUNCTION}]](control + ${ARGS_BYTE_OFFSET}, index + 1, ints[${CTL_PARTS}]);
+  } catch {
+    Atomics.store(ints, ${CTL_FAILED}, seen);
+  }
   Atomics.store(ints, ${CTL_DONE} + index, seen);
   Atomics.notify(ints, ${CTL_DONE} + index);
 }

@@ -32,6 +32,9 @@
  * Every length is checked against the shapes before any memory is touched (RangeError otherwise).
  */
 #include <cblas.h>
+#ifdef PRETRAIN_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 #include <math.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -57,6 +60,18 @@ extern char *openblas_get_config(void);
     napi_throw_range_error(env, NULL, message);   \
     return NULL;                                  \
   }
+
+/*
+ * Loops marked VECTOR_CLONES are compiled once per x86-64 level (GCC/clang function multiversioning, picked at
+ * load by the CPU): AVX-512, AVX2 and the SSE2 baseline, so the binary runs on any x86-64. Each
+ * operation is the same float operation in every version (-ffp-contract=off: no fused multiply-add),
+ * so every version computes the same bits.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* Two cores for the element-wise and row-wise kernels                                          */
@@ -217,6 +232,169 @@ struct sgemm_ctx {
   bool accumulate; /* c += product (beta 1) instead of c = product */
 };
 
+/* ------------------------------------------------------------------------------------------ */
+/* bfloat16 products (optional: built with oneDNN, chosen by setPrecision("bfloat16"))          */
+
+/*
+ * With precision bfloat16, each block of a product (the same blocks and threads as above) has its
+ * operands rounded to bfloat16 (round to nearest even; the block of A as rows × k and of B as k × cols,
+ * row-major, whatever their stored transposes) and multiplied by oneDNN's bf16 matmul with float32
+ * output (AVX-512 BF16 / AMX where the CPU has them). oneDNN runs single-threaded inside each block
+ * (OMP_NUM_THREADS=1, set by the loader): the pool splits the work, so the split is the float32 one.
+ * Primitives are cached by block shape.
+ */
+static int use_bf16 = 0;
+
+#ifdef PRETRAIN_ONEDNN
+static dnnl_engine_t dnnl_cpu_engine;
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
+static void dnnl_init(void) { dnnl_engine_create(&dnnl_cpu_engine, dnnl_cpu, 0); }
+
+#define BF16_CACHE 64
+static struct {
+  int32_t rows, cols, k;
+  bool ta, tb, sum;
+  dnnl_primitive_t matmul;
+  size_t scratchpad;
+} bf16_cache[BF16_CACHE];
+static int bf16_cached = 0;
+static pthread_mutex_t bf16_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The bf16 operand layouts of a block: A as rows × k (ta: stored k-major), B as k × cols (tb: stored cols-major). */
+static void bf16_descs(int32_t rows, int32_t cols, int32_t k, bool ta, bool tb, dnnl_memory_desc_t *a, dnnl_memory_desc_t *b) {
+  dnnl_dims_t ad = {rows, k}, bd = {k, cols};
+  dnnl_dims_t as = {ta ? 1 : k, ta ? rows : 1}, bs = {tb ? 1 : cols, tb ? k : 1};
+  dnnl_memory_desc_init_by_strides(a, 2, ad, dnnl_bf16, as);
+  dnnl_memory_desc_init_by_strides(b, 2, bd, dnnl_bf16, bs);
+}
+
+/*
+ * The block shape's matmul (created once, cached), with a user-managed scratchpad: a primitive run by
+ * several pool threads at once must not share oneDNN's library scratchpad.
+ */
+static dnnl_primitive_t bf16_matmul(int32_t rows, int32_t cols, int32_t k, bool ta, bool tb, bool sum, int32_t ldc, size_t *scratchpad) {
+  pthread_mutex_lock(&bf16_cache_lock);
+  dnnl_primitive_t found = NULL;
+  for (int i = 0; i < bf16_cached && !found; i++)
+    if (bf16_cache[i].rows == rows && bf16_cache[i].cols == cols && bf16_cache[i].k == k && bf16_cache[i].ta == ta && bf16_cache[i].tb == tb && bf16_cache[i].sum == sum) {
+      found = bf16_cache[i].matmul;
+      *scratchpad = bf16_cache[i].scratchpad;
+    }
+  if (!found) {
+    dnnl_memory_desc_t a, b, c;
+    dnnl_dims_t cd = {rows, cols}, cs = {ldc, 1};
+    bf16_descs(rows, cols, k, ta, tb, &a, &b);
+    dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs);
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c) == dnnl_success && dnnl_primitive_attr_create(&attr) == dnnl_success) {
+      dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+      if (sum && dnnl_post_ops_create(&post) == dnnl_success) {
+        dnnl_post_ops_append_sum(post, 1.0f); /* C += A·B: the bias or the earlier chunks already in C */
+        dnnl_primitive_attr_set_post_ops(attr, post);
+      }
+      if (dnnl_primitive_desc_create(&pd, &desc, attr, dnnl_cpu_engine, NULL) == dnnl_success && dnnl_primitive_create(&found, pd) == dnnl_success) {
+        const dnnl_memory_desc_t *sd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        *scratchpad = sd ? dnnl_memory_desc_get_size(sd) : 0;
+      }
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (post) dnnl_post_ops_destroy(post);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (found) {
+      /* A full cache evicts its oldest entry (a training step's blocks repeat, so this is rare). */
+      if (bf16_cached == BF16_CACHE) {
+        dnnl_primitive_destroy(bf16_cache[0].matmul);
+        memmove(bf16_cache, bf16_cache + 1, sizeof(bf16_cache[0]) * (BF16_CACHE - 1));
+        bf16_cached--;
+      }
+      bf16_cache[bf16_cached].rows = rows;
+      bf16_cache[bf16_cached].cols = cols;
+      bf16_cache[bf16_cached].k = k;
+      bf16_cache[bf16_cached].ta = ta;
+      bf16_cache[bf16_cached].tb = tb;
+      bf16_cache[bf16_cached].sum = sum;
+      bf16_cache[bf16_cached].matmul = found;
+      bf16_cache[bf16_cached].scratchpad = *scratchpad;
+      bf16_cached++;
+    }
+  }
+  pthread_mutex_unlock(&bf16_cache_lock);
+  return found;
+}
+
+static inline uint16_t to_bf16(float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u); /* NaN stays NaN */
+  return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+/* Per-thread bf16 operand buffers, scratchpad and stream. */
+static __thread uint16_t *bf16_a, *bf16_b;
+static __thread size_t bf16_a_size, bf16_b_size, bf16_pad_size;
+static __thread void *bf16_pad;
+static __thread dnnl_stream_t bf16_stream;
+
+static void *grown(void **buffer, size_t *size, size_t bytes) {
+  if (bytes > *size) {
+    free(*buffer);
+    *buffer = malloc(bytes);
+    *size = *buffer ? bytes : 0;
+  }
+  return *buffer;
+}
+
+/* `count` runs of `length` floats, `stride` apart, into `out` back to back, rounded to bf16. */
+VECTOR_CLONES static void to_bf16_runs(const float *in, size_t stride, int32_t count, int32_t length, uint16_t *out) {
+  for (int32_t r = 0; r < count; r++)
+    for (int32_t j = 0; j < length; j++) out[(size_t)r * length + j] = to_bf16(in[(size_t)r * stride + j]);
+}
+
+/*
+ * One block in bf16: out rows [r0, r0 + rows) × columns [c0, c0 + cols) of the [m, n] product, summing
+ * into what is there when `sum`. The operands' blocks are rounded in their stored layouts (contiguous
+ * runs), and the matmul reads them through strides. Returns false (the caller then runs float32) if
+ * oneDNN fails.
+ */
+static bool bf16_block(const float *a, const float *b, float *out, int32_t m, int32_t n, int32_t k, bool ta, bool tb, int32_t r0, int32_t rows, int32_t c0,
+                       int32_t cols, bool sum) {
+  pthread_once(&dnnl_once, dnnl_init);
+  if (!dnnl_cpu_engine) return false;
+  if (!bf16_stream && dnnl_stream_create(&bf16_stream, dnnl_cpu_engine, dnnl_stream_default_flags) != dnnl_success) return false;
+  size_t pad = 0;
+  dnnl_primitive_t matmul = bf16_matmul(rows, cols, k, ta, tb, sum, n, &pad);
+  uint16_t *abuf = (uint16_t *)grown((void **)&bf16_a, &bf16_a_size, sizeof(uint16_t) * (size_t)rows * k);
+  uint16_t *bbuf = (uint16_t *)grown((void **)&bf16_b, &bf16_b_size, sizeof(uint16_t) * (size_t)k * cols);
+  void *scratch = pad ? grown(&bf16_pad, &bf16_pad_size, pad) : NULL;
+  if (!matmul || !abuf || !bbuf || (pad && !scratch)) return false;
+  /* A's block: rows of k (stored [m, k]) or k runs of `rows` (stored [k, m]); B's: k runs of `cols` or cols runs of k. */
+  if (ta) to_bf16_runs(a + r0, (size_t)m, k, rows, abuf);
+  else to_bf16_runs(a + (size_t)r0 * k, (size_t)k, rows, k, abuf);
+  if (tb) to_bf16_runs(b + (size_t)c0 * k, (size_t)k, cols, k, bbuf);
+  else to_bf16_runs(b + c0, (size_t)n, k, cols, bbuf);
+  dnnl_memory_desc_t ad, bd, cd, sd;
+  dnnl_dims_t cdims = {rows, cols}, cstrides = {n, 1}, sdims = {(dnnl_dim_t)pad};
+  bf16_descs(rows, cols, k, ta, tb, &ad, &bd);
+  dnnl_memory_desc_init_by_strides(&cd, 2, cdims, dnnl_f32, cstrides);
+  dnnl_memory_desc_init_by_tag(&sd, 1, sdims, dnnl_u8, dnnl_a);
+  dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL;
+  bool ok = dnnl_memory_create(&am, &ad, dnnl_cpu_engine, abuf) == dnnl_success && dnnl_memory_create(&bm, &bd, dnnl_cpu_engine, bbuf) == dnnl_success &&
+            dnnl_memory_create(&cm, &cd, dnnl_cpu_engine, out) == dnnl_success && (!pad || dnnl_memory_create(&sm, &sd, dnnl_cpu_engine, scratch) == dnnl_success);
+  if (ok) {
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}};
+    ok = dnnl_primitive_execute(matmul, bf16_stream, pad ? 4 : 3, args) == dnnl_success && dnnl_stream_wait(bf16_stream) == dnnl_success;
+  }
+  if (am) dnnl_memory_destroy(am);
+  if (bm) dnnl_memory_destroy(bm);
+  if (cm) dnnl_memory_destroy(cm);
+  if (sm) dnnl_memory_destroy(sm);
+  return ok;
+}
+#endif
+
 /* Products below this many multiply-adds run on the calling thread alone. */
 #define SGEMM_PARALLEL_MACS (1 << 20)
 
@@ -234,11 +412,16 @@ static void sgemm_block(const struct sgemm_ctx *x, size_t item, int32_t r0, int3
       for (int32_t r = 0; r < rows; r++) memset(out + (size_t)r * n, 0, sizeof(float) * (size_t)cols);
     return;
   }
+#ifdef PRETRAIN_ONEDNN
+  /* bf16 (setPrecision): the same block through oneDNN; a block it cannot run stays float32. */
+  if (use_bf16 && bf16_block(x->a + item * (size_t)x->aStride, x->b + item * (size_t)x->bStride, out, m, n, k, x->ta, x->tb, r0, rows, c0, cols, beta != 0.0f)) return;
+#endif
   const float *a = x->a + item * (size_t)x->aStride + (x->ta ? (size_t)r0 : (size_t)r0 * k);
   const float *b = x->b + item * (size_t)x->bStride + (x->tb ? (size_t)c0 * k : (size_t)c0);
   cblas_sgemm(CblasRowMajor, x->ta ? CblasTrans : CblasNoTrans, x->tb ? CblasTrans : CblasNoTrans, rows, cols, k, 1.0f, a, x->ta ? m : k, b, x->tb ? k : n, beta,
               out, n);
 }
+
 
 /* Work units [begin, end): unit u is product u / parts, block u mod parts (rows, then columns). */
 static void sgemm_units(const void *arg, size_t begin, size_t end) {
@@ -478,17 +661,6 @@ static inline __attribute__((always_inline)) float exp_nonpositive(float z) {
   return p * scale;
 }
 
-/*
- * The loops below are compiled once per x86-64 level (GCC/clang function multiversioning, picked at
- * load by the CPU): AVX-512, AVX2 and the SSE2 baseline, so the binary runs on any x86-64. Each
- * operation is the same float operation in every version (-ffp-contract=off: no fused multiply-add),
- * so every version computes the same bits.
- */
-#if defined(__x86_64__) && defined(__GLIBC__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /* out[c] = exp(logits[c] − max) for one row; returns their sum. */
 VECTOR_CLONES static double exp_row(const float *logits, float *out, int32_t classes, float max) {
@@ -1052,6 +1224,45 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setPrecision("float32" | "bfloat16"): the products' precision (bfloat16 needs a build with oneDNN). */
+static napi_value SetPrecision(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  char name[16] = {0};
+  size_t length = 0;
+  REQUIRE(get_args(env, info, 1, &arg), "setPrecision(\"float32\" | \"bfloat16\")");
+  CHECK(napi_get_value_string_utf8(env, arg, name, sizeof name, &length));
+  if (strcmp(name, "float32") == 0) {
+    use_bf16 = 0;
+    return NULL;
+  }
+  REQUIRE(strcmp(name, "bfloat16") == 0, "setPrecision: precision must be \"float32\" or \"bfloat16\"");
+#ifdef PRETRAIN_ONEDNN
+  use_bf16 = 1;
+#else
+  REQUIRE(0, "setPrecision: bfloat16 products need the addon built with oneDNN (Debian: apt-get install libdnnl-dev, then rebuild)");
+#endif
+  return NULL;
+}
+
+static napi_value Precision(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, use_bf16 ? "bfloat16" : "float32", NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+/* The precisions this build can run. */
+static napi_value Precisions(napi_env env, napi_callback_info info) {
+  napi_value out, item;
+  CHECK(napi_create_array(env, &out));
+  CHECK(napi_create_string_utf8(env, "float32", NAPI_AUTO_LENGTH, &item));
+  CHECK(napi_set_element(env, out, 0, item));
+#ifdef PRETRAIN_ONEDNN
+  CHECK(napi_create_string_utf8(env, "bfloat16", NAPI_AUTO_LENGTH, &item));
+  CHECK(napi_set_element(env, out, 1, item));
+#endif
+  return out;
+}
+
 static napi_value Threads(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(napi_create_int32(env, pool_threads, &out));
@@ -1080,6 +1291,9 @@ NAPI_MODULE_INIT() {
       {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setPrecision", NULL, SetPrecision, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"precision", NULL, Precision, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"precisions", NULL, Precisions, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -23,6 +23,7 @@ function main() {
   if (!fs.existsSync(binary) || !fs.existsSync(info)) throw new Error(`pack-prebuilt: ${binary} is not built (npm run build in packages/backend-native; needs gcc and libopenblas-dev)`);
   const built = JSON.parse(fs.readFileSync(info, 'utf8'));
   if (built.openblas !== 'static') throw new Error('pack-prebuilt: the binary links OpenBLAS dynamically; a prebuilt package needs it linked statically (libopenblas.a)');
+  if (built.onednn) throw new Error('pack-prebuilt: the binary links oneDNN dynamically (built with PRETRAIN_NATIVE_ONEDNN=1); rebuild without it for a prebuilt package');
   if (built.platform !== process.platform || built.arch !== process.arch) throw new Error(`pack-prebuilt: the binary was built for ${built.platform}-${built.arch}`);
   const parent = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const name = `${parent.name}-${process.platform}-${process.arch}`;

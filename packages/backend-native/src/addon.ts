@@ -12,10 +12,17 @@ import * as path from 'path';
 /** The addon: core's C kernel functions (CKernelFunctions, each in place on views of the wasm heap) and its thread pool. */
 export interface NativeAddon extends CKernelFunctions {
   setThreads(threads: number): void;
+  /** The products' precision: "float32" (the default) or "bfloat16" (a build with oneDNN: see precisions()). */
+  setPrecision(precision: Precision): void;
+  precision(): Precision;
+  /** The precisions this build runs: ["float32"], plus "bfloat16" when built with oneDNN (PRETRAIN_NATIVE_ONEDNN=1). */
+  precisions(): Precision[];
   threads(): number;
   /** OpenBLAS's build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64". */
   config(): string;
 }
+
+export type Precision = 'float32' | 'bfloat16';
 
 export const ADDON_FILE = 'pretrain_native.node';
 
@@ -37,7 +44,7 @@ function packageRoot(): string {
   }
 }
 
-const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'linearXent', 'binary', 'dropoutMask', 'setThreads', 'threads', 'config'];
+const FUNCTIONS: (keyof NativeAddon)[] = ['sgemm', 'layerNorm', 'layerNormGrad', 'softmaxXent', 'softmaxXentGrad', 'columnSum', 'erf', 'adamw', 'gelu', 'linearXent', 'binary', 'dropoutMask', 'setThreads', 'threads', 'setPrecision', 'precision', 'precisions', 'config'];
 
 /** Candidate binaries, in the order they are tried. */
 export function addonCandidates(): string[] {
@@ -66,6 +73,10 @@ export function loadAddon(): { addon: NativeAddon; file: string } | { missing: s
   // The addon splits products across its own threads and keeps OpenBLAS at 1 thread (pretrain_native.c,
   // sgemm_run): OpenBLAS's pool would start idle workers for every core when it loads. A value already set wins.
   process.env.OPENBLAS_NUM_THREADS ??= '1';
+  // Likewise oneDNN (a binary built with PRETRAIN_NATIVE_ONEDNN=1; bfloat16 products): it runs inside the pool's
+  // blocks on one OpenMP thread, which must not spin between products.
+  process.env.OMP_NUM_THREADS ??= '1';
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const failures: string[] = [];
   for (const file of candidates) {
     try {

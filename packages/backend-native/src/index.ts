@@ -9,7 +9,7 @@
 import { cKernelList, type KernelPack, type PackKernel } from '@pretrain/core';
 import { loadAddon, type NativeAddon } from './addon';
 
-export { loadAddon, addonCandidates, prebuiltPackage, localBuild, ADDON_FILE, type NativeAddon } from './addon';
+export { loadAddon, addonCandidates, prebuiltPackage, localBuild, ADDON_FILE, type NativeAddon, type Precision } from './addon';
 
 /** The pack's kernels over the addon's functions (core's C-kernel list). */
 export function nativeKernelList(addon: NativeAddon): PackKernel[] {
@@ -25,6 +25,12 @@ export const nativeKernels: KernelPack = {
     if ('missing' in loaded) return loaded;
     const { addon } = loaded;
     const blas = addon.config().split(' ').slice(0, 2).join(' ');
-    return { kernels: nativeKernelList(addon), detail: `${blas} sgemm; C LayerNorm, softmax cross-entropy, GELU, AdamW, element-wise ops, sums, erf, dropout masks`, setThreads: (threads: number) => addon.setThreads(threads) };
+    return {
+      kernels: nativeKernelList(addon),
+      detail: `${blas} sgemm; C LayerNorm, softmax cross-entropy, GELU, AdamW, element-wise ops, sums, erf, dropout masks`,
+      setThreads: (threads: number) => addon.setThreads(threads),
+      precisions: addon.precisions(),
+      setPrecision: (precision) => addon.setPrecision(precision),
+    };
   },
 };

@@ -153,6 +153,46 @@ if (!built) {
     });
   });
 
+  describe('bfloat16 products (precision, a build with oneDNN: PRETRAIN_NATIVE_ONEDNN=1)', () => {
+    const { addon } = loaded as Exclude<typeof loaded, { missing: string }>;
+    const bf16 = addon.precisions().includes('bfloat16');
+    afterAll(() => initBackend({ backend: 'native', precision: 'float32', log: false }));
+
+    it('is on where CI asks for it (PRETRAIN_NATIVE_BF16_REQUIRED=1)', () => {
+      if (process.env.PRETRAIN_NATIVE_BF16_REQUIRED === '1') expect(addon.precisions()).toEqual(['float32', 'bfloat16']);
+      expect(addon.precisions()[0]).toBe('float32');
+    });
+
+    if (bf16) {
+      it('rounds the operands to bfloat16: products within bf16 rounding of cpu, not equal to float32; float32 again after', async () => {
+        const [a, b] = [randomArray(300 * 200), randomArray(200 * 150)];
+        const product = () => [tf.matMul(tf.tensor2d(a, [300, 200]), tf.tensor2d(b, [200, 150])), tf.matMul(tf.tensor2d(a, [200, 300]), tf.tensor2d(b, [150, 200]), true, true)];
+        const reference = await on('cpu', product);
+        await initBackend({ backend: 'native', precision: 'bfloat16', log: false });
+        expect(currentBackend()).toMatchObject({ name: 'native', precision: 'bfloat16', detail: expect.stringMatching(/^bfloat16 products; /) });
+        expect(addon.precision()).toBe('bfloat16');
+        const rounded = await on('native', product);
+        // Each output's largest error against its largest value: 8 significand bits give ~2e-3 (docs/benchmarks.md).
+        const errors = rounded.map((out, i) => {
+          const largest = Math.max(...reference[i].values.map(Math.abs));
+          return Math.max(...out.values.map((v, j) => Math.abs(v - reference[i].values[j]))) / largest;
+        });
+        for (const error of errors) {
+          expect(error).toBeGreaterThan(1e-4); // it did round
+          expect(error).toBeLessThan(1e-2);
+        }
+        await initBackend({ backend: 'native', precision: 'float32', log: false });
+        expect(addon.precision()).toBe('float32');
+        expect(worstRelativeDifference(await on('native', product), reference)).toBeLessThanOrEqual(5e-5); // float32 sums of 200 products, another order
+      });
+    } else {
+      it('says how to get it', async () => {
+        expect(() => addon.setPrecision('bfloat16')).toThrow(/oneDNN/);
+        await expect(initBackend({ backend: 'native', precision: 'bfloat16', log: false })).rejects.toThrow(/PRETRAIN_NATIVE_ONEDNN=1/);
+      });
+    }
+  });
+
   describe('training on the native backend', () => {
     /** A two-layer classifier with LayerNorm and the fused loss: 6 AdamW-free SGD steps. */
     function losses(steps: number, counts: number[]): number[] {

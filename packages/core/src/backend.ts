@@ -11,15 +11,25 @@ import { installKernelPack, loadKernelPack, requireKernelPack } from './kernel-p
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'native'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/**
+ * The matrix products' precision. float32 everywhere by default; bfloat16 (operands rounded to bf16,
+ * float32 sums and outputs) only on backend native built with oneDNN (PRETRAIN_NATIVE_ONEDNN=1), an
+ * explicit choice: docs/benchmarks.md measures what it costs in accuracy.
+ */
+export const PRECISIONS = ['float32', 'bfloat16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 /** The experiment config's `backend` section (validated by `backendConfigSchema`). */
 export interface BackendConfig {
   name?: BackendName;
   threads?: number;
+  precision?: Precision;
 }
 
 export interface BackendInfo {
   name: BackendName;
   threads: number;
+  precision: Precision;
   detail: string;
 }
 
@@ -30,6 +40,8 @@ export interface InitBackendOptions {
   logger?: (line: string) => void;
   /** wasm: XNNPACK threads (default PRETRAIN_THREADS, else 1 = the single-threaded build); native: the pack's threads (wasm then runs 1). */
   threads?: number;
+  /** The products' precision (default PRETRAIN_PRECISION, else float32); bfloat16 needs backend native built with oneDNN. */
+  precision?: Precision;
 }
 
 let current: BackendInfo | undefined;
@@ -39,9 +51,19 @@ let logged = false;
 /** Initialises (once) and returns the active backend. Safe to call from every entry point. */
 export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const wanted = options.backend ?? backendFromEnv();
-  if (current && (!wanted || wanted === current.name)) return Promise.resolve(current);
-  if (pending && !wanted) return pending;
-  pending = selectBackend(wanted, options.threads ?? threadsFromEnv()).then((info) => {
+  const precision = options.precision ?? precisionFromEnv();
+  if (current && (!wanted || wanted === current.name)) {
+    if (!precision || precision === current.precision) return Promise.resolve(current);
+    try {
+      current = withPrecision(current, precision);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(current);
+  }
+  if (pending && !wanted && !precision) return pending;
+  pending = selectBackend(wanted, options.threads ?? threadsFromEnv()).then((selected) => {
+    const info = withPrecision(selected, precision ?? 'float32');
     current = info;
     if (options.log !== false && !logged) {
       logged = true;
@@ -52,13 +74,38 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
   return pending;
 }
 
+/** A backend as set up, before its products' precision is applied. */
+type SelectedBackend = Omit<BackendInfo, 'precision'>;
+
 export function currentBackend(): BackendInfo | undefined {
   return current;
 }
 
 /** What to pass to initBackend for a config's `backend` section: the environment variables win over it. */
-export function backendChoice(config: BackendConfig = {}): Pick<InitBackendOptions, 'backend' | 'threads'> {
-  return { backend: backendFromEnv() ?? config.name, threads: threadsFromEnv() ?? config.threads };
+export function backendChoice(config: BackendConfig = {}): Pick<InitBackendOptions, 'backend' | 'threads' | 'precision'> {
+  return { backend: backendFromEnv() ?? config.name, threads: threadsFromEnv() ?? config.threads, precision: precisionFromEnv() ?? config.precision };
+}
+
+function precisionFromEnv(): Precision | undefined {
+  const value = process.env.PRETRAIN_PRECISION;
+  if (!value) return undefined;
+  if ((PRECISIONS as readonly string[]).includes(value)) return value as Precision;
+  throw new Error(`PRETRAIN_PRECISION must be one of ${PRECISIONS.join(', ')}; got "${value}"`);
+}
+
+/** The backend with its products at `precision`: only a kernel pack that offers it (native with oneDNN) runs bfloat16. */
+function withPrecision(info: SelectedBackend, precision: Precision): BackendInfo {
+  if (info.name === 'native') {
+    const pack = requireKernelPack('native');
+    const offered = pack.precisions ?? ['float32'];
+    if (precision === 'float32' && !pack.setPrecision) return { ...info, precision }; // a pack with one precision
+    if (!offered.includes(precision) || !pack.setPrecision) throw new Error(`precision ${precision} is not available on backend native here (it runs ${offered.join(', ')}); bfloat16 needs @pretrain/backend-native built with oneDNN: apt-get install libdnnl-dev, then PRETRAIN_NATIVE_ONEDNN=1 npx pretrain-build-native`);
+    pack.setPrecision(precision);
+    const detail = info.detail.replace(/^bfloat16 products; /, '');
+    return { ...info, precision, detail: precision === 'bfloat16' ? `bfloat16 products; ${detail}` : detail };
+  }
+  if (precision !== 'float32') throw new Error(`precision ${precision} needs backend native (@pretrain/backend-native built with oneDNN); backend ${info.name} runs float32`);
+  return { ...info, precision };
 }
 
 function backendFromEnv(): BackendName | undefined {
@@ -78,7 +125,7 @@ function prepareCpuBackend(): void {
 }
 prepareCpuBackend();
 
-async function selectBackend(wanted: BackendName | undefined, threads: number | undefined): Promise<BackendInfo> {
+async function selectBackend(wanted: BackendName | undefined, threads: number | undefined): Promise<SelectedBackend> {
   if (wanted === 'tensorflow' || wanted === undefined) {
     const native = await tryTensorflowNode();
     if (native) return native;
@@ -93,7 +140,7 @@ async function selectBackend(wanted: BackendName | undefined, threads: number | 
 }
 
 /** wasm's tensors and kernels with the native pack's over them; the pack's pool gets the threads. */
-async function useNative(threads: number | undefined): Promise<BackendInfo> {
+async function useNative(threads: number | undefined): Promise<SelectedBackend> {
   const wanted = Math.max(1, Math.floor(threads ?? 1));
   requireKernelPack('native');
   const wasm = await useWasm(1);
@@ -101,7 +148,7 @@ async function useNative(threads: number | undefined): Promise<BackendInfo> {
   return { name: 'native', threads: wanted, detail: `${pack.detail}; wasm ${wasm.detail} for the rest` };
 }
 
-async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
+async function tryTensorflowNode(): Promise<SelectedBackend | undefined> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       require(pkg);
@@ -113,14 +160,14 @@ async function tryTensorflowNode(): Promise<BackendInfo | undefined> {
   return undefined;
 }
 
-async function useCpu(): Promise<BackendInfo> {
+async function useCpu(): Promise<SelectedBackend> {
   const { registerCpuKernels } = require('./kernels/cpu') as typeof import('./kernels/cpu');
   registerCpuKernels();
   if (!(await tf.setBackend('cpu'))) throw new Error('could not initialise the cpu backend');
   return { name: 'cpu', threads: 1, detail: 'pure JS reference' };
 }
 
-async function useWasm(threads: number | undefined): Promise<BackendInfo> {
+async function useWasm(threads: number | undefined): Promise<SelectedBackend> {
   const { setupWasmBackend } = require('./kernels/wasm') as typeof import('./kernels/wasm');
   return setupWasmBackend({ threads });
 }

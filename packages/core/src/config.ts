@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { z } from 'zod';
-import { BACKEND_NAMES, type BackendConfig } from './backend';
+import { BACKEND_NAMES, PRECISIONS, type BackendConfig } from './backend';
 import type { PluginKind } from './contract';
 import { ConfigError, PretrainError } from './errors';
 import type { PluginDefinition, Registry } from './registry';
@@ -21,6 +21,8 @@ export const backendConfigSchema: z.ZodType<BackendConfig> = z
     name: z.enum(BACKEND_NAMES).optional(),
     /** wasm: XNNPACK threads. */
     threads: z.number().int().positive().optional(),
+    /** The products' precision: bfloat16 needs backend native built with oneDNN. */
+    precision: z.enum(PRECISIONS).optional(),
   })
   .strict();
 

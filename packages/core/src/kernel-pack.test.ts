@@ -41,7 +41,7 @@ describe('kernel packs', () => {
     };
     registerKernelPack(counting);
     const info = await initBackend({ backend: 'native', threads: 3, log: false });
-    expect(info).toEqual({ name: 'native', threads: 3, detail: expect.stringMatching(/^a counting pack; wasm .* for the rest$/) });
+    expect(info).toEqual({ name: 'native', threads: 3, precision: 'float32', detail: expect.stringMatching(/^a counting pack; wasm .* for the rest$/) });
     expect(currentBackend()?.name).toBe('native');
     expect(tf.getBackend()).toBe('wasm');
     expect(threads).toBe(3);

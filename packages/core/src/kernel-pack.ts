@@ -6,6 +6,7 @@
  * (or PRETRAIN_BACKEND=native) loads it on top of its base backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Precision } from './backend';
 import { OPTIONAL_KERNELS } from './kernels/optional';
 import { recordReplacement } from './kernels/stock';
 
@@ -25,6 +26,9 @@ export interface LoadedKernelPack {
   detail: string;
   /** The pack's own thread pool (e.g. OpenBLAS). */
   setThreads(threads: number): void;
+  /** The products' precisions it can run (float32 when absent) and the switch between them. */
+  precisions?: readonly Precision[];
+  setPrecision?(precision: Precision): void;
 }
 
 export interface KernelPack {

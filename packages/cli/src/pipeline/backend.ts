@@ -13,5 +13,5 @@ import { nativeKernels } from '@pretrain/backend-native';
 export function cliBackendChoice(config?: BackendConfig): ReturnType<typeof backendChoice> {
   registerKernelPack(nativeKernels);
   const choice = backendChoice(config);
-  return { backend: choice.backend ?? (kernelPackAvailable('native') ? 'native' : undefined), threads: choice.threads ?? Math.min(2, os.availableParallelism()) };
+  return { backend: choice.backend ?? (kernelPackAvailable('native') ? 'native' : undefined), threads: choice.threads ?? Math.min(2, os.availableParallelism()), precision: choice.precision };
 }

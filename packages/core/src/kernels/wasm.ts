@@ -53,7 +53,7 @@ export interface WasmSetupOptions {
 }
 
 /** Loads the wasm backend with the kernel fixes and makes it the active backend. */
-export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<BackendInfo> {
+export async function setupWasmBackend(options: WasmSetupOptions = {}): Promise<Omit<BackendInfo, 'precision'>> {
   const before = snapshotListeners();
   const wasmBackend = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();

@@ -46,26 +46,28 @@ export const WASM_KERNELS: WasmKernelSpec[] = [
 
 /**
  * The kernels over core's wasm C module (packages/core/wasm/*.c; kernels/wasm/simd-kernels.ts):
- * the products, LayerNorm, the fused loss, leading-axis sums, GELU and AdamW, the same kernels that
- * drive the native addon (kernels/c-pack/). Registered over WASM_KERNELS, each falling back to the
- * kernel below it for the cases it leaves alone, where WebAssembly SIMD is available and
- * PRETRAIN_WASM_KERNELS is not "off".
+ * the products, LayerNorm, the fused loss, leading-axis sums, GELU, AdamW, Add/Sub/Mul/Div and dropout
+ * masks — the same kernels that drive the native addon (kernels/c-pack/). Registered over WASM_KERNELS,
+ * each falling back to the kernel below it for the cases it leaves alone, where WebAssembly SIMD is
+ * available and PRETRAIN_WASM_KERNELS is not "off".
  */
 export const WASM_SIMD_KERNELS: PackKernel[] = cKernelList(wasmSimdFunctions, WASM_SIMD_FUNCTIONS);
 
 let registered = false;
+let simdRegistered = false;
 
 /** Replaces / adds the wasm kernels of WASM_KERNELS, then WASM_SIMD_KERNELS (idempotent). Call after loading tfjs-backend-wasm, before setBackend. */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   for (const spec of WASM_KERNELS) replaceKernel(spec.kernelName, spec.make);
-  if (simdKernelsSupported()) for (const kernel of WASM_SIMD_KERNELS) replaceKernel(kernel.kernelName, kernel.make as unknown as (stock: KernelFn) => KernelFn, 'C');
+  simdRegistered = simdKernelsSupported();
+  if (simdRegistered) for (const kernel of WASM_SIMD_KERNELS) replaceKernel(kernel.kernelName, kernel.make as unknown as (stock: KernelFn) => KernelFn, 'C');
 }
 
 /** Whether WASM_SIMD_KERNELS are registered (this process's wasm backend runs core's C module). */
 export function wasmSimdKernelsRegistered(): boolean {
-  return registered && simdKernelsSupported();
+  return simdRegistered;
 }
 
 /**

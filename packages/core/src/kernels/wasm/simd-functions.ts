@@ -72,6 +72,7 @@ export const wasmSimdFunctions: CKernelFunctions = {
     const blocks = Math.ceil(rows / LN_BLOCK_ROWS);
     // Offsets, not views, from here on: the allocation may grow (and, unshared, move) the heap.
     const allocated = module.malloc(blocks * 2 * width * 8 + 8);
+    need(allocated !== 0, `layerNormGrad: could not allocate ${blocks * 2 * width * 8} bytes of partial sums`);
     const partials = Math.ceil(allocated / 8) * 8;
     try {
       module.run('layerNormGrad', [...offsets, rows, width, eps, partials], total >= SPLIT_MIN_ELEMENTS);

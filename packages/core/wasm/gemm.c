@@ -10,8 +10,9 @@
  *
  * C[i, j] = bias[j] + Σ_l A(i, l) · B(l, j) for each batch item, where A(i, l) = a[i·sam + l·sak] and
  * B(l, j) = b[l·sbk + j·sbn] (a transpose is a swap of strides). B is packed in blocks of KC rows ×
- * NC columns into `scratch`, as panels of 8 columns; A is read in place (4 rows at a time, one value
- * per row broadcast per step).
+ * NC columns, as panels of 8 columns (into the thread's scratch, or once for the whole product by
+ * sgemmPackB); A is taken 4 rows at a time, one value per row broadcast per step — read in place when
+ * stored by rows, packed per 4-row tile when stored transposed.
  */
 #include <stdint.h>
 #include <wasm_simd128.h>

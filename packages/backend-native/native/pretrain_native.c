@@ -252,7 +252,7 @@ static void dnnl_init(void) { dnnl_engine_create(&dnnl_cpu_engine, dnnl_cpu, 0);
 
 #define BF16_CACHE 64
 static struct {
-  int32_t rows, cols, k;
+  int32_t rows, cols, k, ldc;
   bool ta, tb, sum;
   dnnl_primitive_t matmul;
   size_t scratchpad;
@@ -276,7 +276,8 @@ static dnnl_primitive_t bf16_matmul(int32_t rows, int32_t cols, int32_t k, bool 
   pthread_mutex_lock(&bf16_cache_lock);
   dnnl_primitive_t found = NULL;
   for (int i = 0; i < bf16_cached && !found; i++)
-    if (bf16_cache[i].rows == rows && bf16_cache[i].cols == cols && bf16_cache[i].k == k && bf16_cache[i].ta == ta && bf16_cache[i].tb == tb && bf16_cache[i].sum == sum) {
+    if (bf16_cache[i].rows == rows && bf16_cache[i].cols == cols && bf16_cache[i].k == k && bf16_cache[i].ldc == ldc && bf16_cache[i].ta == ta && bf16_cache[i].tb == tb &&
+        bf16_cache[i].sum == sum) {
       found = bf16_cache[i].matmul;
       *scratchpad = bf16_cache[i].scratchpad;
     }
@@ -313,6 +314,7 @@ static dnnl_primitive_t bf16_matmul(int32_t rows, int32_t cols, int32_t k, bool 
       bf16_cache[bf16_cached].rows = rows;
       bf16_cache[bf16_cached].cols = cols;
       bf16_cache[bf16_cached].k = k;
+      bf16_cache[bf16_cached].ldc = ldc;
       bf16_cache[bf16_cached].ta = ta;
       bf16_cache[bf16_cached].tb = tb;
       bf16_cache[bf16_cached].sum = sum;

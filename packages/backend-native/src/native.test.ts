@@ -165,13 +165,21 @@ if (!built) {
 
     if (bf16) {
       it('rounds the operands to bfloat16: products within bf16 rounding of cpu, not equal to float32; float32 again after', async () => {
-        const [a, b] = [randomArray(300 * 200), randomArray(200 * 150)];
-        const product = () => [tf.matMul(tf.tensor2d(a, [300, 200]), tf.tensor2d(b, [200, 150])), tf.matMul(tf.tensor2d(a, [200, 300]), tf.tensor2d(b, [150, 200]), true, true)];
+        const [a, b, x, w] = [randomArray(300 * 200), randomArray(200 * 150), randomArray(32 * 64), randomArray(64 * 512)];
+        // The last two have blocks of the same shape (32 × 256 × 64) but different row strides in C: one whole
+        // product [32, 256], then one split by columns into two such blocks of a [32, 512] (2 threads below).
+        const product = () => [
+          tf.matMul(tf.tensor2d(a, [300, 200]), tf.tensor2d(b, [200, 150])),
+          tf.matMul(tf.tensor2d(a, [200, 300]), tf.tensor2d(b, [150, 200]), true, true),
+          tf.matMul(tf.tensor2d(x, [32, 64]), tf.tensor2d(w.subarray(0, 64 * 256), [64, 256])),
+          tf.matMul(tf.tensor2d(x, [32, 64]), tf.tensor2d(w, [64, 512])),
+        ];
         const reference = await on('cpu', product);
         await initBackend({ backend: 'native', precision: 'bfloat16', log: false });
         expect(currentBackend()).toMatchObject({ name: 'native', precision: 'bfloat16', detail: expect.stringMatching(/^bfloat16 products; /) });
         expect(addon.precision()).toBe('bfloat16');
-        const rounded = await on('native', product);
+        addon.setThreads(2);
+        const rounded = await on('native', product).finally(() => addon.setThreads(1));
         // Each output's largest error against its largest value: 8 significand bits give ~2e-3 (docs/benchmarks.md).
         const errors = rounded.map((out, i) => {
           const largest = Math.max(...reference[i].values.map(Math.abs));

@@ -193,6 +193,14 @@ if (!built) {
         expect(addon.precision()).toBe('float32');
         expect(worstRelativeDifference(await on('native', product), reference)).toBeLessThanOrEqual(5e-5); // float32 sums of 200 products, another order
       });
+
+      it('is float32 again on backend wasm (the pack\'s kernels stay registered over it)', async () => {
+        await initBackend({ backend: 'native', precision: 'bfloat16', log: false });
+        expect(addon.precision()).toBe('bfloat16');
+        await initBackend({ backend: 'wasm', log: false });
+        expect(currentBackend()?.precision).toBe('float32');
+        expect(addon.precision()).toBe('float32');
+      });
     } else {
       it('says how to get it', async () => {
         expect(() => addon.setPrecision('bfloat16')).toThrow(/oneDNN/);

@@ -105,6 +105,9 @@ function withPrecision(info: SelectedBackend, precision: Precision): BackendInfo
     return { ...info, precision, detail: precision === 'bfloat16' ? `bfloat16 products; ${detail}` : detail };
   }
   if (precision !== 'float32') throw new Error(`precision ${precision} needs backend native (@pretrain/backend-native built with oneDNN); backend ${info.name} runs float32`);
+  // An installed pack's kernels stay registered over wasm for the process: they must not keep bfloat16.
+  const pack = info.name === 'wasm' ? loadKernelPack('native') : undefined;
+  if (pack && !('missing' in pack)) pack.setPrecision?.('float32');
   return { ...info, precision };
 }
 

@@ -160,8 +160,11 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
   const imports = { env: { memory, log: Math.log } };
   const wasmExports = new WebAssembly.Instance(compiled, imports).exports as KernelExports;
   const parts = shared ? Math.max(1, Math.min(MAX_WORKERS + 1, Math.floor(threads))) : 1;
-  const control = align(module._malloc(CONTROL_BYTES + 8), 8);
-  const gemmScratch = align(module._malloc(wasmExports.scratchFloats() * 4 * parts + 16), 16);
+  const controlAllocation = module._malloc(CONTROL_BYTES + 8);
+  const scratchAllocation = module._malloc(wasmExports.scratchFloats() * 4 * parts + 16);
+  if (!controlAllocation || !scratchAllocation) return null; // no heap for them: the kernels below run instead
+  const control = align(controlAllocation, 8);
+  const gemmScratch = align(scratchAllocation, 16);
   const workers = parts > 1 ? startWorkers(compiled, memory, control, parts - 1) : [];
   let ints = new Int32Array(memory.buffer, control, ARGS_BYTE_OFFSET / 4);
   let doubles = new Float64Array(memory.buffer, control + ARGS_BYTE_OFFSET, MAX_ARGS);

@@ -162,7 +162,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
   const parts = shared ? Math.max(1, Math.min(MAX_WORKERS + 1, Math.floor(threads))) : 1;
   const controlAllocation = module._malloc(CONTROL_BYTES + 8);
   const scratchAllocation = module._malloc(wasmExports.scratchFloats() * 4 * parts + 16);
-  if (!controlAllocation || !scratchAllocation) return null; // no heap for them: the kernels below run instead
+  if (!controlAllocation || !scratchAllocation) return null; // no heap left: its kernels then say so (simd-functions.ts)
   const control = align(controlAllocation, 8);
   const gemmScratch = align(scratchAllocation, 16);
   const workers = parts > 1 ? startWorkers(compiled, memory, control, parts - 1) : [];

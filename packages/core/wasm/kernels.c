@@ -90,6 +90,9 @@ __attribute__((export_name("layerNorm"))) void layer_norm(const double *args, in
 
 #define LN_BLOCK_ROWS 64
 
+/* How many 64-row blocks of partial sums layerNormGrad writes for `rows` rows (the caller allocates them). */
+__attribute__((export_name("layerNormGradBlocks"))) int layer_norm_grad_blocks(int rows) { return (rows + LN_BLOCK_ROWS - 1) / LN_BLOCK_ROWS; }
+
 /* args: dy, x, gamma, dx, rows, width, eps, partials (per 64-row block: width sums for γ, then width for β, doubles) */
 __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double *args, int part, int parts) {
   const float *dy = ARG_PTR(const float, 0), *x = ARG_PTR(const float, 1), *gamma = ARG_PTR(const float, 2);
@@ -97,7 +100,7 @@ __attribute__((export_name("layerNormGrad"))) void layer_norm_grad(const double 
   int rows = ARG_INT(4), width = ARG_INT(5);
   double eps = args[6];
   double *partials = ARG_PTR(double, 7);
-  int blocks = (rows + LN_BLOCK_ROWS - 1) / LN_BLOCK_ROWS;
+  int blocks = layer_norm_grad_blocks(rows);
   int chunks = chunk_count(blocks, parts, 1);
   FOR_EACH_CHUNK(args, chunks, chunk) {
     int begin, end;

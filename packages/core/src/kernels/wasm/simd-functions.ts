@@ -15,8 +15,6 @@ export const WASM_SIMD_FUNCTIONS = ['sgemm', 'layerNorm', 'layerNormGrad', 'soft
 const SPLIT_MIN_MACS = 2 ** 20;
 /** Row-wise and element-wise calls over fewer elements than this run on one thread. */
 const SPLIT_MIN_ELEMENTS = 2 ** 16;
-/** Rows per block of LayerNorm's parameter-gradient partial sums (kernels.c's LN_BLOCK_ROWS). */
-const LN_BLOCK_ROWS = 64;
 
 function need(condition: boolean, message: string): void {
   if (!condition) throw new RangeError(`wasm kernels: ${message}`);
@@ -69,7 +67,7 @@ export const wasmSimdFunctions: CKernelFunctions = {
     const module = kernels();
     const offsets = [at(module, dy), at(module, x), at(module, gamma), at(module, dx)];
     const [dgammaAt, dbetaAt] = [at(module, dgamma), at(module, dbeta)];
-    const blocks = Math.ceil(rows / LN_BLOCK_ROWS);
+    const blocks = module.layerNormGradBlocks(rows);
     // Offsets, not views, from here on: the allocation may grow (and, unshared, move) the heap.
     const allocated = module.malloc(blocks * 2 * width * 8 + 8);
     need(allocated !== 0, `layerNormGrad: could not allocate ${blocks * 2 * width * 8} bytes of partial sums`);

@@ -39,6 +39,8 @@ export interface SimdKernels {
   heap(): ArrayBufferLike;
   /** Floats sgemmPackB writes for a [k, n] B. */
   packedBFloats(k: number, n: number): number;
+  /** Blocks of partial sums layerNormGrad writes for `rows` rows (2 · width doubles each). */
+  layerNormGradBlocks(rows: number): number;
   /** A reusable heap buffer of at least `bytes` (16-byte aligned; valid until the next call of this). */
   scratch(bytes: number): number;
   /** Heap memory for a call's temporaries (TF.js's allocator). */
@@ -46,7 +48,7 @@ export interface SimdKernels {
   free(offset: number): void;
 }
 
-type KernelExports = Record<KernelFunction, (args: number, part: number, parts: number) => void> & { scratchFloats(): number; packedBFloats(k: number, n: number): number };
+type KernelExports = Record<KernelFunction, (args: number, part: number, parts: number) => void> & { scratchFloats(): number; packedBFloats(k: number, n: number): number; layerNormGradBlocks(rows: number): number };
 
 /** The parts of the WebAssembly API used here (core compiles without the DOM library's types). */
 interface WasmMemory {
@@ -176,6 +178,7 @@ function createKernels(module: TfjsWasmModule, threads: number): SimdKernels | n
     gemmScratch,
     heap: () => memory.buffer,
     packedBFloats: (k, n) => wasmExports.packedBFloats(k, n),
+    layerNormGradBlocks: (rows) => wasmExports.layerNormGradBlocks(rows),
     scratch(bytes) {
       if (bytes > reusable.bytes) {
         if (reusable.allocated) module._free(reusable.allocated);

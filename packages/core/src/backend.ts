@@ -45,6 +45,8 @@ export interface InitBackendOptions {
 }
 
 let current: BackendInfo | undefined;
+/** `current` before its precision was applied (a later precision is applied to this, not to `current`). */
+let selected: SelectedBackend | undefined;
 let pending: Promise<BackendInfo> | undefined;
 let logged = false;
 
@@ -55,15 +57,16 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
   if (current && (!wanted || wanted === current.name)) {
     if (!precision || precision === current.precision) return Promise.resolve(current);
     try {
-      current = withPrecision(current, precision);
+      current = withPrecision(selected!, precision);
     } catch (error) {
       return Promise.reject(error);
     }
     return Promise.resolve(current);
   }
   if (pending && !wanted && !precision) return pending;
-  pending = selectBackend(wanted, options.threads ?? threadsFromEnv()).then((selected) => {
-    const info = withPrecision(selected, precision ?? 'float32');
+  pending = selectBackend(wanted, options.threads ?? threadsFromEnv()).then((backend) => {
+    const info = withPrecision(backend, precision ?? 'float32');
+    selected = backend;
     current = info;
     if (options.log !== false && !logged) {
       logged = true;
@@ -101,8 +104,7 @@ function withPrecision(info: SelectedBackend, precision: Precision): BackendInfo
     if (precision === 'float32' && !pack.setPrecision) return { ...info, precision }; // a pack with one precision
     if (!offered.includes(precision) || !pack.setPrecision) throw new Error(`precision ${precision} is not available on backend native here (it runs ${offered.join(', ')}); bfloat16 needs @pretrain/backend-native built with oneDNN: apt-get install libdnnl-dev, then PRETRAIN_NATIVE_ONEDNN=1 npx pretrain-build-native`);
     pack.setPrecision(precision);
-    const detail = info.detail.replace(/^bfloat16 products; /, '');
-    return { ...info, precision, detail: precision === 'bfloat16' ? `bfloat16 products; ${detail}` : detail };
+    return { ...info, precision, detail: precision === 'bfloat16' ? `bfloat16 products; ${info.detail}` : info.detail };
   }
   if (precision !== 'float32') throw new Error(`precision ${precision} needs backend native (@pretrain/backend-native built with oneDNN); backend ${info.name} runs float32`);
   // An installed pack's kernels stay registered over wasm for the process: they must not keep bfloat16.
